@@ -1,0 +1,76 @@
+# Promogate developer commands. See README for details.
+#
+#   make build       bin/promogate and every plugin binary into bin/plugins/
+#   make run         build, start the private PostgreSQL cluster if DATABASE_URL
+#                    is unset, then serve on 127.0.0.1:8080 (scripts/run.sh)
+#   make test        go vet + go test against a private cluster (scripts/test.sh)
+#   make lint        gofmt -l must be empty, then go vet
+#   make pg-start    start the private development cluster (.data/pg)
+#   make pg-stop     stop it
+#   make clean       remove bin/
+#   make clean-data  stop the private clusters and remove .data/
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+GO ?= go
+BIN := bin
+PLUGIN_BIN := $(BIN)/plugins
+
+.PHONY: all build build-server build-plugins run test generate proto bench lint \
+	pg-start pg-stop clean clean-data
+
+all: build
+
+build: build-server build-plugins
+
+build-server:
+	$(GO) build -o $(BIN)/promogate ./server
+
+# Every directory plugins/*/ or plugins/examples/*/ whose package is main
+# becomes bin/plugins/<directory name>.
+build-plugins:
+	@mkdir -p $(PLUGIN_BIN)
+	@for d in plugins/*/ plugins/examples/*/; do \
+		[[ -d $$d ]] || continue; \
+		compgen -G "$$d*.go" >/dev/null || continue; \
+		name=$$($(GO) list -e -f '{{.Name}}' "./$$d"); \
+		[[ $$name == main ]] || continue; \
+		echo "$(GO) build -o $(PLUGIN_BIN)/$$(basename $$d) ./$${d%/}"; \
+		$(GO) build -o "$(PLUGIN_BIN)/$$(basename $$d)" "./$${d%/}"; \
+	done
+
+run: build
+	./scripts/run.sh $(ARGS)
+
+test:
+	./scripts/test.sh $(ARGS)
+
+generate:
+	$(GO) tool gqlgen generate
+
+proto:
+	./scripts/proto.sh
+
+bench:
+	./scripts/bench.sh $(ARGS)
+
+lint:
+	@out=$$(find . \( -path ./.data -o -path ./.git -o -path ./bin -o -name node_modules \) -prune \
+		-o -name '*.go' -type f -print0 | xargs -0 -r gofmt -l); \
+	if [[ -n $$out ]]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+pg-start:
+	./scripts/pgcluster.sh start
+
+pg-stop:
+	./scripts/pgcluster.sh stop
+
+clean:
+	rm -rf $(BIN)
+
+clean-data:
+	./scripts/pgcluster.sh destroy .data/pg
+	./scripts/pgcluster.sh destroy .data/pg-test
+	rm -rf .data

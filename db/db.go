@@ -1,0 +1,58 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+)
+
+// Options tunes the connection pool opened by Open.
+type Options struct {
+	// MaxOpenConns caps the pool; zero means 4 per CPU, at least 16.
+	MaxOpenConns int
+	// ApplicationName is reported to PostgreSQL (pg_stat_activity).
+	ApplicationName string
+}
+
+// Open connects to the PostgreSQL database at url (postgres://user@host:port/db?sslmode=disable)
+// and checks that it answers. The caller closes the returned pool.
+func Open(ctx context.Context, url string, opts Options) (*bun.DB, error) {
+	if url == "" {
+		return nil, fmt.Errorf("db: empty database URL")
+	}
+	connector := pgdriver.NewConnector(
+		pgdriver.WithDSN(url),
+		pgdriver.WithApplicationName(defaultString(opts.ApplicationName, "promogate")),
+		pgdriver.WithTimeout(15*time.Second),
+		pgdriver.WithReadTimeout(60*time.Second),
+		pgdriver.WithWriteTimeout(15*time.Second),
+	)
+	sqldb := sql.OpenDB(connector)
+	maxOpen := opts.MaxOpenConns
+	if maxOpen <= 0 {
+		maxOpen = 32
+	}
+	sqldb.SetMaxOpenConns(maxOpen)
+	sqldb.SetMaxIdleConns(maxOpen)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	bdb := bun.NewDB(sqldb, pgdialect.New())
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := bdb.PingContext(pingCtx); err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("db: connect: %w", err)
+	}
+	return bdb, nil
+}
+
+func defaultString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

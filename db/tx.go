@@ -1,0 +1,98 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/driver/pgdriver"
+)
+
+// MaxAttempts bounds how many times RunInTx runs a unit of work that keeps failing with a
+// retryable error (serialization failure, deadlock, lost connection).
+const MaxAttempts = 8
+
+// RunInTx runs fn in a read-committed transaction and commits it. When fn or the commit fails
+// with a retryable error (see Retryable), the transaction is rolled back and fn runs again, at
+// most MaxAttempts times with a short jittered back-off. fn must therefore be safe to repeat: every
+// write Promogate makes carries an idempotency key, so a retry after a commit whose
+// acknowledgement was lost finds the first result instead of writing twice.
+func RunInTx(ctx context.Context, bdb bun.IDB, fn func(ctx context.Context, tx bun.Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = bdb.RunInTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, fn)
+		if err == nil || !Retryable(err) || attempt >= MaxAttempts || ctx.Err() != nil {
+			return err
+		}
+		backoff := time.Duration(attempt*attempt) * time.Millisecond
+		backoff += time.Duration(rand.Int64N(int64(backoff) + 1))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// Retryable reports whether err is worth retrying the whole transaction for: a serialization
+// failure, a deadlock, a connection that broke (including one terminated by the server
+// mid-transaction), or an error that says so itself through a `Retryable() bool` method (a
+// domain package uses that for an idempotency-key race lost to a concurrent writer).
+func Retryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var r interface{ Retryable() bool }
+	if errors.As(err, &r) {
+		return r.Retryable()
+	}
+	var pgErr pgdriver.Error
+	if errors.As(err, &pgErr) {
+		code := pgErr.Field('C')
+		switch {
+		case code == "40001", code == "40P01": // serialization_failure, deadlock_detected
+			return true
+		case code == "57P01", code == "57P02", code == "57P03": // admin shutdown, crash shutdown, cannot connect now
+			return true
+		case len(code) == 2+3 && code[:2] == "08": // connection exceptions
+			return true
+		case code == "25P02": // in failed transaction (after a lost statement)
+			return true
+		}
+		return false
+	}
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && !netErr.Timeout() {
+		return true
+	}
+	var opErr *net.OpError
+	return errors.As(err, &opErr)
+}
+
+// Constraint returns the name of the constraint a PostgreSQL integrity violation names, or "".
+func Constraint(err error) string {
+	var pgErr pgdriver.Error
+	if errors.As(err, &pgErr) && pgErr.IntegrityViolation() {
+		return pgErr.Field('n')
+	}
+	return ""
+}
+
+// SQLState returns the SQLSTATE code of a PostgreSQL error, or "".
+func SQLState(err error) string {
+	var pgErr pgdriver.Error
+	if errors.As(err, &pgErr) {
+		return pgErr.Field('C')
+	}
+	return ""
+}

@@ -1,0 +1,41 @@
+package graph
+
+import (
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/promogate/promogate/server/auth"
+	"github.com/promogate/promogate/server/benefits"
+	"github.com/promogate/promogate/server/campaigns"
+	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/ledger"
+	"github.com/promogate/promogate/server/members"
+	"github.com/promogate/promogate/server/notify"
+	"github.com/promogate/promogate/server/pluginhost"
+	"github.com/promogate/promogate/server/referral"
+	"github.com/promogate/promogate/server/rewards"
+)
+
+// Resolver is the root of the GraphQL resolvers and the place their dependencies are injected.
+// Resolvers stay thin: they decode arguments, call a domain package and shape the result.
+type Resolver struct {
+	Ledger            *ledger.Ledger
+	MemberStore       *members.Store
+	Host              *pluginhost.Host
+	CampaignStore     *campaigns.Store
+	Engine            *engine.Engine
+	BenefitStore      *benefits.Store
+	Referrals         *referral.Service
+	NotificationStore *notify.Store
+	// Rewards is the rewards catalogue and redemption.
+	Rewards *rewards.Service
+	// CodeLimiter limits attempts to apply invite codes per member and client address; nil: no limit.
+	CodeLimiter *rewards.Limiter
+	// Auth keeps API keys and the audit log; nil leaves both unavailable (and audits nothing).
+	Auth *auth.Store
+	// ClockSetter moves programme time; nil unless the server runs with --dev-clock.
+	ClockSetter func(time.Time)
+	Log         hclog.Logger
+	Now         func() time.Time
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# run.sh serves Promogate locally with demo data; `make run` builds and then
+# calls it.
+#
+# Usage: scripts/run.sh [EXTRA SERVE FLAGS...]
+#
+# If DATABASE_URL is unset, the private development cluster (.data/pg, port
+# PROMOGATE_PG_PORT or 25432) is started with scripts/pgcluster.sh, the
+# database "promogate" is created in it if missing, and DATABASE_URL points at
+# it. Data survives between runs. Then it execs
+#   bin/promogate serve --listen $PROMOGATE_LISTEN --migrate --demo \
+#     --plugins-dir bin/plugins [EXTRA SERVE FLAGS...]
+# with PROMOGATE_LISTEN defaulting to 127.0.0.1:8080.
+#
+# An admin API key is kept in .data/dev-admin-key (or taken from
+# PROMOGATE_BOOTSTRAP_ADMIN_KEY) and printed; introspection is on for the
+# explorer unless PROMOGATE_INTROSPECTION says otherwise.
+#
+# Exit code: 1 if the binary is missing or the cluster cannot be prepared,
+# else that of the server.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+
+note() {
+	printf 'scripts/run.sh: %s\n' "$*" >&2
+}
+
+die() {
+	note "error: $*"
+	exit 1
+}
+
+[[ -x bin/promogate ]] || die "bin/promogate is missing; build it with 'make build' (or use 'make run')"
+
+# find_psql prints the psql that matches the cluster's binaries.
+find_psql() {
+	local d
+	d=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -type d -name bin 2>/dev/null | sort -V | tail -n 1 || true)
+	if [[ -n ${PROMOGATE_PG_BIN:-} && -x $PROMOGATE_PG_BIN/psql ]]; then
+		printf '%s\n' "$PROMOGATE_PG_BIN/psql"
+	elif [[ -n $d && -x $d/psql ]]; then
+		printf '%s\n' "$d/psql"
+	elif command -v psql >/dev/null 2>&1; then
+		command -v psql
+	else
+		die "psql not found; install the PostgreSQL client (Debian: apt-get install postgresql-client)"
+	fi
+}
+
+if [[ -z ${DATABASE_URL:-} ]]; then
+	scripts/pgcluster.sh start
+	admin=$(scripts/pgcluster.sh url)
+	psql=$(find_psql)
+	exists=$("$psql" "$admin" -XAtq -c "select 1 from pg_database where datname = 'promogate'")
+	if [[ $exists != 1 ]]; then
+		note "creating database promogate"
+		"$psql" "$admin" -Xq -v ON_ERROR_STOP=1 -c 'create database promogate'
+	fi
+	DATABASE_URL=${admin/\/postgres\?/\/promogate?}
+	export DATABASE_URL
+	note "DATABASE_URL=$DATABASE_URL (private cluster; 'make pg-stop' stops it)"
+fi
+
+# An admin API key for local use: kept in .data/dev-admin-key (created on the
+# first run) unless PROMOGATE_BOOTSTRAP_ADMIN_KEY is set, stored hashed by the
+# server at start, and printed here to paste into the explorer's Headers pane.
+if [[ -z ${PROMOGATE_BOOTSTRAP_ADMIN_KEY:-} ]]; then
+	mkdir -p .data
+	if [[ ! -s .data/dev-admin-key ]]; then
+		(umask 077 && bin/promogate apikey generate >.data/dev-admin-key)
+	fi
+	PROMOGATE_BOOTSTRAP_ADMIN_KEY=$(<.data/dev-admin-key)
+	export PROMOGATE_BOOTSTRAP_ADMIN_KEY
+fi
+# The explorer needs introspection, which is off by default.
+export PROMOGATE_INTROSPECTION=${PROMOGATE_INTROSPECTION:-true}
+# Local development only: anonymous callers on 127.0.0.1 may read like a frontend, so
+# `curl` and the explorer work without a key. A deployment leaves this unset (no anonymous
+# access beyond the explorer and health endpoints); set it to "" here to try that.
+export PROMOGATE_ANONYMOUS_ROLES=${PROMOGATE_ANONYMOUS_ROLES-frontend}
+
+listen=${PROMOGATE_LISTEN:-127.0.0.1:8080}
+note "serving on http://$listen/"
+note "admin API key (explorer Headers: {\"Authorization\": \"Bearer <key>\"}): $PROMOGATE_BOOTSTRAP_ADMIN_KEY"
+exec bin/promogate serve --listen "$listen" --migrate --demo --plugins-dir bin/plugins "$@"

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# test.sh runs Promogate's checks: go vet ./... then go test ./... against a
+# PostgreSQL server.
+#
+# Usage: scripts/test.sh [GO TEST ARGS...]   e.g. -race, -run TestFoo, -v
+#
+# The database comes from TEST_DATABASE_URL if set, else DATABASE_URL, else a
+# private cluster in .data/pg-test on port 25433 (PROMOGATE_PG_TEST_PORT
+# overrides), started with PROMOGATE_PG_FAST=1 and stopped again at the end if
+# this script started it. TEST_DATABASE_URL is exported as an admin URL: test
+# packages create their own throwaway databases from it.
+#
+# Extra arguments go to go test only. If one of them looks like a package
+# pattern (./x, ../x, x/...), the arguments replace the default ./... .
+#
+# Exit code: that of go vet if it fails, else that of go test.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+
+note() {
+	printf 'scripts/test.sh: %s\n' "$*" >&2
+}
+
+# redact hides the password of a connection URL.
+redact() {
+	sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#' <<<"$1"
+}
+
+started_dir=
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [[ -n $started_dir ]]; then
+		scripts/pgcluster.sh stop "$started_dir" || true
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [[ -n ${TEST_DATABASE_URL:-} ]]; then
+	note "using TEST_DATABASE_URL=$(redact "$TEST_DATABASE_URL")"
+elif [[ -n ${DATABASE_URL:-} ]]; then
+	TEST_DATABASE_URL=$DATABASE_URL
+	note "using DATABASE_URL=$(redact "$TEST_DATABASE_URL")"
+else
+	dir=$ROOT/.data/pg-test
+	export PROMOGATE_PG_PORT=${PROMOGATE_PG_TEST_PORT:-25433} PROMOGATE_PG_FAST=1
+	if ! scripts/pgcluster.sh status "$dir" >/dev/null 2>&1; then
+		started_dir=$dir
+	fi
+	scripts/pgcluster.sh start "$dir"
+	TEST_DATABASE_URL=$(scripts/pgcluster.sh url "$dir")
+	unset PROMOGATE_PG_PORT PROMOGATE_PG_FAST
+	note "using private cluster $TEST_DATABASE_URL"
+fi
+export TEST_DATABASE_URL
+
+pkgs=(./...)
+for a in "$@"; do
+	case $a in
+	./* | ../* | */...) pkgs=() ;;
+	esac
+done
+
+note "go vet ./..."
+go vet ./...
+note "$(printf '%s ' go test -count=1 -timeout 15m "$@" "${pkgs[@]}")"
+go test -count=1 -timeout 15m "$@" "${pkgs[@]}"

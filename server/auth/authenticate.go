@@ -1,0 +1,59 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Authenticator turns a request's credentials into a principal.
+type Authenticator struct {
+	// Keys checks API keys; required.
+	Keys *Store
+	// JWT checks member tokens; nil means member tokens are refused.
+	JWT *JWTVerifier
+	// AnonymousRoles are granted to requests without credentials (none by default).
+	AnonymousRoles []Role
+	Log            hclog.Logger
+}
+
+// Authenticate reads "Authorization: Bearer <API key or JWT>". A request without the header is
+// anonymous. Errors: ErrUnauthenticated (wrapped) for credentials that are malformed, unknown,
+// revoked, expired or otherwise invalid; any other error is the server's (the database failed).
+func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return Anonymous(clientAddr(r), a.AnonymousRoles), nil
+	}
+	scheme, cred, ok := strings.Cut(h, " ")
+	cred = strings.TrimSpace(cred)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
+		return nil, fmt.Errorf("%w: expected Authorization: Bearer <API key or token>", ErrUnauthenticated)
+	}
+	if LooksLikeKey(cred) {
+		k, err := a.Keys.Authenticate(r.Context(), cred)
+		if err != nil {
+			return nil, err
+		}
+		return k.Principal(), nil
+	}
+	if a.JWT == nil {
+		return nil, ErrUnauthenticated
+	}
+	return a.JWT.Verify(r.Context(), cred)
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// IsUnauthenticated reports whether err means bad credentials rather than a server failure.
+func IsUnauthenticated(err error) bool { return errors.Is(err, ErrUnauthenticated) }

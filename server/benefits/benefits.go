@@ -1,0 +1,305 @@
+// Package benefits stores what members receive from campaigns besides points — discounts,
+// add-on services, physical gifts, SMS packages, promo codes — each valid over a period, and
+// members' status tiers. Grants are idempotent per (member, campaign, key); nothing is deleted:
+// a benefit ends with a reason.
+package benefits
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/promogate/promogate/db"
+	"github.com/promogate/promogate/plugins/sdk"
+)
+
+// Errors returned by the store.
+var (
+	// ErrNotFound means the member has no such benefit in that campaign.
+	ErrNotFound = errors.New("benefit not found")
+	// ErrInvalid means a grant is malformed; the message says how.
+	ErrInvalid = errors.New("invalid benefit")
+)
+
+// Statuses of a benefit.
+const (
+	Active    = "active"    // in force (within its period)
+	Available = "available" // granted but waiting for the member to switch it on
+	Ended     = "ended"
+)
+
+// Kinds lists the benefit kinds the core stores.
+var Kinds = map[string]bool{"discount": true, "addon": true, "gift": true, "sms_package": true, "promo_code": true, "reward": true}
+
+// Benefit is a stored benefit.
+type Benefit struct {
+	bun.BaseModel `bun:"table:benefits"`
+
+	ID          int64          `bun:"id,pk,autoincrement"`
+	MemberID    int64          `bun:"member_id"`
+	CampaignID  int64          `bun:"campaign_id"`
+	Key         string         `bun:"key"`
+	Kind        string         `bun:"kind"`
+	Title       string         `bun:"title"`
+	Percent     int            `bun:"percent"`
+	Scope       string         `bun:"scope"`
+	Exclusions  []string       `bun:"exclusions,array"`
+	Quantity    int64          `bun:"quantity"`
+	Recipient   string         `bun:"recipient"`
+	Code        string         `bun:"code"`
+	ValidFrom   *time.Time     `bun:"valid_from"`
+	ValidUntil  *time.Time     `bun:"valid_until"`
+	Status      string         `bun:"status"`
+	Fulfillment string         `bun:"fulfillment"`
+	EndReason   string         `bun:"end_reason"`
+	EndedAt     *time.Time     `bun:"ended_at"`
+	Attributes  map[string]any `bun:"attributes,type:jsonb"`
+	EventID     *int64         `bun:"event_id"`
+	CreatedAt   time.Time      `bun:"created_at"`
+	UpdatedAt   time.Time      `bun:"updated_at"`
+}
+
+// InForce reports whether the benefit applies at t. ValidUntil is inclusive to the second: a
+// benefit valid until 23:59:59 applies until 00:00:00.
+func (b *Benefit) InForce(t time.Time) bool {
+	if b.Status != Active {
+		return false
+	}
+	if b.ValidFrom != nil && t.Before(*b.ValidFrom) {
+		return false
+	}
+	return b.ValidUntil == nil || t.Before(b.ValidUntil.Add(time.Second))
+}
+
+// Tier is a member's status in a programme.
+type Tier struct {
+	bun.BaseModel `bun:"table:tiers"`
+
+	MemberID   int64      `bun:"member_id,pk"`
+	ProgramID  int64      `bun:"program_id,pk"`
+	Tier       string     `bun:"tier"`
+	ValidUntil *time.Time `bun:"valid_until"`
+	CampaignID *int64     `bun:"campaign_id"`
+	UpdatedAt  time.Time  `bun:"updated_at"`
+}
+
+// Target names whose benefit it is.
+type Target struct {
+	MemberID   int64
+	CampaignID int64
+	ProgramID  int64
+	EventID    *int64
+}
+
+// Grant stores g for the target inside idb. A key the member already has in that campaign is
+// left as it is and returned (Granted false). A promo code with an empty Code gets a fresh
+// code (see NewCode). Add-ons are granted "available" until the member switches them on when
+// g.Attributes["activation"] is "on_request"; everything else is active.
+func Grant(ctx context.Context, idb bun.IDB, t Target, g *sdk.GrantBenefit, now time.Time) (*Benefit, bool, error) {
+	if g.Key == "" || len(g.Key) > 200 {
+		return nil, false, fmt.Errorf("%w: key must be 1 to 200 bytes", ErrInvalid)
+	}
+	if !Kinds[g.Kind] {
+		return nil, false, fmt.Errorf("%w: kind %q is not one of discount, addon, gift, sms_package, promo_code", ErrInvalid, g.Kind)
+	}
+	if g.Percent < 0 || g.Percent > 10000 {
+		return nil, false, fmt.Errorf("%w: percent %d basis points is outside 0..10000", ErrInvalid, g.Percent)
+	}
+	if g.Quantity < 0 {
+		return nil, false, fmt.Errorf("%w: negative quantity", ErrInvalid)
+	}
+	if g.ValidFrom != nil && g.ValidUntil != nil && g.ValidUntil.Before(*g.ValidFrom) {
+		return nil, false, fmt.Errorf("%w: validUntil is before validFrom", ErrInvalid)
+	}
+	var existing Benefit
+	err := idb.NewSelect().Model(&existing).Where("member_id = ? AND campaign_id = ? AND key = ?", t.MemberID, t.CampaignID, g.Key).Scan(ctx)
+	if err == nil {
+		return &existing, false, nil
+	}
+	attrs := map[string]any(g.Attributes)
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	status := Active
+	if g.Kind == "addon" && attrs["activation"] == "on_request" {
+		status = Available
+	}
+	fulfillment := ""
+	if g.Kind == "gift" {
+		fulfillment = "to_deliver"
+		if f, ok := attrs["fulfilment"].(string); ok && f != "" {
+			fulfillment = f
+		}
+	}
+	b := &Benefit{MemberID: t.MemberID, CampaignID: t.CampaignID, Key: g.Key, Kind: g.Kind, Title: g.Title,
+		Percent: g.Percent, Scope: g.Scope, Exclusions: nonNil(g.Exclusions), Quantity: g.Quantity, Recipient: g.Recipient,
+		Code: g.Code, ValidFrom: utc(g.ValidFrom), ValidUntil: utc(g.ValidUntil), Status: status, Fulfillment: fulfillment,
+		Attributes: attrs, EventID: t.EventID, CreatedAt: now, UpdatedAt: now}
+	if b.Kind == "promo_code" && b.Code == "" {
+		for attempt := 0; ; attempt++ {
+			b.Code = NewCode()
+			// A savepoint keeps a (vanishingly rare) code collision from aborting the caller's transaction.
+			if _, err := idb.ExecContext(ctx, "SAVEPOINT grant_code"); err != nil {
+				return nil, false, err
+			}
+			_, err := idb.NewInsert().Model(b).ExcludeColumn("id").Returning("id").Exec(ctx)
+			if err == nil {
+				if _, err := idb.ExecContext(ctx, "RELEASE SAVEPOINT grant_code"); err != nil {
+					return nil, false, err
+				}
+				return b, true, nil
+			}
+			if _, rbErr := idb.ExecContext(ctx, "ROLLBACK TO SAVEPOINT grant_code"); rbErr != nil {
+				return nil, false, rbErr
+			}
+			if db.Constraint(err) != "benefits_code_key" || attempt >= 5 {
+				return nil, false, fmt.Errorf("benefits: grant: %w", err)
+			}
+		}
+	}
+	if _, err := idb.NewInsert().Model(b).ExcludeColumn("id").Returning("id").Exec(ctx); err != nil {
+		if db.Constraint(err) == "benefits_code_key" {
+			return nil, false, fmt.Errorf("%w: code %q is already in use", ErrInvalid, g.Code)
+		}
+		return nil, false, fmt.Errorf("benefits: grant: %w", err)
+	}
+	return b, true, nil
+}
+
+// Change updates a benefit's percent, end and attributes (merged).
+func Change(ctx context.Context, idb bun.IDB, t Target, c *sdk.ChangeBenefit, now time.Time) (*Benefit, error) {
+	b, err := lockOne(ctx, idb, t, c.Key)
+	if err != nil {
+		return nil, err
+	}
+	if c.Percent != nil {
+		if *c.Percent < 0 || *c.Percent > 10000 {
+			return nil, fmt.Errorf("%w: percent %d basis points is outside 0..10000", ErrInvalid, *c.Percent)
+		}
+		b.Percent = *c.Percent
+	}
+	if c.ValidUntil != nil {
+		u := c.ValidUntil.UTC()
+		b.ValidUntil = &u
+	}
+	for k, v := range c.Attributes {
+		b.Attributes[k] = v
+	}
+	if b.Status == Ended && (b.ValidUntil == nil || b.ValidUntil.After(now)) {
+		// Extending an ended benefit revives it (e.g. a referral discount raised again).
+		b.Status, b.EndReason, b.EndedAt = Active, "", nil
+	}
+	b.UpdatedAt = now
+	_, err = idb.NewUpdate().Model(b).Column("percent", "valid_until", "attributes", "status", "end_reason", "ended_at", "updated_at").WherePK().Exec(ctx)
+	return b, err
+}
+
+// End ends a benefit with a reason at a moment (default now). Ending an ended benefit is a no-op.
+func End(ctx context.Context, idb bun.IDB, t Target, key, reason string, at *time.Time, now time.Time) (*Benefit, error) {
+	b, err := lockOne(ctx, idb, t, key)
+	if err != nil {
+		return nil, err
+	}
+	if b.Status == Ended {
+		return b, nil
+	}
+	end := now
+	if at != nil {
+		end = at.UTC()
+	}
+	if reason == "" {
+		reason = "cancelled"
+	}
+	b.Status, b.EndReason, b.EndedAt, b.UpdatedAt = Ended, reason, &end, now
+	_, err = idb.NewUpdate().Model(b).Column("status", "end_reason", "ended_at", "updated_at").WherePK().Exec(ctx)
+	return b, err
+}
+
+// Activate switches on an available benefit (an add-on the member asked for) from now.
+func Activate(ctx context.Context, idb bun.IDB, t Target, key string, now time.Time) (*Benefit, error) {
+	b, err := lockOne(ctx, idb, t, key)
+	if err != nil {
+		return nil, err
+	}
+	if b.Status != Available {
+		return b, nil
+	}
+	b.Status, b.UpdatedAt = Active, now
+	if b.ValidFrom == nil || b.ValidFrom.Before(now) {
+		b.ValidFrom = &now
+	}
+	_, err = idb.NewUpdate().Model(b).Column("status", "valid_from", "updated_at").WherePK().Exec(ctx)
+	return b, err
+}
+
+func lockOne(ctx context.Context, idb bun.IDB, t Target, key string) (*Benefit, error) {
+	var b Benefit
+	if err := idb.NewSelect().Model(&b).Where("member_id = ? AND campaign_id = ? AND key = ?", t.MemberID, t.CampaignID, key).
+		For("UPDATE").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("%w: key %q", ErrNotFound, key)
+	}
+	if b.Attributes == nil {
+		b.Attributes = map[string]any{}
+	}
+	return &b, nil
+}
+
+// SetTier records the member's tier in the programme until validUntil (nil: no end).
+func SetTier(ctx context.Context, idb bun.IDB, t Target, tier string, validUntil *time.Time, now time.Time) error {
+	if tier == "" || len(tier) > 100 {
+		return fmt.Errorf("%w: tier must be 1 to 100 bytes", ErrInvalid)
+	}
+	_, err := idb.NewRaw(`INSERT INTO tiers (member_id, program_id, tier, valid_until, campaign_id, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (member_id, program_id) DO UPDATE SET tier = EXCLUDED.tier, valid_until = EXCLUDED.valid_until,
+			campaign_id = EXCLUDED.campaign_id, updated_at = EXCLUDED.updated_at`,
+		t.MemberID, t.ProgramID, tier, utc(validUntil), t.CampaignID, now).Exec(ctx)
+	return err
+}
+
+// codeAlphabet has no characters that are easy to confuse when dictated or read (0/O, 1/I/L).
+const codeAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+// NewCode returns a random code of 10 characters from an unambiguous alphabet, grouped as
+// XXXXX-XXXXX (about 49 bits of entropy: unguessable at any rate-limited guessing speed).
+func NewCode() string {
+	var sb strings.Builder
+	for i := 0; i < 10; i++ {
+		if i == 5 {
+			sb.WriteByte('-')
+		}
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(codeAlphabet))))
+		if err != nil {
+			panic(err) // crypto/rand does not fail on supported platforms
+		}
+		sb.WriteByte(codeAlphabet[n.Int64()])
+	}
+	return sb.String()
+}
+
+// NormalizeCode upper-cases a code as typed by a person and drops spaces, so codes compare
+// case-insensitively.
+func NormalizeCode(s string) string {
+	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,117 @@
+package benefits_test
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/promogate/promogate/db"
+	"github.com/promogate/promogate/db/dbtest"
+	"github.com/promogate/promogate/plugins/sdk"
+	"github.com/promogate/promogate/server/benefits"
+)
+
+func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+
+// target makes a member in a campaign to grant benefits to.
+func target(t *testing.T, bdb *bun.DB, ref string) benefits.Target {
+	t.Helper()
+	ctx := context.Background()
+	var tg benefits.Target
+	err := bdb.NewRaw(`WITH p AS (INSERT INTO programs (code, name) VALUES (?, 'P') RETURNING id),
+		pl AS (INSERT INTO plugins (name, version, path, sha256, protocol_version, registered_at, registered_by)
+		       VALUES ('fake', '1.0.0', '/x', repeat('0', 64), 1, now(), 'test') ON CONFLICT DO NOTHING RETURNING id),
+		c AS (INSERT INTO campaigns (code, name, program_id, plugin_name, plugin_version, starts_at, created_at, updated_at)
+		      SELECT ?, 'C', p.id, 'fake', '1.0.0', now(), now(), now() FROM p RETURNING id, program_id),
+		m AS (INSERT INTO members (external_ref) VALUES (?) RETURNING id)
+		SELECT m.id, c.id, c.program_id FROM m, c`, ref, ref, ref).Scan(ctx, &tg.MemberID, &tg.CampaignID, &tg.ProgramID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
+
+// TestBenefitEndsAfterItsLastSecond: a benefit valid until 23:59:59 local applies for that
+// whole second and ends at 00:00:00, on the days Kyiv enters and leaves summer time.
+func TestBenefitEndsAfterItsLastSecond(t *testing.T) {
+	bdb := dbtest.DB(t)
+	store := benefits.NewStore(bdb)
+	kyiv, _ := time.LoadLocation("Europe/Kyiv")
+	for _, day := range []time.Time{
+		time.Date(2023, 3, 26, 0, 0, 0, 0, kyiv),  // 23 hours: clocks 03:00 → 04:00
+		time.Date(2023, 10, 29, 0, 0, 0, 0, kyiv), // 25 hours: clocks 04:00 → 03:00
+	} {
+		t.Run(day.Format("2006-01-02"), func(t *testing.T) {
+			ctx := context.Background()
+			tg := target(t, bdb, "dst-"+day.Format("0102"))
+			last := time.Date(day.Year(), day.Month(), day.Day(), 23, 59, 59, 0, kyiv)
+			from := day
+			err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+				_, _, err := benefits.Grant(ctx, tx, tg, &sdk.GrantBenefit{Key: "discount", Kind: "discount", Percent: 2501,
+					ValidFrom: &from, ValidUntil: &last}, day)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tc := range []struct {
+				at    time.Time
+				ended int64
+			}{
+				{last, 0},
+				{last.Add(999 * time.Millisecond), 0},
+				{time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, kyiv), 1},
+			} {
+				n, err := store.EndDue(ctx, tc.at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bs, _, err := store.List(ctx, benefits.Page{MemberID: tg.MemberID, ActiveOnly: true, At: tc.at, Limit: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n != tc.ended || (tc.ended == 0) != (len(bs) == 1) {
+					t.Fatalf("at %s: ended %d (want %d), in force %d", tc.at.In(kyiv).Format("2006-01-02 15:04:05.000 MST"), n, tc.ended, len(bs))
+				}
+			}
+			all, _, _ := store.List(ctx, benefits.Page{MemberID: tg.MemberID, Limit: 10})
+			if len(all) != 1 || all[0].Status != benefits.Ended || all[0].EndReason != "expired" || !all[0].EndedAt.Equal(last) {
+				t.Fatalf("ended benefit: %+v", all)
+			}
+		})
+	}
+}
+
+// TestGrantIsIdempotentAndCodesAreDictatable: granting a key twice stores one benefit; an empty
+// promo code is replaced by a code of the unambiguous alphabet.
+func TestGrantIsIdempotentAndCodesAreDictatable(t *testing.T) {
+	bdb := dbtest.DB(t)
+	ctx := context.Background()
+	tg := target(t, bdb, "grant-twice")
+	var first, second *benefits.Benefit
+	var granted [2]bool
+	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) (err error) {
+		g := &sdk.GrantBenefit{Key: "voka", Kind: "promo_code"}
+		if first, granted[0], err = benefits.Grant(ctx, tx, tg, g, time.Now()); err != nil {
+			return err
+		}
+		second, granted[1], err = benefits.Grant(ctx, tx, tg, g, time.Now())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !granted[0] || granted[1] || first.ID != second.ID || first.Code != second.Code {
+		t.Fatalf("grant twice: %+v %+v %v", first, second, granted)
+	}
+	if !regexp.MustCompile(`^[2-9A-HJKMNP-Z]{5}-[2-9A-HJKMNP-Z]{5}$`).MatchString(first.Code) {
+		t.Fatalf("code %q is not two groups of 5 unambiguous characters", first.Code)
+	}
+	if got := benefits.NormalizeCode(" ab3d " + "-x9"); got != "AB3D-X9" {
+		t.Fatalf("NormalizeCode: %q", got)
+	}
+}

@@ -1,0 +1,163 @@
+package benefits
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Enrollment is a member's registration in a campaign.
+type Enrollment struct {
+	bun.BaseModel `bun:"table:enrollments"`
+
+	ID             int64          `bun:"id,pk,autoincrement"`
+	CampaignID     int64          `bun:"campaign_id"`
+	MemberID       int64          `bun:"member_id"`
+	IdempotencyKey string         `bun:"idempotency_key"`
+	InputHash      []byte         `bun:"input_hash"`
+	Answers        map[string]any `bun:"answers,type:jsonb"`
+	RegisteredBy   string         `bun:"registered_by"`
+	Responsible    string         `bun:"responsible"`
+	EnrolledAt     time.Time      `bun:"enrolled_at"`
+}
+
+// Store reads benefits, tiers and enrolments, and runs their scheduled transitions.
+type Store struct {
+	db *bun.DB
+}
+
+// NewStore returns a store on bdb.
+func NewStore(bdb *bun.DB) *Store { return &Store{db: bdb} }
+
+// Page selects a page of a member's rows, newest first.
+type Page struct {
+	MemberID   int64
+	ActiveOnly bool
+	At         time.Time // with ActiveOnly: in force at this moment
+	BeforeID   int64
+	Limit      int
+}
+
+// List returns a page of the member's benefits and whether more follow.
+func (s *Store) List(ctx context.Context, p Page) ([]Benefit, bool, error) {
+	var bs []Benefit
+	q := s.db.NewSelect().Model(&bs).Where("member_id = ?", p.MemberID).OrderExpr("id DESC").Limit(p.Limit + 1)
+	if p.ActiveOnly {
+		q = q.Where("status = 'active' AND (valid_from IS NULL OR valid_from <= ?) AND (valid_until IS NULL OR valid_until + interval '1 second' > ?)", p.At, p.At)
+	}
+	if p.BeforeID != 0 {
+		q = q.Where("id < ?", p.BeforeID)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, false, fmt.Errorf("benefits: list: %w", err)
+	}
+	more := len(bs) > p.Limit
+	if more {
+		bs = bs[:p.Limit]
+	}
+	return bs, more, nil
+}
+
+// Current returns the benefits not ended (active or available) of the given members, by member.
+func (s *Store) Current(ctx context.Context, memberIDs []int64) (map[int64][]Benefit, error) {
+	var bs []Benefit
+	if err := s.db.NewSelect().Model(&bs).Where("member_id IN (?) AND status <> 'ended'", bun.In(memberIDs)).Order("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("benefits: current: %w", err)
+	}
+	out := map[int64][]Benefit{}
+	for _, b := range bs {
+		out[b.MemberID] = append(out[b.MemberID], b)
+	}
+	return out, nil
+}
+
+// Tiers returns the tiers of the given members, by member.
+func (s *Store) Tiers(ctx context.Context, memberIDs []int64) (map[int64][]Tier, error) {
+	var ts []Tier
+	if err := s.db.NewSelect().Model(&ts).Where("member_id IN (?)", bun.In(memberIDs)).Order("program_id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("benefits: tiers: %w", err)
+	}
+	out := map[int64][]Tier{}
+	for _, t := range ts {
+		out[t.MemberID] = append(out[t.MemberID], t)
+	}
+	return out, nil
+}
+
+// Enrollments returns the enrolments of the given members, by member, oldest first.
+func (s *Store) Enrollments(ctx context.Context, memberIDs []int64) (map[int64][]Enrollment, error) {
+	var es []Enrollment
+	if err := s.db.NewSelect().Model(&es).Where("member_id IN (?)", bun.In(memberIDs)).Order("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("benefits: enrollments: %w", err)
+	}
+	out := map[int64][]Enrollment{}
+	for _, e := range es {
+		out[e.MemberID] = append(out[e.MemberID], e)
+	}
+	return out, nil
+}
+
+// MemberEnrollments returns a page of one member's enrolments, newest first.
+func (s *Store) MemberEnrollments(ctx context.Context, memberID, beforeID int64, limit int) ([]Enrollment, bool, error) {
+	var es []Enrollment
+	q := s.db.NewSelect().Model(&es).Where("member_id = ?", memberID).OrderExpr("id DESC").Limit(limit + 1)
+	if beforeID != 0 {
+		q = q.Where("id < ?", beforeID)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, false, err
+	}
+	more := len(es) > limit
+	if more {
+		es = es[:limit]
+	}
+	return es, more, nil
+}
+
+// Participants returns a page of a campaign's enrolments in enrolment order.
+func (s *Store) Participants(ctx context.Context, campaignID, afterID int64, limit int) ([]Enrollment, bool, error) {
+	var es []Enrollment
+	if err := s.db.NewSelect().Model(&es).Where("campaign_id = ? AND id > ?", campaignID, afterID).
+		OrderExpr("id").Limit(limit + 1).Scan(ctx); err != nil {
+		return nil, false, err
+	}
+	more := len(es) > limit
+	if more {
+		es = es[:limit]
+	}
+	return es, more, nil
+}
+
+// Fulfillment returns the campaign's physical gifts for a month ("YYYY-MM", the gift's
+// attributes.month), in grant order.
+func (s *Store) Fulfillment(ctx context.Context, campaignID int64, month string) ([]Benefit, error) {
+	var bs []Benefit
+	err := s.db.NewSelect().Model(&bs).Where("campaign_id = ? AND kind = 'gift' AND attributes->>'month' = ?", campaignID, month).
+		Order("id").Scan(ctx)
+	return bs, err
+}
+
+// EndDue ends every benefit whose last second (valid_until, inclusive: a benefit valid until
+// 23:59:59 applies for that whole second) is over by now, with reason "expired", and returns how
+// many it ended.
+func (s *Store) EndDue(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.db.NewRaw(`UPDATE benefits SET status = 'ended', end_reason = 'expired', ended_at = valid_until, updated_at = ?
+		WHERE status <> 'ended' AND valid_until IS NOT NULL AND valid_until + interval '1 second' <= ?`, now, now).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("benefits: end due: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// LapseTiers removes tiers whose validity ended before now and returns how many lapsed. A
+// programme plugin that wants a lapsed member in a lower tier sets it (its daily tick sees the
+// member without the tier).
+func (s *Store) LapseTiers(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.db.NewRaw(`DELETE FROM tiers WHERE valid_until IS NOT NULL AND valid_until < ?`, now).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("benefits: lapse tiers: %w", err)
+	}
+	return res.RowsAffected()
+}

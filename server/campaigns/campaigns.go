@@ -1,0 +1,329 @@
+// Package campaigns stores campaigns: a programme bound to a plugin name and version with a
+// configuration, a time zone and a period, moving through draft → scheduled → active →
+// paused → ended. The plugin validates the configuration; the core routes events to the
+// campaigns that are live when the event occurred.
+package campaigns
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/promogate/promogate/db"
+	"github.com/promogate/promogate/plugins/sdk"
+)
+
+// Errors returned by the store.
+var (
+	// ErrNotFound means no campaign matches.
+	ErrNotFound = errors.New("campaign not found")
+	// ErrExists means the code is taken.
+	ErrExists = errors.New("campaign code already exists")
+	// ErrInvalid means an input field is unacceptable; the message names it.
+	ErrInvalid = errors.New("invalid campaign")
+	// ErrIllegalTransition means the requested state change is not allowed from the current state.
+	ErrIllegalTransition = errors.New("illegal campaign state transition")
+)
+
+// ConfigError lists the plugin's field-level objections to a configuration.
+type ConfigError struct {
+	Errors []sdk.FieldError
+}
+
+func (e *ConfigError) Error() string {
+	if len(e.Errors) == 0 {
+		return "invalid campaign config"
+	}
+	return fmt.Sprintf("invalid campaign config: %s: %s", e.Errors[0].Field, e.Errors[0].Message)
+}
+
+// Status is a campaign's lifecycle state.
+type Status string
+
+// Campaign states.
+const (
+	Draft     Status = "draft"
+	Scheduled Status = "scheduled"
+	Active    Status = "active"
+	Paused    Status = "paused"
+	Ended     Status = "ended"
+)
+
+// transitions lists the legal moves.
+var transitions = map[Status][]Status{
+	Draft:     {Scheduled, Active, Ended},
+	Scheduled: {Active, Paused, Ended},
+	Active:    {Paused, Ended},
+	Paused:    {Active, Ended},
+}
+
+// Campaign is a stored campaign.
+type Campaign struct {
+	bun.BaseModel `bun:"table:campaigns"`
+
+	ID            int64           `bun:"id,pk,autoincrement"`
+	Code          string          `bun:"code"`
+	Name          string          `bun:"name"`
+	ProgramID     int64           `bun:"program_id"`
+	PluginName    string          `bun:"plugin_name"`
+	PluginVersion string          `bun:"plugin_version"`
+	Config        json.RawMessage `bun:"config,type:jsonb"`
+	TimeZone      string          `bun:"time_zone"`
+	StartsAt      time.Time       `bun:"starts_at"`
+	EndsAt        *time.Time      `bun:"ends_at"`
+	Status        Status          `bun:"status"`
+	CreatedAt     time.Time       `bun:"created_at"`
+	UpdatedAt     time.Time       `bun:"updated_at"`
+}
+
+// Live reports whether the campaign takes events that occurred at t: it is scheduled or active
+// and t is within [StartsAt, EndsAt).
+func (c *Campaign) Live(t time.Time) bool {
+	if c.Status != Active && c.Status != Scheduled {
+		return false
+	}
+	return !t.Before(c.StartsAt) && (c.EndsAt == nil || t.Before(*c.EndsAt))
+}
+
+// Validator asks a plugin whether a configuration is acceptable.
+type Validator interface {
+	ValidateConfig(ctx context.Context, plugin, version string, config json.RawMessage) ([]sdk.FieldError, error)
+}
+
+// Store reads and writes campaigns.
+type Store struct {
+	db        *bun.DB
+	now       func() time.Time
+	validator Validator
+}
+
+// NewStore returns a campaign store; validator checks configurations with their plugin.
+func NewStore(bdb *bun.DB, now func() time.Time, validator Validator) *Store {
+	return &Store{db: bdb, now: now, validator: validator}
+}
+
+// CreateInput creates a campaign in the draft state.
+type CreateInput struct {
+	Code          string
+	Name          string
+	ProgramID     int64
+	PluginName    string
+	PluginVersion string
+	// Config is the plugin configuration; nil means the plugin's default config.
+	Config   json.RawMessage
+	TimeZone string
+	StartsAt time.Time
+	EndsAt   *time.Time
+}
+
+var codeRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// Create validates in (the plugin checks the configuration) and stores a draft campaign.
+// Errors: ErrInvalid, *ConfigError, ErrExists, and the validator's errors.
+func (s *Store) Create(ctx context.Context, in CreateInput) (*Campaign, error) {
+	if !codeRe.MatchString(in.Code) {
+		return nil, fmt.Errorf("%w: code must match %s", ErrInvalid, codeRe)
+	}
+	if in.Name == "" || len(in.Name) > 200 {
+		return nil, fmt.Errorf("%w: name must be 1 to 200 bytes", ErrInvalid)
+	}
+	if in.TimeZone == "" {
+		in.TimeZone = "UTC"
+	}
+	if _, err := time.LoadLocation(in.TimeZone); err != nil {
+		return nil, fmt.Errorf("%w: time zone %q is not an IANA zone name", ErrInvalid, in.TimeZone)
+	}
+	if in.StartsAt.IsZero() {
+		return nil, fmt.Errorf("%w: startsAt is required", ErrInvalid)
+	}
+	if in.EndsAt != nil && !in.EndsAt.After(in.StartsAt) {
+		return nil, fmt.Errorf("%w: endsAt must be after startsAt", ErrInvalid)
+	}
+	if err := s.validate(ctx, in.PluginName, in.PluginVersion, in.Config); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	c := &Campaign{Code: in.Code, Name: in.Name, ProgramID: in.ProgramID, PluginName: in.PluginName,
+		PluginVersion: in.PluginVersion, Config: in.Config, TimeZone: in.TimeZone, StartsAt: in.StartsAt.UTC(),
+		EndsAt: utc(in.EndsAt), Status: Draft, CreatedAt: now, UpdatedAt: now}
+	if _, err := s.db.NewInsert().Model(c).ExcludeColumn("id").Returning("id").Exec(ctx); err != nil {
+		switch db.Constraint(err) {
+		case "campaigns_code_key":
+			return nil, ErrExists
+		case "campaigns_program_id_fkey":
+			return nil, fmt.Errorf("%w: program does not exist", ErrInvalid)
+		case "campaigns_plugin_fkey":
+			return nil, fmt.Errorf("%w: plugin %s@%s is not registered", ErrInvalid, in.PluginName, in.PluginVersion)
+		}
+		return nil, fmt.Errorf("campaigns: insert: %w", err)
+	}
+	return c, nil
+}
+
+func (s *Store) validate(ctx context.Context, plugin, version string, config json.RawMessage) error {
+	if len(config) == 0 || !json.Valid(config) {
+		return fmt.Errorf("%w: config must be JSON", ErrInvalid)
+	}
+	errs, err := s.validator.ValidateConfig(ctx, plugin, version, config)
+	if err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		return &ConfigError{Errors: errs}
+	}
+	return nil
+}
+
+// UpdateConfig validates config with the campaign's plugin and stores it; later events see it.
+func (s *Store) UpdateConfig(ctx context.Context, id int64, config json.RawMessage) (*Campaign, error) {
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status == Ended {
+		return nil, fmt.Errorf("%w: an ended campaign cannot be changed", ErrIllegalTransition)
+	}
+	if err := s.validate(ctx, c.PluginName, c.PluginVersion, config); err != nil {
+		return nil, err
+	}
+	c.Config, c.UpdatedAt = config, s.now().UTC()
+	if _, err := s.db.NewUpdate().Model(c).Column("config", "updated_at").WherePK().Exec(ctx); err != nil {
+		return nil, fmt.Errorf("campaigns: update config: %w", err)
+	}
+	return c, nil
+}
+
+// Transition moves campaign id to the state to, if legal from its current state. Activating a
+// campaign whose start is in the future makes it scheduled instead; asking for the state it is
+// already in changes nothing. Errors: ErrNotFound, ErrIllegalTransition.
+func (s *Store) Transition(ctx context.Context, id int64, to Status) (*Campaign, error) {
+	var out *Campaign
+	err := db.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		var c Campaign
+		if err := tx.NewSelect().Model(&c).Where("id = ?", id).For("UPDATE").Scan(ctx); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		now := s.now().UTC()
+		target := to
+		if to == Active && c.StartsAt.After(now) {
+			target = Scheduled
+		}
+		if c.Status == target {
+			out = &c // asking again for the state it is in (e.g. activating a scheduled campaign) changes nothing
+			return nil
+		}
+		if !legal(c.Status, target) {
+			return fmt.Errorf("%w: %s → %s", ErrIllegalTransition, c.Status, to)
+		}
+		c.Status, c.UpdatedAt = target, now
+		if _, err := tx.NewUpdate().Model(&c).Column("status", "updated_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		out = &c
+		return nil
+	})
+	return out, err
+}
+
+func legal(from, to Status) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Get returns campaign id, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, id int64) (*Campaign, error) {
+	return s.one(ctx, "id = ?", id)
+}
+
+// GetByCode returns the campaign with the code, or ErrNotFound.
+func (s *Store) GetByCode(ctx context.Context, code string) (*Campaign, error) {
+	return s.one(ctx, "code = ?", code)
+}
+
+func (s *Store) one(ctx context.Context, where string, arg any) (*Campaign, error) {
+	var c Campaign
+	if err := s.db.NewSelect().Model(&c).Where(where, arg).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Routable returns every campaign that can take events now or later: scheduled or active.
+func (s *Store) Routable(ctx context.Context) ([]Campaign, error) {
+	var cs []Campaign
+	err := s.db.NewSelect().Model(&cs).Where("status IN ('scheduled', 'active')").Order("id").Scan(ctx)
+	return cs, err
+}
+
+// Codes returns every campaign's code by id.
+func (s *Store) Codes(ctx context.Context) (map[int64]string, error) {
+	var rows []struct {
+		ID   int64
+		Code string
+	}
+	if err := s.db.NewRaw("SELECT id, code FROM campaigns").Scan(ctx, &rows); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.Code
+	}
+	return out, nil
+}
+
+// ByPlugin returns the campaigns that use a plugin version, in id order.
+func (s *Store) ByPlugin(ctx context.Context, name, version string) ([]Campaign, error) {
+	var cs []Campaign
+	err := s.db.NewSelect().Model(&cs).Where("plugin_name = ? AND plugin_version = ?", name, version).Order("id").Scan(ctx)
+	return cs, err
+}
+
+// Filter narrows a campaign listing.
+type Filter struct {
+	ProgramID int64
+	Status    Status
+}
+
+// List returns up to limit campaigns with ids above afterID, and whether more follow.
+func (s *Store) List(ctx context.Context, f Filter, afterID int64, limit int) ([]Campaign, bool, error) {
+	var cs []Campaign
+	q := s.db.NewSelect().Model(&cs).Where("id > ?", afterID).OrderExpr("id").Limit(limit + 1)
+	if f.ProgramID != 0 {
+		q = q.Where("program_id = ?", f.ProgramID)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, false, err
+	}
+	more := len(cs) > limit
+	if more {
+		cs = cs[:limit]
+	}
+	return cs, more, nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

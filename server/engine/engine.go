@@ -1,0 +1,421 @@
+// Package engine is the event pipeline: it stores each inbound event before anything else,
+// routes it to the live campaigns whose plugin handles its type, asks each plugin for a
+// decision on a batch of events at once, validates every effect, and applies one event's
+// effects together with its outcome in one PostgreSQL transaction.
+//
+// Guarantees:
+//   - an event is stored once per (source, external id); a duplicate delivery gets the first
+//     event and its outcome back, and one reusing the id with other content is refused;
+//   - evaluation is at least once, effects exactly once: a campaign's effects and its entry in
+//     the outcome are written in the same transaction, under the event's row lock, and a
+//     campaign already in the outcome is never applied again;
+//   - a plugin that is down, hangs or crashes parks its campaigns' part of the event (the event
+//     stays pending and the background worker retries it with back-off); a plugin that answers
+//     garbage gets a failed outcome for its campaign; other campaigns are unaffected;
+//   - a decision taken on a stale snapshot is not applied: each (campaign, member) pair has a
+//     version, checked under a row lock and bumped whenever effects are applied; a stale
+//     decision is evaluated again on fresh state.
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/uptrace/bun"
+
+	"github.com/promogate/promogate/db"
+	"github.com/promogate/promogate/plugins/sdk"
+	"github.com/promogate/promogate/server/benefits"
+	"github.com/promogate/promogate/server/campaigns"
+	"github.com/promogate/promogate/server/ledger"
+	"github.com/promogate/promogate/server/members"
+	"github.com/promogate/promogate/server/pluginhost"
+)
+
+// Errors returned for individual inputs.
+var (
+	// ErrInvalidEvent means an input field is malformed; the message names it.
+	ErrInvalidEvent = errors.New("invalid event")
+	// ErrUnknownMember means no member has the event's member reference.
+	ErrUnknownMember = errors.New("unknown member")
+	// ErrEventConflict means the source and external id were used before for other content.
+	ErrEventConflict = errors.New("event id reused with different content")
+	// ErrNotFound means no event has the id.
+	ErrNotFound = errors.New("event not found")
+)
+
+// Plugins gives the engine the plugins it calls and their descriptions.
+type Plugins interface {
+	Program(k pluginhost.Key) sdk.Program
+	Entry(ctx context.Context, k pluginhost.Key) (*pluginhost.Entry, error)
+}
+
+// Options tunes the engine. Zero values take defaults.
+type Options struct {
+	Limits Limits
+	// BatchSize is the most events sent to a plugin in one Evaluate call (default 500).
+	BatchSize int
+	// RetryMin and RetryMax bound the back-off of events waiting for a plugin (1s, 10s).
+	RetryMin, RetryMax time.Duration
+	// MaxAttempts is how many evaluations an event waits through before its waiting campaigns
+	// are given up as failed (default 100).
+	MaxAttempts int
+	// Lease is how long an event claimed for evaluation is left alone by other workers (30s).
+	Lease time.Duration
+	// PollInterval is the worker's period (500ms).
+	PollInterval time.Duration
+}
+
+func (o *Options) defaults() {
+	o.Limits.defaults()
+	if o.BatchSize <= 0 {
+		o.BatchSize = 500
+	}
+	if o.RetryMin <= 0 {
+		o.RetryMin = time.Second
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = 10 * time.Second
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 100
+	}
+	if o.Lease <= 0 {
+		o.Lease = 30 * time.Second
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 500 * time.Millisecond
+	}
+}
+
+// Engine records and evaluates events. It is safe for concurrent use, and several engines
+// (core replicas) may share one database.
+type Engine struct {
+	db        *bun.DB
+	ledger    *ledger.Ledger
+	members   *members.Store
+	campaigns *campaigns.Store
+	benefits  *benefits.Store
+	plugins   Plugins
+	log       hclog.Logger
+	now       func() time.Time
+	opts      Options
+
+	descMu sync.Mutex
+	descs  map[pluginhost.Key]descEntry
+}
+
+type descEntry struct {
+	types map[string]bool
+	at    time.Time
+}
+
+// New returns an engine.
+func New(bdb *bun.DB, led *ledger.Ledger, mem *members.Store, camps *campaigns.Store, bens *benefits.Store, plugins Plugins,
+	log hclog.Logger, now func() time.Time, opts Options) *Engine {
+	opts.defaults()
+	return &Engine{db: bdb, ledger: led, members: mem, campaigns: camps, benefits: bens, plugins: plugins, log: log, now: now,
+		opts: opts, descs: map[pluginhost.Key]descEntry{}}
+}
+
+// Input is an inbound event.
+type Input struct {
+	Type       string
+	MemberRef  string
+	Source     string
+	ExternalID string
+	OccurredAt time.Time
+	Attributes map[string]any
+}
+
+// Result is what Record did with one input: the stored event (with its outcome), whether it
+// was a duplicate delivery, or why it was refused.
+type Result struct {
+	Event     *Event
+	Duplicate bool
+	Err       error
+}
+
+var tokenRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$`)
+
+// MaxBatch is the most events one Record call takes.
+const MaxBatch = 1000
+
+// Record stores the inputs (deduplicated by source and external id), evaluates the new ones
+// and returns one result per input, in order. Inputs are refused individually (Result.Err:
+// ErrInvalidEvent, ErrUnknownMember, ErrEventConflict); the error return is for failures of the
+// whole call.
+func (e *Engine) Record(ctx context.Context, ins []Input) ([]Result, error) {
+	if len(ins) > MaxBatch {
+		return nil, fmt.Errorf("%w: at most %d events per call", ErrInvalidEvent, MaxBatch)
+	}
+	now := e.now().UTC()
+	results := make([]Result, len(ins))
+	rows := make([]*Event, len(ins))
+	refs := map[string]int64{}
+	for i, in := range ins {
+		if err := validateInput(in); err != nil {
+			results[i].Err = err
+			continue
+		}
+		if _, ok := refs[in.MemberRef]; !ok {
+			m, err := e.members.GetByExternalRef(ctx, in.MemberRef)
+			if errors.Is(err, members.ErrNotFound) {
+				refs[in.MemberRef] = 0
+			} else if err != nil {
+				return nil, err
+			} else {
+				refs[in.MemberRef] = m.ID
+			}
+		}
+		mid := refs[in.MemberRef]
+		if mid == 0 {
+			results[i].Err = fmt.Errorf("%w: no member has externalRef %q", ErrUnknownMember, in.MemberRef)
+			continue
+		}
+		attrs := in.Attributes
+		if attrs == nil {
+			attrs = map[string]any{}
+		}
+		rows[i] = &Event{Source: in.Source, ExternalID: in.ExternalID, Type: in.Type, MemberID: mid,
+			OccurredAt: in.OccurredAt.UTC(), Attributes: attrs, InputHash: eventHash(in.Type, mid, in.OccurredAt, attrs),
+			ReceivedAt: now, Status: StatusPending, NextAttemptAt: now.Add(e.opts.Lease)}
+	}
+	var insert []*Event
+	for _, r := range rows {
+		if r != nil {
+			insert = append(insert, r)
+		}
+	}
+	if len(insert) == 0 {
+		return results, nil
+	}
+	var created []struct {
+		ID         int64
+		Source     string
+		ExternalID string
+	}
+	_, err := e.db.NewInsert().Model(&insert).ExcludeColumn("id").
+		On("CONFLICT (source, external_id) DO NOTHING").Returning("id, source, external_id").Exec(ctx, &created)
+	if err != nil {
+		return nil, fmt.Errorf("engine: store events: %w", err)
+	}
+	isNew := map[[2]string]int64{}
+	var newIDs []int64
+	for _, c := range created {
+		isNew[[2]string{c.Source, c.ExternalID}] = c.ID
+		newIDs = append(newIDs, c.ID)
+	}
+	if len(newIDs) > 0 {
+		if err := e.process(ctx, newIDs); err != nil {
+			e.log.Error("evaluation failed; the worker will retry", "events", len(newIDs), "error", err)
+		}
+	}
+	// Read every event back: new ones by id (with their outcome), duplicates by their key (as
+	// first stored).
+	var stored []Event
+	if len(newIDs) > 0 {
+		if err := e.db.NewSelect().Model(&stored).Where("id IN (?)", bun.In(newIDs)).Scan(ctx); err != nil {
+			return nil, fmt.Errorf("engine: read events back: %w", err)
+		}
+	}
+	var dups []Event
+	q := e.db.NewSelect().Model(&dups)
+	n := 0
+	for _, r := range insert {
+		if isNew[[2]string{r.Source, r.ExternalID}] == 0 {
+			q = q.WhereOr("(source = ? AND external_id = ?)", r.Source, r.ExternalID)
+			n++
+		}
+	}
+	if n > 0 {
+		if err := q.Scan(ctx); err != nil {
+			return nil, fmt.Errorf("engine: read duplicate events: %w", err)
+		}
+		stored = append(stored, dups...)
+	}
+	byKey := map[[2]string]*Event{}
+	for i := range stored {
+		byKey[[2]string{stored[i].Source, stored[i].ExternalID}] = &stored[i]
+	}
+	firstInBatch := map[[2]string]bool{}
+	for i, r := range rows {
+		if r == nil {
+			continue
+		}
+		k := [2]string{r.Source, r.ExternalID}
+		ev := byKey[k]
+		if ev == nil {
+			return nil, fmt.Errorf("engine: event %s/%s vanished", r.Source, r.ExternalID)
+		}
+		if string(ev.InputHash) != string(r.InputHash) {
+			results[i].Err = fmt.Errorf("%w: source %q externalId %q", ErrEventConflict, r.Source, r.ExternalID)
+			continue
+		}
+		results[i].Event = ev
+		results[i].Duplicate = isNew[k] == 0 || firstInBatch[k]
+		firstInBatch[k] = true
+	}
+	return results, nil
+}
+
+func validateInput(in Input) error {
+	switch {
+	case !tokenRe.MatchString(in.Type):
+		return fmt.Errorf("%w: type must be 1-128 letters, digits or _.:/-", ErrInvalidEvent)
+	case !tokenRe.MatchString(in.Source):
+		return fmt.Errorf("%w: source must be 1-128 letters, digits or _.:/-", ErrInvalidEvent)
+	case in.ExternalID == "" || len(in.ExternalID) > 200:
+		return fmt.Errorf("%w: externalId must be 1 to 200 bytes", ErrInvalidEvent)
+	case in.MemberRef == "":
+		return fmt.Errorf("%w: memberRef is required", ErrInvalidEvent)
+	case in.OccurredAt.IsZero():
+		return fmt.Errorf("%w: occurredAt is required", ErrInvalidEvent)
+	}
+	if b, err := json.Marshal(in.Attributes); err != nil || len(b) > 64<<10 {
+		return fmt.Errorf("%w: attributes must be a JSON object of at most 64 KiB", ErrInvalidEvent)
+	}
+	return nil
+}
+
+func eventHash(typ string, memberID int64, at time.Time, attrs map[string]any) []byte {
+	b, _ := json.Marshal(attrs) // map keys are sorted
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%s\x00", typ, memberID, at.UTC().Format(time.RFC3339Nano))
+	h.Write(b)
+	return h.Sum(nil)
+}
+
+// Get returns event id with its outcome, or ErrNotFound.
+func (e *Engine) Get(ctx context.Context, id int64) (*Event, error) {
+	var ev Event
+	if err := e.db.NewSelect().Model(&ev).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, ErrNotFound
+	}
+	return &ev, nil
+}
+
+// Run evaluates pending events until ctx ends: events whose plugin was unavailable, and events
+// a crashed core left behind. Several replicas may run it at once: events are claimed with
+// FOR UPDATE SKIP LOCKED and leased.
+func (e *Engine) Run(ctx context.Context) {
+	t := time.NewTicker(e.opts.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for ctx.Err() == nil {
+			n, err := e.RunOnce(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					e.log.Error("event worker", "error", err)
+				}
+				break
+			}
+			if n < e.opts.BatchSize {
+				break
+			}
+		}
+	}
+}
+
+// RunOnce claims and evaluates one batch of due pending events and returns how many it claimed.
+func (e *Engine) RunOnce(ctx context.Context) (int, error) {
+	now := e.now().UTC()
+	var ids []int64
+	err := e.db.NewRaw(`UPDATE events SET next_attempt_at = ?
+		WHERE id IN (SELECT id FROM events WHERE status = 'pending' AND next_attempt_at <= ?
+		             ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
+		RETURNING id`, now.Add(e.opts.Lease), now, e.opts.BatchSize).Scan(ctx, &ids)
+	if err != nil {
+		return 0, fmt.Errorf("engine: claim events: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return len(ids), e.process(ctx, ids)
+}
+
+// CampaignsFor returns the campaigns of a programme that are live at t and whose plugin
+// evaluates events of type typ, in id order.
+func (e *Engine) CampaignsFor(ctx context.Context, programID int64, typ string, t time.Time) ([]campaigns.Campaign, error) {
+	routable, err := e.campaigns.Routable(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []campaigns.Campaign
+	for i := range routable {
+		c := &routable[i]
+		if c.ProgramID == programID && c.Live(t) && e.handles(ctx, c, typ) {
+			out = append(out, *c)
+		}
+	}
+	return out, nil
+}
+
+// State returns the plugin state a campaign keeps for a member (nil when none).
+func (e *Engine) State(ctx context.Context, campaignID, memberID int64) (json.RawMessage, error) {
+	var st []json.RawMessage
+	if err := e.db.NewRaw(`SELECT state FROM plugin_state WHERE campaign_id = ? AND member_id = ?`, campaignID, memberID).
+		Scan(ctx, &st); err != nil {
+		return nil, err
+	}
+	if len(st) == 0 || string(st[0]) == "null" {
+		return nil, nil
+	}
+	return st[0], nil
+}
+
+// handles reports whether campaign c's plugin evaluates events of type typ.
+func (e *Engine) handles(ctx context.Context, c *campaigns.Campaign, typ string) bool {
+	k := pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion}
+	e.descMu.Lock()
+	d, ok := e.descs[k]
+	e.descMu.Unlock()
+	if !ok || time.Since(d.at) > 10*time.Second {
+		entry, err := e.plugins.Entry(ctx, k)
+		if err != nil {
+			return false
+		}
+		d = descEntry{types: map[string]bool{}, at: time.Now()}
+		for _, t := range entry.Description.EventTypes {
+			d.types[t] = true
+		}
+		e.descMu.Lock()
+		e.descs[k] = d
+		e.descMu.Unlock()
+	}
+	return d.types[typ]
+}
+
+func id64(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// retryDelay is the back-off before an event's next evaluation after attempts tries.
+func (e *Engine) retryDelay(attempts int) time.Duration {
+	d := e.opts.RetryMin << min(max(attempts-1, 0), 16)
+	if d > e.opts.RetryMax || d <= 0 {
+		d = e.opts.RetryMax
+	}
+	return d
+}
+
+// runTx runs fn in a transaction with the ledger's retry policy.
+func (e *Engine) runTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return db.RunInTx(ctx, e.db, fn)
+}

@@ -1,0 +1,403 @@
+// Command promogate is the Promogate loyalty gateway: one GraphQL API over members, balances,
+// rewards and campaigns, with every programme's rules in an out-of-process plugin.
+//
+// Usage:
+//
+//	promogate serve   [flags]   run the HTTP server (GraphQL at /graphql, explorer at /)
+//	promogate migrate [flags]   apply pending database migrations and exit
+//	promogate demo    [flags]   load the demo data set (idempotent) and exit
+//	promogate version           print the version
+//
+// Every flag can also be set through the environment variable named in its help.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/uptrace/bun"
+
+	"github.com/promogate/promogate/db"
+	"github.com/promogate/promogate/graph"
+	"github.com/promogate/promogate/server/benefits"
+	"github.com/promogate/promogate/server/campaigns"
+	"github.com/promogate/promogate/server/clock"
+	"github.com/promogate/promogate/server/demo"
+	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/ledger"
+	"github.com/promogate/promogate/server/members"
+	"github.com/promogate/promogate/server/notify"
+	"github.com/promogate/promogate/server/pluginhost"
+	"github.com/promogate/promogate/server/referral"
+	"github.com/promogate/promogate/server/rewards"
+	"github.com/promogate/promogate/server/scheduler"
+	"github.com/promogate/promogate/server/web"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = runServe(args)
+	case "migrate":
+		err = runMigrate(args)
+	case "demo":
+		err = runDemo(args)
+	case "apikey":
+		err = runAPIKey(args)
+	case "version":
+		fmt.Println(version)
+	case "-h", "-help", "--help", "help":
+		usage()
+	default:
+		fmt.Fprintf(os.Stderr, "promogate: unknown command %q\n\n", cmd)
+		usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "promogate:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage: promogate <command> [flags]
+
+commands:
+  serve     run the HTTP server (GraphQL at /graphql, explorer at /)
+  migrate   apply pending database migrations and exit
+  demo      load the demo data set (idempotent) and exit
+  apikey    create, list, revoke or generate API keys
+  version   print the version
+
+Run 'promogate <command> -h' for the flags of a command.
+`)
+}
+
+// config is the process configuration, from flags with environment fallbacks.
+type config struct {
+	databaseURL   string
+	listen        string
+	migrate       bool
+	demo          bool
+	logLevel      string
+	logJSON       bool
+	introspection bool
+	dbMaxConns    int
+	clockStart    string
+	shutdownGrace time.Duration
+
+	pluginsDir         string
+	pluginCallTimeout  time.Duration
+	pluginStartTimeout time.Duration
+	pluginBackoffMax   time.Duration
+	eventRetryMax      time.Duration
+	maxPointsPerEffect int64
+	schedulerInterval  time.Duration
+	devClock           bool
+	webhookURL         string
+	webhookSecret      string
+
+	security securityConfig
+}
+
+func parseConfig(name string, args []string) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.StringVar(&c.databaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL URL (env DATABASE_URL)")
+	fs.StringVar(&c.logLevel, "log-level", env("PROMOGATE_LOG_LEVEL", "info"), "trace, debug, info, warn or error (env PROMOGATE_LOG_LEVEL)")
+	fs.BoolVar(&c.logJSON, "log-json", envBool("PROMOGATE_LOG_JSON", true), "log JSON lines (env PROMOGATE_LOG_JSON)")
+	fs.IntVar(&c.dbMaxConns, "db-max-conns", envInt("PROMOGATE_DB_MAX_CONNS", 32), "database pool size (env PROMOGATE_DB_MAX_CONNS)")
+	fs.StringVar(&c.clockStart, "clock-start", env("PROMOGATE_CLOCK_START", ""),
+		"development only: run programme time from this RFC 3339 instant instead of now (env PROMOGATE_CLOCK_START)")
+	if name == "serve" {
+		fs.StringVar(&c.listen, "listen", env("PROMOGATE_LISTEN", "127.0.0.1:8080"), "HTTP listen address (env PROMOGATE_LISTEN)")
+		fs.BoolVar(&c.migrate, "migrate", envBool("PROMOGATE_MIGRATE", false), "apply pending migrations at start (env PROMOGATE_MIGRATE)")
+		fs.BoolVar(&c.demo, "demo", envBool("PROMOGATE_DEMO", false), "load the demo data set at start, idempotently (env PROMOGATE_DEMO)")
+		fs.BoolVar(&c.introspection, "introspection", envBool("PROMOGATE_INTROSPECTION", false), "allow GraphQL introspection, e.g. for the explorer (env PROMOGATE_INTROSPECTION)")
+		fs.DurationVar(&c.shutdownGrace, "shutdown-grace", envDuration("PROMOGATE_SHUTDOWN_GRACE", 20*time.Second), "time to drain requests on SIGTERM (env PROMOGATE_SHUTDOWN_GRACE)")
+		fs.StringVar(&c.pluginsDir, "plugins-dir", env("PROMOGATE_PLUGINS_DIR", ""), "register every executable in this directory at start (env PROMOGATE_PLUGINS_DIR)")
+		fs.DurationVar(&c.pluginCallTimeout, "plugin-call-timeout", envDuration("PROMOGATE_PLUGIN_CALL_TIMEOUT", 10*time.Second), "deadline of every plugin call (env PROMOGATE_PLUGIN_CALL_TIMEOUT)")
+		fs.DurationVar(&c.pluginStartTimeout, "plugin-start-timeout", envDuration("PROMOGATE_PLUGIN_START_TIMEOUT", 10*time.Second), "time a plugin process has to start (env PROMOGATE_PLUGIN_START_TIMEOUT)")
+		fs.DurationVar(&c.pluginBackoffMax, "plugin-backoff-max", envDuration("PROMOGATE_PLUGIN_BACKOFF_MAX", 30*time.Second), "longest wait before restarting a failing plugin (env PROMOGATE_PLUGIN_BACKOFF_MAX)")
+		fs.DurationVar(&c.eventRetryMax, "event-retry-max", envDuration("PROMOGATE_EVENT_RETRY_MAX", 10*time.Second), "longest wait before evaluating a waiting event again (env PROMOGATE_EVENT_RETRY_MAX)")
+		fs.DurationVar(&c.schedulerInterval, "scheduler-interval", envDuration("PROMOGATE_SCHEDULER_INTERVAL", time.Second), "time between scheduler passes; 0 disables the scheduler in this replica (env PROMOGATE_SCHEDULER_INTERVAL)")
+		fs.StringVar(&c.webhookURL, "webhook-url", env("PROMOGATE_WEBHOOK_URL", ""), "deliver notifications (SMS, e-mail) by POSTing them here (env PROMOGATE_WEBHOOK_URL)")
+		fs.StringVar(&c.webhookSecret, "webhook-secret", env("PROMOGATE_WEBHOOK_SECRET", ""), "HMAC-SHA256 key of the X-Promogate-Signature header (env PROMOGATE_WEBHOOK_SECRET)")
+		fs.BoolVar(&c.devClock, "dev-clock", envBool("PROMOGATE_DEV_CLOCK", false), "development and tests only: allow the setClock mutation to move programme time (env PROMOGATE_DEV_CLOCK)")
+		c.security.register(fs)
+		fs.Int64Var(&c.maxPointsPerEffect, "max-points-per-effect", int64(envInt("PROMOGATE_MAX_POINTS_PER_EFFECT", 1_000_000)), "largest credit or debit one plugin effect may carry (env PROMOGATE_MAX_POINTS_PER_EFFECT)")
+	}
+	if err := errors.Join(envErrs...); err != nil {
+		return nil, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.databaseURL == "" {
+		return nil, errors.New("no database: set DATABASE_URL or --database-url (`make run` starts a private cluster for you)")
+	}
+	return c, nil
+}
+
+func (c *config) logger() hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Name:       "promogate",
+		Level:      hclog.LevelFromString(c.logLevel),
+		JSONFormat: c.logJSON,
+		Output:     os.Stderr,
+	})
+}
+
+func (c *config) clock() (clock.Clock, error) {
+	if c.clockStart == "" && c.devClock {
+		return clock.NewOffset(time.Now()), nil
+	}
+	if c.clockStart == "" {
+		return clock.Real{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, c.clockStart)
+	if err != nil {
+		return nil, fmt.Errorf("--clock-start: %w", err)
+	}
+	return clock.NewOffset(t), nil
+}
+
+func openDB(ctx context.Context, c *config) (*bun.DB, error) {
+	return db.Open(ctx, c.databaseURL, db.Options{MaxOpenConns: c.dbMaxConns, ApplicationName: "promogate"})
+}
+
+func runMigrate(args []string) error {
+	c, err := parseConfig("migrate", args)
+	if err != nil {
+		return err
+	}
+	log := c.logger()
+	ctx := context.Background()
+	bdb, err := openDB(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer bdb.Close()
+	applied, err := db.Migrate(ctx, bdb)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "count", len(applied), "names", applied)
+	return nil
+}
+
+func runDemo(args []string) error {
+	c, err := parseConfig("demo", args)
+	if err != nil {
+		return err
+	}
+	clk, err := c.clock()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	bdb, err := openDB(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer bdb.Close()
+	return demo.Load(ctx, ledger.New(bdb, clk.Now), members.NewStore(bdb, clk.Now), c.logger())
+}
+
+func runServe(args []string) error {
+	c, err := parseConfig("serve", args)
+	if err != nil {
+		return err
+	}
+	log := c.logger()
+	clk, err := c.clock()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	bdb, err := openDB(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer bdb.Close()
+	if c.migrate {
+		applied, err := db.Migrate(ctx, bdb)
+		if err != nil {
+			return err
+		}
+		log.Info("migrations applied", "count", len(applied))
+	}
+	led := ledger.New(bdb, clk.Now)
+	mem := members.NewStore(bdb, clk.Now)
+	if c.demo {
+		if err := demo.Load(ctx, led, mem, log.Named("demo")); err != nil {
+			return err
+		}
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	host := pluginhost.New(bdb, log.Named("pluginhost"), clk.Now, pluginhost.NewMetrics(reg), pluginhost.Options{
+		CallTimeout: c.pluginCallTimeout, StartTimeout: c.pluginStartTimeout, BackoffMax: c.pluginBackoffMax,
+	})
+	defer host.Close()
+	if c.pluginsDir != "" {
+		found, err := host.Discover(ctx, c.pluginsDir)
+		if err != nil {
+			return err
+		}
+		log.Info("plugins discovered", "dir", c.pluginsDir, "count", len(found))
+	}
+	camps := campaigns.NewStore(bdb, clk.Now, host)
+	bens := benefits.NewStore(bdb)
+	eng := engine.New(bdb, led, mem, camps, bens, host, log.Named("engine"), clk.Now, engine.Options{
+		RetryMax: c.eventRetryMax, Limits: engine.Limits{MaxPoints: c.maxPointsPerEffect},
+	})
+	rewardsSvc := rewards.New(rewards.Config{DB: bdb, Ledger: led, Members: mem, Campaigns: camps, Engine: eng, Plugins: host,
+		Log: log.Named("rewards"), Now: clk.Now})
+	if c.demo {
+		if err := demo.LoadPrograms(ctx, demo.Deps{DB: bdb, Host: host, Rewards: rewardsSvc, Log: log.Named("demo"), Now: clk.Now}); err != nil {
+			return err
+		}
+	}
+	workers, stopWorkers := context.WithCancel(context.Background())
+	defer stopWorkers()
+	go eng.Run(workers)
+	hook := notify.Config{URL: c.webhookURL, Secret: []byte(c.webhookSecret)}
+	if err := hook.Validate(); err != nil {
+		return err
+	}
+	if hook.URL != "" {
+		go notify.NewDispatcher(bdb, hook, &http.Client{}, log.Named("notify"), clk.Now).Run(workers)
+	} else {
+		log.Warn("no webhook configured (--webhook-url): notifications are stored but not delivered")
+	}
+	if c.schedulerInterval > 0 {
+		sched := scheduler.New(bdb, led, bens, eng, host, log.Named("scheduler"), clk.Now, scheduler.Options{Interval: c.schedulerInterval})
+		go sched.Run(workers)
+	}
+
+	resolver := &graph.Resolver{Ledger: led, MemberStore: mem, Host: host, CampaignStore: camps, Engine: eng,
+		BenefitStore: bens, Referrals: referral.New(bdb, eng, mem, clk.Now), NotificationStore: notify.NewStore(bdb),
+		Log: log.Named("graphql"), Now: clk.Now,
+		Rewards:     rewardsSvc,
+		CodeLimiter: rewards.NewLimiter(rewards.LimiterOptions{})}
+	if c.devClock {
+		resolver.ClockSetter = clk.(*clock.Offset).Set
+		log.Warn("development clock: the setClock mutation can move programme time")
+	}
+	sec, err := c.security.setup(ctx, bdb, clk.Now, c.introspection, log.Named("auth"))
+	if err != nil {
+		return err
+	}
+	defer sec.close()
+	resolver.Auth = sec.store
+	handler := web.Handler(web.Routes{
+		GraphQL:      graph.NewHandler(resolver, sec.graph),
+		DB:           bdb,
+		Extra:        map[string]http.Handler{"GET /metrics": promhttp.HandlerFor(reg, promhttp.HandlerOpts{})},
+		Auth:         sec.auth,
+		CORS:         sec.cors,
+		MaxBodyBytes: sec.maxBody,
+	})
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "address", "http://"+ln.Addr().String()+"/", "graphql", "/graphql", "version", version)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests", "grace", c.shutdownGrace)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("drain incomplete", "error", err)
+	}
+	stopWorkers()
+	host.Close()
+	log.Info("stopped")
+	return nil
+}
+
+// envErrs collects environment variables that could not be parsed; parseConfig reports them.
+var envErrs []error
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(key string, def bool) bool {
+	if v, ok := os.LookupEnv(key); ok {
+		b, err := strconv.ParseBool(v)
+		if err == nil {
+			return b
+		}
+		envErrs = append(envErrs, fmt.Errorf("%s=%q is not a boolean", key, v))
+	}
+	return def
+}
+
+func envInt(key string, def int) int {
+	if v, ok := os.LookupEnv(key); ok {
+		n, err := strconv.Atoi(v)
+		if err == nil {
+			return n
+		}
+		envErrs = append(envErrs, fmt.Errorf("%s=%q is not an integer", key, v))
+	}
+	return def
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(key); ok {
+		d, err := time.ParseDuration(v)
+		if err == nil {
+			return d
+		}
+		envErrs = append(envErrs, fmt.Errorf("%s=%q is not a duration such as 20s", key, v))
+	}
+	return def
+}

@@ -1,0 +1,210 @@
+// Package members stores member profiles: the people or companies that hold points, identified
+// by Promogate's id and by the caller's external reference.
+package members
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Errors returned by the store.
+var (
+	// ErrNotFound means no member matches.
+	ErrNotFound = errors.New("member not found")
+	// ErrInvalid means a field of the input is not acceptable; the message names it.
+	ErrInvalid = errors.New("invalid member")
+)
+
+// Member is a member's profile.
+type Member struct {
+	bun.BaseModel `bun:"table:members"`
+
+	ID          int64          `bun:"id,pk,autoincrement"`
+	ExternalRef string         `bun:"external_ref"`
+	Name        string         `bun:"name"`
+	Email       string         `bun:"email"`
+	Phone       string         `bun:"phone"`
+	BirthDate   *time.Time     `bun:"birth_date,type:date"`
+	Region      string         `bun:"region"`
+	Status      string         `bun:"status"`
+	Attributes  map[string]any `bun:"attributes,type:jsonb"`
+	CreatedAt   time.Time      `bun:"created_at"`
+	UpdatedAt   time.Time      `bun:"updated_at"`
+}
+
+// UpsertInput creates a member or updates the one with the same external reference. Nil fields
+// are left as they are on update (and take their defaults on create).
+type UpsertInput struct {
+	ExternalRef string
+	Name        *string
+	Email       *string
+	Phone       *string
+	BirthDate   *time.Time
+	Region      *string
+	Status      *string
+	// Attributes are merged into the stored ones (top-level keys replace; a null value deletes
+	// the key).
+	Attributes map[string]any
+}
+
+// Statuses a member may have.
+var statuses = map[string]bool{"active": true, "blocked": true, "closed": true}
+
+// Store reads and writes members.
+type Store struct {
+	db  bun.IDB
+	now func() time.Time
+}
+
+// NewStore returns a store on idb that stamps rows with now.
+func NewStore(idb bun.IDB, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: idb, now: now}
+}
+
+// Upsert creates or updates the member with in.ExternalRef in one statement, so concurrent
+// upserts of one reference yield one member. It returns the stored member and whether it was
+// created. Errors: ErrInvalid.
+func (s *Store) Upsert(ctx context.Context, in UpsertInput) (*Member, bool, error) {
+	if err := validate(in); err != nil {
+		return nil, false, err
+	}
+	now := s.now().UTC()
+	attrs := in.Attributes
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	patch, err := json.Marshal(attrs)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: attributes: %v", ErrInvalid, err)
+	}
+	var out struct {
+		Member
+		Inserted bool `bun:"inserted"`
+	}
+	err = s.db.NewRaw(`
+		INSERT INTO members AS m (external_ref, name, email, phone, birth_date, region, status, attributes, created_at, updated_at)
+		VALUES (?, coalesce(?, ''), coalesce(?, ''), coalesce(?, ''), ?, coalesce(?, ''), coalesce(?, 'active'),
+		        jsonb_strip_nulls(?::jsonb), ?, ?)
+		ON CONFLICT (external_ref) DO UPDATE SET
+			name = coalesce(?, m.name),
+			email = coalesce(?, m.email),
+			phone = coalesce(?, m.phone),
+			birth_date = coalesce(?, m.birth_date),
+			region = coalesce(?, m.region),
+			status = coalesce(?, m.status),
+			attributes = jsonb_strip_nulls(m.attributes || ?::jsonb),
+			updated_at = ?
+		RETURNING m.*, (xmax = 0) AS inserted`,
+		in.ExternalRef, in.Name, in.Email, in.Phone, in.BirthDate, in.Region, in.Status, string(patch), now, now,
+		in.Name, in.Email, in.Phone, in.BirthDate, in.Region, in.Status, string(patch), now,
+	).Scan(ctx, &out)
+	if err != nil {
+		return nil, false, fmt.Errorf("members: upsert: %w", err)
+	}
+	return &out.Member, out.Inserted, nil
+}
+
+// Get returns the member with the given id, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, id int64) (*Member, error) {
+	return s.one(ctx, "id = ?", id)
+}
+
+// GetByExternalRef returns the member with the given external reference, or ErrNotFound.
+func (s *Store) GetByExternalRef(ctx context.Context, ref string) (*Member, error) {
+	return s.one(ctx, "external_ref = ?", ref)
+}
+
+func (s *Store) one(ctx context.Context, where string, arg any) (*Member, error) {
+	var m Member
+	if err := s.db.NewSelect().Model(&m).Where(where, arg).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("members: get: %w", err)
+	}
+	return &m, nil
+}
+
+// GetMany returns the members with the given ids, keyed by id; missing ids are absent.
+func (s *Store) GetMany(ctx context.Context, ids []int64) (map[int64]*Member, error) {
+	var ms []Member
+	if err := s.db.NewSelect().Model(&ms).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("members: get many: %w", err)
+	}
+	out := make(map[int64]*Member, len(ms))
+	for i := range ms {
+		out[ms[i].ID] = &ms[i]
+	}
+	return out, nil
+}
+
+// Filter narrows a member listing.
+type Filter struct {
+	// Search matches a case-insensitive substring of external ref, name, email or phone.
+	Search string
+	Region string
+	Status string
+}
+
+// List returns up to limit members with ids above afterID, in id order, and whether more
+// follow.
+func (s *Store) List(ctx context.Context, f Filter, afterID int64, limit int) ([]Member, bool, error) {
+	var ms []Member
+	q := s.db.NewSelect().Model(&ms).Where("id > ?", afterID).OrderExpr("id ASC").Limit(limit + 1)
+	if f.Search != "" {
+		like := "%" + escapeLike(f.Search) + "%"
+		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("external_ref ILIKE ?", like).WhereOr("name ILIKE ?", like).
+				WhereOr("email ILIKE ?", like).WhereOr("phone ILIKE ?", like)
+		})
+	}
+	if f.Region != "" {
+		q = q.Where("region = ?", f.Region)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, false, fmt.Errorf("members: list: %w", err)
+	}
+	more := len(ms) > limit
+	if more {
+		ms = ms[:limit]
+	}
+	return ms, more, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func validate(in UpsertInput) error {
+	if strings.TrimSpace(in.ExternalRef) == "" || len(in.ExternalRef) > 200 {
+		return fmt.Errorf("%w: externalRef must be 1 to 200 bytes", ErrInvalid)
+	}
+	if in.Email != nil && *in.Email != "" {
+		if _, err := mail.ParseAddress(*in.Email); err != nil {
+			return fmt.Errorf("%w: email %q is not an e-mail address", ErrInvalid, *in.Email)
+		}
+	}
+	if in.Status != nil && !statuses[*in.Status] {
+		return fmt.Errorf("%w: status must be one of active, blocked, closed", ErrInvalid)
+	}
+	for _, f := range []*string{in.Name, in.Phone, in.Region} {
+		if f != nil && len(*f) > 500 {
+			return fmt.Errorf("%w: text fields are limited to 500 bytes", ErrInvalid)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+package pluginhost
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/promogate/promogate/plugins/sdk"
+)
+
+// Metrics are the per-plugin, per-method call counters and latency histograms exported at
+// /metrics.
+type Metrics struct {
+	calls    *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	restarts *prometheus.CounterVec
+}
+
+// NewMetrics creates the plugin metrics and registers them with reg (when not nil).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "promogate_plugin_calls_total",
+			Help: "Calls to program plugins by plugin, version, method and result (ok, error, unavailable).",
+		}, []string{"plugin", "version", "method", "result"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "promogate_plugin_call_duration_seconds",
+			Help:    "Latency of calls to program plugins.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"plugin", "version", "method"}),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "promogate_plugin_restarts_total",
+			Help: "Plugin processes started again after a failure.",
+		}, []string{"plugin", "version"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.calls, m.latency, m.restarts)
+	}
+	return m
+}
+
+// instrumented wraps a Program with call counts and latency (a cross-cutting concern kept out
+// of the call path's logic).
+type instrumented struct {
+	key  Key
+	next sdk.Program
+	m    *Metrics
+}
+
+var _ sdk.Program = (*instrumented)(nil)
+
+func observe[T any](i *instrumented, method string, fn func() (T, error)) (T, error) {
+	start := time.Now()
+	out, err := fn()
+	result := "ok"
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		result = "unavailable"
+	case err != nil:
+		result = "error"
+	}
+	i.m.calls.WithLabelValues(i.key.Name, i.key.Version, method, result).Inc()
+	i.m.latency.WithLabelValues(i.key.Name, i.key.Version, method).Observe(time.Since(start).Seconds())
+	return out, err
+}
+
+func (i *instrumented) Describe(ctx context.Context) (sdk.Description, error) {
+	return observe(i, "Describe", func() (sdk.Description, error) { return i.next.Describe(ctx) })
+}
+
+func (i *instrumented) ValidateConfig(ctx context.Context, req sdk.ValidateConfigRequest) (sdk.ValidateConfigResponse, error) {
+	return observe(i, "ValidateConfig", func() (sdk.ValidateConfigResponse, error) { return i.next.ValidateConfig(ctx, req) })
+}
+
+func (i *instrumented) CheckEligibility(ctx context.Context, req sdk.EligibilityRequest) (sdk.EligibilityResponse, error) {
+	return observe(i, "CheckEligibility", func() (sdk.EligibilityResponse, error) { return i.next.CheckEligibility(ctx, req) })
+}
+
+func (i *instrumented) Evaluate(ctx context.Context, req sdk.EvaluateRequest) (sdk.EvaluateResponse, error) {
+	return observe(i, "Evaluate", func() (sdk.EvaluateResponse, error) { return i.next.Evaluate(ctx, req) })
+}
+
+func (i *instrumented) Quote(ctx context.Context, req sdk.QuoteRequest) (sdk.QuoteResponse, error) {
+	return observe(i, "Quote", func() (sdk.QuoteResponse, error) { return i.next.Quote(ctx, req) })
+}
+
+func (i *instrumented) Tick(ctx context.Context, req sdk.TickRequest) (sdk.TickResponse, error) {
+	return observe(i, "Tick", func() (sdk.TickResponse, error) { return i.next.Tick(ctx, req) })
+}

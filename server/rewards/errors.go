@@ -1,0 +1,31 @@
+package rewards
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/promogate/promogate/server/ledger"
+)
+
+// Errors returned by the service. Refusals of an order are not errors: see Rejection.
+var (
+	// ErrNotFound means no reward matches.
+	ErrNotFound = errors.New("reward not found")
+	// ErrOrderNotFound means no redemption order matches.
+	ErrOrderNotFound = errors.New("redemption not found")
+	// ErrInvalid means an input field is unacceptable; the message names it.
+	ErrInvalid = errors.New("invalid reward input")
+	// ErrExists means the programme already has a reward with that code.
+	ErrExists = errors.New("reward code already exists in the programme")
+	// ErrAlreadyReversed means the order was reversed before.
+	ErrAlreadyReversed = errors.New("redemption already reversed")
+	// ErrIdempotencyConflict means the order's idempotency key was used before by the member
+	// with other rewards. It matches ledger.ErrIdempotencyConflict with errors.Is.
+	ErrIdempotencyConflict = fmt.Errorf("redemption: %w", ledger.ErrIdempotencyConflict)
+	// ErrRateLimited means a Limiter refused an attempt; see *RateLimitError for when to retry.
+	ErrRateLimited = errors.New("too many attempts")
+)
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}

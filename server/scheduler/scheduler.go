@@ -1,0 +1,240 @@
+// Package scheduler runs programme time: pending points become available, lots expire,
+// benefits end at the last moment of their validity, tiers lapse, campaigns start and end on
+// their dates, and each campaign's plugin hooks (e.g. a month close) run at the moments its
+// plugin asks for, in the campaign's time zone.
+//
+// It is safe with several core replicas on one database: every ledger job works under row
+// locks, and each hook occurrence is a tick_runs row claimed with a lease and advanced page by
+// page in the same transaction as the page's effects. No state lives in memory between passes.
+package scheduler
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/uptrace/bun"
+
+	"github.com/promogate/promogate/plugins/sdk"
+	"github.com/promogate/promogate/server/benefits"
+	"github.com/promogate/promogate/server/campaigns"
+	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/ledger"
+	"github.com/promogate/promogate/server/pluginhost"
+)
+
+// Descriptions gives the scheduler each plugin version's schedules.
+type Descriptions interface {
+	Entry(ctx context.Context, k pluginhost.Key) (*pluginhost.Entry, error)
+}
+
+// Options tunes the scheduler. Zero values take defaults.
+type Options struct {
+	Interval  time.Duration // 1s: time between passes
+	PageSize  int           // 500: participants per tick page
+	Lease     time.Duration // 60s: how long a claimed hook run is left to its owner
+	BatchSize int           // 1000: accounts per ledger job batch
+	// MaxCatchUp bounds how many missed occurrences of one hook a pass runs (default 400).
+	MaxCatchUp int
+}
+
+// Scheduler runs scheduled work.
+type Scheduler struct {
+	db       *bun.DB
+	ledger   *ledger.Ledger
+	benefits *benefits.Store
+	engine   *engine.Engine
+	plugins  Descriptions
+	log      hclog.Logger
+	now      func() time.Time
+	opts     Options
+	owner    string
+}
+
+// New returns a scheduler.
+func New(bdb *bun.DB, led *ledger.Ledger, bens *benefits.Store, eng *engine.Engine, plugins Descriptions,
+	log hclog.Logger, now func() time.Time, opts Options) *Scheduler {
+	if opts.Interval <= 0 {
+		opts.Interval = time.Second
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 500
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = time.Minute
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 1000
+	}
+	if opts.MaxCatchUp <= 0 {
+		opts.MaxCatchUp = 400
+	}
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return &Scheduler{db: bdb, ledger: led, benefits: bens, engine: eng, plugins: plugins, log: log, now: now, opts: opts,
+		owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))}
+}
+
+// Run runs passes until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) {
+	t := time.NewTicker(s.opts.Interval)
+	defer t.Stop()
+	for {
+		if err := s.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("scheduler pass", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce runs one pass of every job at the clock's current time.
+func (s *Scheduler) RunOnce(ctx context.Context) error {
+	now := s.now().UTC()
+	if err := s.ledgerJobs(ctx, now); err != nil {
+		return err
+	}
+	if _, err := s.benefits.EndDue(ctx, now); err != nil {
+		return err
+	}
+	if _, err := s.benefits.LapseTiers(ctx, now); err != nil {
+		return err
+	}
+	if _, err := s.db.NewRaw(`UPDATE campaigns SET status = 'active', updated_at = ? WHERE status = 'scheduled' AND starts_at <= ?`,
+		now, now).Exec(ctx); err != nil {
+		return err
+	}
+	return s.hooks(ctx, now)
+}
+
+func (s *Scheduler) ledgerJobs(ctx context.Context, now time.Time) error {
+	for {
+		r, err := s.ledger.ReleaseDue(ctx, now, s.opts.BatchSize)
+		if err != nil {
+			return err
+		}
+		if r.Accounts < s.opts.BatchSize {
+			break
+		}
+	}
+	for {
+		r, err := s.ledger.ExpireDue(ctx, now, s.opts.BatchSize)
+		if err != nil {
+			return err
+		}
+		if r.Accounts < s.opts.BatchSize {
+			return nil
+		}
+	}
+}
+
+// hooks runs every due occurrence of every active campaign's plugin hooks.
+func (s *Scheduler) hooks(ctx context.Context, now time.Time) error {
+	var cs []campaigns.Campaign
+	if err := s.db.NewSelect().Model(&cs).Where("status = 'active'").Order("id").Scan(ctx); err != nil {
+		return err
+	}
+	for i := range cs {
+		c := &cs[i]
+		entry, err := s.plugins.Entry(ctx, pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion})
+		if err != nil {
+			continue
+		}
+		loc, err := time.LoadLocation(c.TimeZone)
+		if err != nil {
+			continue
+		}
+		for _, sch := range entry.Description.Schedules {
+			if err := s.hook(ctx, c, sch, loc, now); err != nil {
+				s.log.Warn("hook not run", "campaign", c.Code, "hook", sch.Name, "error", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Scheduler) hook(ctx context.Context, c *campaigns.Campaign, sch sdk.Schedule, loc *time.Location, now time.Time) error {
+	spec, err := sdk.ParseSchedule(sch.Spec)
+	if err != nil {
+		return err
+	}
+	var last *time.Time
+	if err := s.db.NewRaw(`SELECT max(due_at) FROM tick_runs WHERE campaign_id = ? AND hook = ?`, c.ID, sch.Name).Scan(ctx, &last); err != nil {
+		return err
+	}
+	// Finish an unfinished run first (its owner may have died), then start the next ones.
+	if last != nil {
+		if err := s.runOccurrence(ctx, engine.TickRun{Campaign: c, Hook: sch.Name, Due: *last}); err != nil {
+			return err
+		}
+	}
+	// Occurrences before the campaign existed never happened: a campaign created today with a
+	// start in the past runs only the latest occurrence due by its creation, not years of daily
+	// hooks (plugins release what earlier periods owe on their next run, as the month close does).
+	after := c.StartsAt.Add(-time.Nanosecond)
+	for next := spec.Next(after, loc); next.Before(c.CreatedAt) && !next.After(now); next = spec.Next(next, loc) {
+		if following := spec.Next(next, loc); !following.Before(c.CreatedAt) {
+			after = next.Add(-time.Nanosecond)
+			break
+		}
+		after = next
+	}
+	if last != nil {
+		after = *last
+	}
+	for i := 0; i < s.opts.MaxCatchUp; i++ {
+		due := spec.Next(after, loc)
+		if due.After(now) || (c.EndsAt != nil && due.After(*c.EndsAt)) {
+			return nil
+		}
+		if err := s.runOccurrence(ctx, engine.TickRun{Campaign: c, Hook: sch.Name, Due: due.UTC()}); err != nil {
+			return err
+		}
+		after = due
+	}
+	return nil
+}
+
+// runOccurrence claims the occurrence (or resumes it when its lease ran out) and pages through
+// the campaign's participants. It returns nil without work when another replica owns it.
+func (s *Scheduler) runOccurrence(ctx context.Context, run engine.TickRun) error {
+	wall := time.Now()
+	var cursor int64
+	var status string
+	err := s.db.NewRaw(`INSERT INTO tick_runs (campaign_id, hook, due_at, lease_until, owner, started_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, hook, due_at) DO NOTHING RETURNING cursor, status`,
+		run.Campaign.ID, run.Hook, run.Due, wall.Add(s.opts.Lease), s.owner, s.now().UTC()).Scan(ctx, &cursor, &status)
+	if err != nil {
+		// Exists already: take it over only when it is unfinished and its lease has run out.
+		err = s.db.NewRaw(`UPDATE tick_runs SET owner = ?, lease_until = ?
+			WHERE campaign_id = ? AND hook = ? AND due_at = ? AND status = 'running' AND (lease_until < ? OR owner = ?)
+			RETURNING cursor, status`, s.owner, wall.Add(s.opts.Lease), run.Campaign.ID, run.Hook, run.Due, wall, s.owner).
+			Scan(ctx, &cursor, &status)
+		if err != nil {
+			return nil // done, or owned by a live replica
+		}
+	}
+	for {
+		next, done, err := s.engine.TickPage(ctx, run, cursor, s.opts.PageSize)
+		if err != nil {
+			return fmt.Errorf("tick %s/%s at %s: %w", run.Campaign.Code, run.Hook, run.Due.Format(time.RFC3339), err)
+		}
+		if done {
+			s.log.Info("hook ran", "campaign", run.Campaign.Code, "hook", run.Hook, "due", run.Due)
+			return nil
+		}
+		cursor = next
+		if _, err := s.db.NewRaw(`UPDATE tick_runs SET lease_until = ? WHERE campaign_id = ? AND hook = ? AND due_at = ? AND owner = ?`,
+			time.Now().Add(s.opts.Lease), run.Campaign.ID, run.Hook, run.Due, s.owner).Exec(ctx); err != nil {
+			return err
+		}
+	}
+}
