@@ -173,13 +173,24 @@ func call[T any](ctx context.Context, c *client, fn func(context.Context, sdk.Pr
 		return out, nil
 	}
 	if brokenCall(ctx, err) {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if pastDeadline(ctx) {
 			err = fmt.Errorf("did not answer within the %s deadline", c.h.opts.CallTimeout)
 		}
 		p.failed(prog, err)
 		return zero, fmt.Errorf("%w: %s: %v", ErrUnavailable, c.key, err)
 	}
 	return zero, err
+}
+
+// pastDeadline reports whether the call's deadline has passed. It reads the clock rather than
+// only ctx.Err: the plugin's gRPC server enforces the same propagated deadline and may reset the
+// stream (codes.Canceled) a moment before the client's own timer has fired on a busy machine.
+func pastDeadline(ctx context.Context) bool {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // brokenCall tells a failure of the process or transport from an answer the plugin gave.
