@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
@@ -176,11 +177,13 @@ func (e *Engine) apply(ctx context.Context, j job, decisions map[int64]*decision
 	return stale, err
 }
 
-// applyWave applies the decisions on a wave's events in one transaction (group commit: one
-// commit for the wave instead of one per event), each event under a savepoint of its own and in
-// member order, so concurrent waves lock accounts in the same order. An event whose part fails
-// is rolled back to its savepoint and applied again in its own transaction afterwards; if the
-// wave's transaction itself fails, every event is. It returns each event's stale campaigns.
+// applyWave applies the decisions on a group of a wave's events in one transaction (group
+// commit: one commit for the group instead of one per event) and returns each event's stale
+// campaigns. Events whose decisions only credit points (or change nothing) are applied
+// together with a fixed number of statements (see applyBatch); the others one after another,
+// each under a savepoint of its own and in member order. An event whose part fails is rolled
+// back to its savepoint and applied again in its own transaction afterwards; if the group's
+// transaction itself fails, every event is.
 func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]map[int64]*decision, last bool) (map[int64][]*campaigns.Campaign, error) {
 	stales := make(map[int64][]*campaigns.Campaign, len(wave))
 	order := append([]job(nil), wave...)
@@ -190,7 +193,11 @@ func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]
 		err := e.runTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			clear(stales)
 			alone = alone[:0]
-			for _, j := range order {
+			slow, err := e.applyBatch(ctx, tx, order, decisions, last, stales)
+			if err != nil {
+				return err
+			}
+			for _, j := range slow {
 				if _, err := tx.ExecContext(ctx, "SAVEPOINT event"); err != nil {
 					return err
 				}
@@ -227,12 +234,206 @@ func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]
 	return stales, nil
 }
 
+// applyBatch locks the group's events and applies, with a fixed number of statements, those
+// whose decisions only credit points, change nothing, reject or failed: their state rows are
+// locked in one statement, their credits written by one ledger batch, their versions bumped
+// and their outcomes stored in one statement each. It records their stale campaigns in stales
+// and returns the other events (decisions with other effects), for the caller to apply one by
+// one. The result is the one the per-event applier would give, event by event.
+func (e *Engine) applyBatch(ctx context.Context, tx bun.Tx, group []job, decisions map[int64]map[int64]*decision, last bool,
+	stales map[int64][]*campaigns.Campaign) ([]job, error) {
+	ids := make([]int64, len(group))
+	for i, j := range group {
+		ids[i] = j.ev.ID
+	}
+	var locked []Event
+	if err := tx.NewSelect().Model(&locked).Where("id IN (?)", bun.In(ids)).Order("id").For("UPDATE").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("engine: lock events: %w", err)
+	}
+	byID := make(map[int64]*Event, len(locked))
+	for i := range locked {
+		byID[locked[i].ID] = &locked[i]
+	}
+	now := e.now().UTC()
+	var slow, fast []job
+	var pairs [][2]int64 // (campaign, member) whose state version is checked
+	for _, j := range group {
+		ev := byID[j.ev.ID]
+		if ev == nil {
+			return nil, fmt.Errorf("engine: event %d vanished", j.ev.ID)
+		}
+		if ev.Status == StatusDone {
+			*j.ev = *ev
+			stales[ev.ID] = nil
+			continue
+		}
+		batchable := true
+		var evPairs [][2]int64
+		for _, c := range j.targets {
+			d := decisions[j.ev.ID][c.ID]
+			if d == nil || d.err != nil || (ev.Outcome != nil && ev.Outcome.has(c.ID)) ||
+				validateEffects(d.effects, &e.opts.Limits, now) != nil {
+				continue
+			}
+			if !creditsOnly(d.effects) {
+				batchable = false
+				break
+			}
+			evPairs = append(evPairs, [2]int64{c.ID, ev.MemberID})
+		}
+		if !batchable {
+			slow = append(slow, j)
+			continue
+		}
+		fast = append(fast, j)
+		pairs = append(pairs, evPairs...)
+	}
+	if len(fast) == 0 {
+		return slow, nil
+	}
+	versions, err := e.lockStates(ctx, tx, pairs, now)
+	if err != nil {
+		return nil, err
+	}
+	var credits []ledger.CreditInput
+	var creditOut []*AppliedEffect
+	var bumped [][2]int64
+	for _, j := range fast {
+		ev := byID[j.ev.ID]
+		fresh := func(c *campaigns.Campaign, d *decision) (bool, error) {
+			return versions[[2]int64{c.ID, ev.MemberID}] == d.version, nil
+		}
+		applyOne := func(c *campaigns.Campaign, d *decision, co *CampaignOutcome) error {
+			if settledWithoutEffects(d, co) {
+				return nil
+			}
+			target := effectTarget{campaign: c, memberID: ev.MemberID, eventID: ev.ID, now: now}
+			co.Status, co.Effects = OutcomeApplied, make([]AppliedEffect, len(d.effects))
+			for i, eff := range d.effects {
+				cr := eff.Credit
+				credits = append(credits, ledger.CreditInput{
+					ProgramID: c.ProgramID, MemberID: ev.MemberID, Amount: cr.Amount, Kind: ledger.KindEarn,
+					IdempotencyKey: effectKey(target, i), Reason: cr.Reason, AvailableAt: cr.AvailableAt,
+					ExpiresAt: cr.ExpiresAt, StatusPoints: cr.StatusPoints, Origin: target.origin(),
+				})
+				co.Effects[i] = AppliedEffect{Kind: string(eff.Kind), Points: cr.Amount, Detail: cr.Reason}
+				creditOut = append(creditOut, &co.Effects[i])
+			}
+			bumped = append(bumped, [2]int64{c.ID, ev.MemberID})
+			return nil
+		}
+		stale, err := e.settle(ev, j.targets, decisions[j.ev.ID], last, now, fresh, applyOne)
+		if err != nil {
+			return nil, err
+		}
+		stales[ev.ID] = stale
+	}
+	trs, err := e.ledger.CreditBatchTx(ctx, tx, credits)
+	if err != nil {
+		return nil, err
+	}
+	for i, tr := range trs {
+		creditOut[i].TransactionID = tr.ID
+	}
+	if len(bumped) > 0 {
+		cs, ms := splitPairs(bumped)
+		if _, err := tx.NewRaw(`UPDATE plugin_state SET version = version + 1, updated_at = ?
+			FROM unnest(?::bigint[], ?::bigint[]) AS k(c, m) WHERE campaign_id = k.c AND member_id = k.m`,
+			now, pgdialect.Array(cs), pgdialect.Array(ms)).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("engine: bump state versions: %w", err)
+		}
+	}
+	if err := storeOutcomes(ctx, tx, fast, byID); err != nil {
+		return nil, err
+	}
+	for _, j := range fast {
+		*j.ev = *byID[j.ev.ID]
+	}
+	return slow, nil
+}
+
+// creditsOnly reports whether effects hold nothing but credits, or a reject (which stands for
+// the whole decision).
+func creditsOnly(effects []sdk.Effect) bool {
+	for _, eff := range effects {
+		if eff.Kind == sdk.KindReject {
+			return true
+		}
+	}
+	for _, eff := range effects {
+		if eff.Kind != sdk.KindCreditPoints {
+			return false
+		}
+	}
+	return true
+}
+
+func splitPairs(pairs [][2]int64) (a, b []int64) {
+	a, b = make([]int64, len(pairs)), make([]int64, len(pairs))
+	for i, p := range pairs {
+		a[i], b[i] = p[0], p[1]
+	}
+	return a, b
+}
+
+// lockStates creates the missing (campaign, member) state rows and locks all of them, in key
+// order, returning their versions.
+func (e *Engine) lockStates(ctx context.Context, tx bun.Tx, pairs [][2]int64, now time.Time) (map[[2]int64]int64, error) {
+	versions := make(map[[2]int64]int64, len(pairs))
+	if len(pairs) == 0 {
+		return versions, nil
+	}
+	cs, ms := splitPairs(pairs)
+	if _, err := tx.NewRaw(`INSERT INTO plugin_state (campaign_id, member_id, updated_at)
+		SELECT c, m, ? FROM unnest(?::bigint[], ?::bigint[]) AS k(c, m) ORDER BY c, m
+		ON CONFLICT (campaign_id, member_id) DO NOTHING`, now, pgdialect.Array(cs), pgdialect.Array(ms)).Exec(ctx); err != nil {
+		return nil, fmt.Errorf("engine: create states: %w", err)
+	}
+	var rows []struct {
+		CampaignID, MemberID, Version int64
+	}
+	if err := tx.NewRaw(`SELECT s.campaign_id, s.member_id, s.version FROM plugin_state s
+		JOIN unnest(?::bigint[], ?::bigint[]) AS k(c, m) ON s.campaign_id = k.c AND s.member_id = k.m
+		ORDER BY s.campaign_id, s.member_id FOR UPDATE OF s`, pgdialect.Array(cs), pgdialect.Array(ms)).Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("engine: lock states: %w", err)
+	}
+	for _, r := range rows {
+		versions[[2]int64{r.CampaignID, r.MemberID}] = r.Version
+	}
+	return versions, nil
+}
+
+// storeOutcomes writes the events' outcome, status and retry columns in one statement.
+func storeOutcomes(ctx context.Context, tx bun.Tx, jobs []job, byID map[int64]*Event) error {
+	n := len(jobs)
+	ids, outcomes, statuses := make([]int64, n), make([]string, n), make([]string, n)
+	processed, attempts, next, lastErr := make([]*time.Time, n), make([]int64, n), make([]time.Time, n), make([]string, n)
+	for i, j := range jobs {
+		ev := byID[j.ev.ID]
+		b, err := json.Marshal(ev.Outcome)
+		if err != nil {
+			return fmt.Errorf("engine: encode outcome: %w", err)
+		}
+		ids[i], outcomes[i], statuses[i] = ev.ID, string(b), ev.Status
+		processed[i], attempts[i], next[i], lastErr[i] = ev.ProcessedAt, int64(ev.Attempts), ev.NextAttemptAt, ev.LastError
+	}
+	_, err := tx.NewRaw(`UPDATE events SET outcome = d.outcome::jsonb, status = d.status, processed_at = d.processed,
+		attempts = d.attempts, next_attempt_at = d.next, last_error = d.last_error
+		FROM unnest(?::bigint[], ?::text[], ?::text[], ?::timestamptz[], ?::int[], ?::timestamptz[], ?::text[])
+			AS d(id, outcome, status, processed, attempts, next, last_error)
+		WHERE events.id = d.id`, pgdialect.Array(ids), pgdialect.Array(outcomes), pgdialect.Array(statuses),
+		pgdialect.Array(processed), pgdialect.Array(attempts), pgdialect.Array(next), pgdialect.Array(lastErr)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("engine: store outcomes: %w", err)
+	}
+	return nil
+}
+
 // applier returns the unit of work that writes the decisions on one event inside a transaction,
 // reporting the campaigns decided on a stale snapshot through stalep.
 func (e *Engine) applier(j job, decisions map[int64]*decision, last bool, stalep *[]*campaigns.Campaign) func(context.Context, bun.Tx) error {
 	return func(ctx context.Context, tx bun.Tx) error {
-		var stale []*campaigns.Campaign
-		defer func() { *stalep = stale }()
+		*stalep = nil
 		var ev Event
 		if err := tx.NewSelect().Model(&ev).Where("id = ?", j.ev.ID).For("UPDATE").Scan(ctx); err != nil {
 			return fmt.Errorf("engine: lock event: %w", err)
@@ -241,106 +442,118 @@ func (e *Engine) applier(j job, decisions map[int64]*decision, last bool, stalep
 			*j.ev = ev
 			return nil
 		}
-		out := ev.Outcome
-		if out == nil {
-			out = &Outcome{Campaigns: []CampaignOutcome{}}
-		}
 		now := e.now().UTC()
-		var waiting []Waiting
-		for _, c := range j.targets {
-			if out.has(c.ID) {
-				continue
-			}
-			d := decisions[c.ID]
-			if d == nil {
-				continue
-			}
-			co := CampaignOutcome{CampaignID: c.ID, CampaignCode: c.Code, Plugin: c.PluginName, PluginVersion: c.PluginVersion}
-			switch {
-			case d.err != nil && unavailable(d.err):
-				waiting = append(waiting, Waiting{CampaignID: c.ID, CampaignCode: c.Code, Plugin: c.PluginName,
-					PluginVersion: c.PluginVersion, Error: d.err.Error()})
-				continue
-			case d.err != nil && errors.Is(d.err, errInvalidEffect):
-				co.Status, co.Code, co.Reason = OutcomeFailed, CodeInvalidEffect, d.err.Error()
-			case d.err != nil:
-				co.Status, co.Code, co.Reason = OutcomeFailed, CodePluginError, d.err.Error()
-			default:
-				if err := validateEffects(d.effects, &e.opts.Limits, now); err != nil {
-					co.Status, co.Code, co.Reason = OutcomeFailed, CodeInvalidEffect, err.Error()
-					break
-				}
-				fresh, err := e.checkVersion(ctx, tx, c.ID, ev.MemberID, d.version, now)
-				if err != nil {
-					return err
-				}
-				if !fresh {
-					stale = append(stale, c)
-					continue
-				}
-				if err := e.applyDecision(ctx, tx, &ev, c, d, &co, now); err != nil {
-					return err
-				}
-			}
-			out.Campaigns = append(out.Campaigns, co)
+		fresh := func(c *campaigns.Campaign, d *decision) (bool, error) {
+			return e.checkVersion(ctx, tx, c.ID, ev.MemberID, d.version, now)
 		}
-		if last && len(stale) > 0 {
-			for _, c := range stale {
-				waiting = append(waiting, Waiting{CampaignID: c.ID, CampaignCode: c.Code, Plugin: c.PluginName,
-					PluginVersion: c.PluginVersion, Error: "member state kept changing; evaluating again"})
-			}
-			stale = nil
+		applyOne := func(c *campaigns.Campaign, d *decision, co *CampaignOutcome) error {
+			return e.applyDecision(ctx, tx, &ev, c, d, co, now)
 		}
-		if len(stale) > 0 {
-			// Keep the event pending and leased; the caller evaluates the stale campaigns now.
-			ev.Outcome = out
-			_, err := tx.NewUpdate().Model(&ev).Column("outcome").WherePK().Exec(ctx)
-			*j.ev = ev
+		stale, err := e.settle(&ev, j.targets, decisions, last, now, fresh, applyOne)
+		if err != nil {
 			return err
 		}
-		ev.Attempts++
-		if len(waiting) > 0 && ev.Attempts >= e.opts.MaxAttempts {
-			for _, w := range waiting {
-				out.Campaigns = append(out.Campaigns, CampaignOutcome{CampaignID: w.CampaignID, CampaignCode: w.CampaignCode,
-					Plugin: w.Plugin, PluginVersion: w.PluginVersion, Status: OutcomeFailed, Code: CodeGaveUp,
-					Reason: fmt.Sprintf("gave up after %d attempts: %s", ev.Attempts, w.Error)})
-			}
-			waiting = nil
+		*stalep = stale
+		cols := []string{"outcome", "status", "processed_at", "attempts", "next_attempt_at", "last_error"}
+		if len(stale) > 0 {
+			cols = cols[:1]
 		}
-		out.Waiting = waiting
-		if len(out.Campaigns) == 0 && len(waiting) == 0 {
-			out.Reason = fmt.Sprintf("no live campaign handles events of type %q", ev.Type)
-		}
-		ev.Outcome = out
-		if len(waiting) == 0 {
-			ev.Status, ev.ProcessedAt, ev.LastError = StatusDone, &now, ""
-		} else {
-			ev.NextAttemptAt = now.Add(e.retryDelay(ev.Attempts))
-			ev.LastError = waiting[0].Error
-		}
-		_, err := tx.NewUpdate().Model(&ev).Column("outcome", "status", "processed_at", "attempts", "next_attempt_at", "last_error").
-			WherePK().Exec(ctx)
+		_, err = tx.NewUpdate().Model(&ev).Column(cols...).WherePK().Exec(ctx)
 		*j.ev = ev
 		return err
 	}
 }
 
+// settle works out event ev's outcome from the decisions of its target campaigns: a fresh
+// decision is applied with apply, a decision on a stale snapshot is returned (to be evaluated
+// again; with last set, it waits for the worker instead), an unavailable plugin makes the
+// event wait (until it has been tried MaxAttempts times), a broken answer fails its campaign.
+// It sets ev's outcome and, unless decisions are stale, its status and retry columns.
+func (e *Engine) settle(ev *Event, targets []*campaigns.Campaign, decisions map[int64]*decision, last bool, now time.Time,
+	fresh func(*campaigns.Campaign, *decision) (bool, error),
+	apply func(*campaigns.Campaign, *decision, *CampaignOutcome) error) ([]*campaigns.Campaign, error) {
+	out := ev.Outcome
+	if out == nil {
+		out = &Outcome{Campaigns: []CampaignOutcome{}}
+	}
+	var waiting []Waiting
+	var stale []*campaigns.Campaign
+	for _, c := range targets {
+		if out.has(c.ID) {
+			continue
+		}
+		d := decisions[c.ID]
+		if d == nil {
+			continue
+		}
+		co := CampaignOutcome{CampaignID: c.ID, CampaignCode: c.Code, Plugin: c.PluginName, PluginVersion: c.PluginVersion}
+		switch {
+		case d.err != nil && unavailable(d.err):
+			waiting = append(waiting, Waiting{CampaignID: c.ID, CampaignCode: c.Code, Plugin: c.PluginName,
+				PluginVersion: c.PluginVersion, Error: d.err.Error()})
+			continue
+		case d.err != nil && errors.Is(d.err, errInvalidEffect):
+			co.Status, co.Code, co.Reason = OutcomeFailed, CodeInvalidEffect, d.err.Error()
+		case d.err != nil:
+			co.Status, co.Code, co.Reason = OutcomeFailed, CodePluginError, d.err.Error()
+		default:
+			if err := validateEffects(d.effects, &e.opts.Limits, now); err != nil {
+				co.Status, co.Code, co.Reason = OutcomeFailed, CodeInvalidEffect, err.Error()
+				break
+			}
+			ok, err := fresh(c, d)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				stale = append(stale, c)
+				continue
+			}
+			if err := apply(c, d, &co); err != nil {
+				return nil, err
+			}
+		}
+		out.Campaigns = append(out.Campaigns, co)
+	}
+	ev.Outcome = out
+	if last && len(stale) > 0 {
+		for _, c := range stale {
+			waiting = append(waiting, Waiting{CampaignID: c.ID, CampaignCode: c.Code, Plugin: c.PluginName,
+				PluginVersion: c.PluginVersion, Error: "member state kept changing; evaluating again"})
+		}
+		stale = nil
+	}
+	if len(stale) > 0 {
+		// Keep the event pending and leased; the caller evaluates the stale campaigns now.
+		return stale, nil
+	}
+	ev.Attempts++
+	if len(waiting) > 0 && ev.Attempts >= e.opts.MaxAttempts {
+		for _, w := range waiting {
+			out.Campaigns = append(out.Campaigns, CampaignOutcome{CampaignID: w.CampaignID, CampaignCode: w.CampaignCode,
+				Plugin: w.Plugin, PluginVersion: w.PluginVersion, Status: OutcomeFailed, Code: CodeGaveUp,
+				Reason: fmt.Sprintf("gave up after %d attempts: %s", ev.Attempts, w.Error)})
+		}
+		waiting = nil
+	}
+	out.Waiting = waiting
+	if len(out.Campaigns) == 0 && len(waiting) == 0 {
+		out.Reason = fmt.Sprintf("no live campaign handles events of type %q", ev.Type)
+	}
+	if len(waiting) == 0 {
+		ev.Status, ev.ProcessedAt, ev.LastError = StatusDone, &now, ""
+	} else {
+		ev.NextAttemptAt = now.Add(e.retryDelay(ev.Attempts))
+		ev.LastError = waiting[0].Error
+	}
+	return nil, nil
+}
+
 // applyDecision applies one campaign's validated effects on an event. Applying any effect bumps
 // the (campaign, member) version.
 func (e *Engine) applyDecision(ctx context.Context, tx bun.Tx, ev *Event, c *campaigns.Campaign, d *decision, co *CampaignOutcome, now time.Time) error {
-	if len(d.effects) == 0 {
-		co.Status, co.Reason = OutcomeNoEffect, d.noEffect
-		if co.Reason == "" {
-			co.Reason = "the plugin returned no effects"
-		}
+	if settledWithoutEffects(d, co) {
 		return nil
-	}
-	// A reject stands for the whole decision: none of the other effects are applied.
-	for _, eff := range d.effects {
-		if eff.Kind == sdk.KindReject {
-			co.Status, co.Code, co.Reason = OutcomeRejected, eff.Reject.Code, eff.Reject.Message
-			return nil
-		}
 	}
 	res, err := e.applyEffects(ctx, tx, effectTarget{campaign: c, memberID: ev.MemberID, eventID: ev.ID, now: now}, d.effects)
 	if err != nil {
@@ -352,6 +565,25 @@ func (e *Engine) applyDecision(ctx context.Context, tx bun.Tx, ev *Event, c *cam
 	}
 	co.Effects, co.Status = res.applied, OutcomeApplied
 	return nil
+}
+
+// settledWithoutEffects settles a decision that applies nothing: no effects, or a reject (which
+// stands for the whole decision: none of the other effects are applied).
+func settledWithoutEffects(d *decision, co *CampaignOutcome) bool {
+	if len(d.effects) == 0 {
+		co.Status, co.Reason = OutcomeNoEffect, d.noEffect
+		if co.Reason == "" {
+			co.Reason = "the plugin returned no effects"
+		}
+		return true
+	}
+	for _, eff := range d.effects {
+		if eff.Kind == sdk.KindReject {
+			co.Status, co.Code, co.Reason = OutcomeRejected, eff.Reject.Code, eff.Reject.Message
+			return true
+		}
+	}
+	return false
 }
 
 // applied is the result of applyEffects: what was applied, or why nothing was.
