@@ -73,6 +73,9 @@ type Options struct {
 	Lease time.Duration
 	// PollInterval is the worker's period (500ms).
 	PollInterval time.Duration
+	// RecordSlots is how many merged batches of small concurrent Record calls run at once
+	// (default 4); see coalescer.
+	RecordSlots int
 }
 
 func (o *Options) defaults() {
@@ -95,6 +98,9 @@ func (o *Options) defaults() {
 	if o.PollInterval <= 0 {
 		o.PollInterval = 500 * time.Millisecond
 	}
+	if o.RecordSlots <= 0 {
+		o.RecordSlots = 4
+	}
 }
 
 // Engine records and evaluates events. It is safe for concurrent use, and several engines
@@ -110,6 +116,8 @@ type Engine struct {
 	now       func() time.Time
 	opts      Options
 
+	co *coalescer
+
 	descMu sync.Mutex
 	descs  map[pluginhost.Key]descEntry
 }
@@ -124,7 +132,7 @@ func New(bdb *bun.DB, led *ledger.Ledger, mem *members.Store, camps *campaigns.S
 	log hclog.Logger, now func() time.Time, opts Options) *Engine {
 	opts.defaults()
 	return &Engine{db: bdb, ledger: led, members: mem, campaigns: camps, benefits: bens, plugins: plugins, log: log, now: now,
-		opts: opts, descs: map[pluginhost.Key]descEntry{}}
+		opts: opts, co: newCoalescer(opts.RecordSlots), descs: map[pluginhost.Key]descEntry{}}
 }
 
 // Input is an inbound event.
@@ -153,29 +161,38 @@ const MaxBatch = 1000
 // Record stores the inputs (deduplicated by source and external id), evaluates the new ones
 // and returns one result per input, in order. Inputs are refused individually (Result.Err:
 // ErrInvalidEvent, ErrUnknownMember, ErrEventConflict); the error return is for failures of the
-// whole call.
+// whole call. Small calls made at the same time are merged into one batch (see coalescer), so
+// a failure of the whole batch is returned to each of them.
 func (e *Engine) Record(ctx context.Context, ins []Input) ([]Result, error) {
 	if len(ins) > MaxBatch {
 		return nil, fmt.Errorf("%w: at most %d events per call", ErrInvalidEvent, MaxBatch)
 	}
+	if len(ins) > coalesceMax {
+		return e.record(ctx, ins)
+	}
+	return e.co.do(ctx, ins, e.record)
+}
+
+// record is Record for one call's inputs (or several calls' inputs merged).
+func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
 	now := e.now().UTC()
 	results := make([]Result, len(ins))
 	rows := make([]*Event, len(ins))
-	refs := map[string]int64{}
+	var refList []string
 	for i, in := range ins {
 		if err := validateInput(in); err != nil {
 			results[i].Err = err
 			continue
 		}
-		if _, ok := refs[in.MemberRef]; !ok {
-			m, err := e.members.GetByExternalRef(ctx, in.MemberRef)
-			if errors.Is(err, members.ErrNotFound) {
-				refs[in.MemberRef] = 0
-			} else if err != nil {
-				return nil, err
-			} else {
-				refs[in.MemberRef] = m.ID
-			}
+		refList = append(refList, in.MemberRef)
+	}
+	refs, err := e.members.IDsByExternalRef(ctx, refList)
+	if err != nil {
+		return nil, err
+	}
+	for i, in := range ins {
+		if results[i].Err != nil {
+			continue
 		}
 		mid := refs[in.MemberRef]
 		if mid == 0 {
@@ -204,7 +221,7 @@ func (e *Engine) Record(ctx context.Context, ins []Input) ([]Result, error) {
 		Source     string
 		ExternalID string
 	}
-	_, err := e.db.NewInsert().Model(&insert).ExcludeColumn("id").
+	_, err = e.db.NewInsert().Model(&insert).ExcludeColumn("id").
 		On("CONFLICT (source, external_id) DO NOTHING").Returning("id, source, external_id").Exec(ctx, &created)
 	if err != nil {
 		return nil, fmt.Errorf("engine: store events: %w", err)

@@ -149,6 +149,27 @@ func (s *Store) GetMany(ctx context.Context, ids []int64) (map[int64]*Member, er
 	return out, nil
 }
 
+// IDsByExternalRef returns the ids of the members with the given external references, keyed
+// by reference; unknown references are absent.
+func (s *Store) IDsByExternalRef(ctx context.Context, refs []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(refs))
+	if len(refs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID          int64
+		ExternalRef string
+	}
+	if err := s.db.NewSelect().Model((*Member)(nil)).Column("id", "external_ref").
+		Where("external_ref IN (?)", bun.In(refs)).Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("members: look up external refs: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ExternalRef] = r.ID
+	}
+	return out, nil
+}
+
 // Filter narrows a member listing.
 type Filter struct {
 	// Search matches a case-insensitive substring of external ref, name, email or phone.
