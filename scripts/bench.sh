@@ -244,6 +244,9 @@ measure_S() {
 APP_DB=promogate_bench
 CORE_URL=http://127.0.0.1:$CORE_PORT
 LOADGEN_H=()
+INGEST_H=()
+FRONTEND_H=()
+LOAD_H=()
 
 start_core() {
 	recreate_db $APP_DB
@@ -282,6 +285,19 @@ start_core() {
 	curl -fsS "$CORE_URL/readyz" >/dev/null || die "the core is not ready after 30 s; see $OUT/core.log"
 	local version
 	version=$(sed -n 's/^[[:space:]]*Version[[:space:]]*= "\(.*\)"/\1/p' plugins/examples/weekenddouble/plugin.go | head -n 1)
+	# The measured calls run as the roles that make them in production: billing sends events with
+	# an ingest key, a cabinet reads and redeems with a frontend key (admin calls are audited, one
+	# audit_log row each; those are not). Setup keeps the admin key.
+	INGEST_H=("${LOADGEN_H[@]}")
+	FRONTEND_H=("${LOADGEN_H[@]}")
+	if [[ -z ${BENCH_AUTH_HEADER:-} && -n ${PROMOGATE_BOOTSTRAP_ADMIN_KEY:-} ]]; then
+		local k
+		k=$(DATABASE_URL=$APP_URL "$BIN/promogate" apikey create --name bench-ingest --role ingest 2>>"$OUT/bench.log") &&
+			INGEST_H=(-H "Authorization: Bearer $k")
+		k=$(DATABASE_URL=$APP_URL "$BIN/promogate" apikey create --name bench-frontend --role frontend 2>>"$OUT/bench.log") &&
+			FRONTEND_H=(-H "Authorization: Bearer $k")
+		note "E1 and E2 send an ingest key, R1 and Q1 a frontend key"
+	fi
 	local setup
 	setup=$("$BIN/loadgen" setup -url "$CORE_URL" "${LOADGEN_H[@]}" -program bench -plugin-path "$BIN/plugins/weekenddouble" \
 		-plugin-name weekenddouble -plugin-version "${version:-1.0.0}" 2> >(tee -a "$OUT/bench.log" >&2))
@@ -324,14 +340,15 @@ db_counters() {
 		(SELECT wal_sync FROM pg_stat_wal)"
 }
 
-# run_load NAME ARGS... runs the load generator and records its figures as NAME_*.
+# run_load NAME ARGS... runs the load generator with the headers in LOAD_H and records its
+# figures as NAME_*.
 run_load() {
 	local name=$1
 	shift
 	local before after out
 	before=$(db_counters)
 	reset_hwm
-	out=$("$BIN/loadgen" "$@" -url "$CORE_URL" "${LOADGEN_H[@]}" 2> >(tee -a "$OUT/bench.log" >&2))
+	out=$("$BIN/loadgen" "$@" -url "$CORE_URL" "${LOAD_H[@]}" 2> >(tee -a "$OUT/bench.log" >&2))
 	after=$(db_counters)
 	local json=${out#RESULT }
 	[[ $json == \{* ]] || die "$name: no result from the load generator"
@@ -353,6 +370,7 @@ run_load() {
 
 measure_E1() {
 	note "E1: recordEvent, 16 clients, ${LOAD_SECS}s"
+	LOAD_H=("${INGEST_H[@]}")
 	run_load E1 e1 -clients 16 -duration "${LOAD_SECS}s" -members "$MEMBERS" -member-prefix b- -source bench-e1
 	# Every event must have exactly one credit, written by the plugin's decision.
 	local check
@@ -366,6 +384,7 @@ measure_E1() {
 
 measure_E2() {
 	note "E2: recordEvents x 500, $E2_CLIENTS clients, ${LOAD_SECS}s"
+	LOAD_H=("${INGEST_H[@]}")
 	run_load E2 e2 -clients "$E2_CLIENTS" -batch 500 -duration "${LOAD_SECS}s" -members "$MEMBERS" -member-prefix b- -source bench-e2
 	local check
 	check=$(psqld $APP_DB -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE status = 'done') || ' ' ||
@@ -380,6 +399,7 @@ measure_Q1() {
 	note "Q1: seeding 2000 cabinet members q-1 … q-2000 with 30 credits each"
 	"$BIN/ledgerjob" seed -db "$APP_URL" -program bench -prefix q- -members 2000 -lots 30 -expires-in 8760h 2>>"$OUT/bench.log"
 	note "Q1: member cabinet, 32 clients, ${LOAD_SECS}s"
+	LOAD_H=("${FRONTEND_H[@]}")
 	run_load Q1 q1 -clients 32 -duration "${LOAD_SECS}s" -members 2000 -member-prefix q-
 	jq -r .query "$OUT/Q1.json" >"$OUT/Q1.graphql"
 }
@@ -400,6 +420,7 @@ measure_R1() {
 	note "R1: seeding 2000 members r-1 … r-2000 with 30 lots of 100 points"
 	"$BIN/ledgerjob" seed -db "$APP_URL" -program bench -prefix r- -members 2000 -lots 30 -amount 100 -expires-in 8760h 2>>"$OUT/bench.log"
 	note "R1: redeemRewards of one reward (price 250: 3 lots), 16 clients, ${LOAD_SECS}s"
+	LOAD_H=("${FRONTEND_H[@]}")
 	run_load R1 r1 -clients 16 -duration "${LOAD_SECS}s" -members 2000 -member-prefix r- -reward bench-r1
 }
 
@@ -453,10 +474,10 @@ profile_one() {
 	pgss on
 	if ((HAVE_PERF)); then
 		perf record -q -a -g -F 499 -o "$perfdata" -- \
-			"$BIN/loadgen" "$@" -url "$CORE_URL" "${LOADGEN_H[@]}" -warmup 1s -duration "${secs}s" \
+			"$BIN/loadgen" "$@" -url "$CORE_URL" "${LOAD_H[@]}" -warmup 1s -duration "${secs}s" \
 			>"$OUT/$name-profile.out" 2>>"$OUT/bench.log"
 	else
-		"$BIN/loadgen" "$@" -url "$CORE_URL" "${LOADGEN_H[@]}" -warmup 1s -duration "${secs}s" \
+		"$BIN/loadgen" "$@" -url "$CORE_URL" "${LOAD_H[@]}" -warmup 1s -duration "${secs}s" \
 			>"$OUT/$name-profile.out" 2>>"$OUT/bench.log"
 	fi
 	events=$(sed -n 's/^RESULT //p' "$OUT/$name-profile.out" | jq -r '.all_items')
@@ -487,8 +508,10 @@ measure_PROFILE() {
 		note "perf is not usable here (install linux-perf, allow perf_event_paranoid); profiling with pg_stat_statements only"
 	fi
 	rm -f "$OUT/.perf-probe"
+	LOAD_H=("${INGEST_H[@]}")
 	profile_one PE1 e1 -clients 16 -members "$MEMBERS" -member-prefix b- -source bench-pe1
 	profile_one PE2 e2 -clients "$E2_CLIENTS" -batch 500 -members "$MEMBERS" -member-prefix b- -source bench-pe2
+	LOAD_H=("${FRONTEND_H[@]}")
 	profile_one PQ1 q1 -clients 32 -members 2000 -member-prefix q-
 	if [[ -f $OUT/R1.json ]]; then
 		profile_one PR1 r1 -clients 16 -members 2000 -member-prefix r- -reward bench-r1

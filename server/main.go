@@ -113,6 +113,7 @@ type config struct {
 	pluginStartTimeout time.Duration
 	pluginBackoffMax   time.Duration
 	eventRetryMax      time.Duration
+	recordSlots        int
 	maxPointsPerEffect int64
 	schedulerInterval  time.Duration
 	devClock           bool
@@ -141,6 +142,7 @@ func parseConfig(name string, args []string) (*config, error) {
 		fs.DurationVar(&c.pluginCallTimeout, "plugin-call-timeout", envDuration("PROMOGATE_PLUGIN_CALL_TIMEOUT", 10*time.Second), "deadline of every plugin call (env PROMOGATE_PLUGIN_CALL_TIMEOUT)")
 		fs.DurationVar(&c.pluginStartTimeout, "plugin-start-timeout", envDuration("PROMOGATE_PLUGIN_START_TIMEOUT", 10*time.Second), "time a plugin process has to start (env PROMOGATE_PLUGIN_START_TIMEOUT)")
 		fs.DurationVar(&c.pluginBackoffMax, "plugin-backoff-max", envDuration("PROMOGATE_PLUGIN_BACKOFF_MAX", 30*time.Second), "longest wait before restarting a failing plugin (env PROMOGATE_PLUGIN_BACKOFF_MAX)")
+		fs.IntVar(&c.recordSlots, "record-slots", envInt("PROMOGATE_RECORD_SLOTS", 2), "how many merged batches of concurrent single-event recordEvent calls are evaluated at once (env PROMOGATE_RECORD_SLOTS)")
 		fs.DurationVar(&c.eventRetryMax, "event-retry-max", envDuration("PROMOGATE_EVENT_RETRY_MAX", 10*time.Second), "longest wait before evaluating a waiting event again (env PROMOGATE_EVENT_RETRY_MAX)")
 		fs.DurationVar(&c.schedulerInterval, "scheduler-interval", envDuration("PROMOGATE_SCHEDULER_INTERVAL", time.Second), "time between scheduler passes; 0 disables the scheduler in this replica (env PROMOGATE_SCHEDULER_INTERVAL)")
 		fs.StringVar(&c.webhookURL, "webhook-url", env("PROMOGATE_WEBHOOK_URL", ""), "deliver notifications (SMS, e-mail) by POSTing them here (env PROMOGATE_WEBHOOK_URL)")
@@ -277,7 +279,7 @@ func runServe(args []string) error {
 	camps := campaigns.NewStore(bdb, clk.Now, host)
 	bens := benefits.NewStore(bdb)
 	eng := engine.New(bdb, led, mem, camps, bens, host, log.Named("engine"), clk.Now, engine.Options{
-		RetryMax: c.eventRetryMax, Limits: engine.Limits{MaxPoints: c.maxPointsPerEffect},
+		RetryMax: c.eventRetryMax, RecordSlots: c.recordSlots, Limits: engine.Limits{MaxPoints: c.maxPointsPerEffect},
 	})
 	rewardsSvc := rewards.New(rewards.Config{DB: bdb, Ledger: led, Members: mem, Campaigns: camps, Engine: eng, Plugins: host,
 		Log: log.Named("rewards"), Now: clk.Now})

@@ -74,7 +74,7 @@ type Options struct {
 	// PollInterval is the worker's period (500ms).
 	PollInterval time.Duration
 	// RecordSlots is how many merged batches of small concurrent Record calls run at once
-	// (default 4); see coalescer.
+	// (default 2); see coalescer.
 	RecordSlots int
 }
 
@@ -99,7 +99,7 @@ func (o *Options) defaults() {
 		o.PollInterval = 500 * time.Millisecond
 	}
 	if o.RecordSlots <= 0 {
-		o.RecordSlots = 4
+		o.RecordSlots = 2
 	}
 }
 
