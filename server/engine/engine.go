@@ -116,7 +116,8 @@ type Engine struct {
 	now       func() time.Time
 	opts      Options
 
-	co *coalescer
+	co    *coalescer
+	codes *codeCache
 
 	descMu sync.Mutex
 	descs  map[pluginhost.Key]descEntry
@@ -132,7 +133,8 @@ func New(bdb *bun.DB, led *ledger.Ledger, mem *members.Store, camps *campaigns.S
 	log hclog.Logger, now func() time.Time, opts Options) *Engine {
 	opts.defaults()
 	return &Engine{db: bdb, ledger: led, members: mem, campaigns: camps, benefits: bens, plugins: plugins, log: log, now: now,
-		opts: opts, co: newCoalescer(opts.RecordSlots), descs: map[pluginhost.Key]descEntry{}}
+		opts: opts, co: newCoalescer(opts.RecordSlots),
+		codes: &codeCache{ledger: led, campaigns: camps}, descs: map[pluginhost.Key]descEntry{}}
 }
 
 // Input is an inbound event.

@@ -693,17 +693,7 @@ func (e *Engine) snapshots(ctx context.Context, memberIDs []int64, camps map[int
 	if err != nil {
 		return nil, err
 	}
-	progs, err := e.ledger.Programs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s := &snapshot{members: ms, balances: bs, programCodes: map[int64]string{}, state: map[[2]int64]stateRow{}}
-	for _, p := range progs {
-		s.programCodes[p.ID] = p.Code
-	}
-	if s.campaignCodes, err = e.campaigns.Codes(ctx); err != nil {
-		return nil, err
-	}
+	s := &snapshot{members: ms, balances: bs, state: map[[2]int64]stateRow{}}
 	if s.benefits, err = e.benefits.Current(ctx, memberIDs); err != nil {
 		return nil, err
 	}
@@ -713,9 +703,27 @@ func (e *Engine) snapshots(ctx context.Context, memberIDs []int64, camps map[int
 	if s.enrollments, err = e.benefits.Enrollments(ctx, memberIDs); err != nil {
 		return nil, err
 	}
-	var cids []int64
-	for id := range camps {
+	var cids, progIDs, campIDs []int64
+	for id, c := range camps {
 		cids = append(cids, id)
+		progIDs = append(progIDs, c.ProgramID)
+	}
+	for _, m := range memberIDs {
+		for _, b := range s.balances[m] {
+			progIDs = append(progIDs, b.ProgramID)
+		}
+		for _, t := range s.tiers[m] {
+			progIDs = append(progIDs, t.ProgramID)
+		}
+		for _, b := range s.benefits[m] {
+			campIDs = append(campIDs, b.CampaignID)
+		}
+		for _, en := range s.enrollments[m] {
+			campIDs = append(campIDs, en.CampaignID)
+		}
+	}
+	if s.programCodes, s.campaignCodes, err = e.codes.get(ctx, progIDs, campIDs); err != nil {
+		return nil, err
 	}
 	var rows []struct {
 		CampaignID int64
