@@ -8,6 +8,8 @@
 //	absurd_credit    credit 1e15 points
 //	wrong_count      one result fewer than there are events
 //	crash            exit the process with status 3
+//	debit            debit 25 points per event (refused when the balance is short)
+//	reject           reject every event with code "NOT_TODAY"
 package main
 
 import (
@@ -21,7 +23,7 @@ import (
 	"github.com/promogate/promogate/plugins/sdk"
 )
 
-var modes = []string{"ok", "sleep", "unknown_effect", "negative_credit", "absurd_credit", "wrong_count", "crash"}
+var modes = []string{"ok", "sleep", "unknown_effect", "negative_credit", "absurd_credit", "wrong_count", "crash", "debit", "reject"}
 
 type config struct {
 	Mode    string `json:"mode"`
@@ -43,7 +45,7 @@ func (Plugin) Describe(context.Context) (sdk.Description, error) {
 		Name:          "misbehave",
 		Version:       "1.0.0",
 		EventTypes:    []string{"purchase"},
-		ConfigSchema:  json.RawMessage(`{"type":"object","properties":{"mode":{"enum":["ok","sleep","unknown_effect","negative_credit","absurd_credit","wrong_count","crash"]},"sleepMs":{"type":"integer","minimum":0}}}`),
+		ConfigSchema:  json.RawMessage(`{"type":"object","properties":{"mode":{"enum":["ok","sleep","unknown_effect","negative_credit","absurd_credit","wrong_count","crash","debit","reject"]},"sleepMs":{"type":"integer","minimum":0}}}`),
 		DefaultConfig: json.RawMessage(`{"mode":"ok"}`),
 	}, nil
 }
@@ -93,6 +95,16 @@ func (Plugin) Evaluate(ctx context.Context, req sdk.EvaluateRequest) (sdk.Evalua
 		return resp, nil
 	case "crash":
 		os.Exit(3)
+	case "debit", "reject":
+		results := make([]sdk.EvaluateResult, len(req.Items))
+		for i := range results {
+			e := sdk.Debit(25, "misbehave debit")
+			if cfg.Mode == "reject" {
+				e = sdk.Reject{Code: "NOT_TODAY", Message: "misbehave rejects"}.Effect()
+			}
+			results[i].Effects = []sdk.Effect{e}
+		}
+		return sdk.EvaluateResponse{Results: results}, nil
 	}
 	return credit(10), nil
 }
