@@ -244,7 +244,7 @@ func TestLostCommitAck(t *testing.T) {
 	}
 }
 
-func mustCredit(t *testing.T, l *ledger.Ledger, programID, memberID, amount int64, key string) *ledger.Transaction {
+func mustCredit(t testing.TB, l *ledger.Ledger, programID, memberID, amount int64, key string) *ledger.Transaction {
 	t.Helper()
 	c, err := l.Credit(context.Background(), ledger.CreditInput{ProgramID: programID, MemberID: memberID, Amount: amount, IdempotencyKey: key})
 	if err != nil {

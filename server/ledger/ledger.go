@@ -124,6 +124,9 @@ func (l *Ledger) Adjust(ctx context.Context, programID, memberID, amount int64, 
 // (or adjustment) account, one lot. Errors: ErrInvalidAmount, ErrInvalidIdempotencyKey,
 // ErrInvalidPeriod, ErrProgramNotFound, ErrMemberNotFound, ErrIdempotencyConflict. A retry with
 // the same key and input returns the first transaction with Replayed set.
+//
+// It takes two statements: the account lock, then one that writes everything else unless the
+// key is taken; only then is the key's transaction looked up.
 func (l *Ledger) CreditTx(ctx context.Context, tx bun.IDB, in CreditInput) (*Transaction, error) {
 	if in.Kind == "" {
 		in.Kind = KindEarn
@@ -145,12 +148,15 @@ func (l *Ledger) CreditTx(ctx context.Context, tx bun.IDB, in CreditInput) (*Tra
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(availableAt) {
 		return nil, ErrInvalidPeriod
 	}
+	if err := CheckIdempotencyKey(in.IdempotencyKey); err != nil {
+		return nil, err
+	}
 	hash := inputHash("credit", in.Kind, in.MemberID, in.Amount, in.Reason, timeKey(in.AvailableAt), timeKey(in.ExpiresAt),
 		in.StatusPoints, in.Origin.key())
-	if prev, err := l.replay(ctx, tx, in.ProgramID, in.IdempotencyKey, hash); prev != nil || err != nil {
-		return prev, err
-	}
 	acct, err := l.lockMemberAccount(ctx, tx, in.ProgramID, in.MemberID)
+	if errors.Is(err, ErrMemberNotFound) {
+		return l.replayOr(ctx, tx, in.ProgramID, in.IdempotencyKey, hash, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -162,39 +168,34 @@ func (l *Ledger) CreditTx(ctx context.Context, tx bun.IDB, in CreditInput) (*Tra
 	if in.Kind == KindAdjust {
 		from = sys.adjustment
 	}
-	t := &Transaction{
-		ProgramID: in.ProgramID, AccountID: acct.ID, MemberID: in.MemberID, Kind: in.Kind,
-		Points: in.Amount, StatusPoints: in.StatusPoints, IdempotencyKey: in.IdempotencyKey, InputHash: hash,
-		Reason: in.Reason, EventID: in.Origin.EventID, CampaignID: in.Origin.CampaignID,
-		PluginVersion: in.Origin.PluginVersion, CreatedAt: now,
-	}
-	if err := insertTransaction(ctx, tx, t); err != nil {
-		return nil, err
-	}
-	if err := insertPostings(ctx, tx, &Posting{TransactionID: t.ID, DebitAccountID: from, CreditAccountID: acct.ID, Amount: in.Amount}); err != nil {
-		return nil, err
-	}
 	pending := availableAt.After(now)
-	lot := &Lot{AccountID: acct.ID, TransactionID: t.ID, Amount: in.Amount, Remaining: in.Amount,
-		AvailableAt: availableAt, ExpiresAt: utcPtr(in.ExpiresAt), Pending: pending, CreatedAt: now}
-	if _, err := tx.NewInsert().Model(lot).Returning("id").Exec(ctx); err != nil {
-		return nil, fmt.Errorf("ledger: insert lot: %w", err)
+	e := entry{
+		t: &Transaction{
+			ProgramID: in.ProgramID, AccountID: acct.ID, MemberID: in.MemberID, Kind: in.Kind,
+			Points: in.Amount, StatusPoints: in.StatusPoints, IdempotencyKey: in.IdempotencyKey, InputHash: hash,
+			Reason: in.Reason, EventID: in.Origin.EventID, CampaignID: in.Origin.CampaignID,
+			PluginVersion: in.Origin.PluginVersion, CreatedAt: now,
+		},
+		posting: Posting{DebitAccountID: from, CreditAccountID: acct.ID, Amount: in.Amount},
+		lot: &Lot{AccountID: acct.ID, Amount: in.Amount, Remaining: in.Amount,
+			AvailableAt: availableAt, ExpiresAt: utcPtr(in.ExpiresAt), Pending: pending, CreatedAt: now},
+		dLifetime: in.Amount, dStatus: in.StatusPoints,
 	}
-	var dAvail, dPending int64
 	if pending {
-		dPending = in.Amount
+		e.dPending = in.Amount
 	} else {
-		dAvail = in.Amount
+		e.dAvail = in.Amount
 	}
-	if err := updateBalances(ctx, tx, acct.ID, now, dAvail, dPending, in.Amount, in.StatusPoints); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return l.writeEntry(ctx, tx, &e)
 }
 
 // DebitTx takes points from a member inside tx, consuming available, unexpired lots
 // oldest-expiry-first (lots that never expire last). Errors: ErrInsufficientPoints when the
 // spendable points do not cover Amount (nothing is written), plus those of CreditTx.
+//
+// It takes three statements: the account lock, the lots' lock, then one that writes everything
+// else unless the key is taken; only then, or when the points do not suffice, is the key's
+// transaction looked up.
 func (l *Ledger) DebitTx(ctx context.Context, tx bun.IDB, in DebitInput) (*Transaction, error) {
 	if in.Kind == "" {
 		in.Kind = KindRedeem
@@ -205,17 +206,20 @@ func (l *Ledger) DebitTx(ctx context.Context, tx bun.IDB, in DebitInput) (*Trans
 	if err := checkAmount(in.Amount); err != nil {
 		return nil, err
 	}
-	hash := inputHash("debit", in.Kind, in.MemberID, in.Amount, in.Reason, in.Origin.key())
-	if prev, err := l.replay(ctx, tx, in.ProgramID, in.IdempotencyKey, hash); prev != nil || err != nil {
-		return prev, err
+	if err := CheckIdempotencyKey(in.IdempotencyKey); err != nil {
+		return nil, err
 	}
+	hash := inputHash("debit", in.Kind, in.MemberID, in.Amount, in.Reason, in.Origin.key())
 	acct, err := l.lockMemberAccount(ctx, tx, in.ProgramID, in.MemberID)
+	if errors.Is(err, ErrMemberNotFound) {
+		return l.replayOr(ctx, tx, in.ProgramID, in.IdempotencyKey, hash, err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	now := l.now().UTC()
 	if acct.Available < in.Amount {
-		return nil, ErrInsufficientPoints
+		return l.replayOr(ctx, tx, in.ProgramID, in.IdempotencyKey, hash, ErrInsufficientPoints)
 	}
 	var lots []Lot
 	err = tx.NewSelect().Model(&lots).
@@ -237,7 +241,7 @@ func (l *Ledger) DebitTx(ctx context.Context, tx bun.IDB, in DebitInput) (*Trans
 		left -= n
 	}
 	if left > 0 {
-		return nil, ErrInsufficientPoints
+		return l.replayOr(ctx, tx, in.ProgramID, in.IdempotencyKey, hash, ErrInsufficientPoints)
 	}
 	sys, err := l.systemAccounts(ctx, tx, in.ProgramID)
 	if err != nil {
@@ -247,22 +251,76 @@ func (l *Ledger) DebitTx(ctx context.Context, tx bun.IDB, in DebitInput) (*Trans
 	if in.Kind == KindAdjust {
 		to = sys.adjustment
 	}
-	t := &Transaction{
-		ProgramID: in.ProgramID, AccountID: acct.ID, MemberID: in.MemberID, Kind: in.Kind,
-		Points: -in.Amount, IdempotencyKey: in.IdempotencyKey, InputHash: hash, Reason: in.Reason,
-		EventID: in.Origin.EventID, CampaignID: in.Origin.CampaignID, PluginVersion: in.Origin.PluginVersion, CreatedAt: now,
+	return l.writeEntry(ctx, tx, &entry{
+		t: &Transaction{
+			ProgramID: in.ProgramID, AccountID: acct.ID, MemberID: in.MemberID, Kind: in.Kind,
+			Points: -in.Amount, IdempotencyKey: in.IdempotencyKey, InputHash: hash, Reason: in.Reason,
+			EventID: in.Origin.EventID, CampaignID: in.Origin.CampaignID, PluginVersion: in.Origin.PluginVersion, CreatedAt: now,
+		},
+		posting: Posting{DebitAccountID: acct.ID, CreditAccountID: to, Amount: in.Amount},
+		take:    take,
+		dAvail:  -in.Amount,
+	})
+}
+
+// entry is what CreditTx or DebitTx writes: a transaction, its posting, the lot a credit
+// creates or the lots a debit consumes, and the change to the member's balances.
+type entry struct {
+	t       *Transaction
+	posting Posting          // TransactionID is t's
+	lot     *Lot             // TransactionID is t's
+	take    []LotConsumption // lots a debit consumes, in the order it takes them
+	// Balance changes of the member account t.AccountID.
+	dAvail, dPending, dLifetime, dStatus int64
+}
+
+// writeEntry writes e in one statement: data-modifying CTEs, each fed by the id the
+// transaction's insert returns, and that insert does nothing when e's key is taken in the
+// programme. Then nothing is written and the key's transaction answers: a replay, or
+// ErrIdempotencyConflict. The CTEs see one snapshot, so none may change a row another changes
+// or needs to see changed: each writes new rows, the member's account row or, for a debit, the
+// consumed lots, and the caller has locked those beforehand, in earlier statements.
+func (l *Ledger) writeEntry(ctx context.Context, tx bun.IDB, e *entry) (*Transaction, error) {
+	t := e.t
+	q := tx.NewSelect().
+		With("t", tx.NewInsert().Model(t).ExcludeColumn("id").
+			On("CONFLICT (program_id, idempotency_key) DO NOTHING").Returning("id")).
+		With("posting", tx.NewRaw(`INSERT INTO postings (transaction_id, debit_account_id, credit_account_id, amount)
+			SELECT id, ?, ?, ? FROM t`, e.posting.DebitAccountID, e.posting.CreditAccountID, e.posting.Amount))
+	if lot := e.lot; lot != nil {
+		q = q.With("lot", tx.NewRaw(`INSERT INTO lots (account_id, transaction_id, amount, remaining, available_at, expires_at, pending, created_at)
+			SELECT ?, id, ?, ?, ?, ?, ?, ? FROM t`,
+			lot.AccountID, lot.Amount, lot.Remaining, lot.AvailableAt, lot.ExpiresAt, lot.Pending, lot.CreatedAt))
 	}
-	if err := insertTransaction(ctx, tx, t); err != nil {
-		return nil, err
+	if len(e.take) > 0 {
+		ids := make([]int64, len(e.take))
+		amounts := make([]int64, len(e.take))
+		for i, c := range e.take {
+			ids[i], amounts[i] = c.LotID, c.Amount
+		}
+		q = q.With("consumption", tx.NewRaw(`INSERT INTO lot_consumptions (transaction_id, lot_id, kind, amount)
+			SELECT t.id, c.lot_id, 'consume', c.amount
+			FROM t, unnest(?::bigint[], ?::bigint[]) WITH ORDINALITY AS c(lot_id, amount, n) ORDER BY c.n`,
+			pgdialect.Array(ids), pgdialect.Array(amounts))).
+			With("consumed", tx.NewRaw(`UPDATE lots SET remaining = remaining - c.amount
+			FROM t, unnest(?::bigint[], ?::bigint[]) AS c(lot_id, amount) WHERE lots.id = c.lot_id`,
+				pgdialect.Array(ids), pgdialect.Array(amounts)))
 	}
-	if err := insertPostings(ctx, tx, &Posting{TransactionID: t.ID, DebitAccountID: acct.ID, CreditAccountID: to, Amount: in.Amount}); err != nil {
-		return nil, err
+	q = q.With("balance", tx.NewRaw(`UPDATE accounts SET available = available + ?, pending = pending + ?,
+		lifetime_earned = lifetime_earned + ?, status_balance = status_balance + ?, updated_at = ?
+		FROM t WHERE accounts.id = ?`, e.dAvail, e.dPending, e.dLifetime, e.dStatus, t.CreatedAt, t.AccountID))
+	err := q.Table("t").Column("id").Scan(ctx, &t.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		// The key is taken by this transaction, or by one that had committed when the insert
+		// gave up (it waits for an uncommitted one): a later statement sees that row.
+		return l.replayOr(ctx, tx, t.ProgramID, t.IdempotencyKey, t.InputHash,
+			idempotencyRace{fmt.Errorf("key %q is taken but its transaction is not visible", t.IdempotencyKey)})
 	}
-	if err := applyConsumptions(ctx, tx, t.ID, take); err != nil {
-		return nil, err
-	}
-	if err := updateBalances(ctx, tx, acct.ID, now, -in.Amount, 0, 0, 0); err != nil {
-		return nil, err
+	if err != nil {
+		if derr := constraintError(err); derr != nil {
+			return nil, derr
+		}
+		return nil, fmt.Errorf("ledger: write %s transaction: %w", t.Kind, err)
 	}
 	return t, nil
 }
@@ -425,19 +483,17 @@ func (l *Ledger) reverseCredit(ctx context.Context, tx bun.IDB, orig, t *Transac
 	return updateBalances(ctx, tx, acct.ID, now, dAvail, dPending, -orig.Points, -status)
 }
 
-// replay looks up a transaction by idempotency key. It returns (nil, nil) when the key is new,
-// the earlier transaction when the input matches, and ErrIdempotencyConflict otherwise.
-func (l *Ledger) replay(ctx context.Context, tx bun.IDB, programID int64, key string, hash []byte) (*Transaction, error) {
-	if err := CheckIdempotencyKey(key); err != nil {
+// replayOr looks up a transaction by idempotency key: it returns the earlier transaction when
+// the input matches, ErrIdempotencyConflict when it does not, and err when the key is new. A
+// write refused for another reason answers this way, as if it had looked the key up first.
+func (l *Ledger) replayOr(ctx context.Context, tx bun.IDB, programID int64, key string, hash []byte, err error) (*Transaction, error) {
+	var prev Transaction
+	lerr := tx.NewSelect().Model(&prev).Where("program_id = ? AND idempotency_key = ?", programID, key).Scan(ctx)
+	if errors.Is(lerr, sql.ErrNoRows) {
 		return nil, err
 	}
-	var prev Transaction
-	err := tx.NewSelect().Model(&prev).Where("program_id = ? AND idempotency_key = ?", programID, key).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ledger: look up idempotency key: %w", err)
+	if lerr != nil {
+		return nil, fmt.Errorf("ledger: look up idempotency key: %w", lerr)
 	}
 	if string(prev.InputHash) != string(hash) {
 		return nil, ErrIdempotencyConflict
@@ -446,33 +502,45 @@ func (l *Ledger) replay(ctx context.Context, tx bun.IDB, programID int64, key st
 	return &prev, nil
 }
 
-// LockAccountTx returns the member's account in the programme locked FOR UPDATE inside tx,
-// creating it first when the member has none. Callers that must serialise with every ledger
-// write on the account (e.g. an order checking limits before it debits) take this lock first;
-// the ledger's own writes in the same transaction then find it held. Errors:
+// LockAccountTx returns the member's account in the programme locked inside tx (FOR NO KEY
+// UPDATE), creating it first when the member has none. Callers that must serialise with every
+// ledger write on the account (e.g. an order checking limits before it debits) take this lock
+// first; the ledger's own writes in the same transaction then find it held. Errors:
 // ErrProgramNotFound, ErrMemberNotFound.
 func (l *Ledger) LockAccountTx(ctx context.Context, tx bun.IDB, programID, memberID int64) (*Account, error) {
 	return l.lockMemberAccount(ctx, tx, programID, memberID)
 }
 
-// lockMemberAccount returns the member's account in the programme, locked FOR UPDATE, creating
-// it first (in its own statement, so a concurrent first use cannot read "no row").
+// lockMemberAccount returns the member's account in the programme, locked, creating it first
+// when the member has none, in one statement: an insert that finds the account there updates
+// it instead, changing no value, which locks the row as SELECT … FOR NO KEY UPDATE would (the
+// lock every ledger write on the account takes first) and returns its latest committed
+// balances. A concurrent first use waits for the inserting transaction, then locks the row it
+// inserted: it never finds "no row". An unknown member inserts nothing (the row to insert is
+// read from members) and fails no statement, so tx can still be used after ErrMemberNotFound.
 func (l *Ledger) lockMemberAccount(ctx context.Context, tx bun.IDB, programID, memberID int64) (*Account, error) {
 	now := l.now().UTC()
-	_, err := tx.NewRaw(`INSERT INTO accounts (program_id, member_id, kind, created_at, updated_at)
-		VALUES (?, ?, 'member', ?, ?) ON CONFLICT (program_id, member_id) WHERE member_id IS NOT NULL DO NOTHING`,
-		programID, memberID, now, now).Exec(ctx)
+	var acct Account
+	err := tx.NewRaw(`INSERT INTO accounts (program_id, member_id, kind, created_at, updated_at)
+		SELECT ?, id, 'member', ?, ? FROM members WHERE id = ?
+		ON CONFLICT (program_id, member_id) WHERE member_id IS NOT NULL DO UPDATE SET updated_at = accounts.updated_at
+		RETURNING id, program_id, member_id, kind, available, pending, lifetime_earned, status_balance, created_at, updated_at`,
+		programID, now, now, memberID).Scan(ctx, &acct)
+	if errors.Is(err, sql.ErrNoRows) {
+		// No such member. An unknown programme is reported first, as it was when the foreign
+		// keys checked both (the programme's first).
+		if _, err := l.systemAccounts(ctx, tx, programID); err != nil {
+			return nil, err
+		}
+		return nil, ErrMemberNotFound
+	}
 	if err != nil {
-		switch c := db.Constraint(err); c {
+		switch db.Constraint(err) {
 		case "accounts_program_id_fkey":
 			return nil, ErrProgramNotFound
 		case "accounts_member_id_fkey":
 			return nil, ErrMemberNotFound
 		}
-		return nil, fmt.Errorf("ledger: create account: %w", err)
-	}
-	var acct Account
-	if err := tx.NewSelect().Model(&acct).Where("program_id = ? AND member_id = ?", programID, memberID).For("UPDATE").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("ledger: lock account: %w", err)
 	}
 	return &acct, nil
@@ -521,15 +589,26 @@ func (e idempotencyRace) Retryable() bool { return true }
 
 func insertTransaction(ctx context.Context, tx bun.IDB, t *Transaction) error {
 	if _, err := tx.NewInsert().Model(t).ExcludeColumn("id").Returning("id").Exec(ctx); err != nil {
-		switch db.Constraint(err) {
-		case "transactions_idempotency_key":
-			return idempotencyRace{err}
-		case "transactions_one_reversal":
-			return ErrAlreadyReversed
-		case "transactions_idempotency_key_length":
-			return ErrInvalidIdempotencyKey
+		if derr := constraintError(err); derr != nil {
+			return derr
 		}
 		return fmt.Errorf("ledger: insert transaction: %w", err)
+	}
+	return nil
+}
+
+// constraintError returns the domain error for a violation of a constraint that carries one of
+// the ledger's rules, or nil.
+func constraintError(err error) error {
+	switch db.Constraint(err) {
+	case "transactions_idempotency_key":
+		return idempotencyRace{err}
+	case "transactions_one_reversal":
+		return ErrAlreadyReversed
+	case "transactions_idempotency_key_length":
+		return ErrInvalidIdempotencyKey
+	case "accounts_available_nonnegative", "accounts_pending_nonnegative":
+		return ErrInsufficientPoints
 	}
 	return nil
 }
@@ -574,8 +653,8 @@ func updateBalances(ctx context.Context, tx bun.IDB, accountID int64, now time.T
 		lifetime_earned = lifetime_earned + ?, status_balance = status_balance + ?, updated_at = ? WHERE id = ?`,
 		dAvail, dPending, dLifetime, dStatus, now, accountID).Exec(ctx)
 	if err != nil {
-		if c := db.Constraint(err); c == "accounts_available_nonnegative" || c == "accounts_pending_nonnegative" {
-			return ErrInsufficientPoints
+		if derr := constraintError(err); derr != nil {
+			return derr
 		}
 		return fmt.Errorf("ledger: update balances: %w", err)
 	}

@@ -56,7 +56,7 @@ func releaseIdle(bdb *bun.DB) {
 	bdb.SetMaxIdleConns(bdb.Stats().MaxOpenConnections) // dbtest keeps as many idle as open
 }
 
-func newProgram(t *testing.T, l *ledger.Ledger) *ledger.Program {
+func newProgram(t testing.TB, l *ledger.Ledger) *ledger.Program {
 	t.Helper()
 	p, err := l.CreateProgram(context.Background(), uniq("p"), "Programme", "")
 	if err != nil {
@@ -65,7 +65,7 @@ func newProgram(t *testing.T, l *ledger.Ledger) *ledger.Program {
 	return p
 }
 
-func newMember(t *testing.T, idb bun.IDB) int64 {
+func newMember(t testing.TB, idb bun.IDB) int64 {
 	t.Helper()
 	m, _, err := members.NewStore(idb, nil).Upsert(context.Background(), members.UpsertInput{ExternalRef: uniq("m")})
 	if err != nil {
