@@ -628,15 +628,14 @@ func (e *Engine) applyEffects(ctx context.Context, tx bun.Tx, target effectTarge
 }
 
 // checkVersion locks the (campaign, member) state row, creating it first, and reports whether
-// its version is still the one the plugin saw.
+// its version is still the one the plugin saw. One statement: an upsert that keeps the row as
+// it is locks an existing row the way FOR NO KEY UPDATE does, which every writer of the row
+// also takes.
 func (e *Engine) checkVersion(ctx context.Context, tx bun.Tx, campaignID, memberID, seen int64, now time.Time) (bool, error) {
-	if _, err := tx.NewRaw(`INSERT INTO plugin_state (campaign_id, member_id, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (campaign_id, member_id) DO NOTHING`, campaignID, memberID, now).Exec(ctx); err != nil {
-		return false, fmt.Errorf("engine: create state: %w", err)
-	}
 	var version int64
-	if err := tx.NewRaw(`SELECT version FROM plugin_state WHERE campaign_id = ? AND member_id = ? FOR UPDATE`,
-		campaignID, memberID).Scan(ctx, &version); err != nil {
+	if err := tx.NewRaw(`INSERT INTO plugin_state (campaign_id, member_id, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (campaign_id, member_id) DO UPDATE SET updated_at = plugin_state.updated_at
+		RETURNING version`, campaignID, memberID, now).Scan(ctx, &version); err != nil {
 		return false, fmt.Errorf("engine: lock state: %w", err)
 	}
 	return version == seen, nil
