@@ -47,7 +47,7 @@ test:
 	./scripts/test.sh $(ARGS)
 
 generate:
-	$(GO) tool gqlgen generate
+	$(GO) run graph/generate.go
 
 proto:
 	./scripts/proto.sh

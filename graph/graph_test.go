@@ -257,6 +257,49 @@ func TestMembersConnection(t *testing.T) {
 		`{"errors":[{"message":"after is not a cursor returned by this connection","path":["members"],"locations":[{"line":1,"column":37}],"extensions":{"code":"INVALID_INPUT"}}],"data":null}`)
 }
 
+// TestBalancesInAndOutOfLists: a member's balances and their programmes read the same whether
+// the member is an element of a list (dataloader) or alone (a look-up of its own), for members
+// with balances in two programmes, in one, and in none; programmes read again (from the
+// resolver's cache) stay the same.
+func TestBalancesInAndOutOfLists(t *testing.T) {
+	a := newAPI(t)
+	ctx := context.Background()
+	other, err := a.led.CreateProgram(ctx, fmt.Sprintf("p%d", seq.Add(1)), "Other programme", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := fmt.Sprintf("bal-%d-", time.Now().UnixNano())
+	credit := func(m *members.Member, p *ledger.Program, n int64) {
+		t.Helper()
+		if _, err := a.led.Credit(ctx, ledger.CreditInput{ProgramID: p.ID, MemberID: m.ID, Amount: n, IdempotencyKey: fmt.Sprint(m.ID, p.ID)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m0, m1 := a.member(prefix+"0"), a.member(prefix+"1")
+	a.member(prefix + "2")
+	credit(m0, a.program, 10)
+	credit(m0, other, 20)
+	credit(m1, other, 30)
+	balances := []string{
+		fmt.Sprintf(`[{"program":{"code":%q,"name":"Test programme"},"available":10},{"program":{"code":%q,"name":"Other programme"},"available":20}]`, a.program.Code, other.Code),
+		fmt.Sprintf(`[{"program":{"code":%q,"name":"Other programme"},"available":30}]`, other.Code),
+		`[]`,
+	}
+	const sel = `externalRef balances { program { code name } available }`
+	var edges []string
+	for i, b := range balances {
+		edges = append(edges, fmt.Sprintf(`{"node":{"externalRef":"%s%d","balances":%s}}`, prefix, i, b))
+	}
+	for range 2 { // the second time the programmes come from the cache
+		a.expect(`query($s: String) { members(filter: {search: $s}) { edges { node { `+sel+` } } } }`, map[string]any{"s": prefix},
+			`{"data":{"members":{"edges":[`+strings.Join(edges, ",")+`]}}}`)
+		for i, b := range balances {
+			a.expect(`query($r: String!) { member(externalRef: $r) { `+sel+` } }`, map[string]any{"r": fmt.Sprint(prefix, i)},
+				fmt.Sprintf(`{"data":{"member":{"externalRef":"%s%d","balances":%s}}}`, prefix, i, b))
+		}
+	}
+}
+
 func TestProgramsQuery(t *testing.T) {
 	a := newAPI(t)
 	got := a.do(`{ programs { code name } }`, nil)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/promogate/promogate/server/ledger"
@@ -33,25 +35,93 @@ func newLoaders(r *Resolver) *Loaders {
 			out := make(map[int64]*ledger.Program, len(ps))
 			for i := range ps {
 				out[ps[i].ID] = &ps[i]
+				r.programs.put(&ps[i])
 			}
 			return out, nil
 		}, wait),
 		Member: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int64) (map[int64]*members.Member, error) {
 			return r.MemberStore.GetMany(ctx, ids)
 		}, wait),
-		Balances: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int64) (map[int64][]ledger.Balance, error) {
-			bs, err := r.Ledger.Balances(ctx, ids)
-			if err != nil {
-				return nil, err
-			}
-			for _, id := range ids {
-				if _, ok := bs[id]; !ok {
-					bs[id] = []ledger.Balance{}
-				}
-			}
-			return bs, nil
-		}, wait),
+		Balances: dataloadgen.NewMappedLoader(r.balances, wait),
 	}
+}
+
+// balances returns the balances of the members, an empty list for a member without any.
+func (r *Resolver) balances(ctx context.Context, ids []int64) (map[int64][]ledger.Balance, error) {
+	bs, err := r.Ledger.Balances(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if _, ok := bs[id]; !ok {
+			bs[id] = []ledger.Balance{}
+		}
+	}
+	return bs, nil
+}
+
+// memberBalances returns the member's balances: through the request's dataloader when the
+// member is an element of a list, with a look-up of its own otherwise.
+func (r *Resolver) memberBalances(ctx context.Context, id int64) ([]ledger.Balance, error) {
+	if inList(ctx) {
+		return r.loaders(ctx).Balances.Load(ctx, id)
+	}
+	bs, err := r.balances(ctx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	return bs[id], nil
+}
+
+// inList reports whether the field being resolved belongs to an element of a list, whose
+// siblings may ask a dataloader for their keys at the same time. Outside lists a dataloader
+// has nothing to batch, and its wait only adds to the request's latency.
+func inList(ctx context.Context) bool {
+	for fc := graphql.GetFieldContext(ctx); fc != nil; fc = fc.Parent {
+		if fc.Index != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// programCacheSize bounds programCache; programmes are few.
+const programCacheSize = 10_000
+
+// programCache keeps the programmes read so far, by id, for the life of the process. A
+// programme is never changed or deleted once created (no operation does either), so a cached
+// one is never stale, and every element of a list that shows its programme (a cabinet's
+// balances, transactions, tiers and rewards) finds it without a look-up or a dataloader's
+// wait. The zero value is ready to use; it is safe for concurrent use.
+type programCache struct {
+	mu sync.RWMutex
+	m  map[int64]*ledger.Program
+}
+
+func (c *programCache) get(id int64) *ledger.Program {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[id]
+}
+
+func (c *programCache) put(p *ledger.Program) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[int64]*ledger.Program{}
+	}
+	if len(c.m) < programCacheSize {
+		c.m[p.ID] = p
+	}
+}
+
+// program returns the programme with the id, from the cache or else through the request's
+// dataloader (which fills the cache).
+func (r *Resolver) program(ctx context.Context, id int64) (*ledger.Program, error) {
+	if p := r.programs.get(id); p != nil {
+		return p, nil
+	}
+	return r.loaders(ctx).Program.Load(ctx, id)
 }
 
 type clientAddrKey struct{}

@@ -38,4 +38,6 @@ type Resolver struct {
 	ClockSetter func(time.Time)
 	Log         hclog.Logger
 	Now         func() time.Time
+
+	programs programCache
 }

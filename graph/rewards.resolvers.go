@@ -192,7 +192,7 @@ func (r *redemptionResolver) Member(ctx context.Context, obj *rewards.Order) (*m
 
 // Program is the resolver for the program field.
 func (r *redemptionResolver) Program(ctx context.Context, obj *rewards.Order) (*ledger.Program, error) {
-	return r.loaders(ctx).Program.Load(ctx, obj.ProgramID)
+	return r.program(ctx, obj.ProgramID)
 }
 
 // Status is the resolver for the status field.
@@ -217,7 +217,7 @@ func (r *rewardResolver) ID(ctx context.Context, obj *rewards.Reward) (string, e
 
 // Program is the resolver for the program field.
 func (r *rewardResolver) Program(ctx context.Context, obj *rewards.Reward) (*ledger.Program, error) {
-	return r.loaders(ctx).Program.Load(ctx, obj.ProgramID)
+	return r.program(ctx, obj.ProgramID)
 }
 
 // PerMemberLimit is the resolver for the perMemberLimit field.

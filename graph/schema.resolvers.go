@@ -48,7 +48,7 @@ func (r *appliedEffectResolver) Detail(ctx context.Context, obj *engine.AppliedE
 
 // Program is the resolver for the program field.
 func (r *balanceResolver) Program(ctx context.Context, obj *ledger.Balance) (*ledger.Program, error) {
-	return r.loaders(ctx).Program.Load(ctx, obj.ProgramID)
+	return r.program(ctx, obj.ProgramID)
 }
 
 // ID is the resolver for the id field.
@@ -119,7 +119,7 @@ func (r *campaignResolver) ID(ctx context.Context, obj *campaigns.Campaign) (str
 
 // Program is the resolver for the program field.
 func (r *campaignResolver) Program(ctx context.Context, obj *campaigns.Campaign) (*ledger.Program, error) {
-	return r.loaders(ctx).Program.Load(ctx, obj.ProgramID)
+	return r.program(ctx, obj.ProgramID)
 }
 
 // Plugin is the resolver for the plugin field.
@@ -225,7 +225,7 @@ func (r *memberResolver) Status(ctx context.Context, obj *members.Member) (model
 
 // Balances is the resolver for the balances field.
 func (r *memberResolver) Balances(ctx context.Context, obj *members.Member, program *string) ([]ledger.Balance, error) {
-	all, err := r.loaders(ctx).Balances.Load(ctx, obj.ID)
+	all, err := r.memberBalances(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -920,7 +920,7 @@ func (r *simulatedDecisionResolver) Problem(ctx context.Context, obj *engine.Sim
 
 // Program is the resolver for the program field.
 func (r *tierResolver) Program(ctx context.Context, obj *benefits.Tier) (*ledger.Program, error) {
-	return r.loaders(ctx).Program.Load(ctx, obj.ProgramID)
+	return r.program(ctx, obj.ProgramID)
 }
 
 // ID is the resolver for the id field.
@@ -930,7 +930,7 @@ func (r *transactionResolver) ID(ctx context.Context, obj *ledger.Transaction) (
 
 // Program is the resolver for the program field.
 func (r *transactionResolver) Program(ctx context.Context, obj *ledger.Transaction) (*ledger.Program, error) {
-	return r.loaders(ctx).Program.Load(ctx, obj.ProgramID)
+	return r.program(ctx, obj.ProgramID)
 }
 
 // Member is the resolver for the member field.

@@ -280,8 +280,25 @@ func objectParam(name string, raw json.RawMessage) (map[string]any, error) {
 	return m, nil
 }
 
+// writeResponse writes an executed operation's response. One with data only, the common case,
+// is written as json.Marshal would write it, {"data":…} with <, >, &, U+2028 and U+2029
+// escaped, but without json.Marshal validating and compacting the data once more: the
+// executor has just written it as compact JSON.
 func writeResponse(w http.ResponseWriter, media string, status int, resp *graphql.Response) {
-	writeJSON(w, media, status, resp)
+	if len(resp.Errors) > 0 || resp.Label != "" || resp.Path != nil || resp.HasNext != nil || len(resp.Extensions) > 0 {
+		writeJSON(w, media, status, resp)
+		return
+	}
+	var b bytes.Buffer
+	b.Grow(len(resp.Data) + len(`{"data":}`))
+	b.WriteString(`{"data":`)
+	if len(resp.Data) == 0 {
+		b.WriteString("null")
+	} else {
+		json.HTMLEscape(&b, resp.Data)
+	}
+	b.WriteByte('}')
+	writeBody(w, media, status, b.Bytes())
 }
 
 func writeJSON(w http.ResponseWriter, media string, status int, resp any) {
@@ -291,6 +308,10 @@ func writeJSON(w http.ResponseWriter, media string, status int, resp any) {
 		b, _ = json.Marshal(&graphql.Response{Errors: gqlerror.List{{Message: "internal error",
 			Extensions: map[string]any{"code": string(model.ErrorCodeInternal)}}}})
 	}
+	writeBody(w, media, status, b)
+}
+
+func writeBody(w http.ResponseWriter, media string, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", media+"; charset=utf-8")
 	h.Set("Cache-Control", "no-store")

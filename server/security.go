@@ -24,6 +24,7 @@ import (
 // docs/security.md).
 type securityConfig struct {
 	bootstrapAdminKey string
+	apiKeyCacheTTL    time.Duration
 	anonymousRoles    string
 	jwtIssuer         string
 	jwtAudience       string
@@ -45,6 +46,8 @@ type securityConfig struct {
 func (s *securityConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.bootstrapAdminKey, "bootstrap-admin-key", env("PROMOGATE_BOOTSTRAP_ADMIN_KEY", ""),
 		"store this API key (from `promogate apikey generate`) with the admin role at start, if not stored yet (env PROMOGATE_BOOTSTRAP_ADMIN_KEY)")
+	fs.DurationVar(&s.apiKeyCacheTTL, "api-key-cache-ttl", envDuration("PROMOGATE_API_KEY_CACHE_TTL", 5*time.Second),
+		"how long a verified API key is trusted without reading it again; a key revoked on another replica or with the CLI works here that long; 0: no cache (env PROMOGATE_API_KEY_CACHE_TTL)")
 	fs.StringVar(&s.anonymousRoles, "anonymous-roles", env("PROMOGATE_ANONYMOUS_ROLES", ""),
 		"roles granted to requests without credentials, comma-separated; empty: none (env PROMOGATE_ANONYMOUS_ROLES)")
 	fs.StringVar(&s.jwtIssuer, "jwt-issuer", env("PROMOGATE_JWT_ISSUER", ""), "member tokens: required iss claim (env PROMOGATE_JWT_ISSUER)")
@@ -77,6 +80,7 @@ type security struct {
 // setup stores the bootstrap key, loads the JWT keys and documents, and builds the middleware.
 func (s *securityConfig) setup(ctx context.Context, bdb *bun.DB, now func() time.Time, introspection bool, log hclog.Logger) (*security, error) {
 	store := auth.NewStore(bdb, now)
+	store.CacheKeys(s.apiKeyCacheTTL)
 	out := &security{store: store, maxBody: s.maxBodyBytes, close: func() {}}
 	if s.bootstrapAdminKey != "" {
 		k, created, err := store.EnsureKey(ctx, s.bootstrapAdminKey, "bootstrap", []auth.Role{auth.RoleAdmin})
@@ -216,7 +220,8 @@ roles: frontend, ingest, marketing, admin; the database comes from --database-ur
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "API key %d (%s) revoked at %s\n", k.ID, k.Name, k.RevokedAt.Format(time.RFC3339))
+		fmt.Fprintf(os.Stderr, "API key %d (%s) revoked at %s; running servers refuse it within their --api-key-cache-ttl\n",
+			k.ID, k.Name, k.RevokedAt.Format(time.RFC3339))
 		return nil
 	default:
 		return usage

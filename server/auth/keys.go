@@ -112,6 +112,8 @@ type Store struct {
 	db  bun.IDB
 	now func() time.Time
 
+	keys *keyCache // verified keys; nil: every Authenticate reads the database
+
 	mu       sync.Mutex
 	lastUsed map[int64]time.Time // when last_used_at was last written, to write it once a minute
 }
@@ -119,6 +121,20 @@ type Store struct {
 // NewStore returns a store over idb with the clock now.
 func NewStore(idb bun.IDB, now func() time.Time) *Store {
 	return &Store{db: idb, now: now, lastUsed: map[int64]time.Time{}}
+}
+
+// CacheKeys makes Authenticate remember, for ttl (real time), up to KeyCacheSize keys it
+// verified against the database, so that a request with a key seen recently needs no database
+// look-up. The cache holds what the database holds (the SHA-256 of each secret, never a key);
+// a presented key is still hashed and compared in constant time, and failed attempts are
+// never remembered. A key revoked through this store (RevokeKey) is forgotten at once; one
+// revoked elsewhere (another replica, the CLI) keeps authenticating here for up to ttl. A ttl
+// of 0 or less leaves the cache off, the default. Call it before the store is used.
+func (s *Store) CacheKeys(ttl time.Duration) {
+	s.keys = nil
+	if ttl > 0 {
+		s.keys = newKeyCache(ttl, KeyCacheSize)
+	}
 }
 
 func validName(name string) error {
@@ -213,24 +229,40 @@ func (s *Store) EnsureKey(ctx context.Context, key, name string, roles []Role) (
 }
 
 // Authenticate returns the live key matching the presented API key. The stored hash is compared
-// in constant time. Errors: ErrUnauthenticated for a malformed, unknown or revoked key.
+// in constant time. With CacheKeys, a key verified within the cache's time is not read from the
+// database again. Errors: ErrUnauthenticated for a malformed, unknown or revoked key.
 func (s *Store) Authenticate(ctx context.Context, presented string) (*APIKey, error) {
 	prefix, secret, ok := splitKey(presented)
 	if !ok {
 		return nil, ErrUnauthenticated
 	}
+	hash := hashSecret(secret)
+	var epoch uint64
+	if s.keys != nil {
+		if k, ok := s.keys.get(prefix); ok {
+			if !matches(&k, hash) {
+				return nil, ErrUnauthenticated
+			}
+			s.touch(ctx, &k)
+			return &k, nil
+		}
+		epoch = s.keys.epoch()
+	}
 	k := new(APIKey)
 	err := s.db.NewSelect().Model(k).Where("prefix = ?", prefix).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Spend the same work as a match so timing does not tell unknown prefixes apart.
-		subtle.ConstantTimeCompare(hashSecret(secret), make([]byte, sha256.Size))
+		subtle.ConstantTimeCompare(hash, make([]byte, sha256.Size))
 		return nil, ErrUnauthenticated
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: look up key: %w", err)
 	}
-	if subtle.ConstantTimeCompare(k.Hash, hashSecret(secret)) != 1 || k.RevokedAt != nil {
+	if !matches(k, hash) || k.RevokedAt != nil {
 		return nil, ErrUnauthenticated
+	}
+	if s.keys != nil {
+		s.keys.put(k, epoch)
 	}
 	s.touch(ctx, k)
 	return k, nil
@@ -260,12 +292,16 @@ func (s *Store) Key(ctx context.Context, id int64) (*APIKey, error) {
 	return k, err
 }
 
-// RevokeKey revokes the key with the id: from then on it authenticates nothing. Revoking a
-// revoked key keeps its first revocation time. Errors: ErrKeyNotFound.
+// RevokeKey revokes the key with the id: from then on it authenticates nothing (through this
+// store at once; see CacheKeys for other stores). Revoking a revoked key keeps its first
+// revocation time. Errors: ErrKeyNotFound.
 func (s *Store) RevokeKey(ctx context.Context, id int64) (*APIKey, error) {
 	k := new(APIKey)
 	err := s.db.NewUpdate().Model(k).Set("revoked_at = coalesce(revoked_at, ?)", s.now()).
 		Where("id = ?", id).Returning("*").Scan(ctx)
+	if s.keys != nil {
+		s.keys.forget(id)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrKeyNotFound
 	}

@@ -101,6 +101,86 @@ func TestKeyLifecycle(t *testing.T) {
 	}
 }
 
+// TestKeyCache: with CacheKeys, a key verified once is served without the database until the
+// cache's time runs out (a revocation written straight to the database, as another replica or
+// the CLI would, takes effect only then), a revocation through the store takes effect at once,
+// a wrong secret under a cached prefix fails, and failures are not remembered.
+func TestKeyCache(t *testing.T) {
+	ctx := context.Background()
+	bdb := dbtest.DB(t)
+	s := auth.NewStore(bdb, time.Now)
+	const ttl = 5 * time.Second
+	s.CacheKeys(ttl)
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	s.SetKeyCacheClock(func() time.Time { return now })
+	revokeInDB := func(id int64, revoked bool) {
+		t.Helper()
+		q := "UPDATE api_keys SET revoked_at = NULL WHERE id = ?"
+		if revoked {
+			q = "UPDATE api_keys SET revoked_at = now() WHERE id = ?"
+		}
+		if _, err := bdb.NewRaw(q, id).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	authenticates := func(key string) bool {
+		t.Helper()
+		_, err := s.Authenticate(ctx, key)
+		if err != nil && !errors.Is(err, auth.ErrUnauthenticated) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+
+	key, k, err := s.CreateKey(ctx, "cached", []auth.Role{auth.RoleFrontend}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !authenticates(key) {
+		t.Fatal("a new key does not authenticate")
+	}
+	// Revoked behind the store's back: the cached key is served without the database.
+	revokeInDB(k.ID, true)
+	now = now.Add(ttl - time.Millisecond)
+	if !authenticates(key) {
+		t.Errorf("within the cache time the key was read from the database again")
+	}
+	if authenticates(auth.KeyPrefix + k.Prefix + "_" + strings.Repeat("A", 43)) {
+		t.Errorf("a wrong secret under a cached prefix authenticates")
+	}
+	now = now.Add(time.Millisecond)
+	if authenticates(key) {
+		t.Errorf("after the cache time a key revoked in the database still authenticates")
+	}
+	// The failure was not remembered: the database decides again.
+	revokeInDB(k.ID, false)
+	if !authenticates(key) {
+		t.Errorf("a failed attempt was remembered")
+	}
+
+	// Revoked through the store: at once, although the key is cached.
+	if _, err := s.RevokeKey(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if authenticates(key) {
+		t.Errorf("a key revoked through the store still authenticates from the cache")
+	}
+
+	// Without CacheKeys every attempt reads the database.
+	plain := auth.NewStore(bdb, time.Now)
+	key2, k2, err := plain.CreateKey(ctx, "plain", []auth.Role{auth.RoleFrontend}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.Authenticate(ctx, key2); err != nil {
+		t.Fatal(err)
+	}
+	revokeInDB(k2.ID, true)
+	if _, err := plain.Authenticate(ctx, key2); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Errorf("without a cache, a key revoked in the database: expected ErrUnauthenticated, got %v", err)
+	}
+}
+
 func containsKey(keys []auth.APIKey, id int64) bool {
 	for _, k := range keys {
 		if k.ID == id {
