@@ -15,7 +15,9 @@
 #   E2  recordEvents with batches of 500 events
 #   R1  redeemRewards of a catalogue reward consuming 3 lots, 16 clients (when the API has it)
 #   Q1  the member-cabinet query at 32 clients
-#   MC  month close over 100,000 enrolments (when the API has it)
+#   MC  month close over 100,000 enrolments: bench/monthclose times one scheduler pass that
+#       closes April 2021 of the giftbymonth programme (a real plugin process) and checks every
+#       gift and plugin state it wrote
 #   J1  ledger.ExpireDue over 1,000,000 seeded lots (100,000 members x 10)
 #   RSS peak resident set of the core (and of the plugin) during E1, E2 and Q1
 #
@@ -32,6 +34,15 @@
 #   BENCH_E2_CLIENTS     concurrent recordEvents clients (default 4)
 #   BENCH_MEMBERS        members events are spread over (default 10000)
 #   BENCH_J1_MEMBERS, BENCH_J1_LOTS   J1 shape (default 100000 x 10)
+#   BENCH_MC_MEMBERS     MC shape: enrolments (one member each; default 100000)
+#   BENCH_MC_VIA_ENGINE  of those, enrolled through engine.Enroll, against which the set-based
+#                        seed of the others is checked (default 200)
+#   BENCH_MC_PAGE        scheduler page size for MC (default 0: the scheduler's default)
+#   BENCH_MC_PREFETCH    pages the scheduler evaluates ahead of the one it applies (default 0:
+#                        the scheduler's default; -1: none)
+#   BENCH_MC_PROFILE     1 (default): CPU profile of the driver (MC.cpu.pprof, MC-driver-*.txt)
+#                        and pg_stat_statements (MC-statements.txt) during the timed pass;
+#                        0: neither
 #   BENCH_ONLY           space-separated subset of: B S E1 E2 R1 Q1 MC J1 PROFILE
 #   BENCH_AUTH_HEADER    header the load generator sends (default: set automatically when the
 #                        core has an admin API key flag)
@@ -54,6 +65,11 @@ E2_CLIENTS=${BENCH_E2_CLIENTS:-4}
 MEMBERS=${BENCH_MEMBERS:-10000}
 J1_MEMBERS=${BENCH_J1_MEMBERS:-100000}
 J1_LOTS=${BENCH_J1_LOTS:-10}
+MC_MEMBERS=${BENCH_MC_MEMBERS:-100000}
+MC_VIA_ENGINE=${BENCH_MC_VIA_ENGINE:-200}
+MC_PAGE=${BENCH_MC_PAGE:-0}
+MC_PREFETCH=${BENCH_MC_PREFETCH:-0}
+MC_PROFILE=${BENCH_MC_PROFILE:-1}
 ONLY=${BENCH_ONLY:-B S E1 E2 R1 Q1 MC J1 PROFILE}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=$ROOT/.data/bench/$STAMP
@@ -174,12 +190,14 @@ recreate_db() {
 BIN=$OUT/bin
 
 build() {
-	note "building promogate, the weekenddouble plugin, loadgen and ledgerjob into ${BIN#"$ROOT"/}"
+	note "building promogate, the weekenddouble and giftbymonth plugins, loadgen, ledgerjob and monthclose into ${BIN#"$ROOT"/}"
 	mkdir -p "$BIN/plugins"
 	go build -o "$BIN/promogate" ./server
 	go build -o "$BIN/plugins/weekenddouble" ./plugins/examples/weekenddouble
 	go build -o "$BIN/loadgen" ./bench/loadgen
 	go build -o "$BIN/ledgerjob" ./bench/ledgerjob
+	go build -o "$BIN/plugins/giftbymonth" ./plugins/giftbymonth
+	go build -o "$BIN/monthclose" ./bench/monthclose
 }
 
 # --- machine ----------------------------------------------------------------------------------
@@ -424,14 +442,49 @@ measure_R1() {
 	run_load R1 r1 -clients 16 -duration "${LOAD_SECS}s" -members 2000 -member-prefix r- -reward bench-r1
 }
 
-# Features still being built: measured once the API has them and this harness drives them.
+# --- MC: month close -----------------------------------------------------------------------------
+
+MC_DB=bench_mc
+
+# Month close: bench/monthclose seeds MC_MEMBERS enrolments of the giftbymonth programme in a
+# fresh database (the first MC_VIA_ENGINE through engine.Enroll, the rest with set-based SQL
+# checked against them), then times one scheduler pass at 29 April 2021 00:00:05 Kyiv through
+# the real scheduler, engine and plugin process, and checks every gift and plugin state.
 measure_MC() {
-	if grep -qiE '^\s*enroll\(' ./*.graphqls; then
-		record MC_NOTE "not measured — enrolments and plugin month-close hooks exist, but this harness has no driver for them yet"
-	else
-		record MC_NOTE "not measured — enrolments and the scheduler are not built yet"
+	recreate_db $MC_DB
+	local url=${ADMIN_URL/\/postgres\?//$MC_DB?} flags=()
+	if ((MC_PROFILE)); then
+		flags+=(-cpuprofile "$OUT/MC.cpu.pprof")
+		if ((HAVE_PGSS)); then
+			psqld $MC_DB -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' >/dev/null
+			psqla -c "ALTER SYSTEM SET pg_stat_statements.track = 'top'" -c 'SELECT pg_reload_conf()' >/dev/null
+			flags+=(-pgss "$OUT/MC-statements.txt")
+		fi
 	fi
-	note "month close: $(get MC_NOTE)"
+	note "MC: month close over $MC_MEMBERS enrolments (page size ${MC_PAGE/#0/default}, prefetch ${MC_PREFETCH/#0/default}; profile $MC_PROFILE)"
+	local out json rc=0
+	record MC_LOAD_BEFORE "$(cut -d' ' -f1-3 /proc/loadavg)"
+	out=$("$BIN/monthclose" -db "$url" -plugin "$BIN/plugins/giftbymonth" -members "$MC_MEMBERS" -via-engine "$MC_VIA_ENGINE" \
+		-page "$MC_PAGE" -prefetch "$MC_PREFETCH" "${flags[@]}" 2> >(tee -a "$OUT/bench.log" >&2)) || rc=$?
+	if ((MC_PROFILE && HAVE_PGSS)); then
+		psqla -c "ALTER SYSTEM SET pg_stat_statements.track = 'none'" -c 'SELECT pg_reload_conf()' >/dev/null
+	fi
+	record MC_LOAD "$(cut -d' ' -f1-3 /proc/loadavg)"
+	((rc == 0)) || die "MC: the driver failed (exit $rc); see $OUT/bench.log"
+	json=${out#RESULT }
+	[[ $json == \{* ]] || die "MC: no result from the driver"
+	printf '%s\n' "$json" >"$OUT/MC.json"
+	local key
+	for key in enrolments gifts seconds enrolments_per_s pages page_size prefetch driver_rss_kb plugin_rss_kb driver_cpu_s plugin_cpu_s \
+		postgres_cpu_s seed_seconds statements exec_ms; do
+		record "MC_$key" "$(jq -r ".$key // empty" <<<"$json")"
+	done
+	if [[ -f $OUT/MC.cpu.pprof ]]; then
+		go tool pprof -top -nodecount=40 "$BIN/monthclose" "$OUT/MC.cpu.pprof" >"$OUT/MC-driver-top.txt" 2>/dev/null || true
+		go tool pprof -top -cum -nodecount=60 "$BIN/monthclose" "$OUT/MC.cpu.pprof" >"$OUT/MC-driver-cum.txt" 2>/dev/null || true
+	fi
+	note "MC: $(jq -r '"\(.enrolments) enrolments, \(.gifts) gifts in \(.seconds * 100 | floor / 100) s: \(.enrolments_per_s | floor) enrolments/s, \(.pages) pages; CPU s driver \(.driver_cpu_s * 10 | floor / 10), plugin \(.plugin_cpu_s * 10 | floor / 10), PostgreSQL \(.postgres_cpu_s * 10 | floor / 10); peak RSS driver \(.driver_rss_kb / 1024 | floor) MB, plugin \(.plugin_rss_kb / 1024 | floor) MB"' <<<"$json")"
+	psqla -c "DROP DATABASE $MC_DB" >/dev/null
 }
 
 # --- profile ------------------------------------------------------------------------------------
@@ -619,7 +672,15 @@ report() {
 		fi
 		printf '| Q1 member cabinet, 32 clients | %s req/s, p50 %s ms, p99 %s ms | Q1/S = %s | p99 < 25 ms | %s |\n' \
 			"$(fmt "${Q1_req_per_s:-}")" "${Q1_p50_ms:-n/a}" "${Q1_p99_ms:-n/a}" "$q1s" "$(verdict "${Q1_p99_ms:-n/a}" 25 '<')"
-		printf '| month close, 100,000 enrolments | %s | — | ≥ 20,000/s | |\n' "${MC_NOTE:-not run}"
+		if [[ -n ${MC_seconds:-} ]]; then
+			printf '| MC month close, %s enrolments (%s pages of %s, %s evaluated ahead) | %.1f s, %s enrolments/s | — | ≥ 20,000/s | %s |\n' \
+				"$(fmt "$MC_enrolments")" "$MC_pages" "$MC_page_size" "$MC_prefetch" "$MC_seconds" "$(fmt "$MC_enrolments_per_s")" \
+				"$(verdict "$MC_enrolments_per_s" 20000 '>=')"
+			printf '| MC peak RSS (driver = the core'"'"'s scheduler and engine / plugin process) | %s / %s MB | — | — | |\n' \
+				"$((MC_driver_rss_kb / 1024))" "$((MC_plugin_rss_kb / 1024))"
+		else
+			printf '| MC month close, %s enrolments | not run | — | ≥ 20,000/s | |\n' "$(fmt "$MC_MEMBERS")"
+		fi
 		printf '| J1 expiry of %s lots (%s accounts) | %s s, %s lots/s | — | — | |\n' \
 			"$(fmt "${J1_lots:-}")" "$(fmt "${J1_accounts:-}")" "${J1_seconds:-n/a}" "$(fmt "${J1_lots_per_s:-}")"
 		printf '| core peak RSS (E1 / E2 / R1 / Q1) | %s / %s / %s / %s MB | — | < 200 MB | %s |\n' \
@@ -636,6 +697,14 @@ report() {
 				"${PE1_statements:-}" "${PE2_statements:-}" "${PR1_statements:-n/a}" "${PQ1_statements:-}"
 			printf 'CPU by process (%% of both CPUs, all processes on the machine): E1 %s; E2 %s; R1 %s; Q1 %s.\n\n' \
 				"${PE1_by_process:-n/a}" "${PE2_by_process:-n/a}" "${PR1_by_process:-n/a}" "${PQ1_by_process:-n/a}"
+		fi
+		if [[ -n ${MC_seconds:-} ]]; then
+			local mcdb="not profiled"
+			if [[ -n ${MC_statements:-} ]]; then
+				mcdb=$(printf '%s statements, %.0f ms execution (pg_stat_statements; MC-statements.txt)' "$MC_statements" "$MC_exec_ms")
+			fi
+			printf 'MC: CPU seconds during the pass: driver %.1f, plugin %.1f, PostgreSQL %.1f; database: %s; load average (1, 5, 15 min) before MC %s, after it %s; seeding took %.0f s.\n\n' \
+				"$MC_driver_cpu_s" "$MC_plugin_cpu_s" "$MC_postgres_cpu_s" "$mcdb" "${MC_LOAD_BEFORE:-}" "${MC_LOAD:-}" "$MC_seed_seconds"
 		fi
 		if [[ -n ${J1_lots:-} ]]; then
 			printf 'J1: one find-due-accounts query (1,000 accounts) took %s ms; %s calls of ExpireDue; the data was %s.\n\n' \

@@ -7,6 +7,7 @@ package benefits
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/plugins/sdk"
@@ -102,45 +104,15 @@ type Target struct {
 // code (see NewCode). Add-ons are granted "available" until the member switches them on when
 // g.Attributes["activation"] is "on_request"; everything else is active.
 func Grant(ctx context.Context, idb bun.IDB, t Target, g *sdk.GrantBenefit, now time.Time) (*Benefit, bool, error) {
-	if g.Key == "" || len(g.Key) > 200 {
-		return nil, false, fmt.Errorf("%w: key must be 1 to 200 bytes", ErrInvalid)
-	}
-	if !Kinds[g.Kind] {
-		return nil, false, fmt.Errorf("%w: kind %q is not one of discount, addon, gift, sms_package, promo_code", ErrInvalid, g.Kind)
-	}
-	if g.Percent < 0 || g.Percent > 10000 {
-		return nil, false, fmt.Errorf("%w: percent %d basis points is outside 0..10000", ErrInvalid, g.Percent)
-	}
-	if g.Quantity < 0 {
-		return nil, false, fmt.Errorf("%w: negative quantity", ErrInvalid)
-	}
-	if g.ValidFrom != nil && g.ValidUntil != nil && g.ValidUntil.Before(*g.ValidFrom) {
-		return nil, false, fmt.Errorf("%w: validUntil is before validFrom", ErrInvalid)
+	b, err := newBenefit(t, g, now)
+	if err != nil {
+		return nil, false, err
 	}
 	var existing Benefit
-	err := idb.NewSelect().Model(&existing).Where("member_id = ? AND campaign_id = ? AND key = ?", t.MemberID, t.CampaignID, g.Key).Scan(ctx)
+	err = idb.NewSelect().Model(&existing).Where("member_id = ? AND campaign_id = ? AND key = ?", t.MemberID, t.CampaignID, g.Key).Scan(ctx)
 	if err == nil {
 		return &existing, false, nil
 	}
-	attrs := map[string]any(g.Attributes)
-	if attrs == nil {
-		attrs = map[string]any{}
-	}
-	status := Active
-	if g.Kind == "addon" && attrs["activation"] == "on_request" {
-		status = Available
-	}
-	fulfillment := ""
-	if g.Kind == "gift" {
-		fulfillment = "to_deliver"
-		if f, ok := attrs["fulfilment"].(string); ok && f != "" {
-			fulfillment = f
-		}
-	}
-	b := &Benefit{MemberID: t.MemberID, CampaignID: t.CampaignID, Key: g.Key, Kind: g.Kind, Title: g.Title,
-		Percent: g.Percent, Scope: g.Scope, Exclusions: nonNil(g.Exclusions), Quantity: g.Quantity, Recipient: g.Recipient,
-		Code: g.Code, ValidFrom: utc(g.ValidFrom), ValidUntil: utc(g.ValidUntil), Status: status, Fulfillment: fulfillment,
-		Attributes: attrs, EventID: t.EventID, CreatedAt: now, UpdatedAt: now}
 	if b.Kind == "promo_code" && b.Code == "" {
 		for attempt := 0; ; attempt++ {
 			b.Code = NewCode()
@@ -170,6 +142,140 @@ func Grant(ctx context.Context, idb bun.IDB, t Target, g *sdk.GrantBenefit, now 
 		return nil, false, fmt.Errorf("benefits: grant: %w", err)
 	}
 	return b, true, nil
+}
+
+// Check reports why Grant would refuse g (ErrInvalid, with the same message), or nil.
+func Check(g *sdk.GrantBenefit) error {
+	if g.Key == "" || len(g.Key) > 200 {
+		return fmt.Errorf("%w: key must be 1 to 200 bytes", ErrInvalid)
+	}
+	if !Kinds[g.Kind] {
+		return fmt.Errorf("%w: kind %q is not one of discount, addon, gift, sms_package, promo_code", ErrInvalid, g.Kind)
+	}
+	if g.Percent < 0 || g.Percent > 10000 {
+		return fmt.Errorf("%w: percent %d basis points is outside 0..10000", ErrInvalid, g.Percent)
+	}
+	if g.Quantity < 0 {
+		return fmt.Errorf("%w: negative quantity", ErrInvalid)
+	}
+	if g.ValidFrom != nil && g.ValidUntil != nil && g.ValidUntil.Before(*g.ValidFrom) {
+		return fmt.Errorf("%w: validUntil is before validFrom", ErrInvalid)
+	}
+	return nil
+}
+
+// newBenefit checks g and returns the benefit Grant stores for it (without a generated code).
+func newBenefit(t Target, g *sdk.GrantBenefit, now time.Time) (*Benefit, error) {
+	if err := Check(g); err != nil {
+		return nil, err
+	}
+	attrs := map[string]any(g.Attributes)
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	status := Active
+	if g.Kind == "addon" && attrs["activation"] == "on_request" {
+		status = Available
+	}
+	fulfillment := ""
+	if g.Kind == "gift" {
+		fulfillment = "to_deliver"
+		if f, ok := attrs["fulfilment"].(string); ok && f != "" {
+			fulfillment = f
+		}
+	}
+	return &Benefit{MemberID: t.MemberID, CampaignID: t.CampaignID, Key: g.Key, Kind: g.Kind, Title: g.Title,
+		Percent: g.Percent, Scope: g.Scope, Exclusions: nonNil(g.Exclusions), Quantity: g.Quantity, Recipient: g.Recipient,
+		Code: g.Code, ValidFrom: utc(g.ValidFrom), ValidUntil: utc(g.ValidUntil), Status: status, Fulfillment: fulfillment,
+		Attributes: attrs, EventID: t.EventID, CreatedAt: now, UpdatedAt: now}, nil
+}
+
+// Bulk reports whether GrantMany takes g: a grant that carries no code and is not a promo
+// code, so that storing it cannot collide with another benefit's code.
+func Bulk(g *sdk.GrantBenefit) bool {
+	return g.Code == "" && g.Kind != "promo_code"
+}
+
+// Grantee is one grant of GrantMany.
+type Grantee struct {
+	Target Target
+	Grant  *sdk.GrantBenefit
+}
+
+// GrantMany stores many grants with one statement, each exactly as Grant stores it; a key the
+// member already has in that campaign, or was granted earlier in the same call, is left as it
+// is. Benefit ids follow the order of gs. Every grant must pass Check and Bulk (ErrInvalid
+// otherwise, and nothing is stored). It returns how many benefits it created.
+func GrantMany(ctx context.Context, idb bun.IDB, gs []Grantee, now time.Time) (int64, error) {
+	type key struct {
+		member, campaign int64
+		key              string
+	}
+	seen := make(map[key]bool, len(gs))
+	bs := make([]*Benefit, 0, len(gs))
+	for _, g := range gs {
+		if !Bulk(g.Grant) {
+			return 0, fmt.Errorf("%w: a benefit with a code is granted one at a time", ErrInvalid)
+		}
+		b, err := newBenefit(g.Target, g.Grant, now)
+		if err != nil {
+			return 0, err
+		}
+		k := key{b.MemberID, b.CampaignID, b.Key}
+		if !seen[k] {
+			seen[k] = true
+			bs = append(bs, b)
+		}
+	}
+	if len(bs) == 0 {
+		return 0, nil
+	}
+	// One array per column, unnested into rows: far less to format and to parse than a VALUES
+	// list of every row. The exclusions go as JSON arrays (an array of arrays must be
+	// rectangular).
+	n := len(bs)
+	memberIDs, campaignIDs, quantities := make([]int64, n), make([]int64, n), make([]int64, n)
+	eventIDs := make([]*int64, n)
+	percents := make([]int, n)
+	keys, kinds, titles, scopes := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	recipients, codes, statuses, fulfillments := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	exclusions, attributes := make([]string, n), make([]string, n)
+	from, until := make([]*time.Time, n), make([]*time.Time, n)
+	for i, b := range bs {
+		memberIDs[i], campaignIDs[i], quantities[i], eventIDs[i], percents[i] = b.MemberID, b.CampaignID, b.Quantity, b.EventID, b.Percent
+		keys[i], kinds[i], titles[i], scopes[i] = b.Key, b.Kind, b.Title, b.Scope
+		recipients[i], codes[i], statuses[i], fulfillments[i] = b.Recipient, b.Code, b.Status, b.Fulfillment
+		from[i], until[i] = b.ValidFrom, b.ValidUntil
+		ex, err := json.Marshal(b.Exclusions)
+		if err != nil {
+			return 0, fmt.Errorf("benefits: grant many: exclusions: %w", err)
+		}
+		at, err := json.Marshal(b.Attributes)
+		if err != nil {
+			return 0, fmt.Errorf("benefits: grant many: attributes: %w", err)
+		}
+		exclusions[i], attributes[i] = string(ex), string(at)
+	}
+	res, err := idb.NewRaw(`INSERT INTO benefits (member_id, campaign_id, key, kind, title, percent, scope, exclusions, quantity,
+			recipient, code, valid_from, valid_until, status, fulfillment, attributes, event_id, created_at, updated_at)
+		SELECT u.member_id, u.campaign_id, u.key, u.kind, u.title, u.percent, u.scope,
+			ARRAY(SELECT jsonb_array_elements_text(u.exclusions::jsonb)), u.quantity, u.recipient, u.code, u.valid_from,
+			u.valid_until, u.status, u.fulfillment, u.attributes::jsonb, u.event_id, ?, ?
+		FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::int[], ?::text[], ?::text[], ?::bigint[],
+			?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::text[], ?::text[], ?::bigint[]) WITH ORDINALITY
+			AS u(member_id, campaign_id, key, kind, title, percent, scope, exclusions, quantity, recipient, code, valid_from,
+				valid_until, status, fulfillment, attributes, event_id, n)
+		ORDER BY u.n
+		ON CONFLICT (member_id, campaign_id, key) DO NOTHING`, now, now,
+		pgdialect.Array(memberIDs), pgdialect.Array(campaignIDs), pgdialect.Array(keys), pgdialect.Array(kinds),
+		pgdialect.Array(titles), pgdialect.Array(percents), pgdialect.Array(scopes), pgdialect.Array(exclusions),
+		pgdialect.Array(quantities), pgdialect.Array(recipients), pgdialect.Array(codes), pgdialect.Array(from),
+		pgdialect.Array(until), pgdialect.Array(statuses), pgdialect.Array(fulfillments), pgdialect.Array(attributes),
+		pgdialect.Array(eventIDs)).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("benefits: grant many: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // Change updates a benefit's percent, end and attributes (merged).

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // Enrollment is a member's registration in a campaign.
@@ -60,10 +61,20 @@ func (s *Store) List(ctx context.Context, p Page) ([]Benefit, bool, error) {
 	return bs, more, nil
 }
 
+// ofMembers is the FROM clause of Current, Tiers and Enrollments: the rows of table for the
+// members in the array argument, found with the table's member index one member at a time
+// (OFFSET 0 keeps the planner from joining otherwise, which it would do on a table whose
+// statistics are out of date, e.g. a benefits table that was empty when last analysed).
+func ofMembers(table, where string) string {
+	return `(SELECT DISTINCT id FROM unnest(?::bigint[]) AS u(id)) AS m
+		CROSS JOIN LATERAL (SELECT * FROM ` + table + ` WHERE member_id = m.id` + where + ` OFFSET 0) AS t`
+}
+
 // Current returns the benefits not ended (active or available) of the given members, by member.
 func (s *Store) Current(ctx context.Context, memberIDs []int64) (map[int64][]Benefit, error) {
 	var bs []Benefit
-	if err := s.db.NewSelect().Model(&bs).Where("member_id IN (?) AND status <> 'ended'", bun.In(memberIDs)).Order("id").Scan(ctx); err != nil {
+	if err := s.db.NewRaw(`SELECT t.* FROM `+ofMembers("benefits", " AND status <> 'ended'")+` ORDER BY t.id`,
+		pgdialect.Array(memberIDs)).Scan(ctx, &bs); err != nil {
 		return nil, fmt.Errorf("benefits: current: %w", err)
 	}
 	out := map[int64][]Benefit{}
@@ -76,7 +87,8 @@ func (s *Store) Current(ctx context.Context, memberIDs []int64) (map[int64][]Ben
 // Tiers returns the tiers of the given members, by member.
 func (s *Store) Tiers(ctx context.Context, memberIDs []int64) (map[int64][]Tier, error) {
 	var ts []Tier
-	if err := s.db.NewSelect().Model(&ts).Where("member_id IN (?)", bun.In(memberIDs)).Order("program_id").Scan(ctx); err != nil {
+	if err := s.db.NewRaw(`SELECT t.* FROM `+ofMembers("tiers", "")+` ORDER BY t.program_id`,
+		pgdialect.Array(memberIDs)).Scan(ctx, &ts); err != nil {
 		return nil, fmt.Errorf("benefits: tiers: %w", err)
 	}
 	out := map[int64][]Tier{}
@@ -89,7 +101,8 @@ func (s *Store) Tiers(ctx context.Context, memberIDs []int64) (map[int64][]Tier,
 // Enrollments returns the enrolments of the given members, by member, oldest first.
 func (s *Store) Enrollments(ctx context.Context, memberIDs []int64) (map[int64][]Enrollment, error) {
 	var es []Enrollment
-	if err := s.db.NewSelect().Model(&es).Where("member_id IN (?)", bun.In(memberIDs)).Order("id").Scan(ctx); err != nil {
+	if err := s.db.NewRaw(`SELECT t.* FROM `+ofMembers("enrollments", "")+` ORDER BY t.id`,
+		pgdialect.Array(memberIDs)).Scan(ctx, &es); err != nil {
 		return nil, fmt.Errorf("benefits: enrollments: %w", err)
 	}
 	out := map[int64][]Enrollment{}
@@ -128,6 +141,27 @@ func (s *Store) Participants(ctx context.Context, campaignID, afterID int64, lim
 		es = es[:limit]
 	}
 	return es, more, nil
+}
+
+// Participant is one enrolment of a campaign, as a scheduled hook pages through them.
+type Participant struct {
+	EnrollmentID int64
+	MemberID     int64
+}
+
+// ParticipantPage returns up to limit of a campaign's enrolments after afterID, in enrolment
+// order, and whether more follow: the enrolments Participants returns, without their contents.
+func (s *Store) ParticipantPage(ctx context.Context, campaignID, afterID int64, limit int) ([]Participant, bool, error) {
+	var ps []Participant
+	if err := s.db.NewRaw(`SELECT id AS enrollment_id, member_id FROM enrollments WHERE campaign_id = ? AND id > ? ORDER BY id LIMIT ?`,
+		campaignID, afterID, limit+1).Scan(ctx, &ps); err != nil {
+		return nil, false, fmt.Errorf("benefits: participants: %w", err)
+	}
+	more := len(ps) > limit
+	if more {
+		ps = ps[:limit]
+	}
+	return ps, more, nil
 }
 
 // Fulfillment returns the campaign's physical gifts for a month ("YYYY-MM", the gift's

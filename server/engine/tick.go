@@ -2,13 +2,17 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/promogate/promogate/plugins/sdk"
+	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/pluginhost"
 )
@@ -20,77 +24,168 @@ type TickRun struct {
 	Due      time.Time
 }
 
+// TickPlan is a page of a scheduled hook: ReadTick reads it, EvaluateTick asks the campaign's
+// plugin for its effects, ApplyTick writes them.
+type TickPlan struct {
+	run       TickRun
+	cursor    int64 // the run's cursor the page starts after
+	next      int64 // the page's last enrolment: the run's cursor once the page is applied
+	count     int   // enrolments in the page
+	more      bool  // enrolments follow the page
+	memberIDs []int64
+	members   map[int64]bool
+	results   map[int64][]sdk.Effect
+	problems  []string
+	now       time.Time
+}
+
+// Cursor is the cursor the page starts after.
+func (p *TickPlan) Cursor() int64 { return p.cursor }
+
+// Next is the cursor after the page.
+func (p *TickPlan) Next() int64 { return p.next }
+
+// More reports whether enrolments follow the page.
+func (p *TickPlan) More() bool { return p.more }
+
+// Shares reports whether the two pages have a member in common (a member enrolled more than
+// once): the later page must then be evaluated after the earlier one is applied, so that the
+// plugin sees what the earlier page did.
+func (p *TickPlan) Shares(q *TickPlan) bool {
+	a, b := p.members, q.members
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	for id := range a {
+		if b[id] {
+			return true
+		}
+	}
+	return false
+}
+
 // TickPage evaluates the next page (up to limit enrolments after cursor) of a scheduled hook
 // with the campaign's plugin and applies the effects. The page's effects and the run's new
 // cursor are written in one transaction, under the tick_runs row lock and only if the cursor
 // is still the one this page started from, so a page is applied exactly once even when two
 // replicas work on the same run. It returns the new cursor and whether the run is complete.
 func (e *Engine) TickPage(ctx context.Context, run TickRun, cursor int64, limit int) (int64, bool, error) {
-	page, more, err := e.benefits.Participants(ctx, run.Campaign.ID, cursor, limit)
+	p, err := e.ReadTick(ctx, run, cursor, limit)
 	if err != nil {
 		return cursor, false, err
 	}
-	var memberIDs []int64
-	seen := map[int64]bool{}
+	if err := e.EvaluateTick(ctx, p); err != nil {
+		return cursor, false, err
+	}
+	return e.ApplyTick(ctx, p)
+}
+
+// ReadTick reads the page of up to limit enrolments after cursor.
+func (e *Engine) ReadTick(ctx context.Context, run TickRun, cursor int64, limit int) (*TickPlan, error) {
+	page, more, err := e.benefits.ParticipantPage(ctx, run.Campaign.ID, cursor, limit)
+	if err != nil {
+		return nil, err
+	}
+	p := &TickPlan{run: run, cursor: cursor, next: cursor, count: len(page), more: more, members: map[int64]bool{}}
 	for _, en := range page {
-		if !seen[en.MemberID] {
-			seen[en.MemberID] = true
-			memberIDs = append(memberIDs, en.MemberID)
+		if !p.members[en.MemberID] {
+			p.members[en.MemberID] = true
+			p.memberIDs = append(p.memberIDs, en.MemberID)
 		}
 	}
-	next := cursor
 	if len(page) > 0 {
-		next = page[len(page)-1].ID
+		p.next = page[len(page)-1].EnrollmentID
 	}
-	results := map[int64][]sdk.Effect{}
-	var problems []string
-	now := e.now().UTC()
-	if len(memberIDs) > 0 {
-		c := run.Campaign
-		snap, err := e.snapshots(ctx, memberIDs, map[int64]*campaigns.Campaign{c.ID: c})
-		if err != nil {
-			return cursor, false, err
-		}
-		req := sdk.TickRequest{Campaign: sdkCampaign(c, snap.programCodes[c.ProgramID]), Hook: run.Hook, Now: run.Due}
-		for _, id := range memberIDs {
-			m, _ := snap.member(id, c.ID)
-			req.Members = append(req.Members, m)
-		}
-		resp, err := e.plugins.Program(pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion}).Tick(ctx, req)
-		if err != nil {
-			return cursor, false, err
-		}
-		for _, r := range resp.Results {
-			id, err := strconv.ParseInt(r.MemberID, 10, 64)
-			if err != nil || !seen[id] {
-				problems = append(problems, fmt.Sprintf("result for member %q outside the page", r.MemberID))
-				continue
-			}
-			if err := validateEffects(r.Effects, &e.opts.Limits, now); err != nil {
-				problems = append(problems, fmt.Sprintf("member %d: %v", id, err))
-				continue
-			}
-			results[id] = append(results[id], r.Effects...)
-		}
+	return p, nil
+}
+
+// EvaluateTick takes a snapshot of the page's members and asks the campaign's plugin for the
+// page's effects, which it validates. It writes nothing; it may run while earlier pages are
+// applied, as long as the page shares no member with them (see Shares).
+func (e *Engine) EvaluateTick(ctx context.Context, p *TickPlan) error {
+	p.results, p.problems, p.now = map[int64][]sdk.Effect{}, nil, e.now().UTC()
+	if len(p.memberIDs) == 0 {
+		return nil
 	}
-	done := !more
-	err = e.runTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	c := p.run.Campaign
+	snap, err := e.snapshots(ctx, p.memberIDs, map[int64]*campaigns.Campaign{c.ID: c})
+	if err != nil {
+		return err
+	}
+	req := sdk.TickRequest{Campaign: sdkCampaign(c, snap.programCodes[c.ProgramID]), Hook: p.run.Hook, Now: p.run.Due,
+		Members: make([]sdk.Member, 0, len(p.memberIDs))}
+	for _, id := range p.memberIDs {
+		m, _ := snap.member(id, c.ID)
+		req.Members = append(req.Members, m)
+	}
+	resp, err := e.plugins.Program(pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion}).Tick(ctx, req)
+	if err != nil {
+		return err
+	}
+	for _, r := range resp.Results {
+		id, err := strconv.ParseInt(r.MemberID, 10, 64)
+		if err != nil || !p.members[id] {
+			p.problems = append(p.problems, fmt.Sprintf("result for member %q outside the page", r.MemberID))
+			continue
+		}
+		if err := validateEffects(r.Effects, &e.opts.Limits, p.now); err != nil {
+			p.problems = append(p.problems, fmt.Sprintf("member %d: %v", id, err))
+			continue
+		}
+		p.results[id] = append(p.results[id], r.Effects...)
+	}
+	return nil
+}
+
+// ApplyTick writes an evaluated page: its effects and the run's new cursor, in one transaction
+// under the tick_runs row lock and only if the run's cursor is still the one the page started
+// from (otherwise another replica applied it, and nothing is written). It returns the run's
+// cursor and whether the run is complete.
+//
+// Members whose effects are only grants of benefits without codes and put_state (a month's
+// gifts) are written together: one insert of their benefits, one update of their states and
+// versions; the others one by one with applyEffects. The result is the same either way: the
+// same rows, benefit ids in member order, and a member whose grant the benefits store refuses
+// gets none of its effects and a problem in the run's last error.
+func (e *Engine) ApplyTick(ctx context.Context, p *TickPlan) (int64, bool, error) {
+	var next int64
+	var done bool
+	err := e.runTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		next, done = p.next, !p.more
+		problems := slices.Clone(p.problems)
 		var current int64
 		if err := tx.NewRaw(`SELECT cursor FROM tick_runs WHERE campaign_id = ? AND hook = ? AND due_at = ? FOR UPDATE`,
-			run.Campaign.ID, run.Hook, run.Due).Scan(ctx, &current); err != nil {
+			p.run.Campaign.ID, p.run.Hook, p.run.Due).Scan(ctx, &current); err != nil {
 			return fmt.Errorf("engine: lock tick run: %w", err)
 		}
-		if current != cursor {
+		if current != p.cursor {
 			next, done = current, false // another replica applied this page; continue from its cursor
 			return nil
 		}
-		for _, id := range memberIDs {
-			effects := results[id]
+		var batch []memberEffects
+		flush := func() error {
+			err := e.applyTickBatch(ctx, tx, p.run.Campaign, p.now, batch)
+			batch = batch[:0]
+			return err
+		}
+		for _, id := range p.memberIDs {
+			effects := p.results[id]
 			if len(effects) == 0 {
 				continue
 			}
-			target := effectTarget{campaign: run.Campaign, memberID: id, now: now,
-				keyPrefix: fmt.Sprintf("tick:%d:%s:%d:%d", run.Campaign.ID, run.Hook, run.Due.Unix(), id)}
+			if batchable(effects) {
+				if problem := checkGrants(effects); problem != "" {
+					problems = append(problems, fmt.Sprintf("member %d: %s", id, problem))
+				} else {
+					batch = append(batch, memberEffects{memberID: id, effects: effects})
+				}
+				continue
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+			target := effectTarget{campaign: p.run.Campaign, memberID: id, now: p.now,
+				keyPrefix: fmt.Sprintf("tick:%d:%s:%d:%d", p.run.Campaign.ID, p.run.Hook, p.run.Due.Unix(), id)}
 			res, err := e.applyEffects(ctx, tx, target, effects)
 			if err != nil {
 				return err
@@ -99,21 +194,131 @@ func (e *Engine) TickPage(ctx context.Context, run TickRun, cursor int64, limit 
 				problems = append(problems, fmt.Sprintf("member %d: %s", id, res.failReason))
 			}
 		}
+		if err := flush(); err != nil {
+			return err
+		}
 		lastError := ""
 		if len(problems) > 0 {
 			lastError = fmt.Sprint(problems)
-			e.log.Warn("tick effects refused", "campaign", run.Campaign.Code, "hook", run.Hook, "problems", problems)
+			e.log.Warn("tick effects refused", "campaign", p.run.Campaign.Code, "hook", p.run.Hook, "problems", problems)
 		}
 		q := `UPDATE tick_runs SET cursor = ?, processed = processed + ?, last_error = CASE WHEN ? = '' THEN last_error ELSE ? END`
 		if done {
 			q += `, status = 'done', finished_at = now()`
 		}
 		_, err := tx.NewRaw(q+` WHERE campaign_id = ? AND hook = ? AND due_at = ?`,
-			next, len(page), lastError, lastError, run.Campaign.ID, run.Hook, run.Due).Exec(ctx)
+			next, p.count, lastError, lastError, p.run.Campaign.ID, p.run.Hook, p.run.Due).Exec(ctx)
 		return err
 	})
 	if err != nil {
-		return cursor, false, err
+		return p.cursor, false, err
 	}
 	return next, done, nil
+}
+
+// memberEffects are one member's effects in a tick page.
+type memberEffects struct {
+	memberID int64
+	effects  []sdk.Effect
+}
+
+// batchable reports whether applyTickBatch can write the effects: grants of benefits without
+// codes and put_state only.
+func batchable(effects []sdk.Effect) bool {
+	for i := range effects {
+		switch effects[i].Kind {
+		case sdk.KindPutState:
+		case sdk.KindGrantBenefit:
+			if !benefits.Bulk(effects[i].GrantBenefit) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// checkGrants returns why applyEffects would refuse the effects (the benefits store refusing a
+// grant), in applyEffects' words, or "".
+func checkGrants(effects []sdk.Effect) string {
+	for i := range effects {
+		if effects[i].Kind != sdk.KindGrantBenefit {
+			continue
+		}
+		if err := benefits.Check(effects[i].GrantBenefit); err != nil {
+			return fmt.Sprintf("effect %d (%s): %v", i, effects[i].Kind, err)
+		}
+	}
+	return ""
+}
+
+// applyTickBatch writes what applyEffects writes for each member of batch (checked grants of
+// benefits without codes and put_state only), with three statements for all of them: the
+// benefits, then each member's state (its last put_state, as applyPutState writes it: only on
+// an existing state row) with its version bumped, then the version of members without a state
+// row.
+func (e *Engine) applyTickBatch(ctx context.Context, tx bun.Tx, c *campaigns.Campaign, now time.Time, batch []memberEffects) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	var grants []benefits.Grantee
+	ids := make([]int64, len(batch))
+	puts := make([]bool, len(batch))
+	states := make([]string, len(batch))
+	for i, m := range batch {
+		ids[i], states[i] = m.memberID, "null"
+		t := benefits.Target{MemberID: m.memberID, CampaignID: c.ID, ProgramID: c.ProgramID}
+		for j := range m.effects {
+			switch eff := &m.effects[j]; eff.Kind {
+			case sdk.KindGrantBenefit:
+				grants = append(grants, benefits.Grantee{Target: t, Grant: eff.GrantBenefit})
+			case sdk.KindPutState:
+				puts[i] = true
+				states[i] = string(stateJSON(eff.PutState.State))
+			}
+		}
+	}
+	if len(grants) > 0 {
+		if _, err := benefits.GrantMany(ctx, tx, grants, now); err != nil {
+			return err
+		}
+	}
+	var updated []int64
+	if err := tx.NewRaw(`UPDATE plugin_state AS s
+		SET state = CASE WHEN u.put THEN u.state::jsonb ELSE s.state END, version = s.version + 1, updated_at = ?
+		FROM unnest(?::bigint[], ?::boolean[], ?::text[]) AS u(member_id, put, state)
+		WHERE s.campaign_id = ? AND s.member_id = u.member_id
+		RETURNING s.member_id`, now, pgdialect.Array(ids), pgdialect.Array(puts), pgdialect.Array(states), c.ID).
+		Scan(ctx, &updated); err != nil {
+		return fmt.Errorf("engine: tick states: %w", err)
+	}
+	if len(updated) == len(ids) {
+		return nil
+	}
+	found := make(map[int64]bool, len(updated))
+	for _, id := range updated {
+		found[id] = true
+	}
+	var missing []int64
+	for _, id := range ids {
+		if !found[id] {
+			missing = append(missing, id)
+		}
+	}
+	if _, err := tx.NewRaw(`INSERT INTO plugin_state (campaign_id, member_id, version, updated_at)
+		SELECT ?, u.member_id, 1, ? FROM unnest(?::bigint[]) AS u(member_id)
+		ON CONFLICT (campaign_id, member_id) DO UPDATE SET version = plugin_state.version + 1, updated_at = EXCLUDED.updated_at`,
+		c.ID, now, pgdialect.Array(missing)).Exec(ctx); err != nil {
+		return fmt.Errorf("engine: tick versions: %w", err)
+	}
+	return nil
+}
+
+// stateJSON is the document applyPutState stores for a put_state's state.
+func stateJSON(state json.RawMessage) json.RawMessage {
+	if len(state) == 0 {
+		return json.RawMessage("null")
+	}
+	return state
 }

@@ -5,7 +5,8 @@
 //
 // It is safe with several core replicas on one database: every ledger job works under row
 // locks, and each hook occurrence is a tick_runs row claimed with a lease and advanced page by
-// page in the same transaction as the page's effects. No state lives in memory between passes.
+// page in the same transaction as the page's effects (while one page is written, the plugin
+// already evaluates the next ones). No state lives in memory between passes.
 package scheduler
 
 import (
@@ -14,6 +15,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -32,12 +35,23 @@ type Descriptions interface {
 	Entry(ctx context.Context, k pluginhost.Key) (*pluginhost.Entry, error)
 }
 
+// Defaults of Options.
+const (
+	// DefaultPageSize is the number of participants per tick page.
+	DefaultPageSize = 1000
+	// DefaultPrefetch is how many tick pages are evaluated ahead of the one being applied.
+	DefaultPrefetch = 2
+)
+
 // Options tunes the scheduler. Zero values take defaults.
 type Options struct {
 	Interval  time.Duration // 1s: time between passes
-	PageSize  int           // 500: participants per tick page
+	PageSize  int           // DefaultPageSize: participants per tick page
 	Lease     time.Duration // 60s: how long a claimed hook run is left to its owner
 	BatchSize int           // 1000: accounts per ledger job batch
+	// Prefetch is how many pages of a hook run are read and evaluated by the plugin while the
+	// page before them is applied (default DefaultPrefetch; negative: none).
+	Prefetch int
 	// MaxCatchUp bounds how many missed occurrences of one hook a pass runs (default 400).
 	MaxCatchUp int
 }
@@ -62,7 +76,7 @@ func New(bdb *bun.DB, led *ledger.Ledger, bens *benefits.Store, eng *engine.Engi
 		opts.Interval = time.Second
 	}
 	if opts.PageSize <= 0 {
-		opts.PageSize = 500
+		opts.PageSize = DefaultPageSize
 	}
 	if opts.Lease <= 0 {
 		opts.Lease = time.Minute
@@ -70,6 +84,10 @@ func New(bdb *bun.DB, led *ledger.Ledger, bens *benefits.Store, eng *engine.Engi
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
 	}
+	if opts.Prefetch == 0 {
+		opts.Prefetch = DefaultPrefetch
+	}
+	opts.Prefetch = max(opts.Prefetch, 0)
 	if opts.MaxCatchUp <= 0 {
 		opts.MaxCatchUp = 400
 	}
@@ -79,6 +97,9 @@ func New(bdb *bun.DB, led *ledger.Ledger, bens *benefits.Store, eng *engine.Engi
 	return &Scheduler{db: bdb, ledger: led, benefits: bens, engine: eng, plugins: plugins, log: log, now: now, opts: opts,
 		owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))}
 }
+
+// Options returns the scheduler's options, defaults filled in.
+func (s *Scheduler) Options() Options { return s.opts }
 
 // Run runs passes until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) {
@@ -222,16 +243,81 @@ func (s *Scheduler) runOccurrence(ctx context.Context, run engine.TickRun) error
 			return nil // done, or owned by a live replica
 		}
 	}
+	if err := s.pages(ctx, run, cursor); err != nil {
+		return fmt.Errorf("tick %s/%s at %s: %w", run.Campaign.Code, run.Hook, run.Due.Format(time.RFC3339), err)
+	}
+	return nil
+}
+
+// pending is a page of a hook run read ahead of the one being applied.
+type pending struct {
+	plan *engine.TickPlan
+	err  error
+	// done is closed when the page is evaluated; nil while its evaluation waits for the pages
+	// before it to be applied.
+	done chan struct{}
+}
+
+// pages applies the run's pages in order from cursor, one transaction each (engine.ApplyTick).
+// While a page is applied, up to Options.Prefetch pages after it are read and evaluated by the
+// plugin; a page sharing a member with a page not applied yet is evaluated only once that page
+// is applied, so the plugin always sees what earlier pages did. The pages are applied exactly
+// once whatever other replicas do: each applies only if the run's cursor is still the one it
+// starts from; when another replica has moved the cursor, what was read ahead is dropped and
+// the run goes on from the new cursor.
+func (s *Scheduler) pages(ctx context.Context, run engine.TickRun, cursor int64) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	evaluate := func(p *pending) {
+		p.done = make(chan struct{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(p.done)
+			p.err = s.engine.EvaluateTick(ctx, p.plan)
+		}()
+	}
+	var queue []*pending // read and not applied yet, in page order
+	read, exhausted := cursor, false
 	for {
-		next, done, err := s.engine.TickPage(ctx, run, cursor, s.opts.PageSize)
+		for !exhausted && len(queue) <= s.opts.Prefetch {
+			plan, err := s.engine.ReadTick(ctx, run, read, s.opts.PageSize)
+			if err != nil {
+				return err
+			}
+			p := &pending{plan: plan}
+			if !slices.ContainsFunc(queue, func(q *pending) bool { return q.plan.Shares(plan) }) {
+				evaluate(p)
+			}
+			queue = append(queue, p)
+			read, exhausted = plan.Next(), !plan.More()
+		}
+		p := queue[0]
+		queue = queue[1:]
+		if p.done == nil {
+			evaluate(p)
+		}
+		<-p.done
+		if p.err != nil {
+			return p.err
+		}
+		next, done, err := s.engine.ApplyTick(ctx, p.plan)
 		if err != nil {
-			return fmt.Errorf("tick %s/%s at %s: %w", run.Campaign.Code, run.Hook, run.Due.Format(time.RFC3339), err)
+			return err
 		}
 		if done {
 			s.log.Info("hook ran", "campaign", run.Campaign.Code, "hook", run.Hook, "due", run.Due)
 			return nil
 		}
-		cursor = next
+		if next != p.plan.Next() || len(queue) == 0 {
+			// Nothing read ahead, or another replica applied pages (maybe the last one read):
+			// go on from the run's cursor, dropping what was read ahead.
+			queue, read, exhausted = nil, next, false
+		}
 		if _, err := s.db.NewRaw(`UPDATE tick_runs SET lease_until = ? WHERE campaign_id = ? AND hook = ? AND due_at = ? AND owner = ?`,
 			time.Now().Add(s.opts.Lease), run.Campaign.ID, run.Hook, run.Due, s.owner).Exec(ctx); err != nil {
 			return err
