@@ -41,28 +41,11 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 	availAt := make([]time.Time, len(ins))
 	for i := range ins {
 		in := &ins[i]
-		if in.Kind == "" {
-			in.Kind = KindEarn
-		}
-		if in.Kind != KindEarn && in.Kind != KindAdjust {
-			return nil, fmt.Errorf("ledger: credit of kind %q", in.Kind)
-		}
-		if err := checkAmount(in.Amount); err != nil {
+		at, hash, err := in.check(now)
+		if err != nil {
 			return nil, err
 		}
-		if in.StatusPoints < 0 || in.StatusPoints > MaxAmount {
-			return nil, fmt.Errorf("%w: status points must be between 0 and %d", ErrInvalidAmount, MaxAmount)
-		}
-		if err := CheckIdempotencyKey(in.IdempotencyKey); err != nil {
-			return nil, err
-		}
-		availAt[i] = now
-		if in.AvailableAt != nil && in.AvailableAt.After(now) {
-			availAt[i] = in.AvailableAt.UTC()
-		}
-		if in.ExpiresAt != nil && !in.ExpiresAt.After(availAt[i]) {
-			return nil, ErrInvalidPeriod
-		}
+		availAt[i] = at
 		if _, ok := sys[in.ProgramID]; !ok {
 			s, err := l.systemAccounts(ctx, tx, in.ProgramID)
 			if err != nil {
@@ -78,9 +61,8 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 		txs[i] = &Transaction{
 			ProgramID: in.ProgramID, MemberID: in.MemberID, Kind: in.Kind,
 			Points: in.Amount, StatusPoints: in.StatusPoints, IdempotencyKey: in.IdempotencyKey,
-			InputHash: inputHash("credit", in.Kind, in.MemberID, in.Amount, in.Reason, timeKey(in.AvailableAt),
-				timeKey(in.ExpiresAt), in.StatusPoints, in.Origin.key()),
-			Reason: in.Reason, EventID: in.Origin.EventID, CampaignID: in.Origin.CampaignID,
+			InputHash: hash,
+			Reason:    in.Reason, EventID: in.Origin.EventID, CampaignID: in.Origin.CampaignID,
 			PluginVersion: in.Origin.PluginVersion, CreatedAt: now,
 		}
 	}

@@ -120,6 +120,36 @@ func (l *Ledger) Adjust(ctx context.Context, programID, memberID, amount int64, 
 	return l.Debit(ctx, DebitInput{ProgramID: programID, MemberID: memberID, Amount: -amount, Kind: KindAdjust, IdempotencyKey: key, Reason: reason})
 }
 
+// check fills in the default kind, validates a credit made at now, and returns when its points
+// become available and the input hash its idempotency key is bound to.
+func (in *CreditInput) check(now time.Time) (availableAt time.Time, hash []byte, err error) {
+	if in.Kind == "" {
+		in.Kind = KindEarn
+	}
+	if in.Kind != KindEarn && in.Kind != KindAdjust {
+		return now, nil, fmt.Errorf("ledger: credit of kind %q", in.Kind)
+	}
+	if err := checkAmount(in.Amount); err != nil {
+		return now, nil, err
+	}
+	if in.StatusPoints < 0 || in.StatusPoints > MaxAmount {
+		return now, nil, fmt.Errorf("%w: status points must be between 0 and %d", ErrInvalidAmount, MaxAmount)
+	}
+	availableAt = now
+	if in.AvailableAt != nil && in.AvailableAt.After(now) {
+		availableAt = in.AvailableAt.UTC()
+	}
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(availableAt) {
+		return now, nil, ErrInvalidPeriod
+	}
+	if err := CheckIdempotencyKey(in.IdempotencyKey); err != nil {
+		return now, nil, err
+	}
+	hash = inputHash("credit", in.Kind, in.MemberID, in.Amount, in.Reason, timeKey(in.AvailableAt), timeKey(in.ExpiresAt),
+		in.StatusPoints, in.Origin.key())
+	return availableAt, hash, nil
+}
+
 // CreditTx gives points to a member inside tx: one transaction, one posting from the issuance
 // (or adjustment) account, one lot. Errors: ErrInvalidAmount, ErrInvalidIdempotencyKey,
 // ErrInvalidPeriod, ErrProgramNotFound, ErrMemberNotFound, ErrIdempotencyConflict. A retry with
@@ -128,31 +158,11 @@ func (l *Ledger) Adjust(ctx context.Context, programID, memberID, amount int64, 
 // It takes two statements: the account lock, then one that writes everything else unless the
 // key is taken; only then is the key's transaction looked up.
 func (l *Ledger) CreditTx(ctx context.Context, tx bun.IDB, in CreditInput) (*Transaction, error) {
-	if in.Kind == "" {
-		in.Kind = KindEarn
-	}
-	if in.Kind != KindEarn && in.Kind != KindAdjust {
-		return nil, fmt.Errorf("ledger: credit of kind %q", in.Kind)
-	}
-	if err := checkAmount(in.Amount); err != nil {
-		return nil, err
-	}
-	if in.StatusPoints < 0 || in.StatusPoints > MaxAmount {
-		return nil, fmt.Errorf("%w: status points must be between 0 and %d", ErrInvalidAmount, MaxAmount)
-	}
 	now := l.now().UTC()
-	availableAt := now
-	if in.AvailableAt != nil && in.AvailableAt.After(now) {
-		availableAt = in.AvailableAt.UTC()
-	}
-	if in.ExpiresAt != nil && !in.ExpiresAt.After(availableAt) {
-		return nil, ErrInvalidPeriod
-	}
-	if err := CheckIdempotencyKey(in.IdempotencyKey); err != nil {
+	availableAt, hash, err := in.check(now)
+	if err != nil {
 		return nil, err
 	}
-	hash := inputHash("credit", in.Kind, in.MemberID, in.Amount, in.Reason, timeKey(in.AvailableAt), timeKey(in.ExpiresAt),
-		in.StatusPoints, in.Origin.key())
 	acct, err := l.lockMemberAccount(ctx, tx, in.ProgramID, in.MemberID)
 	if errors.Is(err, ErrMemberNotFound) {
 		return l.replayOr(ctx, tx, in.ProgramID, in.IdempotencyKey, hash, err)
