@@ -11,18 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db/dbtest"
 	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
-	"github.com/promogate/promogate/server/campaigns"
-	"github.com/promogate/promogate/server/clock"
 	"github.com/promogate/promogate/server/engine"
-	"github.com/promogate/promogate/server/ledger"
-	"github.com/promogate/promogate/server/members"
-	"github.com/promogate/promogate/server/pluginhost"
+	"github.com/promogate/promogate/server/engine/enginetest"
 )
 
 // TestMain gives the package a database when there is a server; without one only the tests that
@@ -49,15 +44,6 @@ func (p ticker) Tick(_ context.Context, req sdk.TickRequest) (sdk.TickResponse, 
 }
 
 // host hands the engine one plugin for every campaign.
-type host struct{ prog sdk.Program }
-
-func (h host) Program(pluginhost.Key) sdk.Program { return h.prog }
-func (h host) Entry(context.Context, pluginhost.Key) (*pluginhost.Entry, error) {
-	return nil, pluginhost.ErrNotFound
-}
-
-var fixtures atomic.Int64
-
 // tickFixture is a campaign of the fake plugin with members enrolled once each, in order, and
 // its hook run due at due.
 type tickFixture struct {
@@ -73,28 +59,11 @@ func newTickFixture(t *testing.T, n int, tick func(req sdk.TickRequest) sdk.Tick
 	t.Helper()
 	bdb := dbtest.DB(t)
 	ctx := context.Background()
-	seq := fixtures.Add(1)
-	now := time.Date(2021, 4, 29, 0, 0, 5, 0, time.UTC)
-	clk := clock.NewManual(now)
-	if _, err := bdb.ExecContext(ctx, `INSERT INTO plugins (name, version, path, sha256, protocol_version, registered_at, registered_by)
-		VALUES ('fake', '1.0.0', '/nonexistent', repeat('0', 64), 1, now(), 'test') ON CONFLICT DO NOTHING`); err != nil {
-		t.Fatal(err)
-	}
-	led := ledger.New(bdb, clk.Now)
-	p, err := led.CreateProgram(ctx, fmt.Sprintf("tick%d", seq), "Tick", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &campaigns.Campaign{Code: fmt.Sprintf("tick%d", seq), Name: "Tick", ProgramID: p.ID, PluginName: "fake", PluginVersion: "1.0.0",
-		Config: json.RawMessage(`{}`), TimeZone: "UTC", StartsAt: now.AddDate(0, -1, 0), Status: campaigns.Active, CreatedAt: now, UpdatedAt: now}
-	if _, err := bdb.NewInsert().Model(c).ExcludeColumn("id").Returning("id").Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
-	f := &tickFixture{bdb: bdb, now: now, run: engine.TickRun{Campaign: c, Hook: "close", Due: now.Add(-5 * time.Second)},
-		eng: engine.New(bdb, led, members.NewStore(bdb, clk.Now), campaigns.NewStore(bdb, clk.Now, nil), benefits.NewStore(bdb),
-			host{ticker{tick: tick}}, hclog.NewNullLogger(), clk.Now, engine.Options{})}
+	tk := enginetest.NewTick(t, bdb, "tick", ticker{tick: tick})
+	f := &tickFixture{bdb: bdb, now: tk.Now, run: tk.Run, eng: tk.Engine}
+	c, now := tk.Run.Campaign, tk.Now
 	for i := 0; i < n; i++ {
-		f.members = append(f.members, f.member(t, fmt.Sprintf("tick%d-%d", seq, i)))
+		f.members = append(f.members, f.member(t, fmt.Sprintf("%s-%d", tk.Code, i)))
 		f.enrolled = append(f.enrolled, f.enrol(t, f.members[i]))
 	}
 	if _, err := bdb.ExecContext(ctx, `INSERT INTO tick_runs (campaign_id, hook, due_at, lease_until, owner, started_at)

@@ -17,12 +17,9 @@ import (
 	"github.com/promogate/promogate/db/dbtest"
 	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
-	"github.com/promogate/promogate/server/campaigns"
-	"github.com/promogate/promogate/server/clock"
 	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/engine/enginetest"
 	"github.com/promogate/promogate/server/ledger"
-	"github.com/promogate/promogate/server/members"
-	"github.com/promogate/promogate/server/pluginhost"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
@@ -60,15 +57,6 @@ func (c counter) Tick(_ context.Context, req sdk.TickRequest) (sdk.TickResponse,
 	return resp, nil
 }
 
-type host struct{ prog sdk.Program }
-
-func (h host) Program(pluginhost.Key) sdk.Program { return h.prog }
-func (h host) Entry(context.Context, pluginhost.Key) (*pluginhost.Entry, error) {
-	return nil, pluginhost.ErrNotFound
-}
-
-var fixtures atomic.Int64
-
 // fixture is a campaign of the counter plugin and a due run of its hook over enrolments of
 // members in the given order (a member may be enrolled several times), each member with its
 // state row (as engine.Enroll leaves it).
@@ -85,31 +73,14 @@ func newFixture(t *testing.T, order []int, prog sdk.Program) *fixture {
 	t.Helper()
 	bdb := dbtest.DB(t)
 	ctx := context.Background()
-	seq := fixtures.Add(1)
-	now := time.Date(2021, 4, 29, 0, 0, 5, 0, time.UTC)
-	clk := clock.NewManual(now)
-	if _, err := bdb.ExecContext(ctx, `INSERT INTO plugins (name, version, path, sha256, protocol_version, registered_at, registered_by)
-		VALUES ('fake', '1.0.0', '/nonexistent', repeat('0', 64), 1, now(), 'test') ON CONFLICT DO NOTHING`); err != nil {
-		t.Fatal(err)
-	}
-	led := ledger.New(bdb, clk.Now)
-	p, err := led.CreateProgram(ctx, fmt.Sprintf("sched%d", seq), "Scheduler", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &campaigns.Campaign{Code: fmt.Sprintf("sched%d", seq), Name: "Scheduler", ProgramID: p.ID, PluginName: "fake", PluginVersion: "1.0.0",
-		Config: json.RawMessage(`{}`), TimeZone: "UTC", StartsAt: now.AddDate(0, -1, 0), Status: campaigns.Active, CreatedAt: now, UpdatedAt: now}
-	if _, err := bdb.NewInsert().Model(c).ExcludeColumn("id").Returning("id").Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{bdb: bdb, led: led, run: engine.TickRun{Campaign: c, Hook: "close", Due: now.Add(-5 * time.Second)},
-		eng: engine.New(bdb, led, members.NewStore(bdb, clk.Now), campaigns.NewStore(bdb, clk.Now, nil), benefits.NewStore(bdb),
-			host{prog}, hclog.NewNullLogger(), clk.Now, engine.Options{})}
+	tk := enginetest.NewTick(t, bdb, "sched", prog)
+	f := &fixture{bdb: bdb, led: tk.Ledger, run: tk.Run, eng: tk.Engine}
+	c, now := tk.Run.Campaign, tk.Now
 	ids := map[int]int64{}
 	for i, m := range order {
 		id, ok := ids[m]
 		if !ok {
-			if err := bdb.NewRaw(`INSERT INTO members (external_ref) VALUES (?) RETURNING id`, fmt.Sprintf("sched%d-%d", seq, m)).
+			if err := bdb.NewRaw(`INSERT INTO members (external_ref) VALUES (?) RETURNING id`, fmt.Sprintf("%s-%d", tk.Code, m)).
 				Scan(ctx, &id); err != nil {
 				t.Fatal(err)
 			}
