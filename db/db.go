@@ -32,7 +32,7 @@ func Open(ctx context.Context, url string, opts Options) (*bun.DB, error) {
 		pgdriver.WithReadTimeout(60*time.Second),
 		pgdriver.WithWriteTimeout(15*time.Second),
 	)
-	sqldb := sql.OpenDB(connector)
+	sqldb := sql.OpenDB(cachingConnector{connector})
 	maxOpen := opts.MaxOpenConns
 	if maxOpen <= 0 {
 		maxOpen = 32
