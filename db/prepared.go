@@ -185,3 +185,43 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 	}
 	return res, err
 }
+
+// BeginTx starts a transaction with one statement. pgdriver sends "BEGIN; SET TRANSACTION
+// ISOLATION LEVEL …" for an explicit level, two statements for PostgreSQL to parse on every
+// transaction; RunInTx always names its level.
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	var level string
+	switch sql.IsolationLevel(opts.Isolation) {
+	case sql.LevelDefault:
+	case sql.LevelReadUncommitted:
+		level = " ISOLATION LEVEL READ UNCOMMITTED"
+	case sql.LevelReadCommitted:
+		level = " ISOLATION LEVEL READ COMMITTED"
+	case sql.LevelRepeatableRead:
+		level = " ISOLATION LEVEL REPEATABLE READ"
+	case sql.LevelSerializable:
+		level = " ISOLATION LEVEL SERIALIZABLE"
+	default:
+		return nil, fmt.Errorf("db: unsupported transaction isolation %s", sql.IsolationLevel(opts.Isolation))
+	}
+	if opts.ReadOnly {
+		level += " READ ONLY"
+	}
+	if _, err := c.Conn.ExecContext(ctx, "BEGIN"+level, nil); err != nil {
+		return nil, err
+	}
+	return connTx{c}, nil
+}
+
+// connTx ends the transaction cachingConn.BeginTx started.
+type connTx struct{ c *cachingConn }
+
+func (t connTx) Commit() error {
+	_, err := t.c.Conn.ExecContext(context.Background(), "COMMIT", nil)
+	return err
+}
+
+func (t connTx) Rollback() error {
+	_, err := t.c.Conn.ExecContext(context.Background(), "ROLLBACK", nil)
+	return err
+}

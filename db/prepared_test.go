@@ -181,3 +181,38 @@ func TestPreparedAfterSchemaChange(t *testing.T) {
 		t.Fatalf("after re-preparing: %d columns, %v", n, err)
 	}
 }
+
+// TestBeginIsolationLevels: the one-statement BEGIN sets the level and access mode asked for.
+func TestBeginIsolationLevels(t *testing.T) {
+	ctx := context.Background()
+	bdb := dbtest.DB(t)
+	cases := []struct {
+		opts     *sql.TxOptions
+		level    string
+		readOnly string
+	}{
+		{nil, "read committed", "off"},
+		{&sql.TxOptions{Isolation: sql.LevelReadCommitted}, "read committed", "off"},
+		{&sql.TxOptions{Isolation: sql.LevelRepeatableRead}, "repeatable read", "off"},
+		{&sql.TxOptions{Isolation: sql.LevelSerializable, ReadOnly: true}, "serializable", "on"},
+		{&sql.TxOptions{ReadOnly: true}, "read committed", "on"},
+	}
+	for _, c := range cases {
+		err := bdb.RunInTx(ctx, c.opts, func(ctx context.Context, tx bun.Tx) error {
+			var level, ro string
+			if err := tx.NewRaw("SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')").Scan(ctx, &level, &ro); err != nil {
+				return err
+			}
+			if level != c.level || ro != c.readOnly {
+				t.Errorf("%+v: got %s, read only %s; want %s, %s", c.opts, level, ro, c.level, c.readOnly)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := bdb.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelLinearizable}); err == nil {
+		t.Fatal("linearizable: want an error")
+	}
+}
