@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -35,9 +36,18 @@ type TickPlan struct {
 	memberIDs []int64
 	members   map[int64]bool
 	results   map[int64][]sdk.Effect
-	problems  []string
+	versions  map[int64]int64    // the state version each member's evaluation saw
+	issues    map[int64][]string // a member's effects the engine refused at evaluation
+	problems  []string           // results the engine could not place
 	now       time.Time
 }
+
+// maxTickEvaluations bounds how many times ApplyTick evaluates a member whose state keeps
+// changing under it before it gives up on the page (the scheduler tries the page again later).
+const maxTickEvaluations = 4
+
+// errStaleStates rolls back a page in which a member's state changed since its evaluation.
+var errStaleStates = errors.New("engine: tick page: member states changed since evaluation")
 
 // Cursor is the cursor the page starts after.
 func (p *TickPlan) Cursor() int64 { return p.cursor }
@@ -103,20 +113,31 @@ func (e *Engine) ReadTick(ctx context.Context, run TickRun, cursor int64, limit 
 // page's effects, which it validates. It writes nothing; it may run while earlier pages are
 // applied, as long as the page shares no member with them (see Shares).
 func (e *Engine) EvaluateTick(ctx context.Context, p *TickPlan) error {
-	p.results, p.problems, p.now = map[int64][]sdk.Effect{}, nil, e.now().UTC()
-	if len(p.memberIDs) == 0 {
+	p.results, p.versions, p.issues, p.problems = map[int64][]sdk.Effect{}, map[int64]int64{}, map[int64][]string{}, nil
+	p.now = e.now().UTC()
+	return e.evaluateTick(ctx, p, p.memberIDs)
+}
+
+// evaluateTick evaluates the page's members ids (all of them, or those whose state changed
+// since their last evaluation), replacing what an earlier evaluation found for them.
+func (e *Engine) evaluateTick(ctx context.Context, p *TickPlan, ids []int64) error {
+	if len(ids) == 0 {
 		return nil
 	}
 	c := p.run.Campaign
-	snap, err := e.snapshots(ctx, p.memberIDs, map[int64]*campaigns.Campaign{c.ID: c})
+	snap, err := e.snapshots(ctx, ids, map[int64]*campaigns.Campaign{c.ID: c})
 	if err != nil {
 		return err
 	}
 	req := sdk.TickRequest{Campaign: sdkCampaign(c, snap.programCodes[c.ProgramID]), Hook: p.run.Hook, Now: p.run.Due,
-		Members: make([]sdk.Member, 0, len(p.memberIDs))}
-	for _, id := range p.memberIDs {
-		m, _ := snap.member(id, c.ID)
+		Members: make([]sdk.Member, 0, len(ids))}
+	asked := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		m, version := snap.member(id, c.ID)
 		req.Members = append(req.Members, m)
+		asked[id], p.versions[id] = true, version
+		delete(p.results, id)
+		delete(p.issues, id)
 	}
 	resp, err := e.plugins.Program(pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion}).Tick(ctx, req)
 	if err != nil {
@@ -124,12 +145,12 @@ func (e *Engine) EvaluateTick(ctx context.Context, p *TickPlan) error {
 	}
 	for _, r := range resp.Results {
 		id, err := strconv.ParseInt(r.MemberID, 10, 64)
-		if err != nil || !p.members[id] {
+		if err != nil || !asked[id] {
 			p.problems = append(p.problems, fmt.Sprintf("result for member %q outside the page", r.MemberID))
 			continue
 		}
 		if err := validateEffects(r.Effects, &e.opts.Limits, p.now); err != nil {
-			p.problems = append(p.problems, fmt.Sprintf("member %d: %v", id, err))
+			p.issues[id] = append(p.issues[id], fmt.Sprintf("member %d: %v", id, err))
 			continue
 		}
 		p.results[id] = append(p.results[id], r.Effects...)
@@ -142,16 +163,41 @@ func (e *Engine) EvaluateTick(ctx context.Context, p *TickPlan) error {
 // from (otherwise another replica applied it, and nothing is written). It returns the run's
 // cursor and whether the run is complete.
 //
+// A member's effects are written only if its state version is still the one its evaluation
+// saw, as for events: when an event changed the member's state in between, the transaction is
+// rolled back, the changed members are evaluated again, and the page is applied again (at most
+// maxTickEvaluations evaluations in all). Members without effects are not checked: an outcome
+// of "nothing to do" writes nothing an event could have changed.
+//
 // Members whose effects are only grants of benefits without codes and put_state (a month's
 // gifts) are written together: one insert of their benefits, one update of their states and
 // versions; the others one by one with applyEffects. The result is the same either way: the
 // same rows, benefit ids in member order, and a member whose grant the benefits store refuses
 // gets none of its effects and a problem in the run's last error.
 func (e *Engine) ApplyTick(ctx context.Context, p *TickPlan) (int64, bool, error) {
-	var next int64
-	var done bool
-	err := e.runTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		next, done = p.next, !p.more
+	for evaluations := 1; ; evaluations++ {
+		next, done, stale, err := e.applyTick(ctx, p)
+		if err != nil {
+			return p.cursor, false, err
+		}
+		if len(stale) == 0 {
+			return next, done, nil
+		}
+		if evaluations == maxTickEvaluations {
+			return p.cursor, false, fmt.Errorf("engine: tick page after %d: the states of %d members kept changing during %d evaluations",
+				p.cursor, len(stale), evaluations)
+		}
+		if err := e.evaluateTick(ctx, p, stale); err != nil {
+			return p.cursor, false, err
+		}
+	}
+}
+
+// applyTick is one attempt of ApplyTick. It returns the members whose state changed since their
+// evaluation, having written nothing, or none and the run's cursor after the page.
+func (e *Engine) applyTick(ctx context.Context, p *TickPlan) (next int64, done bool, stale []int64, err error) {
+	err = e.runTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		next, done, stale = p.next, !p.more, nil
 		problems := slices.Clone(p.problems)
 		var current int64
 		if err := tx.NewRaw(`SELECT cursor FROM tick_runs WHERE campaign_id = ? AND hook = ? AND due_at = ? FOR UPDATE`,
@@ -164,11 +210,13 @@ func (e *Engine) ApplyTick(ctx context.Context, p *TickPlan) (int64, bool, error
 		}
 		var batch []memberEffects
 		flush := func() error {
-			err := e.applyTickBatch(ctx, tx, p.run.Campaign, p.now, batch)
+			changed, err := e.applyTickBatch(ctx, tx, p.run.Campaign, p.now, batch)
+			stale = append(stale, changed...)
 			batch = batch[:0]
 			return err
 		}
 		for _, id := range p.memberIDs {
+			problems = append(problems, p.issues[id]...)
 			effects := p.results[id]
 			if len(effects) == 0 {
 				continue
@@ -177,12 +225,20 @@ func (e *Engine) ApplyTick(ctx context.Context, p *TickPlan) (int64, bool, error
 				if problem := checkGrants(effects); problem != "" {
 					problems = append(problems, fmt.Sprintf("member %d: %s", id, problem))
 				} else {
-					batch = append(batch, memberEffects{memberID: id, effects: effects})
+					batch = append(batch, memberEffects{memberID: id, seen: p.versions[id], effects: effects})
 				}
 				continue
 			}
 			if err := flush(); err != nil {
 				return err
+			}
+			current, err := e.checkVersion(ctx, tx, p.run.Campaign.ID, id, p.versions[id], p.now)
+			if err != nil {
+				return err
+			}
+			if !current {
+				stale = append(stale, id)
+				continue
 			}
 			target := effectTarget{campaign: p.run.Campaign, memberID: id, now: p.now,
 				keyPrefix: fmt.Sprintf("tick:%d:%s:%d:%d", p.run.Campaign.ID, p.run.Hook, p.run.Due.Unix(), id)}
@@ -197,6 +253,9 @@ func (e *Engine) ApplyTick(ctx context.Context, p *TickPlan) (int64, bool, error
 		if err := flush(); err != nil {
 			return err
 		}
+		if len(stale) > 0 {
+			return errStaleStates
+		}
 		lastError := ""
 		if len(problems) > 0 {
 			lastError = fmt.Sprint(problems)
@@ -210,15 +269,17 @@ func (e *Engine) ApplyTick(ctx context.Context, p *TickPlan) (int64, bool, error
 			next, p.count, lastError, lastError, p.run.Campaign.ID, p.run.Hook, p.run.Due).Exec(ctx)
 		return err
 	})
-	if err != nil {
-		return p.cursor, false, err
+	if errors.Is(err, errStaleStates) {
+		return p.cursor, false, stale, nil
 	}
-	return next, done, nil
+	return next, done, nil, err
 }
 
-// memberEffects are one member's effects in a tick page.
+// memberEffects are one member's effects in a tick page, and the state version its evaluation
+// saw.
 type memberEffects struct {
 	memberID int64
+	seen     int64
 	effects  []sdk.Effect
 }
 
@@ -257,17 +318,19 @@ func checkGrants(effects []sdk.Effect) string {
 // benefits without codes and put_state only), with three statements for all of them: the
 // benefits, then each member's state (its last put_state, as applyPutState writes it: only on
 // an existing state row) with its version bumped, then the version of members without a state
-// row.
-func (e *Engine) applyTickBatch(ctx context.Context, tx bun.Tx, c *campaigns.Campaign, now time.Time, batch []memberEffects) error {
+// row. It returns the members whose state version is no longer the one their evaluation saw;
+// the caller then rolls the transaction back.
+func (e *Engine) applyTickBatch(ctx context.Context, tx bun.Tx, c *campaigns.Campaign, now time.Time, batch []memberEffects) ([]int64, error) {
 	if len(batch) == 0 {
-		return nil
+		return nil, nil
 	}
 	var grants []benefits.Grantee
 	ids := make([]int64, len(batch))
+	seen := make([]int64, len(batch))
 	puts := make([]bool, len(batch))
 	states := make([]string, len(batch))
 	for i, m := range batch {
-		ids[i], states[i] = m.memberID, "null"
+		ids[i], seen[i], states[i] = m.memberID, m.seen, "null"
 		t := benefits.Target{MemberID: m.memberID, CampaignID: c.ID, ProgramID: c.ProgramID}
 		for j := range m.effects {
 			switch eff := &m.effects[j]; eff.Kind {
@@ -279,40 +342,57 @@ func (e *Engine) applyTickBatch(ctx context.Context, tx bun.Tx, c *campaigns.Cam
 			}
 		}
 	}
-	if len(grants) > 0 {
-		if _, err := benefits.GrantMany(ctx, tx, grants, now); err != nil {
-			return err
-		}
-	}
 	var updated []int64
 	if err := tx.NewRaw(`UPDATE plugin_state AS s
 		SET state = CASE WHEN u.put THEN u.state::jsonb ELSE s.state END, version = s.version + 1, updated_at = ?
-		FROM unnest(?::bigint[], ?::boolean[], ?::text[]) AS u(member_id, put, state)
-		WHERE s.campaign_id = ? AND s.member_id = u.member_id
-		RETURNING s.member_id`, now, pgdialect.Array(ids), pgdialect.Array(puts), pgdialect.Array(states), c.ID).
+		FROM unnest(?::bigint[], ?::bigint[], ?::boolean[], ?::text[]) AS u(member_id, seen, put, state)
+		WHERE s.campaign_id = ? AND s.member_id = u.member_id AND s.version = u.seen
+		RETURNING s.member_id`, now, pgdialect.Array(ids), pgdialect.Array(seen), pgdialect.Array(puts), pgdialect.Array(states), c.ID).
 		Scan(ctx, &updated); err != nil {
-		return fmt.Errorf("engine: tick states: %w", err)
+		return nil, fmt.Errorf("engine: tick states: %w", err)
 	}
-	if len(updated) == len(ids) {
-		return nil
-	}
-	found := make(map[int64]bool, len(updated))
+	found := make(map[int64]bool, len(ids))
 	for _, id := range updated {
 		found[id] = true
 	}
-	var missing []int64
-	for _, id := range ids {
-		if !found[id] {
+	// A member the update missed had no state row when it was evaluated (version 0) and gets one
+	// now, or its state changed since.
+	var stale, missing []int64
+	for i, id := range ids {
+		switch {
+		case found[id]:
+		case seen[i] == 0:
 			missing = append(missing, id)
+		default:
+			stale = append(stale, id)
 		}
 	}
-	if _, err := tx.NewRaw(`INSERT INTO plugin_state (campaign_id, member_id, version, updated_at)
-		SELECT ?, u.member_id, 1, ? FROM unnest(?::bigint[]) AS u(member_id)
-		ON CONFLICT (campaign_id, member_id) DO UPDATE SET version = plugin_state.version + 1, updated_at = EXCLUDED.updated_at`,
-		c.ID, now, pgdialect.Array(missing)).Exec(ctx); err != nil {
-		return fmt.Errorf("engine: tick versions: %w", err)
+	if len(missing) > 0 {
+		var created []int64
+		if err := tx.NewRaw(`INSERT INTO plugin_state (campaign_id, member_id, version, updated_at)
+			SELECT ?, u.member_id, 1, ? FROM unnest(?::bigint[]) AS u(member_id)
+			ON CONFLICT (campaign_id, member_id) DO NOTHING
+			RETURNING member_id`, c.ID, now, pgdialect.Array(missing)).Scan(ctx, &created); err != nil {
+			return nil, fmt.Errorf("engine: tick versions: %w", err)
+		}
+		for _, id := range created {
+			found[id] = true
+		}
+		for _, id := range missing {
+			if !found[id] {
+				stale = append(stale, id)
+			}
+		}
 	}
-	return nil
+	if len(stale) > 0 {
+		return stale, nil
+	}
+	if len(grants) > 0 {
+		if _, err := benefits.GrantMany(ctx, tx, grants, now); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
 }
 
 // stateJSON is the document applyPutState stores for a put_state's state.

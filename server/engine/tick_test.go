@@ -7,6 +7,8 @@ import (
 	"os"
 	"reflect"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -311,5 +313,147 @@ func TestApplyTickOnceAcrossReplicas(t *testing.T) {
 	}
 	if calls.Load() != 4 {
 		t.Errorf("%d plugin calls, want 4", calls.Load())
+	}
+}
+
+// counter is a tick plugin's view of a member: its state {"n": N} and what it asks for: the
+// state {"n": N+1}, a gift keyed by N+1, and for alone members a tier (written one by one).
+type counter struct {
+	mu    sync.Mutex
+	seen  map[int64][]int // the n of each evaluation of a member
+	alone map[int64]bool
+	// during is called while a member is evaluated (after its snapshot), with its evaluation count.
+	during func(member int64, evaluation int)
+}
+
+func (c *counter) tick(req sdk.TickRequest) sdk.TickResponse {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var resp sdk.TickResponse
+	for _, mem := range req.Members {
+		id, _ := strconv.ParseInt(mem.ID, 10, 64)
+		var s struct{ N int }
+		if len(mem.State) > 0 {
+			json.Unmarshal(mem.State, &s)
+		}
+		c.seen[id] = append(c.seen[id], s.N)
+		if c.during != nil {
+			c.during(id, len(c.seen[id]))
+		}
+		effects := []sdk.Effect{sdk.GrantBenefit{Key: fmt.Sprintf("g%d", s.N+1), Kind: "gift"}.Effect(),
+			sdk.PutState{State: json.RawMessage(fmt.Sprintf(`{"n": %d}`, s.N+1))}.Effect()}
+		if c.alone[id] {
+			effects = append(effects, sdk.SetTier{Tier: "gold"}.Effect())
+		}
+		resp.Results = append(resp.Results, sdk.MemberEffects{MemberID: mem.ID, Effects: effects})
+	}
+	return resp
+}
+
+// TestApplyTickReevaluatesMembersChangedSinceEvaluation: a member whose state an event changed
+// between the page's evaluation and its apply is evaluated again on its new state, whether its
+// effects are written together or one by one, and whether or not it had a state row; the
+// others are evaluated once. Nothing the stale evaluation asked for is written.
+func TestApplyTickReevaluatesMembersChangedSinceEvaluation(t *testing.T) {
+	c := &counter{seen: map[int64][]int{}, alone: map[int64]bool{}}
+	f := newTickFixture(t, 5, c.tick)
+	m := f.members
+	ctx := context.Background()
+	c.alone[m[1]], c.alone[m[4]] = true, true
+	f.setState(t, m[0], `{"n": 1}`, 3)
+	f.setState(t, m[1], `{"n": 1}`, 3)
+	f.setState(t, m[2], `{"n": 1}`, 3)
+	// m[3] and m[4] have no state row.
+
+	p, err := f.eng.ReadTick(ctx, f.run, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.eng.EvaluateTick(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	// Events change m[0], m[1] (rows with a version) and give m[3], m[4] their first state.
+	for _, id := range []int64{m[0], m[1]} {
+		if _, err := f.bdb.ExecContext(ctx, `UPDATE plugin_state SET state = '{"n": 10}', version = version + 1
+			WHERE campaign_id = ? AND member_id = ?`, f.run.Campaign.ID, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []int64{m[3], m[4]} {
+		f.setState(t, id, `{"n": 20}`, 1)
+	}
+	next, done, err := f.eng.ApplyTick(ctx, p)
+	if err != nil || next != f.enrolled[4] || !done {
+		t.Fatalf("ApplyTick = %d, %v, %v; want %d, true", next, done, err, f.enrolled[4])
+	}
+	wantSeen := map[int64][]int{m[0]: {1, 10}, m[1]: {1, 10}, m[2]: {1}, m[3]: {0, 20}, m[4]: {0, 20}}
+	if !reflect.DeepEqual(c.seen, wantSeen) {
+		t.Errorf("evaluations (n seen) %v, want %v", c.seen, wantSeen)
+	}
+	wantStates := map[int64]stateRow{m[0]: {`{"n": 11}`, 5, f.now}, m[1]: {`{"n": 11}`, 5, f.now}, m[2]: {`{"n": 2}`, 4, f.now},
+		m[3]: {`{"n": 21}`, 2, f.now}, m[4]: {`{"n": 21}`, 2, f.now}}
+	got := f.states(t)
+	if len(got) != len(wantStates) {
+		t.Errorf("%d state rows, want %d", len(got), len(wantStates))
+	}
+	for id, want := range wantStates {
+		if g := got[id]; g.State != want.State || g.Version != want.Version || !g.UpdatedAt.Equal(want.UpdatedAt) {
+			t.Errorf("member %d: state %+v, want %+v", id, g, want)
+		}
+	}
+	var keys []string
+	if err := f.bdb.NewRaw(`SELECT member_id || ':' || key FROM benefits WHERE campaign_id = ? ORDER BY id`, f.run.Campaign.ID).
+		Scan(ctx, &keys); err != nil {
+		t.Fatal(err)
+	}
+	wantKeys := []string{fmt.Sprintf("%d:g11", m[0]), fmt.Sprintf("%d:g11", m[1]), fmt.Sprintf("%d:g2", m[2]),
+		fmt.Sprintf("%d:g21", m[3]), fmt.Sprintf("%d:g21", m[4])}
+	if !reflect.DeepEqual(keys, wantKeys) {
+		t.Errorf("benefits %q, want %q", keys, wantKeys)
+	}
+	if got, want := f.tickRun(t), (runRow{Cursor: f.enrolled[4], Processed: 5, Status: "done"}); got != want {
+		t.Errorf("tick run %+v, want %+v", got, want)
+	}
+}
+
+// TestApplyTickGivesUpOnAMemberThatKeepsChanging: a member whose state changes during every
+// evaluation stops the page after maxTickEvaluations evaluations with an error; nothing of the
+// page is written and the run's cursor stays where it was.
+func TestApplyTickGivesUpOnAMemberThatKeepsChanging(t *testing.T) {
+	c := &counter{seen: map[int64][]int{}, alone: map[int64]bool{}}
+	f := newTickFixture(t, 3, c.tick)
+	m := f.members
+	ctx := context.Background()
+	for _, id := range m {
+		f.setState(t, id, `{"n": 1}`, 1)
+	}
+	c.during = func(member int64, evaluation int) {
+		if member != m[1] {
+			return
+		}
+		// An event for the member commits while the plugin evaluates it.
+		if _, err := f.bdb.ExecContext(ctx, `UPDATE plugin_state SET version = version + 1 WHERE campaign_id = ? AND member_id = ?`,
+			f.run.Campaign.ID, member); err != nil {
+			t.Error(err)
+		}
+	}
+	_, _, err := f.eng.TickPage(ctx, f.run, 0, 10)
+	if err == nil || !strings.Contains(err.Error(), "the states of 1 members kept changing during 4 evaluations") {
+		t.Fatalf("TickPage: %v, want the page given up after 4 evaluations", err)
+	}
+	if want := map[int64][]int{m[0]: {1}, m[1]: {1, 1, 1, 1}, m[2]: {1}}; !reflect.DeepEqual(c.seen, want) {
+		t.Errorf("evaluations %v, want %v", c.seen, want)
+	}
+	var n int
+	if err := f.bdb.NewRaw(`SELECT count(*) FROM benefits WHERE campaign_id = ?`, f.run.Campaign.ID).Scan(ctx, &n); err != nil || n != 0 {
+		t.Errorf("%d benefits (%v), want none", n, err)
+	}
+	for id, s := range f.states(t) {
+		if s.State != `{"n": 1}` {
+			t.Errorf("member %d: state %s, want it unchanged", id, s.State)
+		}
+	}
+	if got, want := f.tickRun(t), (runRow{Cursor: 0, Processed: 0, Status: "running"}); got != want {
+		t.Errorf("tick run %+v, want %+v", got, want)
 	}
 }
