@@ -316,9 +316,8 @@ func checkGrants(effects []sdk.Effect) string {
 
 // applyTickBatch writes what applyEffects writes for each member of batch (checked grants of
 // benefits without codes and put_state only), with three statements for all of them: the
-// benefits, then each member's state (its last put_state, as applyPutState writes it: only on
-// an existing state row) with its version bumped, then the version of members without a state
-// row. It returns the members whose state version is no longer the one their evaluation saw;
+// benefits, then each member's state (its last put_state, as applyPutState writes it) with its
+// version bumped, then the state and version of members without a state row. It returns the members whose state version is no longer the one their evaluation saw;
 // the caller then rolls the transaction back.
 func (e *Engine) applyTickBatch(ctx context.Context, tx bun.Tx, c *campaigns.Campaign, now time.Time, batch []memberEffects) ([]int64, error) {
 	if len(batch) == 0 {
@@ -358,21 +357,22 @@ func (e *Engine) applyTickBatch(ctx context.Context, tx bun.Tx, c *campaigns.Cam
 	// A member the update missed had no state row when it was evaluated (version 0) and gets one
 	// now, or its state changed since.
 	var stale, missing []int64
+	var missingStates []string
 	for i, id := range ids {
 		switch {
 		case found[id]:
 		case seen[i] == 0:
-			missing = append(missing, id)
+			missing, missingStates = append(missing, id), append(missingStates, states[i])
 		default:
 			stale = append(stale, id)
 		}
 	}
 	if len(missing) > 0 {
 		var created []int64
-		if err := tx.NewRaw(`INSERT INTO plugin_state (campaign_id, member_id, version, updated_at)
-			SELECT ?, u.member_id, 1, ? FROM unnest(?::bigint[]) AS u(member_id)
+		if err := tx.NewRaw(`INSERT INTO plugin_state (campaign_id, member_id, state, version, updated_at)
+			SELECT ?, u.member_id, u.state::jsonb, 1, ? FROM unnest(?::bigint[], ?::text[]) AS u(member_id, state)
 			ON CONFLICT (campaign_id, member_id) DO NOTHING
-			RETURNING member_id`, c.ID, now, pgdialect.Array(missing)).Scan(ctx, &created); err != nil {
+			RETURNING member_id`, c.ID, now, pgdialect.Array(missing), pgdialect.Array(missingStates)).Scan(ctx, &created); err != nil {
 			return nil, fmt.Errorf("engine: tick versions: %w", err)
 		}
 		for _, id := range created {

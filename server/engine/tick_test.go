@@ -146,7 +146,8 @@ func (f *tickFixture) tickRun(t *testing.T) runRow {
 // TestTickPageWritesMembersTogetherAsOneByOne: in one page, members whose effects are only grants
 // (without codes) and put_state are written together, the others one by one, with the same
 // result as applying each member's effects on its own: same benefit and state rows, ids in
-// member order, a refused member gets nothing and a problem, a state without a row stays null.
+// member order, a refused member gets nothing and a problem, a member without a state row gets
+// one with the state it put.
 func TestTickPageWritesMembersTogetherAsOneByOne(t *testing.T) {
 	from := time.Date(2021, 4, 29, 0, 0, 0, 0, time.FixedZone("Kyiv", 3*3600))
 	before := from.Add(-time.Second)
@@ -162,7 +163,7 @@ func TestTickPageWritesMembersTogetherAsOneByOne(t *testing.T) {
 			m[0]: {gift("gift", "Calculator"), put(`{"n": 1}`)},                                     // together
 			m[1]: {gift("gift", "Calculator"), put(`{"n": 1}`), sdk.SetTier{Tier: "gold"}.Effect()}, // one by one
 			m[2]: {sdk.GrantBenefit{Key: "bad", Kind: "gift", ValidFrom: &from, ValidUntil: &before}.Effect(), put(`{"n": 3}`)},
-			m[3]: {put(`{"n": 1}`), put(`{"n": 2}`)},          // no state row: stays null
+			m[3]: {put(`{"n": 1}`), put(`{"n": 2}`)},          // no state row: the last put_state
 			m[4]: {gift("g-5", "new title"), put(`{"n": 5}`)}, // has g-5 already
 			m[5]: {gift("g-6", "first"), gift("g-6", "second"), put(`{"n": "a"}`), put(`{"n": "b\\ \"q\" ü {x, NULL}"}`)},
 			m[7]: {sdk.EndBenefit{Key: "nope"}.Effect(), gift("g-8", "never")}, // refused one by one
@@ -209,7 +210,7 @@ func TestTickPageWritesMembersTogetherAsOneByOne(t *testing.T) {
 	now := f.now
 	wantStates := map[int64]stateRow{
 		m[0]: {`{"n": 1}`, 4, now}, m[1]: {`{"n": 1}`, 4, now}, m[2]: {`{"s": 3}`, 2, now.Add(-time.Hour)},
-		m[3]: {`null`, 1, now}, m[4]: {`{"n": 5}`, 1, now}, m[5]: {`{"n": "b\\ \"q\" ü {x, NULL}"}`, 2, now},
+		m[3]: {`{"n": 2}`, 1, now}, m[4]: {`{"n": 5}`, 1, now}, m[5]: {`{"n": "b\\ \"q\" ü {x, NULL}"}`, 2, now},
 		m[6]: {`{"s": 7}`, 5, now.Add(-time.Hour)}, m[7]: {`null`, 0, now.Add(-time.Hour)}, m[8]: {`null`, 1, now},
 	}
 	got := f.states(t)
