@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/driver/pgdriver"
@@ -65,6 +66,69 @@ func (a Int64s) Value() (driver.Value, error) {
 			b = append(b, ',')
 		}
 		b = strconv.AppendInt(b, v, 10)
+	}
+	return string(append(b, '}')), nil
+}
+
+// NullInt64s is a bigint[] parameter for Prepared statements whose nil elements are NULL.
+type NullInt64s []*int64
+
+// Value implements driver.Valuer: the array's text form, {1,NULL,3}.
+func (a NullInt64s) Value() (driver.Value, error) {
+	b := make([]byte, 0, 2+len(a)*8)
+	b = append(b, '{')
+	for i, v := range a {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if v == nil {
+			b = append(b, "NULL"...)
+		} else {
+			b = strconv.AppendInt(b, *v, 10)
+		}
+	}
+	return string(append(b, '}')), nil
+}
+
+// Bools is a boolean[] parameter for Prepared statements.
+type Bools []bool
+
+// Value implements driver.Valuer: the array's text form, {t,f}.
+func (a Bools) Value() (driver.Value, error) {
+	b := make([]byte, 0, 2+len(a)*2)
+	b = append(b, '{')
+	for i, v := range a {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if v {
+			b = append(b, 't')
+		} else {
+			b = append(b, 'f')
+		}
+	}
+	return string(append(b, '}')), nil
+}
+
+// Times is a timestamptz[] parameter for Prepared statements whose nil elements are NULL.
+type Times []*time.Time
+
+// Value implements driver.Valuer: the array's text form, each instant with its offset to the
+// microsecond (PostgreSQL's precision).
+func (a Times) Value() (driver.Value, error) {
+	b := make([]byte, 0, 2+len(a)*36)
+	b = append(b, '{')
+	for i, v := range a {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if v == nil {
+			b = append(b, "NULL"...)
+		} else {
+			b = append(b, '"')
+			b = v.AppendFormat(b, "2006-01-02 15:04:05.999999Z07:00")
+			b = append(b, '"')
+		}
 	}
 	return string(append(b, '}')), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -214,5 +215,43 @@ func TestBeginIsolationLevels(t *testing.T) {
 	}
 	if _, err := bdb.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelLinearizable}); err == nil {
 		t.Fatal("linearizable: want an error")
+	}
+}
+
+// TestPreparedNullableArrays: NullInt64s, Bools and Times keep their NULLs, values and instants
+// (to the microsecond, whatever the zone).
+func TestPreparedNullableArrays(t *testing.T) {
+	ctx := context.Background()
+	bdb := dbtest.DB(t)
+	seven := int64(-7)
+	kyiv := time.FixedZone("Kyiv", 3*3600)
+	t1 := time.Date(2021, 4, 30, 23, 59, 59, 999999000, kyiv)
+	t2 := time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC)
+	rows, err := db.Prepared(bdb).QueryContext(ctx, `SELECT i, b, t FROM unnest($1::bigint[], $2::boolean[], $3::timestamptz[]) AS u(i, b, t)`,
+		db.NullInt64s{&seven, nil, &seven}, db.Bools{true, false, true}, db.Times{&t1, nil, &t2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var i sql.NullInt64
+		var b bool
+		var at sql.NullTime
+		if err := rows.Scan(&i, &b, &at); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%v/%d %v %v/%s", i.Valid, i.Int64, b, at.Valid, at.Time.UTC().Format(time.RFC3339Nano)))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"true/-7 true true/" + t1.UTC().Format(time.RFC3339Nano),
+		"false/0 false false/0001-01-01T00:00:00Z",
+		"true/-7 true true/1999-12-31T00:00:00Z",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/plugins/sdk"
@@ -202,6 +201,19 @@ type Grantee struct {
 	Grant  *sdk.GrantBenefit
 }
 
+// grantManySQL inserts GrantMany's benefits from one array per column, in order.
+const grantManySQL = `INSERT INTO benefits (member_id, campaign_id, key, kind, title, percent, scope, exclusions, quantity,
+		recipient, code, valid_from, valid_until, status, fulfillment, attributes, event_id, created_at, updated_at)
+	SELECT u.member_id, u.campaign_id, u.key, u.kind, u.title, u.percent, u.scope,
+		ARRAY(SELECT jsonb_array_elements_text(u.exclusions::jsonb)), u.quantity, u.recipient, u.code, u.valid_from,
+		u.valid_until, u.status, u.fulfillment, u.attributes::jsonb, u.event_id, $1, $1
+	FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[], $10::bigint[],
+		$11::text[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::text[], $17::text[], $18::bigint[]) WITH ORDINALITY
+		AS u(member_id, campaign_id, key, kind, title, percent, scope, exclusions, quantity, recipient, code, valid_from,
+			valid_until, status, fulfillment, attributes, event_id, n)
+	ORDER BY u.n
+	ON CONFLICT (member_id, campaign_id, key) DO NOTHING`
+
 // GrantMany stores many grants with one statement, each exactly as Grant stores it; a key the
 // member already has in that campaign, or was granted earlier in the same call, is left as it
 // is. Benefit ids follow the order of gs. Every grant must pass Check and Bulk (ErrInvalid
@@ -236,13 +248,13 @@ func GrantMany(ctx context.Context, idb bun.IDB, gs []Grantee, now time.Time) (i
 	n := len(bs)
 	memberIDs, campaignIDs, quantities := make([]int64, n), make([]int64, n), make([]int64, n)
 	eventIDs := make([]*int64, n)
-	percents := make([]int, n)
+	percents := make(db.Int64s, n)
 	keys, kinds, titles, scopes := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	recipients, codes, statuses, fulfillments := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	exclusions, attributes := make([]string, n), make([]string, n)
 	from, until := make([]*time.Time, n), make([]*time.Time, n)
 	for i, b := range bs {
-		memberIDs[i], campaignIDs[i], quantities[i], eventIDs[i], percents[i] = b.MemberID, b.CampaignID, b.Quantity, b.EventID, b.Percent
+		memberIDs[i], campaignIDs[i], quantities[i], eventIDs[i], percents[i] = b.MemberID, b.CampaignID, b.Quantity, b.EventID, int64(b.Percent)
 		keys[i], kinds[i], titles[i], scopes[i] = b.Key, b.Kind, b.Title, b.Scope
 		recipients[i], codes[i], statuses[i], fulfillments[i] = b.Recipient, b.Code, b.Status, b.Fulfillment
 		from[i], until[i] = b.ValidFrom, b.ValidUntil
@@ -256,22 +268,12 @@ func GrantMany(ctx context.Context, idb bun.IDB, gs []Grantee, now time.Time) (i
 		}
 		exclusions[i], attributes[i] = string(ex), string(at)
 	}
-	res, err := idb.NewRaw(`INSERT INTO benefits (member_id, campaign_id, key, kind, title, percent, scope, exclusions, quantity,
-			recipient, code, valid_from, valid_until, status, fulfillment, attributes, event_id, created_at, updated_at)
-		SELECT u.member_id, u.campaign_id, u.key, u.kind, u.title, u.percent, u.scope,
-			ARRAY(SELECT jsonb_array_elements_text(u.exclusions::jsonb)), u.quantity, u.recipient, u.code, u.valid_from,
-			u.valid_until, u.status, u.fulfillment, u.attributes::jsonb, u.event_id, ?, ?
-		FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::int[], ?::text[], ?::text[], ?::bigint[],
-			?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::text[], ?::text[], ?::bigint[]) WITH ORDINALITY
-			AS u(member_id, campaign_id, key, kind, title, percent, scope, exclusions, quantity, recipient, code, valid_from,
-				valid_until, status, fulfillment, attributes, event_id, n)
-		ORDER BY u.n
-		ON CONFLICT (member_id, campaign_id, key) DO NOTHING`, now, now,
-		pgdialect.Array(memberIDs), pgdialect.Array(campaignIDs), pgdialect.Array(keys), pgdialect.Array(kinds),
-		pgdialect.Array(titles), pgdialect.Array(percents), pgdialect.Array(scopes), pgdialect.Array(exclusions),
-		pgdialect.Array(quantities), pgdialect.Array(recipients), pgdialect.Array(codes), pgdialect.Array(from),
-		pgdialect.Array(until), pgdialect.Array(statuses), pgdialect.Array(fulfillments), pgdialect.Array(attributes),
-		pgdialect.Array(eventIDs)).Exec(ctx)
+	res, err := db.Prepared(idb).ExecContext(ctx, grantManySQL, now,
+		db.Int64s(memberIDs), db.Int64s(campaignIDs), db.Strings(keys), db.Strings(kinds),
+		db.Strings(titles), percents, db.Strings(scopes), db.Strings(exclusions),
+		db.Int64s(quantities), db.Strings(recipients), db.Strings(codes), db.Times(from),
+		db.Times(until), db.Strings(statuses), db.Strings(fulfillments), db.Strings(attributes),
+		db.NullInt64s(eventIDs))
 	if err != nil {
 		return 0, fmt.Errorf("benefits: grant many: %w", err)
 	}

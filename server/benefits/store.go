@@ -7,6 +7,8 @@ import (
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/promogate/promogate/db"
 )
 
 // Enrollment is a member's registration in a campaign.
@@ -152,9 +154,21 @@ type Participant struct {
 // ParticipantPage returns up to limit of a campaign's enrolments after afterID, in enrolment
 // order, and whether more follow: the enrolments Participants returns, without their contents.
 func (s *Store) ParticipantPage(ctx context.Context, campaignID, afterID int64, limit int) ([]Participant, bool, error) {
-	var ps []Participant
-	if err := s.db.NewRaw(`SELECT id AS enrollment_id, member_id FROM enrollments WHERE campaign_id = ? AND id > ? ORDER BY id LIMIT ?`,
-		campaignID, afterID, limit+1).Scan(ctx, &ps); err != nil {
+	rows, err := db.Prepared(s.db).QueryContext(ctx, `SELECT id, member_id FROM enrollments WHERE campaign_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+		campaignID, afterID, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("benefits: participants: %w", err)
+	}
+	defer rows.Close()
+	ps := make([]Participant, 0, limit+1)
+	for rows.Next() {
+		var p Participant
+		if err := rows.Scan(&p.EnrollmentID, &p.MemberID); err != nil {
+			return nil, false, fmt.Errorf("benefits: participants: %w", err)
+		}
+		ps = append(ps, p)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("benefits: participants: %w", err)
 	}
 	more := len(ps) > limit

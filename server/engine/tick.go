@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +11,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
@@ -200,8 +201,8 @@ func (e *Engine) applyTick(ctx context.Context, p *TickPlan) (next int64, done b
 		next, done, stale = p.next, !p.more, nil
 		problems := slices.Clone(p.problems)
 		var current int64
-		if err := tx.NewRaw(`SELECT cursor FROM tick_runs WHERE campaign_id = ? AND hook = ? AND due_at = ? FOR UPDATE`,
-			p.run.Campaign.ID, p.run.Hook, p.run.Due).Scan(ctx, &current); err != nil {
+		if err := db.Prepared(tx).QueryRowContext(ctx, `SELECT cursor FROM tick_runs WHERE campaign_id = $1 AND hook = $2 AND due_at = $3 FOR UPDATE`,
+			p.run.Campaign.ID, p.run.Hook, p.run.Due).Scan(&current); err != nil {
 			return fmt.Errorf("engine: lock tick run: %w", err)
 		}
 		if current != p.cursor {
@@ -261,12 +262,11 @@ func (e *Engine) applyTick(ctx context.Context, p *TickPlan) (next int64, done b
 			lastError = fmt.Sprint(problems)
 			e.log.Warn("tick effects refused", "campaign", p.run.Campaign.Code, "hook", p.run.Hook, "problems", problems)
 		}
-		q := `UPDATE tick_runs SET cursor = ?, processed = processed + ?, last_error = CASE WHEN ? = '' THEN last_error ELSE ? END`
-		if done {
-			q += `, status = 'done', finished_at = now()`
-		}
-		_, err := tx.NewRaw(q+` WHERE campaign_id = ? AND hook = ? AND due_at = ?`,
-			next, p.count, lastError, lastError, p.run.Campaign.ID, p.run.Hook, p.run.Due).Exec(ctx)
+		_, err := db.Prepared(tx).ExecContext(ctx, `UPDATE tick_runs SET cursor = $1, processed = processed + $2,
+				last_error = CASE WHEN $3 = '' THEN last_error ELSE $3 END,
+				status = CASE WHEN $4 THEN 'done' ELSE status END, finished_at = CASE WHEN $4 THEN now() ELSE finished_at END
+			WHERE campaign_id = $5 AND hook = $6 AND due_at = $7`,
+			next, p.count, lastError, done, p.run.Campaign.ID, p.run.Hook, p.run.Due)
 		return err
 	})
 	if errors.Is(err, errStaleStates) {
@@ -341,18 +341,13 @@ func (e *Engine) applyTickBatch(ctx context.Context, tx bun.Tx, c *campaigns.Cam
 			}
 		}
 	}
-	var updated []int64
-	if err := tx.NewRaw(`UPDATE plugin_state AS s
-		SET state = CASE WHEN u.put THEN u.state::jsonb ELSE s.state END, version = s.version + 1, updated_at = ?
-		FROM unnest(?::bigint[], ?::bigint[], ?::boolean[], ?::text[]) AS u(member_id, seen, put, state)
-		WHERE s.campaign_id = ? AND s.member_id = u.member_id AND s.version = u.seen
-		RETURNING s.member_id`, now, pgdialect.Array(ids), pgdialect.Array(seen), pgdialect.Array(puts), pgdialect.Array(states), c.ID).
-		Scan(ctx, &updated); err != nil {
+	found, err := memberSet(db.Prepared(tx).QueryContext(ctx, `UPDATE plugin_state AS s
+		SET state = CASE WHEN u.put THEN u.state::jsonb ELSE s.state END, version = s.version + 1, updated_at = $1
+		FROM unnest($2::bigint[], $3::bigint[], $4::boolean[], $5::text[]) AS u(member_id, seen, put, state)
+		WHERE s.campaign_id = $6 AND s.member_id = u.member_id AND s.version = u.seen
+		RETURNING s.member_id`, now, db.Int64s(ids), db.Int64s(seen), db.Bools(puts), db.Strings(states), c.ID))
+	if err != nil {
 		return nil, fmt.Errorf("engine: tick states: %w", err)
-	}
-	found := make(map[int64]bool, len(ids))
-	for _, id := range updated {
-		found[id] = true
 	}
 	// A member the update missed had no state row when it was evaluated (version 0) and gets one
 	// now, or its state changed since.
@@ -368,18 +363,15 @@ func (e *Engine) applyTickBatch(ctx context.Context, tx bun.Tx, c *campaigns.Cam
 		}
 	}
 	if len(missing) > 0 {
-		var created []int64
-		if err := tx.NewRaw(`INSERT INTO plugin_state (campaign_id, member_id, state, version, updated_at)
-			SELECT ?, u.member_id, u.state::jsonb, 1, ? FROM unnest(?::bigint[], ?::text[]) AS u(member_id, state)
+		created, err := memberSet(db.Prepared(tx).QueryContext(ctx, `INSERT INTO plugin_state (campaign_id, member_id, state, version, updated_at)
+			SELECT $1, u.member_id, u.state::jsonb, 1, $2 FROM unnest($3::bigint[], $4::text[]) AS u(member_id, state)
 			ON CONFLICT (campaign_id, member_id) DO NOTHING
-			RETURNING member_id`, c.ID, now, pgdialect.Array(missing), pgdialect.Array(missingStates)).Scan(ctx, &created); err != nil {
+			RETURNING member_id`, c.ID, now, db.Int64s(missing), db.Strings(missingStates)))
+		if err != nil {
 			return nil, fmt.Errorf("engine: tick versions: %w", err)
 		}
-		for _, id := range created {
-			found[id] = true
-		}
 		for _, id := range missing {
-			if !found[id] {
+			if !created[id] {
 				stale = append(stale, id)
 			}
 		}
@@ -401,4 +393,21 @@ func stateJSON(state json.RawMessage) json.RawMessage {
 		return json.RawMessage("null")
 	}
 	return state
+}
+
+// memberSet collects the member ids a statement returned.
+func memberSet(rows *sql.Rows, err error) (map[int64]bool, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	set := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		set[id] = true
+	}
+	return set, rows.Err()
 }
