@@ -7,8 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/uptrace/bun"
-
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/ledger"
@@ -67,9 +66,11 @@ func (s *Service) Quote(ctx context.Context, memberID, rewardID int64) (*Quote, 
 	if err != nil {
 		return nil, err
 	}
-	counts, err := redeemedCounts(ctx, s.db, memberID, []int64{rewardID})
-	if err != nil {
-		return nil, err
+	var counts map[int64]int // only a per-member limit needs the member's orders
+	if r.PerMemberLimit > 0 {
+		if _, counts, err = orderCounts(ctx, db.Prepared(s.db), memberID, []int64{r.ID}); err != nil {
+			return nil, err
+		}
 	}
 	qs, err := s.quote(ctx, m, []*Reward{r}, counts, s.now().UTC())
 	if err != nil {
@@ -247,24 +248,4 @@ func toAny(ss []string) []any {
 		out[i] = s
 	}
 	return out
-}
-
-// redeemedCounts returns how many units of each reward the member holds from orders not
-// reversed.
-func redeemedCounts(ctx context.Context, idb bun.IDB, memberID int64, rewardIDs []int64) (map[int64]int, error) {
-	var rows []struct {
-		RewardID int64
-		N        int
-	}
-	err := idb.NewRaw(`SELECT l.reward_id, count(*) AS n FROM reward_order_lines l JOIN reward_orders o ON o.id = l.order_id
-		WHERE l.member_id = ? AND l.reward_id IN (?) AND o.status = 'completed' GROUP BY l.reward_id`,
-		memberID, bun.In(rewardIDs)).Scan(ctx, &rows)
-	if err != nil {
-		return nil, fmt.Errorf("rewards: count redemptions: %w", err)
-	}
-	out := map[int64]int{}
-	for _, r := range rows {
-		out[r.RewardID] = r.N
-	}
-	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
 	"github.com/promogate/promogate/server/ledger"
+	"github.com/promogate/promogate/server/members"
 )
 
 // MaxOrderLines is the most rewards (units) one order may hold.
@@ -120,8 +122,8 @@ var errStale = errors.New("rewards: order raced a twin")
 
 func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, error) {
 	hash := orderHash(in.MemberID, in.RewardIDs)
-	if res, err := s.replay(ctx, s.db, in.MemberID, in.IdempotencyKey, hash); res != nil || err != nil {
-		return s.finish(ctx, res, err)
+	if res, err := s.replay(ctx, db.Prepared(s.db), in.MemberID, in.IdempotencyKey, hash); res != nil || err != nil {
+		return s.finishReplay(ctx, res, nil, err)
 	}
 	m, err := s.members.Get(ctx, in.MemberID)
 	if err != nil {
@@ -132,6 +134,7 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 		return nil, err
 	}
 	lines := make([]*Reward, len(in.RewardIDs))
+	pluginQuoted := false
 	for i, id := range in.RewardIDs {
 		if lines[i] = rs[id]; lines[i] == nil {
 			return nil, fmt.Errorf("%w: %s", ErrNotFound, RewardRef(id))
@@ -139,31 +142,36 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 		if lines[i].ProgramID != lines[0].ProgramID {
 			return nil, invalid("all rewards of an order must belong to one programme")
 		}
+		pluginQuoted = pluginQuoted || lines[i].CampaignID != nil
 	}
 	programID := lines[0].ProgramID
 	uniq := uniqueIDs(in.RewardIDs)
-	// The member's latest order: if it changes before the order's transaction takes the account
-	// lock, the quotes (which a plugin may base on the member's exchanges) are stale.
-	marker, err := lastOrderID(ctx, s.db, m.ID)
-	if err != nil {
-		return nil, err
-	}
-	counts, err := redeemedCounts(ctx, s.db, m.ID, uniq)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now().UTC()
-	quotes, err := s.quote(ctx, m, lines, counts, now)
-	if err != nil {
-		return nil, err
-	}
-	if rejs := refusals(quotes); len(rejs) > 0 {
-		// A twin request with this key (on another replica) may have committed meanwhile and
-		// caused the refusal (it took the stock or the limit): answer with its order.
-		if res, err := s.replay(ctx, s.db, m.ID, in.IdempotencyKey, hash); res != nil || err != nil {
-			return s.finish(ctx, res, err)
+	limited := limitedIDs(lines)
+	// Stored timestamps have microseconds; the order returned is the order stored.
+	now := s.now().UTC().Truncate(time.Microsecond)
+
+	// Plugins quote before the transaction, so that no plugin call holds the account lock. The
+	// member's latest order marks what the quotes saw: if it changes before the transaction
+	// takes the lock, the quotes (which a plugin may base on the member's exchanges) are stale.
+	// The catalogue's own rules need no plugin and are checked under the lock.
+	var quotes []Quote
+	var marker int64
+	if pluginQuoted {
+		var counts map[int64]int
+		if marker, counts, err = orderCounts(ctx, db.Prepared(s.db), m.ID, limited); err != nil {
+			return nil, err
 		}
-		return &RedeemResult{Rejection: &rejs[0], Rejections: rejs}, nil
+		if quotes, err = s.quote(ctx, m, lines, counts, now); err != nil {
+			return nil, err
+		}
+		if rejs := refusals(quotes); len(rejs) > 0 {
+			// A twin request with this key (on another replica) may have committed meanwhile and
+			// caused the refusal (it took the stock or the limit): answer with its order.
+			if res, err := s.replay(ctx, db.Prepared(s.db), m.ID, in.IdempotencyKey, hash); res != nil || err != nil {
+				return s.finishReplay(ctx, res, m, err)
+			}
+			return &RedeemResult{Rejection: &rejs[0], Rejections: rejs}, nil
+		}
 	}
 
 	var res *RedeemResult
@@ -177,39 +185,36 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 		}
 		available := acct.Available
 		// Under the account lock every other order of this member has committed or waits.
-		if prev, err := s.replay(ctx, tx, m.ID, in.IdempotencyKey, hash); prev != nil || err != nil {
-			res = prev
+		st, err := readLocked(ctx, db.Prepared(tx), m.ID, in.IdempotencyKey, uniq, limited)
+		if err != nil {
 			return err
 		}
-		// The per-member limits, counted under the lock: exact whatever the quotes saw.
-		counts, err := redeemedCounts(ctx, tx, m.ID, uniq)
-		if err != nil {
+		if st.prevID != 0 {
+			res, err = replayed(st.prevID, st.prevHash, hash)
 			return err
 		}
 		quotes := quotes
-		last, err := lastOrderID(ctx, tx, m.ID)
-		if err != nil {
-			return err
-		}
-		if last != marker {
-			// An order of the member placed through another replica committed after the quotes: a
-			// plugin may now decide otherwise (one exchange a month), so quote again, under the
-			// lock. This replica's own orders of the member are queued and never get here.
-			if quotes, err = s.quote(ctx, m, lines, counts, now); err != nil {
+		if quotes == nil || st.lastOrder != marker {
+			// No plugin quotes the order, or an order of the member placed through another replica
+			// committed after the quotes: a plugin may now decide otherwise (one exchange a month),
+			// so quote (again) under the lock. This replica's own orders of the member are queued
+			// and never get here.
+			if quotes, err = s.quote(ctx, m, lines, st.counts, now); err != nil {
 				return err
 			}
 			if rejs := refusals(quotes); len(rejs) > 0 {
 				return &rejected{rejs}
 			}
 		}
-		if err := checkLimits(lines, counts); err != nil {
+		// The per-member limits, counted under the lock: exact whatever the quotes saw.
+		if err := checkLimits(lines, st.counts); err != nil {
 			return err
 		}
-		codes, err := takeStock(ctx, tx, lines, now)
+		taken, err := takeStock(ctx, db.Prepared(tx), st.rewards, lines)
 		if err != nil {
 			return err
 		}
-		o := &Order{ProgramID: programID, MemberID: m.ID, IdempotencyKey: in.IdempotencyKey, InputHash: hash,
+		o := &Order{ID: st.orderID, ProgramID: programID, MemberID: m.ID, IdempotencyKey: in.IdempotencyKey, InputHash: hash,
 			Status: StatusCompleted, CreatedAt: now}
 		for _, q := range quotes {
 			o.Points += q.Points
@@ -219,12 +224,6 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 		}
 		if o.Points > available {
 			return &rejected{[]Rejection{insufficient(o.Points, available)}}
-		}
-		if _, err := tx.NewInsert().Model(o).ExcludeColumn("id").Returning("id").Exec(ctx); err != nil {
-			if db.Constraint(err) == "reward_orders_idempotency_key" {
-				return errStale // a twin committed after our look-up: the next attempt replays it
-			}
-			return fmt.Errorf("rewards: insert order: %w", err)
 		}
 		if o.Points > 0 {
 			t, err := s.ledger.DebitTx(ctx, tx, ledger.DebitInput{ProgramID: programID, MemberID: m.ID, Amount: o.Points,
@@ -237,14 +236,9 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 				return err
 			}
 			o.TransactionID = &t.ID
-			if _, err := tx.NewUpdate().Model(o).Column("transaction_id").WherePK().Exec(ctx); err != nil {
-				return fmt.Errorf("rewards: update order: %w", err)
-			}
 		}
-		for i, r := range lines {
-			if err := s.writeLine(ctx, tx, o, i+1, r, &quotes[i], codes, now); err != nil {
-				return err
-			}
+		if err := s.writeOrder(ctx, tx, o, lines, quotes, taken, now); err != nil {
+			return err
 		}
 		res = &RedeemResult{Redemption: o}
 		return nil
@@ -256,11 +250,17 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 	if err != nil {
 		return nil, err
 	}
-	return s.finish(ctx, res, nil)
+	if res.Replayed {
+		return s.finishReplay(ctx, res, m, nil)
+	}
+	s.recordRedeemed(ctx, res.Redemption, m)
+	return res, nil
 }
 
-// finish loads the order of a result with its lines and records its reward.redeemed event.
-func (s *Service) finish(ctx context.Context, res *RedeemResult, err error) (*RedeemResult, error) {
+// finishReplay loads the replayed order of a result with its lines and records its
+// reward.redeemed event (again; the engine deduplicates it). m is the member, or nil when not
+// loaded yet.
+func (s *Service) finishReplay(ctx context.Context, res *RedeemResult, m *members.Member, err error) (*RedeemResult, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -269,54 +269,148 @@ func (s *Service) finish(ctx context.Context, res *RedeemResult, err error) (*Re
 		return nil, err
 	}
 	res.Redemption = o
-	s.recordRedeemed(ctx, o)
+	s.recordRedeemed(ctx, o, m)
 	return res, nil
 }
 
-// writeLine stores line n of order o: its benefit (for a reward bound to a campaign), the line
-// and its promo code.
-func (s *Service) writeLine(ctx context.Context, tx bun.Tx, o *Order, n int, r *Reward, q *Quote, codes map[int64][]poolCode, now time.Time) error {
-	loc := time.UTC
-	if q.campaign != nil {
-		if l, err := time.LoadLocation(q.campaign.TimeZone); err == nil {
-			loc = l
+// lineRow is an order line as writeOrder sends it to PostgreSQL (one element of a JSON array).
+type lineRow struct {
+	Line             int          `json:"line"`
+	RewardID         int64        `json:"reward_id"`
+	ListPrice        int64        `json:"list_price"`
+	Price            int64        `json:"price"`
+	MaxPointsPayable *int64       `json:"max_points_payable"`
+	Points           int64        `json:"points"`
+	MoneyDue         int64        `json:"money_due"`
+	Reasons          []sdk.Reason `json:"reasons"`
+	BenefitID        *int64       `json:"benefit_id"`
+	Code             *string      `json:"code"`
+	ValidFrom        *time.Time   `json:"valid_from"`
+	ValidUntil       *time.Time   `json:"valid_until"`
+}
+
+// insertOrder stores an order (its id allocated beforehand) and its lines, given as a JSON
+// array of lineRow, in one statement; it returns the lines' ids.
+const insertOrder = `WITH o AS (
+	INSERT INTO reward_orders (id, program_id, member_id, idempotency_key, input_hash, points, list_total, price_total,
+		money_due, transaction_id, status, created_at)
+	OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+	RETURNING id, member_id)
+INSERT INTO reward_order_lines (order_id, line, member_id, reward_id, list_price, price, max_points_payable, points,
+	money_due, reasons, benefit_id, code, valid_from, valid_until)
+SELECT o.id, x.line, o.member_id, x.reward_id, x.list_price, x.price, x.max_points_payable, x.points, x.money_due,
+	x.reasons, x.benefit_id, x.code, x.valid_from, x.valid_until
+FROM o, jsonb_to_recordset($13::jsonb) AS x(line int, reward_id bigint, list_price bigint, price bigint,
+	max_points_payable bigint, points bigint, money_due bigint, reasons jsonb, benefit_id bigint, code text,
+	valid_from timestamptz, valid_until timestamptz)
+ORDER BY x.line
+RETURNING id, line`
+
+// assignCodes hands promo codes (ids $2) to order lines ($3, pairwise).
+const assignCodes = `UPDATE reward_codes c SET order_line_id = x.line_id, assigned_at = $1
+	FROM unnest($2::bigint[], $3::bigint[]) AS x(code_id, line_id) WHERE c.id = x.code_id`
+
+// writeOrder stores order o (its id allocated, its debit made) with one line per reward of
+// lines: each line's benefit (for a reward bound to a campaign), the order and its lines in one
+// statement, then the assignment of the lines' promo codes. It fills o.Lines as Order would
+// read them back: with their rewards as the order left them (stock and codes taken) and their
+// benefits.
+func (s *Service) writeOrder(ctx context.Context, tx bun.Tx, o *Order, lines []*Reward, quotes []Quote, taken *stockTaken, now time.Time) error {
+	o.Lines = make([]OrderLine, len(lines))
+	rows := make([]lineRow, len(lines))
+	var codeIDs []int64
+	rewards := map[int64]*Reward{}
+	for _, r := range lines {
+		if rewards[r.ID] == nil {
+			rewards[r.ID] = taken.after(r)
 		}
 	}
-	v, err := ParseValidity(r.Validity)
-	if err != nil {
-		return err
-	}
-	from, until := v.Period(now, loc)
-	line := &OrderLine{OrderID: o.ID, Line: n, MemberID: o.MemberID, RewardID: r.ID, ListPrice: q.ListPrice, Price: q.Price,
-		MaxPointsPayable: q.MaxPointsPayable, Points: q.Points, MoneyDue: q.MoneyDue, Reasons: q.Reasons,
-		ValidFrom: &from, ValidUntil: until}
-	var code *poolCode
-	if r.CodePool {
-		code = &codes[r.ID][0]
-		codes[r.ID] = codes[r.ID][1:]
-		line.Code = &code.Code
-	}
-	if r.CampaignID != nil {
-		g := &sdk.GrantBenefit{Key: fmt.Sprintf("order-%d-%d", o.ID, n), Kind: "reward", Title: r.Title, ValidFrom: &from,
-			ValidUntil: until, Attributes: sdk.Values{"orderId": fmt.Sprintf("order-%d", o.ID), "rewardId": RewardRef(r.ID),
-				"rewardCode": r.Code, "category": r.Category, "validity": r.Validity, "points": q.Points, "moneyDue": q.MoneyDue,
-				"month": now.In(loc).Format("2006-01")}}
-		if code != nil {
-			g.Code = code.Code
+	for i, r := range lines {
+		q := &quotes[i]
+		n := i + 1
+		loc := time.UTC
+		if q.campaign != nil {
+			if l, err := time.LoadLocation(q.campaign.TimeZone); err == nil {
+				loc = l
+			}
 		}
-		b, _, err := benefits.Grant(ctx, tx, benefits.Target{MemberID: o.MemberID, CampaignID: *r.CampaignID, ProgramID: o.ProgramID}, g, now)
+		v, err := ParseValidity(r.Validity)
 		if err != nil {
 			return err
 		}
-		line.BenefitID = &b.ID
-	}
-	if _, err := tx.NewInsert().Model(line).ExcludeColumn("id").Returning("id").Exec(ctx); err != nil {
-		return fmt.Errorf("rewards: insert order line: %w", err)
-	}
-	if code != nil {
-		if _, err := tx.NewRaw(`UPDATE reward_codes SET order_line_id = ?, assigned_at = ? WHERE id = ?`, line.ID, now, code.ID).Exec(ctx); err != nil {
-			return fmt.Errorf("rewards: assign code: %w", err)
+		from, until := v.Period(now, loc)
+		line := OrderLine{OrderID: o.ID, Line: n, MemberID: o.MemberID, RewardID: r.ID, ListPrice: q.ListPrice, Price: q.Price,
+			MaxPointsPayable: q.MaxPointsPayable, Points: q.Points, MoneyDue: q.MoneyDue, Reasons: q.Reasons,
+			ValidFrom: &from, ValidUntil: until, Reward: rewards[r.ID]}
+		var code *poolCode
+		if r.CodePool {
+			code = &taken.codes[r.ID][0]
+			taken.codes[r.ID] = taken.codes[r.ID][1:]
+			line.Code = &code.Code
+			codeIDs = append(codeIDs, code.ID)
 		}
+		if r.CampaignID != nil {
+			g := &sdk.GrantBenefit{Key: fmt.Sprintf("order-%d-%d", o.ID, n), Kind: "reward", Title: r.Title, ValidFrom: &from,
+				ValidUntil: until, Attributes: sdk.Values{"orderId": fmt.Sprintf("order-%d", o.ID), "rewardId": RewardRef(r.ID),
+					"rewardCode": r.Code, "category": r.Category, "validity": r.Validity, "points": q.Points, "moneyDue": q.MoneyDue,
+					"month": now.In(loc).Format("2006-01")}}
+			if code != nil {
+				g.Code = code.Code
+			}
+			b, _, err := benefits.Grant(ctx, tx, benefits.Target{MemberID: o.MemberID, CampaignID: *r.CampaignID, ProgramID: o.ProgramID}, g, now)
+			if err != nil {
+				return err
+			}
+			line.BenefitID, line.Benefit = &b.ID, b
+		}
+		o.Lines[i] = line
+		rows[i] = lineRow{Line: n, RewardID: r.ID, ListPrice: line.ListPrice, Price: line.Price, MaxPointsPayable: line.MaxPointsPayable,
+			Points: line.Points, MoneyDue: line.MoneyDue, Reasons: line.Reasons, BenefitID: line.BenefitID, Code: line.Code,
+			ValidFrom: line.ValidFrom, ValidUntil: line.ValidUntil}
+	}
+	js, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("rewards: order lines: %w", err)
+	}
+	res, err := db.Prepared(tx).QueryContext(ctx, insertOrder, o.ID, o.ProgramID, o.MemberID, o.IdempotencyKey, o.InputHash,
+		o.Points, o.ListTotal, o.PriceTotal, o.MoneyDue, o.TransactionID, o.Status, o.CreatedAt, string(js))
+	if err != nil {
+		if db.Constraint(err) == "reward_orders_idempotency_key" {
+			return errStale // a twin committed after our look-up: the next attempt replays it
+		}
+		return fmt.Errorf("rewards: insert order: %w", err)
+	}
+	defer res.Close()
+	stored := 0
+	for res.Next() {
+		var id int64
+		var n int
+		if err := res.Scan(&id, &n); err != nil {
+			return fmt.Errorf("rewards: insert order: %w", err)
+		}
+		o.Lines[n-1].ID = id
+		stored++
+	}
+	if err := res.Err(); err != nil {
+		if db.Constraint(err) == "reward_orders_idempotency_key" {
+			return errStale
+		}
+		return fmt.Errorf("rewards: insert order: %w", err)
+	}
+	if stored != len(rows) {
+		return fmt.Errorf("rewards: insert order: %d of %d lines stored", stored, len(rows))
+	}
+	if len(codeIDs) == 0 {
+		return nil
+	}
+	lineIDs := make(db.Int64s, 0, len(codeIDs))
+	for _, l := range o.Lines {
+		if l.Code != nil {
+			lineIDs = append(lineIDs, l.ID)
+		}
+	}
+	if _, err := db.Prepared(tx).ExecContext(ctx, assignCodes, now, db.Int64s(codeIDs), lineIDs); err != nil {
+		return fmt.Errorf("rewards: assign codes: %w", err)
 	}
 	return nil
 }
@@ -351,62 +445,78 @@ type poolCode struct {
 	Code string
 }
 
-// takeStock decrements the stock of the order's rewards (in id order, so concurrent orders
-// lock reward rows in one order) and takes their promo codes. It refuses with OUT_OF_STOCK when
-// a reward has fewer units or codes left than the order needs, and NOT_AVAILABLE when a reward
-// was deactivated since it was quoted.
-func takeStock(ctx context.Context, tx bun.Tx, lines []*Reward, now time.Time) (map[int64][]poolCode, error) {
+// stockRow is a reward's stock (nil: unlimited), promo-code pool and state as an order reads
+// them under the account lock.
+type stockRow struct {
+	ID       int64
+	Stock    *int64
+	CodePool bool
+	Active   bool
+}
+
+// stockTaken is what takeStock took: the stock left of the rewards with a stock, and the promo
+// codes of each reward with a pool.
+type stockTaken struct {
+	left  map[int64]int64
+	codes map[int64][]poolCode
+}
+
+// after returns a copy of reward r as the order leaves it: its stock and free promo codes less
+// what the order took.
+func (t *stockTaken) after(r *Reward) *Reward {
+	c := *r
+	if n, ok := t.left[r.ID]; ok {
+		c.Stock = &n
+	}
+	c.CodesAvailable -= int64(len(t.codes[r.ID]))
+	return &c
+}
+
+// takeStock decrements the stock of the order's rewards (rows, in id order, so concurrent
+// orders lock reward rows in one order) and takes their promo codes. It refuses with
+// OUT_OF_STOCK when a reward has fewer units or codes left than the order needs, and
+// NOT_AVAILABLE when a reward was deactivated since it was quoted.
+func takeStock(ctx context.Context, run db.Runner, rows []stockRow, lines []*Reward) (*stockTaken, error) {
 	need := map[int64]int64{}
 	byID := map[int64]*Reward{}
 	for _, r := range lines {
 		need[r.ID]++
 		byID[r.ID] = r
 	}
-	ids := make([]int64, 0, len(need))
-	for id := range need {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	var current []struct {
-		ID       int64
-		Stock    *int64
-		CodePool bool
-		Active   bool
-	}
-	if err := tx.NewRaw(`SELECT id, stock, code_pool, active FROM rewards WHERE id IN (?) ORDER BY id`, bun.In(ids)).Scan(ctx, &current); err != nil {
-		return nil, fmt.Errorf("rewards: read stock: %w", err)
-	}
-	codes := map[int64][]poolCode{}
+	taken := &stockTaken{left: map[int64]int64{}, codes: map[int64][]poolCode{}}
 	var rejs []Rejection
-	for _, c := range current {
+	for _, c := range rows {
 		r := byID[c.ID]
 		if !c.Active {
 			rejs = append(rejs, Rejection{Code: CodeNotAvailable, RewardID: c.ID, Message: fmt.Sprintf("%s is not offered any more", r.Code)})
 			continue
 		}
 		if c.Stock != nil {
-			res, err := tx.NewRaw(`UPDATE rewards SET stock = stock - ? WHERE id = ? AND stock >= ?`, need[c.ID], c.ID, need[c.ID]).Exec(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("rewards: take stock: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
+			var left int64
+			err := run.QueryRowContext(ctx, `UPDATE rewards SET stock = stock - $1 WHERE id = $2 AND stock >= $1 RETURNING stock`,
+				need[c.ID], c.ID).Scan(&left)
+			if errors.Is(err, sql.ErrNoRows) {
 				rejs = append(rejs, Rejection{Code: CodeOutOfStock, RewardID: c.ID, Message: fmt.Sprintf("%s is out of stock", r.Code)})
 				continue
 			}
+			if err != nil {
+				return nil, fmt.Errorf("rewards: take stock: %w", err)
+			}
+			taken.left[c.ID] = left
 		}
 		if c.CodePool != r.CodePool {
 			return nil, codesBusy{r.Code} // the reward changed since it was loaded: start again
 		}
 		if c.CodePool {
-			var got []poolCode
-			if err := tx.NewRaw(`SELECT id, code FROM reward_codes WHERE reward_id = ? AND order_line_id IS NULL
-				ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, c.ID, need[c.ID]).Scan(ctx, &got); err != nil {
-				return nil, fmt.Errorf("rewards: take codes: %w", err)
+			got, err := freeCodes(ctx, run, c.ID, need[c.ID])
+			if err != nil {
+				return nil, err
 			}
 			if int64(len(got)) < need[c.ID] {
 				var free int64
-				if err := tx.NewRaw(`SELECT count(*) FROM reward_codes WHERE reward_id = ? AND order_line_id IS NULL`, c.ID).Scan(ctx, &free); err != nil {
-					return nil, err
+				if err := run.QueryRowContext(ctx, `SELECT count(*) FROM reward_codes WHERE reward_id = $1 AND order_line_id IS NULL`,
+					c.ID).Scan(&free); err != nil {
+					return nil, fmt.Errorf("rewards: count codes: %w", err)
 				}
 				if free >= need[c.ID] {
 					return nil, codesBusy{r.Code}
@@ -414,43 +524,162 @@ func takeStock(ctx context.Context, tx bun.Tx, lines []*Reward, now time.Time) (
 				rejs = append(rejs, Rejection{Code: CodeOutOfStock, RewardID: c.ID, Message: fmt.Sprintf("no promo codes of %s are left", r.Code)})
 				continue
 			}
-			codes[c.ID] = got
+			taken.codes[c.ID] = got
 		}
 	}
 	if len(rejs) > 0 {
 		return nil, &rejected{rejs}
 	}
-	return codes, nil
+	return taken, nil
 }
 
-// replay returns the member's order with the key, or nil when there is none; ErrIdempotencyConflict
-// when it was placed with other rewards.
-func (s *Service) replay(ctx context.Context, idb bun.IDB, memberID int64, key string, hash []byte) (*RedeemResult, error) {
-	var o Order
-	err := idb.NewSelect().Model(&o).Where("o.member_id = ? AND o.idempotency_key = ?", memberID, key).Scan(ctx)
+// freeCodes locks up to n free promo codes of a reward, skipping those locked by concurrent
+// orders, in import order.
+func freeCodes(ctx context.Context, run db.Runner, rewardID, n int64) ([]poolCode, error) {
+	rows, err := run.QueryContext(ctx, `SELECT id, code FROM reward_codes WHERE reward_id = $1 AND order_line_id IS NULL
+		ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, rewardID, n)
+	if err != nil {
+		return nil, fmt.Errorf("rewards: take codes: %w", err)
+	}
+	defer rows.Close()
+	var out []poolCode
+	for rows.Next() {
+		var c poolCode
+		if err := rows.Scan(&c.ID, &c.Code); err != nil {
+			return nil, fmt.Errorf("rewards: take codes: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rewards: take codes: %w", err)
+	}
+	return out, nil
+}
+
+// replay returns the member's order with the key (its id only), or nil when there is none;
+// ErrIdempotencyConflict when it was placed with other rewards.
+func (s *Service) replay(ctx context.Context, run db.Runner, memberID int64, key string, hash []byte) (*RedeemResult, error) {
+	var id int64
+	var h []byte
+	err := run.QueryRowContext(ctx, `SELECT id, input_hash FROM reward_orders WHERE member_id = $1 AND idempotency_key = $2`,
+		memberID, key).Scan(&id, &h)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("rewards: look up idempotency key: %w", err)
 	}
-	if string(o.InputHash) != string(hash) {
-		return nil, ErrIdempotencyConflict
-	}
-	return &RedeemResult{Redemption: &o, Replayed: true}, nil
+	return replayed(id, h, hash)
 }
 
-// recordRedeemed records the order's reward.redeemed event for the member. A failure is logged:
+// replayed is the replay of order id, stored with input hash stored, for an order with input
+// hash hash.
+func replayed(id int64, stored, hash []byte) (*RedeemResult, error) {
+	if string(stored) != string(hash) {
+		return nil, ErrIdempotencyConflict
+	}
+	return &RedeemResult{Redemption: &Order{ID: id}, Replayed: true}, nil
+}
+
+// countLines counts the member's ($1) units of reward r.id in orders not reversed.
+const countLines = `(SELECT count(*) FROM reward_order_lines l JOIN reward_orders o ON o.id = l.order_id
+	WHERE l.member_id = $1 AND l.reward_id = r.id AND o.status = 'completed')`
+
+// orderCounts returns the member's latest order id (0: none) and how many units of each of
+// rewardIDs the member holds from orders not reversed, in one statement.
+func orderCounts(ctx context.Context, run db.Runner, memberID int64, rewardIDs []int64) (int64, map[int64]int, error) {
+	rows, err := run.QueryContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM reward_orders WHERE member_id = $1), r.id, `+
+		countLines+` FROM (VALUES (1)) AS one LEFT JOIN unnest($2::bigint[]) AS r(id) ON true`, memberID, db.Int64s(rewardIDs))
+	if err != nil {
+		return 0, nil, fmt.Errorf("rewards: count redemptions: %w", err)
+	}
+	defer rows.Close()
+	var last int64
+	counts := map[int64]int{}
+	for rows.Next() {
+		var id sql.NullInt64
+		var n int
+		if err := rows.Scan(&last, &id, &n); err != nil {
+			return 0, nil, fmt.Errorf("rewards: count redemptions: %w", err)
+		}
+		if id.Valid {
+			counts[id.Int64] = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, fmt.Errorf("rewards: count redemptions: %w", err)
+	}
+	return last, counts, nil
+}
+
+// lockedState is what an order reads under the member's account lock.
+type lockedState struct {
+	// orderID is the id allocated to the order (wasted when it is refused or replayed).
+	orderID int64
+	// prevID is the member's order with the idempotency key (0: none), prevHash its input hash.
+	prevID   int64
+	prevHash []byte
+	// lastOrder is the member's latest order (0: none).
+	lastOrder int64
+	// counts holds the units the member holds of the rewards with a per-member limit.
+	counts map[int64]int
+	// rewards are the order's rewards, in id order.
+	rewards []stockRow
+}
+
+// readLocked reads, in one statement, an id for the order, the member's order with the key,
+// the member's latest order, the units the member holds of the rewards in limited, and the
+// stock and state of the rewards in ids.
+func readLocked(ctx context.Context, run db.Runner, memberID int64, key string, ids, limited []int64) (*lockedState, error) {
+	rows, err := run.QueryContext(ctx, `WITH n AS MATERIALIZED (SELECT nextval('reward_orders_id_seq') AS id)
+		SELECT n.id, coalesce(p.id, 0), p.input_hash, (SELECT coalesce(max(id), 0) FROM reward_orders WHERE member_id = $1),
+			r.id, r.stock, r.code_pool, r.active, CASE WHEN r.id = ANY($4::bigint[]) THEN `+countLines+` ELSE 0 END
+		FROM n
+		LEFT JOIN reward_orders p ON p.member_id = $1 AND p.idempotency_key = $2
+		LEFT JOIN rewards r ON r.id = ANY($3::bigint[])
+		ORDER BY r.id`, memberID, key, db.Int64s(ids), db.Int64s(limited))
+	if err != nil {
+		return nil, fmt.Errorf("rewards: read order state: %w", err)
+	}
+	defer rows.Close()
+	st := &lockedState{counts: map[int64]int{}}
+	for rows.Next() {
+		var id sql.NullInt64
+		var c stockRow
+		var active, pool sql.NullBool
+		var n int
+		if err := rows.Scan(&st.orderID, &st.prevID, &st.prevHash, &st.lastOrder, &id, &c.Stock, &pool, &active, &n); err != nil {
+			return nil, fmt.Errorf("rewards: read order state: %w", err)
+		}
+		if !id.Valid {
+			continue
+		}
+		c.ID, c.CodePool, c.Active = id.Int64, pool.Bool, active.Bool
+		st.rewards = append(st.rewards, c)
+		if n > 0 {
+			st.counts[c.ID] = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("rewards: read order state: %w", err)
+	}
+	return st, nil
+}
+
+// recordRedeemed records the order's reward.redeemed event for member m (nil: load it). A
+// failure is logged:
 // the order stands, and a retry of the order (replay) records it again.
-func (s *Service) recordRedeemed(ctx context.Context, o *Order) {
+func (s *Service) recordRedeemed(ctx context.Context, o *Order, m *members.Member) {
 	if s.engine == nil || len(o.Lines) == 0 {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	m, err := s.members.Get(ctx, o.MemberID)
-	if err != nil {
-		s.log.Error("reward.redeemed: member", "order", o.ID, "error", err)
-		return
+	if m == nil {
+		var err error
+		if m, err = s.members.Get(ctx, o.MemberID); err != nil {
+			s.log.Error("reward.redeemed: member", "order", o.ID, "error", err)
+			return
+		}
 	}
 	loc := time.UTC
 	ids := make([]any, len(o.Lines))
@@ -517,14 +746,6 @@ func origin(qs []Quote) ledger.Origin {
 	return ledger.Origin{CampaignID: &c.ID, PluginVersion: version}
 }
 
-func lastOrderID(ctx context.Context, idb bun.IDB, memberID int64) (int64, error) {
-	var id int64
-	if err := idb.NewRaw(`SELECT coalesce(max(id), 0) FROM reward_orders WHERE member_id = ?`, memberID).Scan(ctx, &id); err != nil {
-		return 0, fmt.Errorf("rewards: last order: %w", err)
-	}
-	return id, nil
-}
-
 func orderHash(memberID int64, rewardIDs []int64) []byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "redeem\x00%d", memberID)
@@ -537,6 +758,17 @@ func orderHash(memberID int64, rewardIDs []int64) []byte {
 // ledgerKey derives the ledger debit's idempotency key from the member and the order's key.
 func ledgerKey(memberID int64, key string) string {
 	return fmt.Sprintf("redeem:%d:%x", memberID, sha256.Sum256([]byte(key)))
+}
+
+// limitedIDs returns the ids of the lines' rewards that have a per-member limit, once each.
+func limitedIDs(lines []*Reward) []int64 {
+	var out []int64
+	for _, r := range lines {
+		if r.PerMemberLimit > 0 {
+			out = append(out, r.ID)
+		}
+	}
+	return uniqueIDs(out)
 }
 
 func uniqueIDs(ids []int64) []int64 {

@@ -397,8 +397,15 @@ func (s *Service) GetMany(ctx context.Context, ids []int64) (map[int64]*Reward, 
 	if len(ids) == 0 {
 		return out, nil
 	}
+	rows, err := db.Prepared(s.db).QueryContext(ctx, `SELECT r.*, (SELECT count(*) FROM reward_codes c
+		WHERE c.reward_id = r.id AND c.order_line_id IS NULL) AS codes_available FROM rewards r WHERE r.id = ANY($1::bigint[])`,
+		db.Int64s(ids))
+	if err != nil {
+		return nil, fmt.Errorf("rewards: get: %w", err)
+	}
+	defer rows.Close()
 	var rs []Reward
-	if err := s.selectRewards(s.db, &rs).Where("r.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+	if err := s.db.ScanRows(ctx, rows, &rs); err != nil {
 		return nil, fmt.Errorf("rewards: get: %w", err)
 	}
 	for i := range rs {

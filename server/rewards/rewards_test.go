@@ -2,9 +2,11 @@ package rewards
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -209,6 +211,94 @@ func TestRedeemWithoutPlugins(t *testing.T) {
 	}
 	if _, err := f.svc.Reverse(ctx, ReverseInput{OrderID: o.ID, Reason: " "}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("reverse without a reason: %v, want ErrInvalid", err)
+	}
+}
+
+// TestRedeemReturnsTheStoredOrder: the order Redeem returns is the order stored, as Order reads
+// it back (times to the microsecond, lines in order with their rewards after the order), its
+// debit names it, and a replay returns the same; the per-member limit counts the order's units.
+func TestRedeemReturnsTheStoredOrder(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	at := testNow.Add(123456789 * time.Nanosecond)
+	svc := New(Config{DB: dbtest.DB(t), Ledger: f.led, Members: f.mem, Campaigns: campaigns.NewStore(dbtest.DB(t), clock.NewManual(at).Now, nil),
+		Now: clock.NewManual(at).Now})
+	twice := f.reward(CreateInput{Code: "twice", Title: "Twice", Category: "shop", Price: 100, PerMemberLimit: 2, Stock: ptr[int64](5),
+		Validity: "hours:48"})
+	book := f.reward(CreateInput{Code: "book", Title: "Book", Category: "partner", Price: 30, CodePool: true})
+	p := f.program.Code
+	if _, err := svc.ImportCodes(ctx, book.ID, []string{p + "-a", p + "-b", p + "-c"}); err != nil {
+		t.Fatal(err)
+	}
+	plain := f.reward(CreateInput{Code: "plain", Title: "Plain", Category: "shop", Price: 7, Validity: "calendar_month"})
+	m := f.member(1000, "", nil)
+
+	res, err := svc.Redeem(ctx, RedeemInput{MemberID: m.ID, RewardIDs: []int64{twice.ID, book.ID, plain.ID, twice.ID, book.ID}, IdempotencyKey: "k"})
+	if err != nil || res.Redemption == nil || res.Replayed {
+		t.Fatalf("order: %+v, %v", res, err)
+	}
+	o := res.Redemption
+	stored, err := svc.Order(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(o)
+	want, _ := json.Marshal(stored)
+	if string(got) != string(want) {
+		t.Fatalf("order returned:\n%s\nstored:\n%s", got, want)
+	}
+	if !o.CreatedAt.Equal(testNow.Add(123456*time.Microsecond)) || o.Points != 267 || len(o.Lines) != 5 {
+		t.Fatalf("order: created %v, %d points, %d lines", o.CreatedAt, o.Points, len(o.Lines))
+	}
+	var shape []string
+	for i, l := range o.Lines {
+		if i > 0 && l.ID <= o.Lines[i-1].ID {
+			t.Errorf("line %d has id %d after %d", l.Line, l.ID, o.Lines[i-1].ID)
+		}
+		code := "-"
+		if l.Code != nil {
+			code = strings.TrimPrefix(*l.Code, p)
+		}
+		stock := "-"
+		if l.Reward.Stock != nil {
+			stock = fmt.Sprint(*l.Reward.Stock)
+		}
+		shape = append(shape, fmt.Sprintf("%d:%s:%s:%s:%d", l.Line, l.Reward.Code, code, stock, l.Reward.CodesAvailable))
+	}
+	if got, want := strings.Join(shape, " "), "1:twice:-:3:0 2:book:-a:-:1 3:plain:-:-:0 4:twice:-:3:0 5:book:-b:-:1"; got != want {
+		t.Errorf("lines (line:reward:code:stock:codes left): %s, want %s", got, want)
+	}
+	var reason string
+	if err := dbtest.DB(t).NewRaw(`SELECT reason FROM transactions WHERE id = ?`, *o.TransactionID).Scan(ctx, &reason); err != nil ||
+		reason != fmt.Sprintf("reward order %d", o.ID) {
+		t.Errorf("debit reason %q (%v), want %q", reason, err, fmt.Sprintf("reward order %d", o.ID))
+	}
+
+	again, err := svc.Redeem(ctx, RedeemInput{MemberID: m.ID, RewardIDs: []int64{twice.ID, book.ID, plain.ID, twice.ID, book.ID}, IdempotencyKey: "k"})
+	if err != nil || !again.Replayed {
+		t.Fatalf("replay: %+v, %v", again, err)
+	}
+	if got, _ := json.Marshal(again.Redemption); string(got) != string(want) {
+		t.Fatalf("replayed order:\n%s\nstored:\n%s", got, want)
+	}
+	// Two units of "twice" are held: a third is refused, nothing is taken.
+	res, err = svc.Redeem(ctx, RedeemInput{MemberID: m.ID, RewardIDs: []int64{plain.ID, twice.ID}, IdempotencyKey: "k2"})
+	if err != nil || res.Redemption != nil || len(res.Rejections) != 1 || *res.Rejection != (Rejection{Code: CodeAlreadyRedeemed, RewardID: twice.ID,
+		Message: "twice can be redeemed 2 times per member and this would be redemption number 3"}) {
+		t.Fatalf("third unit: %+v, %v", res, err)
+	}
+	if q, err := svc.Quote(ctx, m.ID, twice.ID); err != nil || q.Allowed || fmt.Sprint(q.Reasons) !=
+		"[{ALREADY_REDEEMED twice can be redeemed 2 times per member and this would be redemption number 3}]" {
+		t.Fatalf("quote of a third unit: %+v, %v", q, err)
+	}
+	if q, err := svc.Quote(ctx, m.ID, plain.ID); err != nil || !q.Allowed || q.Points != 7 {
+		t.Fatalf("quote of plain: %+v, %v", q, err)
+	}
+	if r, _ := svc.Get(ctx, twice.ID); *r.Stock != 3 {
+		t.Fatalf("stock after the refusal %d, want 3", *r.Stock)
+	}
+	if b, _ := f.led.Balance(ctx, f.program.ID, m.ID); b.Available != 733 {
+		t.Fatalf("balance %d, want 733", b.Available)
 	}
 }
 
