@@ -23497,314 +23497,89 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Query")
 		case "node":
-			field := field
-
-			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_node(ctx, field)
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_node(ctx, field)
+			})
 		case "member":
-			field := field
-
-			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_member(ctx, field)
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_member(ctx, field)
+			})
 		case "members":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_members(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_members(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "programs":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_programs(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_programs(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "program":
-			field := field
-
-			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_program(ctx, field)
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_program(ctx, field)
+			})
 		case "transaction":
-			field := field
-
-			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_transaction(ctx, field)
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_transaction(ctx, field)
+			})
 		case "plugins":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_plugins(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_plugins(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "campaigns":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_campaigns(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_campaigns(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "campaign":
-			field := field
-
-			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_campaign(ctx, field)
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_campaign(ctx, field)
+			})
 		case "event":
-			field := field
-
-			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_event(ctx, field)
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_event(ctx, field)
+			})
 		case "viewer":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_viewer(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_viewer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "apiKeys":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_apiKeys(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_apiKeys(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "auditLog":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_auditLog(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_auditLog(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "rewards":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_rewards(ctx, field)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_rewards(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "reward":
-			field := field
-
-			innerFunc := func(ctx context.Context, _ *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Query_reward(ctx, field)
-				return res
-			}
-
-			rrm := func(ctx context.Context) graphql.Marshaler {
-				return ec.OperationContext.RootResolverMiddleware(ctx,
-					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Query_reward(ctx, field)
+			})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -26108,7 +25883,7 @@ func (ec *executionContext) marshalNApiKeyEdge2githubᚗcomᚋpromogateᚋpromog
 }
 
 func (ec *executionContext) marshalNApiKeyEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐAPIKeyEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.APIKeyEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNApiKeyEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐAPIKeyEdge(ctx, sel, v[i])
@@ -26128,7 +25903,7 @@ func (ec *executionContext) marshalNAppliedEffect2githubᚗcomᚋpromogateᚋpro
 }
 
 func (ec *executionContext) marshalNAppliedEffect2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐAppliedEffectᚄ(ctx context.Context, sel ast.SelectionSet, v []engine.AppliedEffect) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAppliedEffect2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐAppliedEffect(ctx, sel, v[i])
@@ -26186,7 +25961,7 @@ func (ec *executionContext) marshalNAuditEntryEdge2githubᚗcomᚋpromogateᚋpr
 }
 
 func (ec *executionContext) marshalNAuditEntryEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐAuditEntryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AuditEntryEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAuditEntryEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐAuditEntryEdge(ctx, sel, v[i])
@@ -26216,7 +25991,7 @@ func (ec *executionContext) marshalNBalance2githubᚗcomᚋpromogateᚋpromogate
 }
 
 func (ec *executionContext) marshalNBalance2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋledgerᚐBalanceᚄ(ctx context.Context, sel ast.SelectionSet, v []ledger.Balance) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNBalance2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋledgerᚐBalance(ctx, sel, v[i])
@@ -26246,7 +26021,7 @@ func (ec *executionContext) marshalNBenefit2githubᚗcomᚋpromogateᚋpromogate
 }
 
 func (ec *executionContext) marshalNBenefit2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbenefitsᚐBenefitᚄ(ctx context.Context, sel ast.SelectionSet, v []benefits.Benefit) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNBenefit2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋbenefitsᚐBenefit(ctx, sel, v[i])
@@ -26290,7 +26065,7 @@ func (ec *executionContext) marshalNBenefitEdge2githubᚗcomᚋpromogateᚋpromo
 }
 
 func (ec *executionContext) marshalNBenefitEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐBenefitEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BenefitEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNBenefitEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐBenefitEdge(ctx, sel, v[i])
@@ -26346,7 +26121,7 @@ func (ec *executionContext) marshalNCampaign2githubᚗcomᚋpromogateᚋpromogat
 }
 
 func (ec *executionContext) marshalNCampaign2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋcampaignsᚐCampaignᚄ(ctx context.Context, sel ast.SelectionSet, v []campaigns.Campaign) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCampaign2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋcampaignsᚐCampaign(ctx, sel, v[i])
@@ -26390,7 +26165,7 @@ func (ec *executionContext) marshalNCampaignEdge2githubᚗcomᚋpromogateᚋprom
 }
 
 func (ec *executionContext) marshalNCampaignEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐCampaignEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.CampaignEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCampaignEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐCampaignEdge(ctx, sel, v[i])
@@ -26410,7 +26185,7 @@ func (ec *executionContext) marshalNCampaignOutcome2githubᚗcomᚋpromogateᚋp
 }
 
 func (ec *executionContext) marshalNCampaignOutcome2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐCampaignOutcomeᚄ(ctx context.Context, sel ast.SelectionSet, v []engine.CampaignOutcome) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCampaignOutcome2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐCampaignOutcome(ctx, sel, v[i])
@@ -26522,7 +26297,7 @@ func (ec *executionContext) marshalNEnrollmentEdge2githubᚗcomᚋpromogateᚋpr
 }
 
 func (ec *executionContext) marshalNEnrollmentEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEnrollmentEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.EnrollmentEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNEnrollmentEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEnrollmentEdge(ctx, sel, v[i])
@@ -26750,7 +26525,7 @@ func (ec *executionContext) marshalNMemberEdge2githubᚗcomᚋpromogateᚋpromog
 }
 
 func (ec *executionContext) marshalNMemberEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐMemberEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.MemberEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMemberEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐMemberEdge(ctx, sel, v[i])
@@ -26808,7 +26583,7 @@ func (ec *executionContext) marshalNNotificationDelivery2githubᚗcomᚋpromogat
 }
 
 func (ec *executionContext) marshalNNotificationDelivery2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋnotifyᚐDeliveryᚄ(ctx context.Context, sel ast.SelectionSet, v []notify.Delivery) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNNotificationDelivery2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋnotifyᚐDelivery(ctx, sel, v[i])
@@ -26828,7 +26603,7 @@ func (ec *executionContext) marshalNNotificationEdge2githubᚗcomᚋpromogateᚋ
 }
 
 func (ec *executionContext) marshalNNotificationEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐNotificationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.NotificationEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNNotificationEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐNotificationEdge(ctx, sel, v[i])
@@ -26868,7 +26643,7 @@ func (ec *executionContext) marshalNPlugin2githubᚗcomᚋpromogateᚋpromogate�
 }
 
 func (ec *executionContext) marshalNPlugin2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []pluginhost.Entry) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPlugin2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐEntry(ctx, sel, v[i])
@@ -26922,7 +26697,7 @@ func (ec *executionContext) marshalNPluginSchedule2githubᚗcomᚋpromogateᚋpr
 }
 
 func (ec *executionContext) marshalNPluginSchedule2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐScheduleᚄ(ctx context.Context, sel ast.SelectionSet, v []sdk.Schedule) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPluginSchedule2githubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐSchedule(ctx, sel, v[i])
@@ -26952,7 +26727,7 @@ func (ec *executionContext) marshalNProgram2githubᚗcomᚋpromogateᚋpromogate
 }
 
 func (ec *executionContext) marshalNProgram2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋledgerᚐProgramᚄ(ctx context.Context, sel ast.SelectionSet, v []ledger.Program) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProgram2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋledgerᚐProgram(ctx, sel, v[i])
@@ -26982,7 +26757,7 @@ func (ec *executionContext) marshalNReason2githubᚗcomᚋpromogateᚋpromogate�
 }
 
 func (ec *executionContext) marshalNReason2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐReasonᚄ(ctx context.Context, sel ast.SelectionSet, v []sdk.Reason) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNReason2githubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐReason(ctx, sel, v[i])
@@ -27002,7 +26777,7 @@ func (ec *executionContext) marshalNRecordEventPayload2githubᚗcomᚋpromogate�
 }
 
 func (ec *executionContext) marshalNRecordEventPayload2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐRecordEventPayloadᚄ(ctx context.Context, sel ast.SelectionSet, v []model.RecordEventPayload) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRecordEventPayload2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐRecordEventPayload(ctx, sel, v[i])
@@ -27032,7 +26807,7 @@ func (ec *executionContext) marshalNRedeemRejection2githubᚗcomᚋpromogateᚋp
 }
 
 func (ec *executionContext) marshalNRedeemRejection2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋrewardsᚐRejectionᚄ(ctx context.Context, sel ast.SelectionSet, v []rewards.Rejection) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRedeemRejection2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋrewardsᚐRejection(ctx, sel, v[i])
@@ -27104,7 +26879,7 @@ func (ec *executionContext) marshalNRedemptionEdge2githubᚗcomᚋpromogateᚋpr
 }
 
 func (ec *executionContext) marshalNRedemptionEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐRedemptionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.RedemptionEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRedemptionEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐRedemptionEdge(ctx, sel, v[i])
@@ -27124,7 +26899,7 @@ func (ec *executionContext) marshalNRedemptionLine2githubᚗcomᚋpromogateᚋpr
 }
 
 func (ec *executionContext) marshalNRedemptionLine2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋrewardsᚐOrderLineᚄ(ctx context.Context, sel ast.SelectionSet, v []rewards.OrderLine) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRedemptionLine2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋrewardsᚐOrderLine(ctx, sel, v[i])
@@ -27154,7 +26929,7 @@ func (ec *executionContext) marshalNReferee2githubᚗcomᚋpromogateᚋpromogate
 }
 
 func (ec *executionContext) marshalNReferee2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋreferralᚐRefereeᚄ(ctx context.Context, sel ast.SelectionSet, v []referral.Referee) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNReferee2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋreferralᚐReferee(ctx, sel, v[i])
@@ -27188,7 +26963,7 @@ func (ec *executionContext) marshalNReferralDiscount2githubᚗcomᚋpromogateᚋ
 }
 
 func (ec *executionContext) marshalNReferralDiscount2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋreferralᚐDiscountᚄ(ctx context.Context, sel ast.SelectionSet, v []referral.Discount) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNReferralDiscount2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋreferralᚐDiscount(ctx, sel, v[i])
@@ -27255,7 +27030,7 @@ func (ec *executionContext) marshalNRewardEdge2githubᚗcomᚋpromogateᚋpromog
 }
 
 func (ec *executionContext) marshalNRewardEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐRewardEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.RewardEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRewardEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐRewardEdge(ctx, sel, v[i])
@@ -27310,7 +27085,7 @@ func (ec *executionContext) unmarshalNRole2ᚕgithubᚗcomᚋpromogateᚋpromoga
 }
 
 func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Role) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRole2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐRole(ctx, sel, v[i])
@@ -27330,7 +27105,7 @@ func (ec *executionContext) marshalNSimulatedDecision2githubᚗcomᚋpromogate�
 }
 
 func (ec *executionContext) marshalNSimulatedDecision2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐSimulationᚄ(ctx context.Context, sel ast.SelectionSet, v []engine.Simulation) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSimulatedDecision2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐSimulation(ctx, sel, v[i])
@@ -27350,7 +27125,7 @@ func (ec *executionContext) marshalNSimulatedEffect2githubᚗcomᚋpromogateᚋp
 }
 
 func (ec *executionContext) marshalNSimulatedEffect2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐSimulatedEffectᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SimulatedEffect) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSimulatedEffect2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐSimulatedEffect(ctx, sel, v[i])
@@ -27416,7 +27191,7 @@ func (ec *executionContext) marshalNTier2githubᚗcomᚋpromogateᚋpromogateᚋ
 }
 
 func (ec *executionContext) marshalNTier2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbenefitsᚐTierᚄ(ctx context.Context, sel ast.SelectionSet, v []benefits.Tier) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNTier2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋbenefitsᚐTier(ctx, sel, v[i])
@@ -27498,7 +27273,7 @@ func (ec *executionContext) marshalNTransactionEdge2githubᚗcomᚋpromogateᚋp
 }
 
 func (ec *executionContext) marshalNTransactionEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐTransactionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.TransactionEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNTransactionEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐTransactionEdge(ctx, sel, v[i])
@@ -27576,7 +27351,7 @@ func (ec *executionContext) marshalNWaitingCampaign2githubᚗcomᚋpromogateᚋp
 }
 
 func (ec *executionContext) marshalNWaitingCampaign2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐWaitingᚄ(ctx context.Context, sel ast.SelectionSet, v []engine.Waiting) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWaitingCampaign2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐWaiting(ctx, sel, v[i])
@@ -27596,7 +27371,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -27643,7 +27418,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -27671,7 +27446,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -27691,7 +27466,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -28127,7 +27902,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -28146,7 +27921,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -28165,7 +27940,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -28191,7 +27966,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])

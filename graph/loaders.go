@@ -20,6 +20,28 @@ type Loaders struct {
 	Program  *dataloadgen.Loader[int64, *ledger.Program]
 	Member   *dataloadgen.Loader[int64, *members.Member]
 	Balances *dataloadgen.Loader[int64, []ledger.Balance]
+
+	mu      sync.Mutex
+	members map[int64]*members.Member // see remember
+}
+
+// remember keeps a member that a root field read, for the fields resolved after it in the same
+// request (Query's fields are resolved in order): the cabinet asks for member(externalRef:) and
+// rewards(filter: {availableTo:}) of the same member, and reads it once.
+func (l *Loaders) remember(m *members.Member) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.members == nil {
+		l.members = map[int64]*members.Member{}
+	}
+	l.members[m.ID] = m
+}
+
+// remembered returns the member with the id that a root field of the request read, or nil.
+func (l *Loaders) remembered(id int64) *members.Member {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.members[id]
 }
 
 type loadersKey struct{}

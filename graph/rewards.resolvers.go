@@ -140,8 +140,10 @@ func (r *queryResolver) Rewards(ctx context.Context, filter *model.RewardFilter,
 			if err != nil {
 				return nil, err
 			}
-			if f.AvailableTo, err = r.MemberStore.Get(ctx, mid); err != nil {
-				return nil, err
+			if f.AvailableTo = r.loaders(ctx).remembered(mid); f.AvailableTo == nil {
+				if f.AvailableTo, err = r.MemberStore.Get(ctx, mid); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}

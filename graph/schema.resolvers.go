@@ -757,14 +757,21 @@ func (r *queryResolver) Member(ctx context.Context, id *string, externalRef *str
 	if (id == nil) == (externalRef == nil) {
 		return nil, invalidInput("member takes exactly one of id and externalRef")
 	}
+	var m *members.Member
+	var err error
 	if externalRef != nil {
-		return nilIfNotFound(r.MemberStore.GetByExternalRef(ctx, *externalRef))
+		m, err = r.MemberStore.GetByExternalRef(ctx, *externalRef)
+	} else {
+		var mid int64
+		if mid, err = idOf(typeMember, *id); err != nil {
+			return nil, err
+		}
+		m, err = r.MemberStore.Get(ctx, mid)
 	}
-	mid, err := idOf(typeMember, *id)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		r.loaders(ctx).remember(m)
 	}
-	return nilIfNotFound(r.MemberStore.Get(ctx, mid))
+	return nilIfNotFound(m, err)
 }
 
 // Members is the resolver for the members field.

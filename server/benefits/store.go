@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/promogate/promogate/db"
 )
@@ -43,17 +42,33 @@ type Page struct {
 	Limit      int
 }
 
+// listQueries read a page of a member's benefits, newest first: $1 is the member, $2 the
+// number of rows, then the moment the benefits must be in force at (bit 1 of the index, active
+// only) and the cursor (bit 0) where given. Each is one constant text, prepared once.
+var listQueries = [4]string{
+	listPage(""),
+	listPage(" AND id < $3"),
+	listPage(activeAt),
+	listPage(activeAt + " AND id < $4"),
+}
+
+const activeAt = " AND status = 'active' AND (valid_from IS NULL OR valid_from <= $3) AND (valid_until IS NULL OR valid_until + interval '1 second' > $3)"
+
+func listPage(where string) string {
+	return `SELECT * FROM benefits WHERE member_id = $1` + where + ` ORDER BY id DESC LIMIT $2`
+}
+
 // List returns a page of the member's benefits and whether more follow.
 func (s *Store) List(ctx context.Context, p Page) ([]Benefit, bool, error) {
-	var bs []Benefit
-	q := s.db.NewSelect().Model(&bs).Where("member_id = ?", p.MemberID).OrderExpr("id DESC").Limit(p.Limit + 1)
+	which, args := 0, []any{p.MemberID, p.Limit + 1}
 	if p.ActiveOnly {
-		q = q.Where("status = 'active' AND (valid_from IS NULL OR valid_from <= ?) AND (valid_until IS NULL OR valid_until + interval '1 second' > ?)", p.At, p.At)
+		which, args = which|2, append(args, p.At)
 	}
 	if p.BeforeID != 0 {
-		q = q.Where("id < ?", p.BeforeID)
+		which, args = which|1, append(args, p.BeforeID)
 	}
-	if err := q.Scan(ctx); err != nil {
+	var bs []Benefit
+	if err := s.scan(ctx, &bs, listQueries[which], args...); err != nil {
 		return nil, false, fmt.Errorf("benefits: list: %w", err)
 	}
 	more := len(bs) > p.Limit
@@ -63,20 +78,36 @@ func (s *Store) List(ctx context.Context, p Page) ([]Benefit, bool, error) {
 	return bs, more, nil
 }
 
+// scan runs a read as a prepared statement (db.Prepared) and scans its rows into dst, a
+// pointer to a slice of models.
+func (s *Store) scan(ctx context.Context, dst any, query string, args ...any) error {
+	rows, err := db.Prepared(s.db).QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	return s.db.ScanRows(ctx, rows, dst)
+}
+
 // ofMembers is the FROM clause of Current, Tiers and Enrollments: the rows of table for the
-// members in the array argument, found with the table's member index one member at a time
+// members in the array parameter $1, found with the table's member index one member at a time
 // (OFFSET 0 keeps the planner from joining otherwise, which it would do on a table whose
 // statistics are out of date, e.g. a benefits table that was empty when last analysed).
 func ofMembers(table, where string) string {
-	return `(SELECT DISTINCT id FROM unnest(?::bigint[]) AS u(id)) AS m
+	return `(SELECT DISTINCT id FROM unnest($1::bigint[]) AS u(id)) AS m
 		CROSS JOIN LATERAL (SELECT * FROM ` + table + ` WHERE member_id = m.id` + where + ` OFFSET 0) AS t`
 }
+
+// Statements of Current, Tiers and Enrollments.
+var (
+	currentQuery     = `SELECT t.* FROM ` + ofMembers("benefits", " AND status <> 'ended'") + ` ORDER BY t.id`
+	tiersQuery       = `SELECT t.* FROM ` + ofMembers("tiers", "") + ` ORDER BY t.program_id`
+	enrollmentsQuery = `SELECT t.* FROM ` + ofMembers("enrollments", "") + ` ORDER BY t.id`
+)
 
 // Current returns the benefits not ended (active or available) of the given members, by member.
 func (s *Store) Current(ctx context.Context, memberIDs []int64) (map[int64][]Benefit, error) {
 	var bs []Benefit
-	if err := s.db.NewRaw(`SELECT t.* FROM `+ofMembers("benefits", " AND status <> 'ended'")+` ORDER BY t.id`,
-		pgdialect.Array(memberIDs)).Scan(ctx, &bs); err != nil {
+	if err := s.scan(ctx, &bs, currentQuery, db.Int64s(memberIDs)); err != nil {
 		return nil, fmt.Errorf("benefits: current: %w", err)
 	}
 	out := map[int64][]Benefit{}
@@ -89,8 +120,7 @@ func (s *Store) Current(ctx context.Context, memberIDs []int64) (map[int64][]Ben
 // Tiers returns the tiers of the given members, by member.
 func (s *Store) Tiers(ctx context.Context, memberIDs []int64) (map[int64][]Tier, error) {
 	var ts []Tier
-	if err := s.db.NewRaw(`SELECT t.* FROM `+ofMembers("tiers", "")+` ORDER BY t.program_id`,
-		pgdialect.Array(memberIDs)).Scan(ctx, &ts); err != nil {
+	if err := s.scan(ctx, &ts, tiersQuery, db.Int64s(memberIDs)); err != nil {
 		return nil, fmt.Errorf("benefits: tiers: %w", err)
 	}
 	out := map[int64][]Tier{}
@@ -103,8 +133,7 @@ func (s *Store) Tiers(ctx context.Context, memberIDs []int64) (map[int64][]Tier,
 // Enrollments returns the enrolments of the given members, by member, oldest first.
 func (s *Store) Enrollments(ctx context.Context, memberIDs []int64) (map[int64][]Enrollment, error) {
 	var es []Enrollment
-	if err := s.db.NewRaw(`SELECT t.* FROM `+ofMembers("enrollments", "")+` ORDER BY t.id`,
-		pgdialect.Array(memberIDs)).Scan(ctx, &es); err != nil {
+	if err := s.scan(ctx, &es, enrollmentsQuery, db.Int64s(memberIDs)); err != nil {
 		return nil, fmt.Errorf("benefits: enrollments: %w", err)
 	}
 	out := map[int64][]Enrollment{}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -87,24 +89,8 @@ func (l *Ledger) ProgramsByIDs(ctx context.Context, ids []int64) ([]Program, err
 	return ps, err
 }
 
-// Balances returns the member's balance in every programme it has an account in, ordered by
-// programme id, for the given members. The result maps member id to balances.
-func (l *Ledger) Balances(ctx context.Context, memberIDs []int64) (map[int64][]Balance, error) {
-	out := make(map[int64][]Balance, len(memberIDs))
-	if len(memberIDs) == 0 {
-		return out, nil
-	}
-	var rows []struct {
-		ProgramID      int64
-		MemberID       int64
-		Available      int64
-		Pending        int64
-		LifetimeEarned int64
-		StatusBalance  int64
-		NextAt         *time.Time
-		NextAmount     *int64
-	}
-	err := l.db.NewRaw(`
+// balancesQuery reads members' balances with their next expiration (see Balances).
+const balancesQuery = `
 		SELECT a.program_id, a.member_id, a.available, a.pending, a.lifetime_earned, a.status_balance,
 		       nx.at AS next_at, nx.amount AS next_amount
 		FROM accounts a
@@ -116,18 +102,36 @@ func (l *Ledger) Balances(ctx context.Context, memberIDs []int64) (map[int64][]B
 			                      WHERE l2.account_id = a.id AND l2.remaining > 0 AND l2.expires_at IS NOT NULL)
 			GROUP BY l.expires_at
 		) nx ON true
-		WHERE a.member_id IN (?)
-		ORDER BY a.member_id, a.program_id`, bun.In(memberIDs)).Scan(ctx, &rows)
+		WHERE a.member_id = ANY($1::bigint[])
+		ORDER BY a.member_id, a.program_id`
+
+// Balances returns the member's balance in every programme it has an account in, ordered by
+// programme id, for the given members. The result maps member id to balances.
+func (l *Ledger) Balances(ctx context.Context, memberIDs []int64) (map[int64][]Balance, error) {
+	out := make(map[int64][]Balance, len(memberIDs))
+	if len(memberIDs) == 0 {
+		return out, nil
+	}
+	rows, err := db.Prepared(l.db).QueryContext(ctx, balancesQuery, db.Int64s(memberIDs))
 	if err != nil {
 		return nil, fmt.Errorf("ledger: balances: %w", err)
 	}
-	for _, r := range rows {
-		b := Balance{ProgramID: r.ProgramID, MemberID: r.MemberID, Available: r.Available, Pending: r.Pending,
-			LifetimeEarned: r.LifetimeEarned, StatusBalance: r.StatusBalance}
-		if r.NextAt != nil && r.NextAmount != nil {
-			b.NextExpiration = &Expiration{Amount: *r.NextAmount, At: r.NextAt.UTC()}
+	defer rows.Close()
+	for rows.Next() {
+		var b Balance
+		var nextAt *time.Time
+		var nextAmount *int64
+		if err := rows.Scan(&b.ProgramID, &b.MemberID, &b.Available, &b.Pending, &b.LifetimeEarned, &b.StatusBalance,
+			&nextAt, &nextAmount); err != nil {
+			return nil, fmt.Errorf("ledger: balances: %w", err)
 		}
-		out[r.MemberID] = append(out[r.MemberID], b)
+		if nextAt != nil && nextAmount != nil {
+			b.NextExpiration = &Expiration{Amount: *nextAmount, At: nextAt.UTC()}
+		}
+		out[b.MemberID] = append(out[b.MemberID], b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: balances: %w", err)
 	}
 	return out, nil
 }
@@ -170,17 +174,60 @@ type TransactionPage struct {
 	Limit int
 }
 
+// transactionColumns are the columns of a Transaction, in the order scanTransaction reads them.
+const transactionColumns = `id, program_id, account_id, member_id, kind, points, status_points, idempotency_key,
+	input_hash, reason, reverses_id, event_id, campaign_id, plugin_version, created_at`
+
+// transactionsQueries read a page of a member's transactions, newest first: $1 is the member,
+// then come the programme (bit 1 of the index) and the cursor (bit 0) where given, and last the
+// number of rows. Each is one constant text, so that it is prepared once, and keeps its
+// conditions in the index scan of transactions_member.
+var transactionsQueries = [4]string{
+	transactionsPage(""),
+	transactionsPage(" AND id < $2"),
+	transactionsPage(" AND program_id = $2"),
+	transactionsPage(" AND program_id = $2 AND id < $3"),
+}
+
+func transactionsPage(where string) string {
+	return `SELECT ` + transactionColumns + ` FROM transactions WHERE member_id = $1` + where +
+		` ORDER BY id DESC LIMIT $` + strconv.Itoa(strings.Count(where, "$")+2)
+}
+
+// scanTransaction reads one row of transactionColumns.
+func scanTransaction(rows *sql.Rows, t *Transaction) error {
+	var kind string
+	if err := rows.Scan(&t.ID, &t.ProgramID, &t.AccountID, &t.MemberID, &kind, &t.Points, &t.StatusPoints,
+		&t.IdempotencyKey, &t.InputHash, &t.Reason, &t.ReversesID, &t.EventID, &t.CampaignID, &t.PluginVersion,
+		&t.CreatedAt); err != nil {
+		return err
+	}
+	t.Kind = Kind(kind)
+	return nil
+}
+
 // Transactions returns up to p.Limit transactions and whether more follow.
 func (l *Ledger) Transactions(ctx context.Context, p TransactionPage) ([]Transaction, bool, error) {
-	var ts []Transaction
-	q := l.db.NewSelect().Model(&ts).Where("member_id = ?", p.MemberID).OrderExpr("id DESC").Limit(p.Limit + 1)
+	which, args := 0, []any{p.MemberID}
 	if p.ProgramID != 0 {
-		q = q.Where("program_id = ?", p.ProgramID)
+		which, args = which|2, append(args, p.ProgramID)
 	}
 	if p.BeforeID != 0 {
-		q = q.Where("id < ?", p.BeforeID)
+		which, args = which|1, append(args, p.BeforeID)
 	}
-	if err := q.Scan(ctx); err != nil {
+	rows, err := db.Prepared(l.db).QueryContext(ctx, transactionsQueries[which], append(args, p.Limit+1)...)
+	if err != nil {
+		return nil, false, fmt.Errorf("ledger: transactions: %w", err)
+	}
+	defer rows.Close()
+	ts := make([]Transaction, 0, p.Limit+1)
+	for rows.Next() {
+		ts = append(ts, Transaction{})
+		if err := scanTransaction(rows, &ts[len(ts)-1]); err != nil {
+			return nil, false, fmt.Errorf("ledger: transactions: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("ledger: transactions: %w", err)
 	}
 	more := len(ts) > p.Limit

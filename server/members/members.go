@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/promogate/promogate/db"
 )
 
 // Errors returned by the store.
@@ -115,31 +117,55 @@ func (s *Store) Upsert(ctx context.Context, in UpsertInput) (*Member, bool, erro
 	return &out.Member, out.Inserted, nil
 }
 
+// memberColumns are the columns of a Member, in the order scanMember reads them.
+const memberColumns = `id, external_ref, name, email, phone, birth_date, region, status, attributes, created_at, updated_at`
+
+// Statements of the reads by key, run prepared (db.Prepared).
+const (
+	memberByID          = `SELECT ` + memberColumns + ` FROM members WHERE id = $1`
+	memberByExternalRef = `SELECT ` + memberColumns + ` FROM members WHERE external_ref = $1`
+	membersByIDs        = `SELECT ` + memberColumns + ` FROM members WHERE id = ANY($1::bigint[])`
+)
+
+// scanMember reads one row of memberColumns.
+func scanMember(rows *sql.Rows, m *Member) error {
+	var attrs []byte
+	if err := rows.Scan(&m.ID, &m.ExternalRef, &m.Name, &m.Email, &m.Phone, &m.BirthDate, &m.Region, &m.Status,
+		&attrs, &m.CreatedAt, &m.UpdatedAt); err != nil {
+		return err
+	}
+	m.Attributes = nil
+	if attrs != nil {
+		return json.Unmarshal(attrs, &m.Attributes)
+	}
+	return nil
+}
+
 // Get returns the member with the given id, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, id int64) (*Member, error) {
-	return s.one(ctx, "id = ?", id)
+	return s.one(ctx, memberByID, id)
 }
 
 // GetByExternalRef returns the member with the given external reference, or ErrNotFound.
 func (s *Store) GetByExternalRef(ctx context.Context, ref string) (*Member, error) {
-	return s.one(ctx, "external_ref = ?", ref)
+	return s.one(ctx, memberByExternalRef, ref)
 }
 
-func (s *Store) one(ctx context.Context, where string, arg any) (*Member, error) {
-	var m Member
-	if err := s.db.NewSelect().Model(&m).Where(where, arg).Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrNotFound
-		}
+func (s *Store) one(ctx context.Context, query string, arg any) (*Member, error) {
+	ms, err := s.query(ctx, query, arg)
+	if err != nil {
 		return nil, fmt.Errorf("members: get: %w", err)
 	}
-	return &m, nil
+	if len(ms) == 0 {
+		return nil, ErrNotFound
+	}
+	return &ms[0], nil
 }
 
 // GetMany returns the members with the given ids, keyed by id; missing ids are absent.
 func (s *Store) GetMany(ctx context.Context, ids []int64) (map[int64]*Member, error) {
-	var ms []Member
-	if err := s.db.NewSelect().Model(&ms).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+	ms, err := s.query(ctx, membersByIDs, db.Int64s(ids))
+	if err != nil {
 		return nil, fmt.Errorf("members: get many: %w", err)
 	}
 	out := make(map[int64]*Member, len(ms))
@@ -147,6 +173,23 @@ func (s *Store) GetMany(ctx context.Context, ids []int64) (map[int64]*Member, er
 		out[ms[i].ID] = &ms[i]
 	}
 	return out, nil
+}
+
+// query runs one of the prepared reads.
+func (s *Store) query(ctx context.Context, query string, arg any) ([]Member, error) {
+	rows, err := db.Prepared(s.db).QueryContext(ctx, query, arg)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ms []Member
+	for rows.Next() {
+		ms = append(ms, Member{})
+		if err := scanMember(rows, &ms[len(ms)-1]); err != nil {
+			return nil, err
+		}
+	}
+	return ms, rows.Err()
 }
 
 // IDsByExternalRef returns the ids of the members with the given external references, keyed

@@ -15,7 +15,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/plugins/sdk"
@@ -430,39 +429,61 @@ type Filter struct {
 }
 
 // List returns up to limit rewards with ids above afterID, in id order, and whether more follow.
+//
+// The statement is prepared (db.Prepared): its text depends only on which filters are given, so
+// there are a few dozen texts at most, each prepared once per connection.
 func (s *Service) List(ctx context.Context, f Filter, afterID int64, limit int) ([]Reward, bool, error) {
-	var rs []Reward
-	q := s.selectRewards(s.db, &rs).Where("r.id > ?", afterID).OrderExpr("r.id ASC").Limit(limit + 1)
+	m := f.AvailableTo
+	if m != nil && m.Status != "active" {
+		return []Reward{}, false, nil
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT r.*, (SELECT count(*) FROM reward_codes c WHERE c.reward_id = r.id AND c.order_line_id IS NULL) AS codes_available
+		FROM rewards r WHERE r.id > $1`)
+	args := []any{afterID}
+	// where adds a condition whose %d verbs number its parameters, vals.
+	where := func(cond string, vals ...any) {
+		n := make([]any, len(vals))
+		for i, v := range vals {
+			args = append(args, v)
+			n[i] = len(args)
+		}
+		q.WriteString(" AND ")
+		fmt.Fprintf(&q, cond, n...)
+	}
 	if f.ProgramID != 0 {
-		q = q.Where("r.program_id = ?", f.ProgramID)
+		where("r.program_id = $%d", f.ProgramID)
 	}
 	if f.Region != "" {
-		q = q.Where("(cardinality(r.regions) = 0 OR EXISTS (SELECT 1 FROM unnest(r.regions) g WHERE lower(g) = lower(?)))", f.Region)
+		where(inRegion, f.Region)
 	}
 	if f.Category != "" {
-		q = q.Where("r.category = ?", f.Category)
+		where("r.category = $%d", f.Category)
 	}
 	if f.Active != nil {
-		q = q.Where("r.active = ?", *f.Active)
+		where("r.active = $%d", *f.Active)
 	}
-	if m := f.AvailableTo; m != nil {
-		if m.Status != "active" {
-			return []Reward{}, false, nil
-		}
+	if m != nil {
 		now := s.now().UTC()
-		services := lowerAll(memberServices(m))
-		q = q.Where("r.active").
-			Where(`(r.campaign_id IS NULL OR EXISTS (SELECT 1 FROM campaigns c WHERE c.id = r.campaign_id
-				AND c.status IN ('scheduled', 'active') AND c.starts_at <= ? AND (c.ends_at IS NULL OR c.ends_at > ?)))`, now, now).
-			Where("(cardinality(r.regions) = 0 OR EXISTS (SELECT 1 FROM unnest(r.regions) g WHERE lower(g) = lower(?)))", memberRegion(m)).
-			Where("(cardinality(r.services_required) = 0 OR EXISTS (SELECT 1 FROM unnest(r.services_required) v WHERE lower(v) = ANY(?::text[])))",
-				pgdialect.Array(services)).
-			Where(`(r.per_member_limit = 0 OR r.per_member_limit > (SELECT count(*) FROM reward_order_lines l
-				JOIN reward_orders o ON o.id = l.order_id WHERE l.member_id = ? AND l.reward_id = r.id AND o.status = 'completed'))`, m.ID).
-			Where("(r.stock IS NULL OR r.stock > 0)").
-			Where("(NOT r.code_pool OR EXISTS (SELECT 1 FROM reward_codes c WHERE c.reward_id = r.id AND c.order_line_id IS NULL))")
+		where("r.active")
+		where(`(r.campaign_id IS NULL OR EXISTS (SELECT 1 FROM campaigns c WHERE c.id = r.campaign_id
+				AND c.status IN ('scheduled', 'active') AND c.starts_at <= $%d AND (c.ends_at IS NULL OR c.ends_at > $%d)))`, now, now)
+		where(inRegion, memberRegion(m))
+		where("(cardinality(r.services_required) = 0 OR EXISTS (SELECT 1 FROM unnest(r.services_required) v WHERE lower(v) = ANY($%d::text[])))",
+			db.Strings(lowerAll(memberServices(m))))
+		where(`(r.per_member_limit = 0 OR r.per_member_limit > (SELECT count(*) FROM reward_order_lines l
+				JOIN reward_orders o ON o.id = l.order_id WHERE l.member_id = $%d AND l.reward_id = r.id AND o.status = 'completed'))`, m.ID)
+		where("(r.stock IS NULL OR r.stock > 0)")
+		where("(NOT r.code_pool OR EXISTS (SELECT 1 FROM reward_codes c WHERE c.reward_id = r.id AND c.order_line_id IS NULL))")
 	}
-	if err := q.Scan(ctx); err != nil {
+	args = append(args, limit+1)
+	fmt.Fprintf(&q, " ORDER BY r.id ASC LIMIT $%d", len(args))
+	rows, err := db.Prepared(s.db).QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("rewards: list: %w", err)
+	}
+	var rs []Reward
+	if err := s.db.ScanRows(ctx, rows, &rs); err != nil {
 		return nil, false, fmt.Errorf("rewards: list: %w", err)
 	}
 	more := len(rs) > limit
@@ -471,6 +492,9 @@ func (s *Service) List(ctx context.Context, f Filter, afterID int64, limit int) 
 	}
 	return rs, more, nil
 }
+
+// inRegion keeps the rewards offered everywhere or in the region given as the parameter.
+const inRegion = "(cardinality(r.regions) = 0 OR EXISTS (SELECT 1 FROM unnest(r.regions) g WHERE lower(g) = lower($%d::text)))"
 
 // memberRegion is the member's region: the profile's, else the attribute "region".
 func memberRegion(m *members.Member) string {
