@@ -44,6 +44,7 @@
 #                        and pg_stat_statements (MC-statements.txt) during the timed pass;
 #                        0: neither
 #   BENCH_ONLY           space-separated subset of: B S E1 E2 R1 Q1 MC J1 PROFILE
+#                        (PROFILE profiles those of E1 E2 R1 Q1 that are selected with it)
 #   BENCH_AUTH_HEADER    header the load generator sends (default: set automatically when the
 #                        core has an admin API key flag)
 #   BENCH_KEEP_PG=1      leave the cluster running at the end (default: stop it if this run
@@ -561,12 +562,19 @@ measure_PROFILE() {
 		note "perf is not usable here (install linux-perf, allow perf_event_paranoid); profiling with pg_stat_statements only"
 	fi
 	rm -f "$OUT/.perf-probe"
+	# Each profile reuses the data its measurement set up, so only the selected phases are profiled.
 	LOAD_H=("${INGEST_H[@]}")
-	profile_one PE1 e1 -clients 16 -members "$MEMBERS" -member-prefix b- -source bench-pe1
-	profile_one PE2 e2 -clients "$E2_CLIENTS" -batch 500 -members "$MEMBERS" -member-prefix b- -source bench-pe2
+	if wants E1; then
+		profile_one PE1 e1 -clients 16 -members "$MEMBERS" -member-prefix b- -source bench-pe1
+	fi
+	if wants E2; then
+		profile_one PE2 e2 -clients "$E2_CLIENTS" -batch 500 -members "$MEMBERS" -member-prefix b- -source bench-pe2
+	fi
 	LOAD_H=("${FRONTEND_H[@]}")
-	profile_one PQ1 q1 -clients 32 -members 2000 -member-prefix q-
-	if [[ -f $OUT/R1.json ]]; then
+	if wants Q1; then
+		profile_one PQ1 q1 -clients 32 -members 2000 -member-prefix q-
+	fi
+	if wants R1 && [[ -f $OUT/R1.json ]]; then
 		profile_one PR1 r1 -clients 16 -members 2000 -member-prefix r- -reward bench-r1
 	fi
 }
