@@ -20,6 +20,7 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -218,21 +219,9 @@ func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
 	if len(insert) == 0 {
 		return results, nil
 	}
-	var created []struct {
-		ID         int64
-		Source     string
-		ExternalID string
-	}
-	_, err = e.db.NewInsert().Model(&insert).ExcludeColumn("id").
-		On("CONFLICT (source, external_id) DO NOTHING").Returning("id, source, external_id").Exec(ctx, &created)
+	isNew, newIDs, err := e.insertEvents(ctx, insert)
 	if err != nil {
-		return nil, fmt.Errorf("engine: store events: %w", err)
-	}
-	isNew := map[[2]string]int64{}
-	var newIDs []int64
-	for _, c := range created {
-		isNew[[2]string{c.Source, c.ExternalID}] = c.ID
-		newIDs = append(newIDs, c.ID)
+		return nil, err
 	}
 	if len(newIDs) > 0 {
 		if err := e.process(ctx, newIDs); err != nil {
@@ -243,21 +232,21 @@ func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
 	// first stored).
 	var stored []Event
 	if len(newIDs) > 0 {
-		if err := e.db.NewSelect().Model(&stored).Where("id IN (?)", bun.In(newIDs)).Scan(ctx); err != nil {
+		if stored, err = e.queryEvents(ctx, e.db, `SELECT `+eventColumns+` FROM events WHERE id = ANY($1::bigint[])`,
+			db.Int64s(newIDs)); err != nil {
 			return nil, fmt.Errorf("engine: read events back: %w", err)
 		}
 	}
-	var dups []Event
-	q := e.db.NewSelect().Model(&dups)
-	n := 0
+	var dupSources, dupIDs db.Strings
 	for _, r := range insert {
 		if isNew[[2]string{r.Source, r.ExternalID}] == 0 {
-			q = q.WhereOr("(source = ? AND external_id = ?)", r.Source, r.ExternalID)
-			n++
+			dupSources, dupIDs = append(dupSources, r.Source), append(dupIDs, r.ExternalID)
 		}
 	}
-	if n > 0 {
-		if err := q.Scan(ctx); err != nil {
+	if len(dupSources) > 0 {
+		dups, err := e.queryEvents(ctx, e.db, `SELECT `+eventColumns+` FROM events
+			WHERE (source, external_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, dupSources, dupIDs)
+		if err != nil {
 			return nil, fmt.Errorf("engine: read duplicate events: %w", err)
 		}
 		stored = append(stored, dups...)
@@ -285,6 +274,77 @@ func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
 		firstInBatch[k] = true
 	}
 	return results, nil
+}
+
+// eventColumns are the columns of Event, as the statements run through db.Prepared select them.
+const eventColumns = `id, source, external_id, type, member_id, occurred_at, attributes, input_hash, received_at, status,
+	attempts, next_attempt_at, last_error, outcome, processed_at`
+
+// queryEvents runs a statement selecting eventColumns on db.Prepared(idb) and returns its rows.
+func (e *Engine) queryEvents(ctx context.Context, idb bun.IDB, query string, args ...any) ([]Event, error) {
+	rows, err := db.Prepared(idb).QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var evs []Event
+	if err := e.db.ScanRows(ctx, rows, &evs); err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
+// insertEvents stores new events in one statement, skipping those whose (source, external id)
+// is taken (by an earlier event, or by an earlier row of evs), and returns the ids of those it
+// stored, by key and in order.
+func (e *Engine) insertEvents(ctx context.Context, evs []*Event) (map[[2]string]int64, []int64, error) {
+	n := len(evs)
+	sources, extIDs, types, occurred, attrs, hashes := make(db.Strings, n), make(db.Strings, n), make(db.Strings, n),
+		make(db.Strings, n), make(db.Strings, n), make(db.Strings, n)
+	memberIDs := make(db.Int64s, n)
+	for i, ev := range evs {
+		b, err := json.Marshal(ev.Attributes)
+		if err != nil {
+			return nil, nil, fmt.Errorf("engine: encode attributes: %w", err)
+		}
+		sources[i], extIDs[i], types[i], memberIDs[i] = ev.Source, ev.ExternalID, ev.Type, ev.MemberID
+		occurred[i], attrs[i], hashes[i] = timestampText(ev.OccurredAt), string(b), hex.EncodeToString(ev.InputHash)
+	}
+	// Every row of one call has the same receipt and lease times ($8, $9).
+	rows, err := db.Prepared(e.db).QueryContext(ctx, `INSERT INTO events (source, external_id, type, member_id, occurred_at,
+			attributes, input_hash, received_at, status, attempts, next_attempt_at, last_error)
+		SELECT d.source, d.external_id, d.type, d.member_id, d.occurred_at, d.attributes::jsonb, decode(d.input_hash, 'hex'),
+			$8::timestamptz, 'pending', 0, $9::timestamptz, ''
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::text[], $7::text[])
+			WITH ORDINALITY AS d(source, external_id, type, member_id, occurred_at, attributes, input_hash, n)
+		ORDER BY d.n
+		ON CONFLICT (source, external_id) DO NOTHING
+		RETURNING id, source, external_id`, sources, extIDs, types, memberIDs, occurred, attrs, hashes, evs[0].ReceivedAt,
+		evs[0].NextAttemptAt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("engine: store events: %w", err)
+	}
+	defer rows.Close()
+	isNew := map[[2]string]int64{}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		var k [2]string
+		if err := rows.Scan(&id, &k[0], &k[1]); err != nil {
+			return nil, nil, fmt.Errorf("engine: store events: %w", err)
+		}
+		isNew[k] = id
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("engine: store events: %w", err)
+	}
+	return isNew, ids, nil
+}
+
+// timestampText is t as a timestamptz literal, to the microsecond PostgreSQL keeps (truncated,
+// as bun and pgdriver write times).
+func timestampText(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04:05.999999Z07:00")
 }
 
 func validateInput(in Input) error {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +11,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
@@ -46,8 +47,9 @@ type job struct {
 
 // process evaluates and applies the pending events ids.
 func (e *Engine) process(ctx context.Context, ids []int64) error {
-	var evs []Event
-	if err := e.db.NewSelect().Model(&evs).Where("id IN (?) AND status = 'pending'", bun.In(ids)).Order("id").Scan(ctx); err != nil {
+	evs, err := e.queryEvents(ctx, e.db, `SELECT `+eventColumns+` FROM events WHERE id = ANY($1::bigint[]) AND status = 'pending'
+		ORDER BY id`, db.Int64s(ids))
+	if err != nil {
 		return fmt.Errorf("engine: load events: %w", err)
 	}
 	routable, err := e.campaigns.Routable(ctx)
@@ -242,12 +244,13 @@ func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]
 // one. The result is the one the per-event applier would give, event by event.
 func (e *Engine) applyBatch(ctx context.Context, tx bun.Tx, group []job, decisions map[int64]map[int64]*decision, last bool,
 	stales map[int64][]*campaigns.Campaign) ([]job, error) {
-	ids := make([]int64, len(group))
+	ids := make(db.Int64s, len(group))
 	for i, j := range group {
 		ids[i] = j.ev.ID
 	}
-	var locked []Event
-	if err := tx.NewSelect().Model(&locked).Where("id IN (?)", bun.In(ids)).Order("id").For("UPDATE").Scan(ctx); err != nil {
+	locked, err := e.queryEvents(ctx, tx, `SELECT `+eventColumns+` FROM events WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
+		ids)
+	if err != nil {
 		return nil, fmt.Errorf("engine: lock events: %w", err)
 	}
 	byID := make(map[int64]*Event, len(locked))
@@ -335,15 +338,7 @@ func (e *Engine) applyBatch(ctx context.Context, tx bun.Tx, group []job, decisio
 	for i, tr := range trs {
 		creditOut[i].TransactionID = tr.ID
 	}
-	if len(bumped) > 0 {
-		cs, ms := splitPairs(bumped)
-		if _, err := tx.NewRaw(`UPDATE plugin_state SET version = version + 1, updated_at = ?
-			FROM unnest(?::bigint[], ?::bigint[]) AS k(c, m) WHERE campaign_id = k.c AND member_id = k.m`,
-			now, pgdialect.Array(cs), pgdialect.Array(ms)).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("engine: bump state versions: %w", err)
-		}
-	}
-	if err := storeOutcomes(ctx, tx, fast, byID); err != nil {
+	if err := storeOutcomes(ctx, tx, fast, byID, bumped, now); err != nil {
 		return nil, err
 	}
 	for _, j := range fast {
@@ -368,8 +363,8 @@ func creditsOnly(effects []sdk.Effect) bool {
 	return true
 }
 
-func splitPairs(pairs [][2]int64) (a, b []int64) {
-	a, b = make([]int64, len(pairs)), make([]int64, len(pairs))
+func splitPairs(pairs [][2]int64) (a, b db.Int64s) {
+	a, b = make(db.Int64s, len(pairs)), make(db.Int64s, len(pairs))
 	for i, p := range pairs {
 		a[i], b[i] = p[0], p[1]
 	}
@@ -377,52 +372,65 @@ func splitPairs(pairs [][2]int64) (a, b []int64) {
 }
 
 // lockStates creates the missing (campaign, member) state rows and locks all of them, in key
-// order, returning their versions.
+// order, returning their versions. One statement: an upsert that keeps existing rows as they
+// are locks them as checkVersion does.
 func (e *Engine) lockStates(ctx context.Context, tx bun.Tx, pairs [][2]int64, now time.Time) (map[[2]int64]int64, error) {
 	versions := make(map[[2]int64]int64, len(pairs))
 	if len(pairs) == 0 {
 		return versions, nil
 	}
 	cs, ms := splitPairs(pairs)
-	if _, err := tx.NewRaw(`INSERT INTO plugin_state (campaign_id, member_id, updated_at)
-		SELECT c, m, ? FROM unnest(?::bigint[], ?::bigint[]) AS k(c, m) ORDER BY c, m
-		ON CONFLICT (campaign_id, member_id) DO NOTHING`, now, pgdialect.Array(cs), pgdialect.Array(ms)).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("engine: create states: %w", err)
-	}
-	var rows []struct {
-		CampaignID, MemberID, Version int64
-	}
-	if err := tx.NewRaw(`SELECT s.campaign_id, s.member_id, s.version FROM plugin_state s
-		JOIN unnest(?::bigint[], ?::bigint[]) AS k(c, m) ON s.campaign_id = k.c AND s.member_id = k.m
-		ORDER BY s.campaign_id, s.member_id FOR UPDATE OF s`, pgdialect.Array(cs), pgdialect.Array(ms)).Scan(ctx, &rows); err != nil {
+	rows, err := db.Prepared(tx).QueryContext(ctx, `INSERT INTO plugin_state (campaign_id, member_id, updated_at)
+		SELECT DISTINCT c, m, $3::timestamptz FROM unnest($1::bigint[], $2::bigint[]) AS k(c, m) ORDER BY c, m
+		ON CONFLICT (campaign_id, member_id) DO UPDATE SET updated_at = plugin_state.updated_at
+		RETURNING campaign_id, member_id, version`, cs, ms, now)
+	if err != nil {
 		return nil, fmt.Errorf("engine: lock states: %w", err)
 	}
-	for _, r := range rows {
-		versions[[2]int64{r.CampaignID, r.MemberID}] = r.Version
+	defer rows.Close()
+	for rows.Next() {
+		var k [2]int64
+		var version int64
+		if err := rows.Scan(&k[0], &k[1], &version); err != nil {
+			return nil, fmt.Errorf("engine: lock states: %w", err)
+		}
+		versions[k] = version
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("engine: lock states: %w", err)
 	}
 	return versions, nil
 }
 
-// storeOutcomes writes the events' outcome, status and retry columns in one statement.
-func storeOutcomes(ctx context.Context, tx bun.Tx, jobs []job, byID map[int64]*Event) error {
+// storeOutcomes writes the events' outcome, status and retry columns, and bumps the versions
+// of the (campaign, member) states in bumped, in one statement.
+func storeOutcomes(ctx context.Context, tx bun.Tx, jobs []job, byID map[int64]*Event, bumped [][2]int64, now time.Time) error {
 	n := len(jobs)
-	ids, outcomes, statuses := make([]int64, n), make([]string, n), make([]string, n)
-	processed, attempts, next, lastErr := make([]*time.Time, n), make([]int64, n), make([]time.Time, n), make([]string, n)
+	ids, attempts := make(db.Int64s, n), make(db.Int64s, n)
+	outcomes, statuses, processed, next, lastErr := make(db.Strings, n), make(db.Strings, n), make(db.Strings, n),
+		make(db.Strings, n), make(db.Strings, n)
 	for i, j := range jobs {
 		ev := byID[j.ev.ID]
 		b, err := json.Marshal(ev.Outcome)
 		if err != nil {
 			return fmt.Errorf("engine: encode outcome: %w", err)
 		}
-		ids[i], outcomes[i], statuses[i] = ev.ID, string(b), ev.Status
-		processed[i], attempts[i], next[i], lastErr[i] = ev.ProcessedAt, int64(ev.Attempts), ev.NextAttemptAt, ev.LastError
+		ids[i], outcomes[i], statuses[i], attempts[i] = ev.ID, string(b), ev.Status, int64(ev.Attempts)
+		next[i], lastErr[i] = timestampText(ev.NextAttemptAt), ev.LastError
+		if ev.ProcessedAt != nil {
+			processed[i] = timestampText(*ev.ProcessedAt)
+		}
 	}
-	_, err := tx.NewRaw(`UPDATE events SET outcome = d.outcome::jsonb, status = d.status, processed_at = d.processed,
-		attempts = d.attempts, next_attempt_at = d.next, last_error = d.last_error
-		FROM unnest(?::bigint[], ?::text[], ?::text[], ?::timestamptz[], ?::int[], ?::timestamptz[], ?::text[])
+	cs, ms := splitPairs(bumped)
+	_, err := db.Prepared(tx).ExecContext(ctx, `WITH bump AS (
+			UPDATE plugin_state SET version = version + 1, updated_at = $10::timestamptz
+			FROM unnest($8::bigint[], $9::bigint[]) AS k(c, m) WHERE campaign_id = k.c AND member_id = k.m
+		)
+		UPDATE events SET outcome = d.outcome::jsonb, status = d.status, processed_at = nullif(d.processed, '')::timestamptz,
+			attempts = d.attempts, next_attempt_at = d.next, last_error = d.last_error
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::text[])
 			AS d(id, outcome, status, processed, attempts, next, last_error)
-		WHERE events.id = d.id`, pgdialect.Array(ids), pgdialect.Array(outcomes), pgdialect.Array(statuses),
-		pgdialect.Array(processed), pgdialect.Array(attempts), pgdialect.Array(next), pgdialect.Array(lastErr)).Exec(ctx)
+		WHERE events.id = d.id`, ids, outcomes, statuses, processed, attempts, next, lastErr, cs, ms, now)
 	if err != nil {
 		return fmt.Errorf("engine: store outcomes: %w", err)
 	}
@@ -434,10 +442,14 @@ func storeOutcomes(ctx context.Context, tx bun.Tx, jobs []job, byID map[int64]*E
 func (e *Engine) applier(j job, decisions map[int64]*decision, last bool, stalep *[]*campaigns.Campaign) func(context.Context, bun.Tx) error {
 	return func(ctx context.Context, tx bun.Tx) error {
 		*stalep = nil
-		var ev Event
-		if err := tx.NewSelect().Model(&ev).Where("id = ?", j.ev.ID).For("UPDATE").Scan(ctx); err != nil {
+		locked, err := e.queryEvents(ctx, tx, `SELECT `+eventColumns+` FROM events WHERE id = $1 FOR UPDATE`, j.ev.ID)
+		if err == nil && len(locked) == 0 {
+			err = sql.ErrNoRows
+		}
+		if err != nil {
 			return fmt.Errorf("engine: lock event: %w", err)
 		}
+		ev := locked[0]
 		if ev.Status == StatusDone {
 			*j.ev = ev
 			return nil
@@ -454,11 +466,17 @@ func (e *Engine) applier(j job, decisions map[int64]*decision, last bool, stalep
 			return err
 		}
 		*stalep = stale
-		cols := []string{"outcome", "status", "processed_at", "attempts", "next_attempt_at", "last_error"}
-		if len(stale) > 0 {
-			cols = cols[:1]
+		outcome, err := json.Marshal(ev.Outcome)
+		if err != nil {
+			return fmt.Errorf("engine: encode outcome: %w", err)
 		}
-		_, err = tx.NewUpdate().Model(&ev).Column(cols...).WherePK().Exec(ctx)
+		if len(stale) > 0 {
+			_, err = db.Prepared(tx).ExecContext(ctx, `UPDATE events SET outcome = $2::jsonb WHERE id = $1`, ev.ID, string(outcome))
+		} else {
+			_, err = db.Prepared(tx).ExecContext(ctx, `UPDATE events SET outcome = $2::jsonb, status = $3, processed_at = $4,
+				attempts = $5, next_attempt_at = $6, last_error = $7 WHERE id = $1`,
+				ev.ID, string(outcome), ev.Status, ev.ProcessedAt, ev.Attempts, ev.NextAttemptAt, ev.LastError)
+		}
 		*j.ev = ev
 		return err
 	}
@@ -621,9 +639,10 @@ func (e *Engine) applyEffects(ctx context.Context, tx bun.Tx, target effectTarge
 	if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT effects"); err != nil {
 		return out, err
 	}
-	_, err := tx.NewRaw(`INSERT INTO plugin_state (campaign_id, member_id, version, updated_at) VALUES (?, ?, 1, ?)
+	_, err := db.Prepared(tx).ExecContext(ctx, `INSERT INTO plugin_state (campaign_id, member_id, version, updated_at)
+		VALUES ($1, $2, 1, $3)
 		ON CONFLICT (campaign_id, member_id) DO UPDATE SET version = plugin_state.version + 1, updated_at = EXCLUDED.updated_at`,
-		target.campaign.ID, target.memberID, target.now).Exec(ctx)
+		target.campaign.ID, target.memberID, target.now)
 	return out, err
 }
 
@@ -633,9 +652,9 @@ func (e *Engine) applyEffects(ctx context.Context, tx bun.Tx, target effectTarge
 // also takes.
 func (e *Engine) checkVersion(ctx context.Context, tx bun.Tx, campaignID, memberID, seen int64, now time.Time) (bool, error) {
 	var version int64
-	if err := tx.NewRaw(`INSERT INTO plugin_state (campaign_id, member_id, updated_at) VALUES (?, ?, ?)
+	if err := db.Prepared(tx).QueryRowContext(ctx, `INSERT INTO plugin_state (campaign_id, member_id, updated_at) VALUES ($1, $2, $3)
 		ON CONFLICT (campaign_id, member_id) DO UPDATE SET updated_at = plugin_state.updated_at
-		RETURNING version`, campaignID, memberID, now).Scan(ctx, &version); err != nil {
+		RETURNING version`, campaignID, memberID, now).Scan(&version); err != nil {
 		return false, fmt.Errorf("engine: lock state: %w", err)
 	}
 	return version == seen, nil
@@ -688,7 +707,7 @@ func (e *Engine) snapshots(ctx context.Context, memberIDs []int64, camps map[int
 	if err != nil {
 		return nil, err
 	}
-	bs, err := e.ledger.Balances(ctx, memberIDs)
+	bs, err := e.balances(ctx, memberIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -724,20 +743,46 @@ func (e *Engine) snapshots(ctx context.Context, memberIDs []int64, camps map[int
 	if s.programCodes, s.campaignCodes, err = e.codes.get(ctx, progIDs, campIDs); err != nil {
 		return nil, err
 	}
-	var rows []struct {
-		CampaignID int64
-		MemberID   int64
-		State      json.RawMessage
-		Version    int64
-	}
-	if err := e.db.NewRaw(`SELECT campaign_id, member_id, state, version FROM plugin_state
-		WHERE campaign_id IN (?) AND member_id IN (?)`, bun.In(cids), bun.In(memberIDs)).Scan(ctx, &rows); err != nil {
+	rows, err := db.Prepared(e.db).QueryContext(ctx, `SELECT campaign_id, member_id, state, version FROM plugin_state
+		WHERE campaign_id = ANY($1::bigint[]) AND member_id = ANY($2::bigint[])`, db.Int64s(cids), db.Int64s(memberIDs))
+	if err != nil {
 		return nil, err
 	}
-	for _, r := range rows {
-		s.state[[2]int64{r.CampaignID, r.MemberID}] = stateRow{State: r.State, Version: r.Version}
+	defer rows.Close()
+	for rows.Next() {
+		var k [2]int64
+		var r stateRow
+		if err := rows.Scan(&k[0], &k[1], &r.State, &r.Version); err != nil {
+			return nil, err
+		}
+		s.state[k] = r
 	}
-	return s, nil
+	return s, rows.Err()
+}
+
+// balances returns the members' balances by member, in programme order: the columns of their
+// accounts a snapshot shows (ledger.Balances also works out each balance's next expiry, which
+// plugins are not shown).
+func (e *Engine) balances(ctx context.Context, memberIDs []int64) (map[int64][]ledger.Balance, error) {
+	rows, err := db.Prepared(e.db).QueryContext(ctx, `SELECT program_id, member_id, available, pending, lifetime_earned,
+			status_balance
+		FROM accounts WHERE member_id = ANY($1::bigint[]) ORDER BY member_id, program_id`, db.Int64s(memberIDs))
+	if err != nil {
+		return nil, fmt.Errorf("engine: balances: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[int64][]ledger.Balance, len(memberIDs))
+	for rows.Next() {
+		var b ledger.Balance
+		if err := rows.Scan(&b.ProgramID, &b.MemberID, &b.Available, &b.Pending, &b.LifetimeEarned, &b.StatusBalance); err != nil {
+			return nil, fmt.Errorf("engine: balances: %w", err)
+		}
+		out[b.MemberID] = append(out[b.MemberID], b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("engine: balances: %w", err)
+	}
+	return out, nil
 }
 
 // member returns the SDK snapshot of a member for a campaign, and the state version it shows.

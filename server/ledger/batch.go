@@ -3,13 +3,15 @@ package ledger
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/promogate/promogate/db"
 )
@@ -19,10 +21,10 @@ import (
 // back and credits the inputs one by one with CreditTx, which tells replays from conflicts.
 var ErrKeyUsed = errors.New("ledger: idempotency key already used in a batch credit")
 
-// CreditBatchTx gives points for every input inside tx with a fixed number of statements
-// whatever the batch's size: member accounts are created and locked (in program, member order),
-// then the transactions, postings and lots are inserted and the balances updated, one
-// statement each. The result is the same as calling CreditTx for each input in order on new
+// CreditBatchTx gives points for every input inside tx with two statements whatever the
+// batch's size: one creates the missing member accounts and locks all of them (in programme,
+// member order), the other inserts the transactions, postings and lots and updates the
+// balances. The result is the same as calling CreditTx for each input in order on new
 // idempotency keys: same rows, same balances. It returns the transactions in input order.
 //
 // Errors: those of CreditTx for an invalid input (nothing is written); ErrKeyUsed when a key
@@ -72,35 +74,47 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 		}
 		return cmp.Compare(a.member, b.member)
 	})
-	progs := make([]int64, len(keys))
-	mems := make([]int64, len(keys))
+	progs := make(db.Int64s, len(keys))
+	mems := make(db.Int64s, len(keys))
 	for i, k := range keys {
 		progs[i], mems[i] = k.program, k.member
 	}
 
-	// Accounts: create the missing ones, then lock all of them in key order.
-	if _, err := tx.NewRaw(`INSERT INTO accounts (program_id, member_id, kind, created_at, updated_at)
-		SELECT p, m, 'member', ?, ? FROM unnest(?::bigint[], ?::bigint[]) AS k(p, m)
-		ON CONFLICT (program_id, member_id) WHERE member_id IS NOT NULL DO NOTHING`,
-		now, now, pgdialect.Array(progs), pgdialect.Array(mems)).Exec(ctx); err != nil {
+	// Accounts: create the missing ones and lock all of them in key order, in one statement: an
+	// insert that finds the account there updates it instead, changing no value, which locks
+	// the row as lockMemberAccount does.
+	rows, err := db.Prepared(tx).QueryContext(ctx, `INSERT INTO accounts (program_id, member_id, kind, created_at, updated_at)
+		SELECT k.p, k.m, 'member', $3::timestamptz, $3::timestamptz
+		FROM unnest($1::bigint[], $2::bigint[]) AS k(p, m) ORDER BY k.p, k.m
+		ON CONFLICT (program_id, member_id) WHERE member_id IS NOT NULL DO UPDATE SET updated_at = accounts.updated_at
+		RETURNING id, program_id, member_id`, progs, mems, now)
+	if err != nil {
 		switch db.Constraint(err) {
 		case "accounts_program_id_fkey":
 			return nil, ErrProgramNotFound
 		case "accounts_member_id_fkey":
 			return nil, ErrMemberNotFound
 		}
-		return nil, fmt.Errorf("ledger: create accounts: %w", err)
-	}
-	var accts []Account
-	if err := tx.NewRaw(`SELECT a.id, a.program_id, a.member_id FROM accounts a
-		JOIN unnest(?::bigint[], ?::bigint[]) AS k(p, m) ON a.program_id = k.p AND a.member_id = k.m
-		ORDER BY a.program_id, a.member_id FOR UPDATE OF a`,
-		pgdialect.Array(progs), pgdialect.Array(mems)).Scan(ctx, &accts); err != nil {
 		return nil, fmt.Errorf("ledger: lock accounts: %w", err)
 	}
-	acctID := make(map[acctKey]int64, len(accts))
-	for _, a := range accts {
-		acctID[acctKey{a.ProgramID, *a.MemberID}] = a.ID
+	acctID := make(map[acctKey]int64, len(keys))
+	for rows.Next() {
+		var id int64
+		var k acctKey
+		if err := rows.Scan(&id, &k.program, &k.member); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("ledger: lock accounts: %w", err)
+		}
+		acctID[k] = id
+	}
+	if err := rows.Err(); err != nil {
+		switch db.Constraint(err) {
+		case "accounts_program_id_fkey":
+			return nil, ErrProgramNotFound
+		case "accounts_member_id_fkey":
+			return nil, ErrMemberNotFound
+		}
+		return nil, fmt.Errorf("ledger: lock accounts: %w", err)
 	}
 	for i, t := range txs {
 		t.AccountID = acctID[acctKey{ins[i].ProgramID, ins[i].MemberID}]
@@ -109,18 +123,14 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 		}
 	}
 
-	if _, err := tx.NewInsert().Model(&txs).ExcludeColumn("id").Returning("id").Exec(ctx); err != nil {
-		switch db.Constraint(err) {
-		case "transactions_idempotency_key":
-			return nil, ErrKeyUsed
-		case "transactions_idempotency_key_length":
-			return nil, ErrInvalidIdempotencyKey
-		}
-		return nil, fmt.Errorf("ledger: insert transactions: %w", err)
-	}
-
-	postings := make([]*Posting, len(ins))
-	lots := make([]*Lot, len(ins))
+	n := len(ins)
+	var (
+		programIDs, accountIDs, memberIDs, points, statusPoints, fromIDs = make(db.Int64s, n), make(db.Int64s, n),
+			make(db.Int64s, n), make(db.Int64s, n), make(db.Int64s, n), make(db.Int64s, n)
+		kinds, keysText, hashes, reasons, eventIDs, campaignIDs, versions, avail, expires, pending = make(db.Strings, n),
+			make(db.Strings, n), make(db.Strings, n), make(db.Strings, n), make(db.Strings, n), make(db.Strings, n),
+			make(db.Strings, n), make(db.Strings, n), make(db.Strings, n), make(db.Strings, n)
+	)
 	type delta struct{ avail, pending, lifetime, status int64 }
 	deltas := map[int64]*delta{}
 	for i, t := range txs {
@@ -129,16 +139,18 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 		if in.Kind == KindAdjust {
 			from = sys[in.ProgramID].adjustment
 		}
-		postings[i] = &Posting{TransactionID: t.ID, DebitAccountID: from, CreditAccountID: t.AccountID, Amount: in.Amount}
-		pending := availAt[i].After(now)
-		lots[i] = &Lot{AccountID: t.AccountID, TransactionID: t.ID, Amount: in.Amount, Remaining: in.Amount,
-			AvailableAt: availAt[i], ExpiresAt: utcPtr(in.ExpiresAt), Pending: pending, CreatedAt: now}
+		isPending := availAt[i].After(now)
+		programIDs[i], accountIDs[i], memberIDs[i], points[i], statusPoints[i], fromIDs[i] =
+			t.ProgramID, t.AccountID, t.MemberID, t.Points, t.StatusPoints, from
+		kinds[i], keysText[i], hashes[i], reasons[i] = string(t.Kind), t.IdempotencyKey, hex.EncodeToString(t.InputHash), t.Reason
+		eventIDs[i], campaignIDs[i], versions[i] = optionalID(t.EventID), optionalID(t.CampaignID), t.PluginVersion
+		avail[i], expires[i], pending[i] = timestampText(availAt[i]), optionalTimestamp(in.ExpiresAt), strconv.FormatBool(isPending)
 		d := deltas[t.AccountID]
 		if d == nil {
 			d = &delta{}
 			deltas[t.AccountID] = d
 		}
-		if pending {
+		if isPending {
 			d.pending += in.Amount
 		} else {
 			d.avail += in.Amount
@@ -146,23 +158,107 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 		d.lifetime += in.Amount
 		d.status += in.StatusPoints
 	}
-	if err := insertPostings(ctx, tx, postings...); err != nil {
-		return nil, err
-	}
-	if _, err := tx.NewInsert().Model(&lots).ExcludeColumn("id").Exec(ctx); err != nil {
-		return nil, fmt.Errorf("ledger: insert lots: %w", err)
-	}
-	n := len(deltas)
-	ids, avail, pend, life, stat := make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+	m := len(deltas)
+	ids, dAvail, dPend, dLife, dStat := make(db.Int64s, 0, m), make(db.Int64s, 0, m), make(db.Int64s, 0, m), make(db.Int64s, 0, m), make(db.Int64s, 0, m)
 	for id, d := range deltas {
-		ids, avail, pend, life, stat = append(ids, id), append(avail, d.avail), append(pend, d.pending), append(life, d.lifetime), append(stat, d.status)
+		ids, dAvail, dPend, dLife, dStat = append(ids, id), append(dAvail, d.avail), append(dPend, d.pending), append(dLife, d.lifetime), append(dStat, d.status)
 	}
-	if _, err := tx.NewRaw(`UPDATE accounts SET available = available + d.a, pending = pending + d.p,
-		lifetime_earned = lifetime_earned + d.l, status_balance = status_balance + d.s, updated_at = ?
-		FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) AS d(id, a, p, l, s)
-		WHERE accounts.id = d.id`, now, pgdialect.Array(ids), pgdialect.Array(avail), pgdialect.Array(pend),
-		pgdialect.Array(life), pgdialect.Array(stat)).Exec(ctx); err != nil {
-		return nil, fmt.Errorf("ledger: update balances: %w", err)
+	rows, err = db.Prepared(tx).QueryContext(ctx, creditBatch, programIDs, accountIDs, memberIDs, kinds, points, statusPoints,
+		keysText, hashes, reasons, eventIDs, campaignIDs, versions, fromIDs, avail, expires, pending, now,
+		ids, dAvail, dPend, dLife, dStat)
+	if err == nil {
+		err = scanBatchIDs(rows, txs)
+	}
+	if err != nil {
+		switch db.Constraint(err) {
+		case "transactions_idempotency_key":
+			return nil, ErrKeyUsed
+		case "transactions_idempotency_key_length":
+			return nil, ErrInvalidIdempotencyKey
+		}
+		return nil, fmt.Errorf("ledger: write batch: %w", err)
 	}
 	return txs, nil
+}
+
+// creditBatch is CreditBatchTx's write: the inputs arrive as arrays ($1–$16, one element per
+// input; empty texts stand for NULL event, campaign and expiry), the time as $17, the balance
+// changes per account as $18–$22. Postings and lots find their transaction by its key.
+const creditBatch = `WITH d AS (
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::text[],
+			$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::timestamptz[], $15::text[],
+			$16::boolean[])
+			WITH ORDINALITY AS d(program_id, account_id, member_id, kind, points, status_points, idempotency_key,
+				input_hash, reason, event_id, campaign_id, plugin_version, from_account_id, available_at, expires_at,
+				pending, n)
+	), t AS (
+		INSERT INTO transactions (program_id, account_id, member_id, kind, points, status_points, idempotency_key,
+			input_hash, reason, event_id, campaign_id, plugin_version, created_at)
+		SELECT program_id, account_id, member_id, kind, points, status_points, idempotency_key, decode(input_hash, 'hex'),
+			reason, nullif(event_id, '')::bigint, nullif(campaign_id, '')::bigint, plugin_version, $17::timestamptz
+		FROM d ORDER BY n
+		RETURNING id, program_id, idempotency_key
+	), posting AS (
+		INSERT INTO postings (transaction_id, debit_account_id, credit_account_id, amount)
+		SELECT t.id, d.from_account_id, d.account_id, d.points FROM t JOIN d USING (program_id, idempotency_key) ORDER BY d.n
+	), lot AS (
+		INSERT INTO lots (account_id, transaction_id, amount, remaining, available_at, expires_at, pending, created_at)
+		SELECT d.account_id, t.id, d.points, d.points, d.available_at, nullif(d.expires_at, '')::timestamptz, d.pending,
+			$17::timestamptz
+		FROM t JOIN d USING (program_id, idempotency_key) ORDER BY d.n
+	), balance AS (
+		UPDATE accounts SET available = available + b.a, pending = pending + b.p, lifetime_earned = lifetime_earned + b.l,
+			status_balance = status_balance + b.s, updated_at = $17::timestamptz
+		FROM unnest($18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[], $22::bigint[]) AS b(id, a, p, l, s)
+		WHERE accounts.id = b.id
+	)
+	SELECT id, program_id, idempotency_key FROM t`
+
+// scanBatchIDs sets the ids creditBatch returns on txs, matched by programme and key.
+func scanBatchIDs(rows *sql.Rows, txs []*Transaction) error {
+	defer rows.Close()
+	type txKey struct {
+		program int64
+		key     string
+	}
+	byKey := make(map[txKey]int64, len(txs))
+	for rows.Next() {
+		var id int64
+		var k txKey
+		if err := rows.Scan(&id, &k.program, &k.key); err != nil {
+			return err
+		}
+		byKey[k] = id
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, t := range txs {
+		if t.ID = byKey[txKey{t.ProgramID, t.IdempotencyKey}]; t.ID == 0 {
+			return fmt.Errorf("no transaction returned for key %q", t.IdempotencyKey)
+		}
+	}
+	return nil
+}
+
+// timestampText is t as a timestamptz literal, to the microsecond PostgreSQL keeps (truncated,
+// as bun and pgdriver write times).
+func timestampText(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04:05.999999Z07:00")
+}
+
+// optionalTimestamp is timestampText of *t, or "" (NULL) for nil.
+func optionalTimestamp(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return timestampText(*t)
+}
+
+// optionalID is *id in decimal, or "" (NULL) for nil.
+func optionalID(id *int64) string {
+	if id == nil {
+		return ""
+	}
+	return strconv.FormatInt(*id, 10)
 }

@@ -232,11 +232,12 @@ func (l *Ledger) DebitTx(ctx context.Context, tx bun.IDB, in DebitInput) (*Trans
 		return l.replayOr(ctx, tx, in.ProgramID, in.IdempotencyKey, hash, ErrInsufficientPoints)
 	}
 	var lots []Lot
-	err = tx.NewSelect().Model(&lots).
-		Where("account_id = ? AND remaining > 0 AND NOT pending", acct.ID).
-		Where("expires_at IS NULL OR expires_at > ?", now).
-		OrderExpr("expires_at ASC NULLS LAST, id ASC").
-		For("UPDATE").Scan(ctx)
+	rows, err := db.Prepared(tx).QueryContext(ctx, `SELECT `+lotColumns+` FROM lots
+		WHERE account_id = $1 AND remaining > 0 AND NOT pending AND (expires_at IS NULL OR expires_at > $2)
+		ORDER BY expires_at ASC NULLS LAST, id ASC FOR UPDATE`, acct.ID, now)
+	if err == nil {
+		err = l.db.ScanRows(ctx, rows, &lots)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ledger: lock lots: %w", err)
 	}
@@ -284,42 +285,74 @@ type entry struct {
 	dAvail, dPending, dLifetime, dStatus int64
 }
 
-// writeEntry writes e in one statement: data-modifying CTEs, each fed by the id the
-// transaction's insert returns, and that insert does nothing when e's key is taken in the
-// programme. Then nothing is written and the key's transaction answers: a replay, or
-// ErrIdempotencyConflict. The CTEs see one snapshot, so none may change a row another changes
-// or needs to see changed: each writes new rows, the member's account row or, for a debit, the
-// consumed lots, and the caller has locked those beforehand, in earlier statements.
+// Columns of the ledger's tables, in the order statements run through db.Prepared select them
+// (scanned into the models with bun's ScanRows, or by scanTransaction).
+const (
+	transactionColumns = `id, program_id, account_id, member_id, kind, points, status_points, idempotency_key, input_hash,
+		reason, reverses_id, event_id, campaign_id, plugin_version, created_at`
+	lotColumns = `id, account_id, transaction_id, amount, remaining, available_at, expires_at, pending, created_at`
+)
+
+// entryHead and entryBalance are the parts of writeEntry's statement that credits and debits
+// share: the transaction's insert ($1–$13), its posting ($14–$16) and the balance changes
+// ($17–$20). creditEntry adds the lot ($21–$23), debitEntry the consumed lots ($21, $22).
+const (
+	entryHead = `WITH t AS (
+		INSERT INTO transactions (program_id, account_id, member_id, kind, points, status_points, idempotency_key,
+			input_hash, reason, event_id, campaign_id, plugin_version, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (program_id, idempotency_key) DO NOTHING
+		RETURNING id
+	), posting AS (
+		INSERT INTO postings (transaction_id, debit_account_id, credit_account_id, amount)
+		SELECT id, $14::bigint, $15::bigint, $16::bigint FROM t
+	), balance AS (
+		UPDATE accounts SET available = available + $17::bigint, pending = pending + $18::bigint,
+			lifetime_earned = lifetime_earned + $19::bigint, status_balance = status_balance + $20::bigint,
+			updated_at = $13::timestamptz
+		FROM t WHERE accounts.id = $2::bigint
+	)`
+	creditEntry = entryHead + `, lot AS (
+		INSERT INTO lots (account_id, transaction_id, amount, remaining, available_at, expires_at, pending, created_at)
+		SELECT $2::bigint, id, $16::bigint, $16::bigint, $21::timestamptz, $22::timestamptz, $23::boolean, $13::timestamptz FROM t
+	)
+	SELECT id FROM t`
+	debitEntry = entryHead + `, consumption AS (
+		INSERT INTO lot_consumptions (transaction_id, lot_id, kind, amount)
+		SELECT t.id, c.lot_id, 'consume', c.amount
+		FROM t, unnest($21::bigint[], $22::bigint[]) WITH ORDINALITY AS c(lot_id, amount, n) ORDER BY c.n
+	), consumed AS (
+		UPDATE lots SET remaining = remaining - c.amount
+		FROM t, unnest($21::bigint[], $22::bigint[]) AS c(lot_id, amount) WHERE lots.id = c.lot_id
+	)
+	SELECT id FROM t`
+)
+
+// writeEntry writes e in one prepared statement (creditEntry or debitEntry): data-modifying
+// CTEs, each fed by the id the transaction's insert returns, and that insert does nothing when
+// e's key is taken in the programme. Then nothing is written and the key's transaction answers:
+// a replay, or ErrIdempotencyConflict. The CTEs see one snapshot, so none may change a row
+// another changes or needs to see changed: each writes new rows, the member's account row or,
+// for a debit, the consumed lots, and the caller has locked those beforehand, in earlier
+// statements.
 func (l *Ledger) writeEntry(ctx context.Context, tx bun.IDB, e *entry) (*Transaction, error) {
 	t := e.t
-	q := tx.NewSelect().
-		With("t", tx.NewInsert().Model(t).ExcludeColumn("id").
-			On("CONFLICT (program_id, idempotency_key) DO NOTHING").Returning("id")).
-		With("posting", tx.NewRaw(`INSERT INTO postings (transaction_id, debit_account_id, credit_account_id, amount)
-			SELECT id, ?, ?, ? FROM t`, e.posting.DebitAccountID, e.posting.CreditAccountID, e.posting.Amount))
+	args := []any{t.ProgramID, t.AccountID, t.MemberID, string(t.Kind), t.Points, t.StatusPoints, t.IdempotencyKey,
+		t.InputHash, t.Reason, t.EventID, t.CampaignID, t.PluginVersion, t.CreatedAt,
+		e.posting.DebitAccountID, e.posting.CreditAccountID, e.posting.Amount,
+		e.dAvail, e.dPending, e.dLifetime, e.dStatus}
+	query := creditEntry
 	if lot := e.lot; lot != nil {
-		q = q.With("lot", tx.NewRaw(`INSERT INTO lots (account_id, transaction_id, amount, remaining, available_at, expires_at, pending, created_at)
-			SELECT ?, id, ?, ?, ?, ?, ?, ? FROM t`,
-			lot.AccountID, lot.Amount, lot.Remaining, lot.AvailableAt, lot.ExpiresAt, lot.Pending, lot.CreatedAt))
-	}
-	if len(e.take) > 0 {
-		ids := make([]int64, len(e.take))
-		amounts := make([]int64, len(e.take))
+		args = append(args, lot.AvailableAt, lot.ExpiresAt, lot.Pending)
+	} else {
+		ids := make(db.Int64s, len(e.take))
+		amounts := make(db.Int64s, len(e.take))
 		for i, c := range e.take {
 			ids[i], amounts[i] = c.LotID, c.Amount
 		}
-		q = q.With("consumption", tx.NewRaw(`INSERT INTO lot_consumptions (transaction_id, lot_id, kind, amount)
-			SELECT t.id, c.lot_id, 'consume', c.amount
-			FROM t, unnest(?::bigint[], ?::bigint[]) WITH ORDINALITY AS c(lot_id, amount, n) ORDER BY c.n`,
-			pgdialect.Array(ids), pgdialect.Array(amounts))).
-			With("consumed", tx.NewRaw(`UPDATE lots SET remaining = remaining - c.amount
-			FROM t, unnest(?::bigint[], ?::bigint[]) AS c(lot_id, amount) WHERE lots.id = c.lot_id`,
-				pgdialect.Array(ids), pgdialect.Array(amounts)))
+		query, args = debitEntry, append(args, ids, amounts)
 	}
-	q = q.With("balance", tx.NewRaw(`UPDATE accounts SET available = available + ?, pending = pending + ?,
-		lifetime_earned = lifetime_earned + ?, status_balance = status_balance + ?, updated_at = ?
-		FROM t WHERE accounts.id = ?`, e.dAvail, e.dPending, e.dLifetime, e.dStatus, t.CreatedAt, t.AccountID))
-	err := q.Table("t").Column("id").Scan(ctx, &t.ID)
+	err := db.Prepared(tx).QueryRowContext(ctx, query, args...).Scan(&t.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		// The key is taken by this transaction, or by one that had committed when the insert
 		// gave up (it waits for an uncommitted one): a later statement sees that row.
@@ -497,14 +530,19 @@ func (l *Ledger) reverseCredit(ctx context.Context, tx bun.IDB, orig, t *Transac
 // the input matches, ErrIdempotencyConflict when it does not, and err when the key is new. A
 // write refused for another reason answers this way, as if it had looked the key up first.
 func (l *Ledger) replayOr(ctx context.Context, tx bun.IDB, programID int64, key string, hash []byte, err error) (*Transaction, error) {
-	var prev Transaction
-	lerr := tx.NewSelect().Model(&prev).Where("program_id = ? AND idempotency_key = ?", programID, key).Scan(ctx)
-	if errors.Is(lerr, sql.ErrNoRows) {
-		return nil, err
+	var found []Transaction
+	rows, lerr := db.Prepared(tx).QueryContext(ctx, `SELECT `+transactionColumns+` FROM transactions
+		WHERE program_id = $1 AND idempotency_key = $2`, programID, key)
+	if lerr == nil {
+		lerr = l.db.ScanRows(ctx, rows, &found)
 	}
 	if lerr != nil {
 		return nil, fmt.Errorf("ledger: look up idempotency key: %w", lerr)
 	}
+	if len(found) == 0 {
+		return nil, err
+	}
+	prev := found[0]
 	if string(prev.InputHash) != string(hash) {
 		return nil, ErrIdempotencyConflict
 	}
@@ -531,11 +569,12 @@ func (l *Ledger) LockAccountTx(ctx context.Context, tx bun.IDB, programID, membe
 func (l *Ledger) lockMemberAccount(ctx context.Context, tx bun.IDB, programID, memberID int64) (*Account, error) {
 	now := l.now().UTC()
 	var acct Account
-	err := tx.NewRaw(`INSERT INTO accounts (program_id, member_id, kind, created_at, updated_at)
-		SELECT ?, id, 'member', ?, ? FROM members WHERE id = ?
+	err := db.Prepared(tx).QueryRowContext(ctx, `INSERT INTO accounts (program_id, member_id, kind, created_at, updated_at)
+		SELECT $1::bigint, id, 'member', $2::timestamptz, $2::timestamptz FROM members WHERE id = $3::bigint
 		ON CONFLICT (program_id, member_id) WHERE member_id IS NOT NULL DO UPDATE SET updated_at = accounts.updated_at
 		RETURNING id, program_id, member_id, kind, available, pending, lifetime_earned, status_balance, created_at, updated_at`,
-		programID, now, now, memberID).Scan(ctx, &acct)
+		programID, now, memberID).Scan(&acct.ID, &acct.ProgramID, &acct.MemberID, &acct.Kind, &acct.Available, &acct.Pending,
+		&acct.LifetimeEarned, &acct.StatusBalance, &acct.CreatedAt, &acct.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		// No such member. An unknown programme is reported first, as it was when the foreign
 		// keys checked both (the programme's first).

@@ -174,10 +174,6 @@ type TransactionPage struct {
 	Limit int
 }
 
-// transactionColumns are the columns of a Transaction, in the order scanTransaction reads them.
-const transactionColumns = `id, program_id, account_id, member_id, kind, points, status_points, idempotency_key,
-	input_hash, reason, reverses_id, event_id, campaign_id, plugin_version, created_at`
-
 // transactionsQueries read a page of a member's transactions, newest first: $1 is the member,
 // then come the programme (bit 1 of the index) and the cursor (bit 0) where given, and last the
 // number of rows. Each is one constant text, so that it is prepared once, and keeps its

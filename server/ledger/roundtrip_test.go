@@ -2,6 +2,8 @@ package ledger_test
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,26 +12,25 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
 	"github.com/promogate/promogate/server/ledger"
 )
 
-// statementLog is a bun query hook that records the statements sent through its DB.
+// statementLog records the statements sent to PostgreSQL through the connections of a pool
+// opened with countedPool: bun's own queries and those run through db.Prepared alike.
 type statementLog struct {
 	mu    sync.Mutex
 	stmts []string
 }
 
-func (s *statementLog) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
-	return ctx
-}
-
-func (s *statementLog) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+func (s *statementLog) add(query string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.stmts = append(s.stmts, strings.Join(strings.Fields(e.Query), " "))
+	s.stmts = append(s.stmts, strings.Join(strings.Fields(query), " "))
 }
 
 // take returns the statements recorded since the last call and forgets them.
@@ -41,17 +42,80 @@ func (s *statementLog) take() []string {
 	return out
 }
 
+// countedPool opens a pool on the test database whose connections record every statement in
+// log. Like db.Open's, they run a statement with arguments as a prepared statement, kept per
+// connection.
+func countedPool(t *testing.T, log *statementLog) *bun.DB {
+	sqldb := sql.OpenDB(countingConnector{Connector: pgdriver.NewConnector(pgdriver.WithDSN(dbtest.URL(t))), log: log})
+	bdb := bun.NewDB(sqldb, pgdialect.New())
+	t.Cleanup(func() { bdb.Close() })
+	return bdb
+}
+
+type countingConnector struct {
+	driver.Connector
+	log *statementLog
+}
+
+func (c countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	cn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: cn.(*pgdriver.Conn), log: c.log, stmts: map[string]driver.Stmt{}}, nil
+}
+
+type countingConn struct {
+	*pgdriver.Conn
+	log   *statementLog
+	stmts map[string]driver.Stmt
+}
+
+func (c *countingConn) stmt(ctx context.Context, query string) (driver.Stmt, error) {
+	if st, ok := c.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := c.Conn.PrepareContext(ctx, query)
+	if err == nil {
+		c.stmts[query] = st
+	}
+	return st, err
+}
+
+func (c *countingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.log.add(query)
+	if len(args) == 0 {
+		return c.Conn.QueryContext(ctx, query, nil)
+	}
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.(driver.StmtQueryContext).QueryContext(ctx, args)
+}
+
+func (c *countingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.log.add(query)
+	if len(args) == 0 {
+		return c.Conn.ExecContext(ctx, query, nil)
+	}
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
 // TestStatementsPerWrite counts the statements each write sends to PostgreSQL inside a caller's
-// transaction (every one is a round trip and, with bun's simple protocol, a parse and a plan),
-// once the programme's system accounts are cached.
+// transaction (every one is a round trip), once the programme's system accounts are cached.
 func TestStatementsPerWrite(t *testing.T) {
 	ctx := context.Background()
 	newLedger(t, nil) // conservation check
 	bdb := dbtest.DB(t)
 	var log statementLog
-	l := ledger.New(bdb.WithQueryHook(&log), nil)
+	l := ledger.New(countedPool(t, &log), nil)
 	p := newProgram(t, l)
-	m, other := newMember(t, bdb), newMember(t, bdb)
+	m, other, third := newMember(t, bdb), newMember(t, bdb), newMember(t, bdb)
 	mustCredit(t, l, p.ID, other, 10, "warm-up") // caches the programme's system accounts
 
 	credit := ledger.CreditInput{ProgramID: p.ID, MemberID: m, Amount: 100, IdempotencyKey: "c1"}
@@ -81,11 +145,19 @@ func TestStatementsPerWrite(t *testing.T) {
 			return err
 		}, ledger.ErrInsufficientPoints},
 		{"lock account", 1, func(tx bun.Tx) error { _, err := l.LockAccountTx(ctx, tx, p.ID, m); return err }, nil},
+		{"batch credit, two members, one new account", 2, func(tx bun.Tx) error {
+			_, err := l.CreditBatchTx(ctx, tx, []ledger.CreditInput{
+				{ProgramID: p.ID, MemberID: m, Amount: 1, IdempotencyKey: "b1"},
+				{ProgramID: p.ID, MemberID: third, Amount: 2, IdempotencyKey: "b2"},
+				{ProgramID: p.ID, MemberID: m, Amount: 3, IdempotencyKey: "b3"},
+			})
+			return err
+		}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stmts []string
 			err := db.RunInTx(ctx, l.DB(), func(ctx context.Context, tx bun.Tx) error {
-				log.take() // BEGIN
+				log.take()
 				err := tc.call(tx)
 				stmts = log.take()
 				return err
@@ -98,8 +170,11 @@ func TestStatementsPerWrite(t *testing.T) {
 			}
 		})
 	}
-	if b := balance(t, l, p.ID, m); b.Available != 75 {
-		t.Errorf("available: expected 100 + 5 − 30 = 75, got %d", b.Available)
+	if b := balance(t, l, p.ID, m); b.Available != 79 {
+		t.Errorf("available: expected 100 + 5 − 30 + 1 + 3 = 79, got %d", b.Available)
+	}
+	if b := balance(t, l, p.ID, third); b.Available != 2 {
+		t.Errorf("available of the batch's new account: expected 2, got %d", b.Available)
 	}
 }
 

@@ -199,16 +199,22 @@ func (s *Store) IDsByExternalRef(ctx context.Context, refs []string) (map[string
 	if len(refs) == 0 {
 		return out, nil
 	}
-	var rows []struct {
-		ID          int64
-		ExternalRef string
-	}
-	if err := s.db.NewSelect().Model((*Member)(nil)).Column("id", "external_ref").
-		Where("external_ref IN (?)", bun.In(refs)).Scan(ctx, &rows); err != nil {
+	rows, err := db.Prepared(s.db).QueryContext(ctx, `SELECT id, external_ref FROM members WHERE external_ref = ANY($1::text[])`,
+		db.Strings(refs))
+	if err != nil {
 		return nil, fmt.Errorf("members: look up external refs: %w", err)
 	}
-	for _, r := range rows {
-		out[r.ExternalRef] = r.ID
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var ref string
+		if err := rows.Scan(&id, &ref); err != nil {
+			return nil, fmt.Errorf("members: look up external refs: %w", err)
+		}
+		out[ref] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("members: look up external refs: %w", err)
 	}
 	return out, nil
 }
