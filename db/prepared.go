@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -59,15 +58,7 @@ type Int64s []int64
 
 // Value implements driver.Valuer: the array's text form, {1,2,3}.
 func (a Int64s) Value() (driver.Value, error) {
-	b := make([]byte, 0, 2+len(a)*8)
-	b = append(b, '{')
-	for i, v := range a {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, v, 10)
-	}
-	return string(append(b, '}')), nil
+	return arrayText(len(a), 8, func(b []byte, i int) []byte { return strconv.AppendInt(b, a[i], 10) }), nil
 }
 
 // NullInt64s is a bigint[] parameter for Prepared statements whose nil elements are NULL.
@@ -75,19 +66,12 @@ type NullInt64s []*int64
 
 // Value implements driver.Valuer: the array's text form, {1,NULL,3}.
 func (a NullInt64s) Value() (driver.Value, error) {
-	b := make([]byte, 0, 2+len(a)*8)
-	b = append(b, '{')
-	for i, v := range a {
-		if i > 0 {
-			b = append(b, ',')
+	return arrayText(len(a), 8, func(b []byte, i int) []byte {
+		if a[i] == nil {
+			return append(b, "NULL"...)
 		}
-		if v == nil {
-			b = append(b, "NULL"...)
-		} else {
-			b = strconv.AppendInt(b, *v, 10)
-		}
-	}
-	return string(append(b, '}')), nil
+		return strconv.AppendInt(b, *a[i], 10)
+	}), nil
 }
 
 // Bools is a boolean[] parameter for Prepared statements.
@@ -95,19 +79,12 @@ type Bools []bool
 
 // Value implements driver.Valuer: the array's text form, {t,f}.
 func (a Bools) Value() (driver.Value, error) {
-	b := make([]byte, 0, 2+len(a)*2)
-	b = append(b, '{')
-	for i, v := range a {
-		if i > 0 {
-			b = append(b, ',')
+	return arrayText(len(a), 2, func(b []byte, i int) []byte {
+		if a[i] {
+			return append(b, 't')
 		}
-		if v {
-			b = append(b, 't')
-		} else {
-			b = append(b, 'f')
-		}
-	}
-	return string(append(b, '}')), nil
+		return append(b, 'f')
+	}), nil
 }
 
 // Times is a timestamptz[] parameter for Prepared statements whose nil elements are NULL.
@@ -116,21 +93,14 @@ type Times []*time.Time
 // Value implements driver.Valuer: the array's text form, each instant with its offset to the
 // microsecond (PostgreSQL's precision).
 func (a Times) Value() (driver.Value, error) {
-	b := make([]byte, 0, 2+len(a)*36)
-	b = append(b, '{')
-	for i, v := range a {
-		if i > 0 {
-			b = append(b, ',')
+	return arrayText(len(a), 36, func(b []byte, i int) []byte {
+		if a[i] == nil {
+			return append(b, "NULL"...)
 		}
-		if v == nil {
-			b = append(b, "NULL"...)
-		} else {
-			b = append(b, '"')
-			b = v.AppendFormat(b, "2006-01-02 15:04:05.999999Z07:00")
-			b = append(b, '"')
-		}
-	}
-	return string(append(b, '}')), nil
+		b = append(b, '"')
+		b = a[i].AppendFormat(b, "2006-01-02 15:04:05.999999Z07:00")
+		return append(b, '"')
+	}), nil
 }
 
 // Strings is a text[] parameter for Prepared statements.
@@ -138,23 +108,29 @@ type Strings []string
 
 // Value implements driver.Valuer: the array's text form with every element quoted.
 func (a Strings) Value() (driver.Value, error) {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, s := range a {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('"')
-		for _, r := range s {
-			if r == '"' || r == '\\' {
-				b.WriteByte('\\')
+	return arrayText(len(a), 16, func(b []byte, i int) []byte {
+		b = append(b, '"')
+		for j := 0; j < len(a[i]); j++ {
+			if c := a[i][j]; c == '"' || c == '\\' {
+				b = append(b, '\\')
 			}
-			b.WriteRune(r)
+			b = append(b, a[i][j])
 		}
-		b.WriteByte('"')
+		return append(b, '"')
+	}), nil
+}
+
+// arrayText is the text form of an array of n elements, {e0,e1,…}, each appended by elem.
+func arrayText(n, sizeHint int, elem func(b []byte, i int) []byte) string {
+	b := make([]byte, 0, 2+n*sizeHint)
+	b = append(b, '{')
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, i)
 	}
-	b.WriteByte('}')
-	return b.String(), nil
+	return string(append(b, '}'))
 }
 
 // cachingConnector hands out connections that keep the statements they were asked to run with

@@ -89,13 +89,7 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 		ON CONFLICT (program_id, member_id) WHERE member_id IS NOT NULL DO UPDATE SET updated_at = accounts.updated_at
 		RETURNING id, program_id, member_id`, progs, mems, now)
 	if err != nil {
-		switch db.Constraint(err) {
-		case "accounts_program_id_fkey":
-			return nil, ErrProgramNotFound
-		case "accounts_member_id_fkey":
-			return nil, ErrMemberNotFound
-		}
-		return nil, fmt.Errorf("ledger: lock accounts: %w", err)
+		return nil, accountError(err, "lock accounts")
 	}
 	acctID := make(map[acctKey]int64, len(keys))
 	for rows.Next() {

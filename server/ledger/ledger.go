@@ -584,15 +584,21 @@ func (l *Ledger) lockMemberAccount(ctx context.Context, tx bun.IDB, programID, m
 		return nil, ErrMemberNotFound
 	}
 	if err != nil {
-		switch db.Constraint(err) {
-		case "accounts_program_id_fkey":
-			return nil, ErrProgramNotFound
-		case "accounts_member_id_fkey":
-			return nil, ErrMemberNotFound
-		}
-		return nil, fmt.Errorf("ledger: lock account: %w", err)
+		return nil, accountError(err, "lock account")
 	}
 	return &acct, nil
+}
+
+// accountError is the error of creating or locking member accounts: ErrProgramNotFound or
+// ErrMemberNotFound when a foreign key says so, else err wrapped as the ledger's what.
+func accountError(err error, what string) error {
+	switch db.Constraint(err) {
+	case "accounts_program_id_fkey":
+		return ErrProgramNotFound
+	case "accounts_member_id_fkey":
+		return ErrMemberNotFound
+	}
+	return fmt.Errorf("ledger: %s: %w", what, err)
 }
 
 // systemAccounts returns the programme's system account ids, read once and cached.
