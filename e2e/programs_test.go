@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -156,6 +159,98 @@ func TestGiftByMonth2021(t *testing.T) {
 		map[string]any{"c": "giftbymonth"}), "campaign")
 	if want := `{"fulfillment":[{"recipient":"Olena Petrenko","title":"Branded calculator + branded travel hair dryer"}],"participants":{"edges":[{"node":{"member":{"externalRef":"company-early"}}}]}}`; compact(list) != want {
 		t.Fatalf("fulfilment list: got %s want %s", compact(list), want)
+	}
+	giftFulfilment(t, c)
+}
+
+// giftFulfilment works through the April fulfilment list as the marketing team would: the list
+// names the company each gift is for, a gift is marked delivered (who, when and the note are
+// kept on the gift and the change is in the audit log), marking it again changes nothing, and
+// a delivered gift cannot be cancelled, nor a cancelled one delivered.
+func giftFulfilment(t *testing.T, c *core) {
+	t.Helper()
+	resp := c.gql(`mutation { createApiKey(input: {name: "console", roles: [MARKETING]}) { key apiKey { id } } }`, nil)
+	key, _ := data(t, resp, "createApiKey", "key").(string)
+	keyID, _ := data(t, resp, "createApiKey", "apiKey", "id").(string)
+	as := func(query string, vars map[string]any) string {
+		_, _, body := c.request(bearer(key), gqlBody(query, vars))
+		return compactJSON(body)
+	}
+	const fields = `member { externalRef name } title recipient fulfillment fulfillmentStatus fulfillmentChangedAt fulfillmentChangedBy fulfillmentNote`
+	list := as(`{ campaign(code: "giftbymonth") { fulfillment(month: "2021-04") { id `+fields+` } } }`, nil)
+	var got struct {
+		Data struct {
+			Campaign struct {
+				Fulfillment []map[string]any
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(list), &got); err != nil || len(got.Data.Campaign.Fulfillment) != 1 {
+		t.Fatalf("fulfilment list as marketing: %s", list)
+	}
+	gift := got.Data.Campaign.Fulfillment[0]
+	giftID := gift["id"].(string)
+	delete(gift, "id")
+	if want := `{"fulfillment":"to_deliver","fulfillmentChangedAt":null,"fulfillmentChangedBy":null,"fulfillmentNote":null,"fulfillmentStatus":"TO_DELIVER","member":{"externalRef":"company-early","name":"company-early"},"recipient":"Olena Petrenko","title":"Branded calculator + branded travel hair dryer"}`; compact(gift) != want {
+		t.Fatalf("fulfilment list entry: got %s want %s", compact(gift), want)
+	}
+
+	set := func(status, note string) string {
+		return as(`mutation($in: SetFulfillmentStatusInput!) { setFulfillmentStatus(input: $in) { benefit { `+fields+` } } }`,
+			map[string]any{"in": map[string]any{"benefitId": giftID, "status": status, "note": note}})
+	}
+	actor := "apikey:" + localID(t, keyID) + ":console"
+	delivered := `{"data":{"setFulfillmentStatus":{"benefit":{"fulfillment":"delivered","fulfillmentChangedAt":"2021-04-29T00:00:00+03:00",` +
+		`"fulfillmentChangedBy":"` + actor + `","fulfillmentNote":"handed to Olena at the service company",` +
+		`"fulfillmentStatus":"DELIVERED","member":{"externalRef":"company-early","name":"company-early"},"recipient":"Olena Petrenko",` +
+		`"title":"Branded calculator + branded travel hair dryer"}}}}`
+	// Programme time runs on from the clock set; the change is stamped with it.
+	c.setClock(t, "2021-04-29T00:00:00+03:00")
+	changedAt := regexp.MustCompile(`"fulfillmentChangedAt":"([^"]*)"`)
+	first := set("DELIVERED", "handed to Olena at the service company")
+	m := changedAt.FindStringSubmatch(first)
+	if m == nil {
+		t.Fatalf("mark delivered: got %s", first)
+	}
+	if at, err := time.Parse(time.RFC3339Nano, m[1]); err != nil || at.Before(time.Date(2021, 4, 28, 21, 0, 0, 0, time.UTC)) ||
+		at.After(time.Date(2021, 4, 28, 21, 1, 0, 0, time.UTC)) {
+		t.Fatalf("mark delivered: changed at %s, expected the programme time 2021-04-29T00:00:00+03:00 (within a minute)", m[1])
+	}
+	delivered = strings.Replace(delivered, "2021-04-29T00:00:00+03:00", m[1], 1)
+	if first != delivered {
+		t.Fatalf("mark delivered: got %s want %s", first, delivered)
+	}
+	c.setClock(t, "2021-04-30T12:00:00+03:00")
+	if body := set("DELIVERED", "handed to Olena at the service company"); body != delivered {
+		t.Fatalf("mark delivered again (a retry): expected nothing changed, got %s want %s", body, delivered)
+	}
+	if body := set("CANCELLED", "lost"); errorCodeOf(t, body) != "ILLEGAL_TRANSITION" ||
+		!strings.Contains(body, "is delivered and cannot become cancelled") {
+		t.Fatalf("cancel a delivered gift: expected ILLEGAL_TRANSITION, got %s", body)
+	}
+	if body := set("TO_DELIVER", "marked by mistake"); !strings.Contains(body, `"fulfillmentStatus":"TO_DELIVER"`) {
+		t.Fatalf("undo a mistaken delivery: %s", body)
+	}
+	if body := set("CANCELLED", "company closed"); !strings.Contains(body, `"fulfillmentStatus":"CANCELLED"`) ||
+		!strings.Contains(body, `"fulfillmentChangedAt":"2021-04-30T09:00:0`) {
+		t.Fatalf("cancel: %s", body)
+	}
+	if body := set("DELIVERED", ""); errorCodeOf(t, body) != "ILLEGAL_TRANSITION" ||
+		!strings.Contains(body, "is cancelled and cannot become delivered") {
+		t.Fatalf("deliver a cancelled gift: expected ILLEGAL_TRANSITION, got %s", body)
+	}
+	if body := as(`mutation($in: SetFulfillmentStatusInput!) { setFulfillmentStatus(input: $in) { benefit { id } } }`,
+		map[string]any{"in": map[string]any{"benefitId": base64.RawURLEncoding.EncodeToString([]byte("Benefit:999999")), "status": "DELIVERED"}}); errorCodeOf(t, body) != "BENEFIT_NOT_FOUND" {
+		t.Fatalf("unknown gift: expected BENEFIT_NOT_FOUND, got %s", body)
+	}
+
+	audit := compact(data(t, c.gql(`{ auditLog(filter: {operation: "setFulfillmentStatus"}, first: 10) { edges { node { actor role outcome errorCode } } } }`, nil),
+		"auditLog", "edges"))
+	ok := `{"node":{"actor":"` + actor + `","errorCode":null,"outcome":"OK","role":"marketing"}}`
+	refused := `{"node":{"actor":"` + actor + `","errorCode":"ILLEGAL_TRANSITION","outcome":"ERROR","role":"marketing"}}`
+	notFound := `{"node":{"actor":"` + actor + `","errorCode":"BENEFIT_NOT_FOUND","outcome":"ERROR","role":"marketing"}}`
+	if want := "[" + strings.Join([]string{notFound, refused, ok, ok, refused, ok, ok}, ",") + "]"; audit != want {
+		t.Fatalf("audit log of setFulfillmentStatus (newest first): got %s want %s", audit, want)
 	}
 }
 
@@ -411,4 +506,15 @@ func TestReferralLadder(t *testing.T) {
 	if compact(summary) != want {
 		t.Fatalf("referral summary:\n got %s\nwant %s", compact(summary), want)
 	}
+}
+
+// localID is the database id inside a global id ("Type:123", base64url).
+func localID(t *testing.T, gid string) string {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(gid)
+	_, id, ok := strings.Cut(string(raw), ":")
+	if err != nil || !ok {
+		t.Fatalf("%q is not a global id", gid)
+	}
+	return id
 }

@@ -88,6 +88,7 @@ var Authorization = map[string]access{
 	"Mutation.pauseCampaign":        allow(marketing, admin),
 	"Mutation.endCampaign":          allow(marketing, admin),
 	"Mutation.simulateCampaign":     allow(marketing, admin),
+	"Mutation.setFulfillmentStatus": allow(marketing, admin),
 	"Mutation.createReward":         allow(marketing, admin),
 	"Mutation.updateReward":         allow(marketing, admin),
 	"Mutation.importRewardCodes":    allow(marketing, admin),
@@ -112,6 +113,9 @@ var memberHiddenFields = map[string]bool{
 	"Campaign.participants": true,
 	"Campaign.fulfillment":  true,
 	"Campaign.plugin":       true,
+	// Who changed a gift's fulfilment (an API key's name) and their note are the operators'.
+	"Benefit.fulfillmentChangedBy": true,
+	"Benefit.fulfillmentNote":      true,
 }
 
 // memberSelfFields are the fields a member token may run only about its own member: at least

@@ -118,6 +118,7 @@ var expectedAccess = map[string]string{
 	"Mutation.pauseCampaign":        "K A",
 	"Mutation.endCampaign":          "K A",
 	"Mutation.simulateCampaign":     "K A",
+	"Mutation.setFulfillmentStatus": "K A",
 	"Mutation.createReward":         "K A",
 	"Mutation.updateReward":         "K A",
 	"Mutation.importRewardCodes":    "K A",

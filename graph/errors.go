@@ -65,6 +65,8 @@ var errorCodes = []struct {
 	{engine.ErrInvalidEnrollment, model.ErrorCodeInvalidInput},
 	{engine.ErrUnknownMember, model.ErrorCodeMemberNotFound},
 	{benefits.ErrNotFound, model.ErrorCodeInvalidInput},
+	{benefits.ErrNoBenefit, model.ErrorCodeBenefitNotFound},
+	{benefits.ErrFulfillmentTransition, model.ErrorCodeIllegalTransition},
 	{benefits.ErrInvalid, model.ErrorCodeInvalidInput},
 	{referral.ErrInvalid, model.ErrorCodeInvalidInput},
 	{rewards.ErrNotFound, model.ErrorCodeRewardNotFound},

@@ -146,25 +146,30 @@ type ComplexityRoot struct {
 	}
 
 	Benefit struct {
-		Attributes  func(childComplexity int) int
-		Campaign    func(childComplexity int) int
-		Code        func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		EndReason   func(childComplexity int) int
-		EndedAt     func(childComplexity int) int
-		Exclusions  func(childComplexity int) int
-		Fulfillment func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Key         func(childComplexity int) int
-		Kind        func(childComplexity int) int
-		Percent     func(childComplexity int) int
-		Quantity    func(childComplexity int) int
-		Recipient   func(childComplexity int) int
-		Scope       func(childComplexity int) int
-		Status      func(childComplexity int) int
-		Title       func(childComplexity int) int
-		ValidFrom   func(childComplexity int) int
-		ValidUntil  func(childComplexity int) int
+		Attributes           func(childComplexity int) int
+		Campaign             func(childComplexity int) int
+		Code                 func(childComplexity int) int
+		CreatedAt            func(childComplexity int) int
+		EndReason            func(childComplexity int) int
+		EndedAt              func(childComplexity int) int
+		Exclusions           func(childComplexity int) int
+		Fulfillment          func(childComplexity int) int
+		FulfillmentChangedAt func(childComplexity int) int
+		FulfillmentChangedBy func(childComplexity int) int
+		FulfillmentNote      func(childComplexity int) int
+		FulfillmentStatus    func(childComplexity int) int
+		ID                   func(childComplexity int) int
+		Key                  func(childComplexity int) int
+		Kind                 func(childComplexity int) int
+		Member               func(childComplexity int) int
+		Percent              func(childComplexity int) int
+		Quantity             func(childComplexity int) int
+		Recipient            func(childComplexity int) int
+		Scope                func(childComplexity int) int
+		Status               func(childComplexity int) int
+		Title                func(childComplexity int) int
+		ValidFrom            func(childComplexity int) int
+		ValidUntil           func(childComplexity int) int
 	}
 
 	BenefitConnection struct {
@@ -340,6 +345,7 @@ type ComplexityRoot struct {
 		RevokeAPIKey         func(childComplexity int, id string) int
 		SendInvite           func(childComplexity int, memberID string, channel model.InviteChannel, to string, program *string) int
 		SetClock             func(childComplexity int, now time.Time) int
+		SetFulfillmentStatus func(childComplexity int, input model.SetFulfillmentStatusInput) int
 		SimulateCampaign     func(childComplexity int, id string, events []model.EventInput) int
 		UpdateCampaignConfig func(childComplexity int, id string, config map[string]any) int
 		UpdateReward         func(childComplexity int, id string, input model.UpdateRewardInput) int
@@ -581,6 +587,10 @@ type ComplexityRoot struct {
 		Reward           func(childComplexity int) int
 	}
 
+	SetFulfillmentStatusPayload struct {
+		Benefit func(childComplexity int) int
+	}
+
 	SimulatedDecision struct {
 		Effects        func(childComplexity int) int
 		NoEffectReason func(childComplexity int) int
@@ -666,6 +676,7 @@ type BalanceResolver interface {
 type BenefitResolver interface {
 	ID(ctx context.Context, obj *benefits.Benefit) (string, error)
 	Campaign(ctx context.Context, obj *benefits.Benefit) (*campaigns.Campaign, error)
+	Member(ctx context.Context, obj *benefits.Benefit) (*members.Member, error)
 
 	Kind(ctx context.Context, obj *benefits.Benefit) (model.BenefitKind, error)
 
@@ -675,6 +686,10 @@ type BenefitResolver interface {
 
 	Status(ctx context.Context, obj *benefits.Benefit) (model.BenefitStatus, error)
 	Fulfillment(ctx context.Context, obj *benefits.Benefit) (*string, error)
+	FulfillmentStatus(ctx context.Context, obj *benefits.Benefit) (*model.FulfillmentStatus, error)
+
+	FulfillmentChangedBy(ctx context.Context, obj *benefits.Benefit) (*string, error)
+	FulfillmentNote(ctx context.Context, obj *benefits.Benefit) (*string, error)
 	EndReason(ctx context.Context, obj *benefits.Benefit) (*string, error)
 }
 type CampaignResolver interface {
@@ -751,6 +766,7 @@ type MutationResolver interface {
 	ApplyReferralCode(ctx context.Context, memberID string, code string) (*model.ApplyReferralCodePayload, error)
 	SendInvite(ctx context.Context, memberID string, channel model.InviteChannel, to string, program *string) (*notify.Notification, error)
 	SimulateCampaign(ctx context.Context, id string, events []model.EventInput) ([]engine.Simulation, error)
+	SetFulfillmentStatus(ctx context.Context, input model.SetFulfillmentStatusInput) (*model.SetFulfillmentStatusPayload, error)
 	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error)
 	RevokeAPIKey(ctx context.Context, id string) (*auth.APIKey, error)
 	CreateReward(ctx context.Context, input model.CreateRewardInput) (*rewards.Reward, error)
@@ -1177,6 +1193,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Benefit.Fulfillment(childComplexity), true
+	case "Benefit.fulfillmentChangedAt":
+		if e.ComplexityRoot.Benefit.FulfillmentChangedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Benefit.FulfillmentChangedAt(childComplexity), true
+	case "Benefit.fulfillmentChangedBy":
+		if e.ComplexityRoot.Benefit.FulfillmentChangedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Benefit.FulfillmentChangedBy(childComplexity), true
+	case "Benefit.fulfillmentNote":
+		if e.ComplexityRoot.Benefit.FulfillmentNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Benefit.FulfillmentNote(childComplexity), true
+	case "Benefit.fulfillmentStatus":
+		if e.ComplexityRoot.Benefit.FulfillmentStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Benefit.FulfillmentStatus(childComplexity), true
 	case "Benefit.id":
 		if e.ComplexityRoot.Benefit.ID == nil {
 			break
@@ -1195,6 +1235,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Benefit.Kind(childComplexity), true
+	case "Benefit.member":
+		if e.ComplexityRoot.Benefit.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Benefit.Member(childComplexity), true
 	case "Benefit.percent":
 		if e.ComplexityRoot.Benefit.Percent == nil {
 			break
@@ -2113,6 +2159,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetClock(childComplexity, args["now"].(time.Time)), true
+	case "Mutation.setFulfillmentStatus":
+		if e.ComplexityRoot.Mutation.SetFulfillmentStatus == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setFulfillmentStatus_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetFulfillmentStatus(childComplexity, args["input"].(model.SetFulfillmentStatusInput)), true
 	case "Mutation.simulateCampaign":
 		if e.ComplexityRoot.Mutation.SimulateCampaign == nil {
 			break
@@ -3170,6 +3227,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RewardQuote.Reward(childComplexity), true
 
+	case "SetFulfillmentStatusPayload.benefit":
+		if e.ComplexityRoot.SetFulfillmentStatusPayload.Benefit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetFulfillmentStatusPayload.Benefit(childComplexity), true
+
 	case "SimulatedDecision.effects":
 		if e.ComplexityRoot.SimulatedDecision.Effects == nil {
 			break
@@ -3401,6 +3465,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputMemberFilter,
 		ec.unmarshalInputRegisterPluginInput,
 		ec.unmarshalInputRewardFilter,
+		ec.unmarshalInputSetFulfillmentStatusInput,
 		ec.unmarshalInputUpdateRewardInput,
 		ec.unmarshalInputUpsertMemberInput,
 	)
@@ -3550,8 +3615,10 @@ enum ErrorCode {
   CAMPAIGN_NOT_OPEN
   "The operation is disabled in this server's configuration."
   DISABLED
-  "The campaign cannot move from its current state to the requested one."
+  "The campaign, or the gift's fulfilment, cannot move from its current state to the requested one."
   ILLEGAL_TRANSITION
+  "No benefit has the id."
+  BENEFIT_NOT_FOUND
   "An unexpected failure; the server logged it. Retrying with the same idempotency key is safe."
   INTERNAL
 }
@@ -3680,6 +3747,14 @@ type Mutation {
   nothing is stored or applied. ` + "`" + `problem` + "`" + ` says why the core would refuse a decision.
   """
   simulateCampaign(id: ID!, events: [EventInput!]!): [SimulatedDecision!]!
+  """
+  Marks a physical gift delivered or cancelled (or back to be delivered, correcting a mistaken
+  delivery), recording who and when on the gift and in the audit log. A cancelled gift cannot be
+  delivered; asking for the status the gift already has changes nothing. Errors:
+  BENEFIT_NOT_FOUND, ILLEGAL_TRANSITION, INVALID_INPUT (not a physical gift, a note over 1,000
+  bytes), INVALID_ID.
+  """
+  setFulfillmentStatus(input: SetFulfillmentStatusInput!): SetFulfillmentStatusPayload!
 }
 
 "A member's account status."
@@ -4099,6 +4174,8 @@ enum BenefitStatus {
 type Benefit implements Node {
   id: ID!
   campaign: Campaign!
+  "The member (e.g. the company) the benefit is for."
+  member: Member!
   "The campaign's stable name for it."
   key: String!
   kind: BenefitKind!
@@ -4118,13 +4195,43 @@ type Benefit implements Node {
   "The last moment it applies (e.g. 23:59:59 of its last day in the campaign's zone)."
   validUntil: Time
   status: BenefitStatus!
-  "Fulfilment of a physical gift (to_deliver, delivered, …)."
-  fulfillment: String
+  "Fulfilment of a physical gift in lower case (to_deliver, delivered, cancelled)."
+  fulfillment: String @deprecated(reason: "Use fulfillmentStatus.")
+  "Fulfilment of a physical gift; null for other benefits."
+  fulfillmentStatus: FulfillmentStatus
+  "When the fulfilment status was last changed (setFulfillmentStatus); null when never."
+  fulfillmentChangedAt: Time
+  "Who last changed the fulfilment status (the audit log's actor); null when never."
+  fulfillmentChangedBy: String
+  "The note left with the last fulfilment change; null when none."
+  fulfillmentNote: String
   "Why it ended: expired, plan_changed, replaced, …"
   endReason: String
   endedAt: Time
   attributes: JSON!
   createdAt: Time!
+}
+
+"Where a physical gift is on its way to the recipient."
+enum FulfillmentStatus {
+  "Granted, waiting to be handed over."
+  TO_DELIVER
+  "Handed over to the recipient."
+  DELIVERED
+  "Will not be handed over; final."
+  CANCELLED
+}
+
+input SetFulfillmentStatusInput {
+  "The gift's global id (Benefit.id)."
+  benefitId: ID!
+  status: FulfillmentStatus!
+  "Why, or a delivery reference; at most 1,000 bytes."
+  note: String
+}
+
+type SetFulfillmentStatusPayload {
+  benefit: Benefit!
 }
 
 type BenefitConnection {
@@ -4903,6 +5010,8 @@ func (ec *executionContext) childFields_Benefit(ctx context.Context, field graph
 		return ec.fieldContext_Benefit_id(ctx, field)
 	case "campaign":
 		return ec.fieldContext_Benefit_campaign(ctx, field)
+	case "member":
+		return ec.fieldContext_Benefit_member(ctx, field)
 	case "key":
 		return ec.fieldContext_Benefit_key(ctx, field)
 	case "kind":
@@ -4929,6 +5038,14 @@ func (ec *executionContext) childFields_Benefit(ctx context.Context, field graph
 		return ec.fieldContext_Benefit_status(ctx, field)
 	case "fulfillment":
 		return ec.fieldContext_Benefit_fulfillment(ctx, field)
+	case "fulfillmentStatus":
+		return ec.fieldContext_Benefit_fulfillmentStatus(ctx, field)
+	case "fulfillmentChangedAt":
+		return ec.fieldContext_Benefit_fulfillmentChangedAt(ctx, field)
+	case "fulfillmentChangedBy":
+		return ec.fieldContext_Benefit_fulfillmentChangedBy(ctx, field)
+	case "fulfillmentNote":
+		return ec.fieldContext_Benefit_fulfillmentNote(ctx, field)
 	case "endReason":
 		return ec.fieldContext_Benefit_endReason(ctx, field)
 	case "endedAt":
@@ -5673,6 +5790,14 @@ func (ec *executionContext) childFields_RewardQuote(ctx context.Context, field g
 		return ec.fieldContext_RewardQuote_reasons(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RewardQuote", field.Name)
+}
+
+func (ec *executionContext) childFields_SetFulfillmentStatusPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "benefit":
+		return ec.fieldContext_SetFulfillmentStatusPayload_benefit(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetFulfillmentStatusPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SimulatedDecision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6582,6 +6707,20 @@ func (ec *executionContext) field_Mutation_setClock_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["now"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setFulfillmentStatus_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetFulfillmentStatusInput, error) {
+			return ec.unmarshalNSetFulfillmentStatusInput2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐSetFulfillmentStatusInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -8099,6 +8238,38 @@ func (ec *executionContext) fieldContext_Benefit_campaign(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Benefit_member(ctx context.Context, field graphql.CollectedField, obj *benefits.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Benefit_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Benefit().Member(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *members.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋmembersᚐMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Benefit_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Benefit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Benefit_key(ctx context.Context, field graphql.CollectedField, obj *benefits.Benefit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8395,6 +8566,98 @@ func (ec *executionContext) _Benefit_fulfillment(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Benefit_fulfillment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Benefit", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Benefit_fulfillmentStatus(ctx context.Context, field graphql.CollectedField, obj *benefits.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Benefit_fulfillmentStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Benefit().FulfillmentStatus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FulfillmentStatus) graphql.Marshaler {
+			return ec.marshalOFulfillmentStatus2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐFulfillmentStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Benefit_fulfillmentStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Benefit", field, true, true, errors.New("field of type FulfillmentStatus does not have child fields"))
+}
+
+func (ec *executionContext) _Benefit_fulfillmentChangedAt(ctx context.Context, field graphql.CollectedField, obj *benefits.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Benefit_fulfillmentChangedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FulfillmentChangedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Benefit_fulfillmentChangedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Benefit", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _Benefit_fulfillmentChangedBy(ctx context.Context, field graphql.CollectedField, obj *benefits.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Benefit_fulfillmentChangedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Benefit().FulfillmentChangedBy(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Benefit_fulfillmentChangedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Benefit", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Benefit_fulfillmentNote(ctx context.Context, field graphql.CollectedField, obj *benefits.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Benefit_fulfillmentNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Benefit().FulfillmentNote(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Benefit_fulfillmentNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Benefit", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
@@ -11912,6 +12175,50 @@ func (ec *executionContext) fieldContext_Mutation_simulateCampaign(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_simulateCampaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setFulfillmentStatus(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setFulfillmentStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetFulfillmentStatus(ctx, fc.Args["input"].(model.SetFulfillmentStatusInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetFulfillmentStatusPayload) graphql.Marshaler {
+			return ec.marshalNSetFulfillmentStatusPayload2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐSetFulfillmentStatusPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setFulfillmentStatus(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetFulfillmentStatusPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setFulfillmentStatus_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -16456,6 +16763,38 @@ func (ec *executionContext) fieldContext_RewardQuote_reasons(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _SetFulfillmentStatusPayload_benefit(ctx context.Context, field graphql.CollectedField, obj *model.SetFulfillmentStatusPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetFulfillmentStatusPayload_benefit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Benefit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *benefits.Benefit) graphql.Marshaler {
+			return ec.marshalNBenefit2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbenefitsᚐBenefit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetFulfillmentStatusPayload_benefit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetFulfillmentStatusPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Benefit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SimulatedDecision_effects(ctx context.Context, field graphql.CollectedField, obj *engine.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18997,6 +19336,50 @@ func (ec *executionContext) unmarshalInputRewardFilter(ctx context.Context, obj 
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputSetFulfillmentStatusInput(ctx context.Context, obj any) (model.SetFulfillmentStatusInput, error) {
+	var it model.SetFulfillmentStatusInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"benefitId", "status", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "benefitId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("benefitId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BenefitID = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalNFulfillmentStatus2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐFulfillmentStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputUpdateRewardInput(ctx context.Context, obj any) (model.UpdateRewardInput, error) {
 	var it model.UpdateRewardInput
 	if obj == nil {
@@ -19960,6 +20343,11 @@ func (ec *executionContext) _Benefit(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "member":
+			out.Values[i] = ec._Benefit_member(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "key":
 			out.Values[i] = ec._Benefit_key(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -20013,6 +20401,14 @@ func (ec *executionContext) _Benefit(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "fulfillment":
 			out.Values[i] = ec._Benefit_fulfillment(ctx, field, obj)
+		case "fulfillmentStatus":
+			out.Values[i] = ec._Benefit_fulfillmentStatus(ctx, field, obj)
+		case "fulfillmentChangedAt":
+			out.Values[i] = ec._Benefit_fulfillmentChangedAt(ctx, field, obj)
+		case "fulfillmentChangedBy":
+			out.Values[i] = ec._Benefit_fulfillmentChangedBy(ctx, field, obj)
+		case "fulfillmentNote":
+			out.Values[i] = ec._Benefit_fulfillmentNote(ctx, field, obj)
 		case "endReason":
 			out.Values[i] = ec._Benefit_endReason(ctx, field, obj)
 		case "endedAt":
@@ -22274,6 +22670,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "simulateCampaign":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_simulateCampaign(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setFulfillmentStatus":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setFulfillmentStatus(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -24900,6 +25303,45 @@ func (ec *executionContext) _RewardQuote(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var setFulfillmentStatusPayloadImplementors = []string{"SetFulfillmentStatusPayload"}
+
+func (ec *executionContext) _SetFulfillmentStatusPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetFulfillmentStatusPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setFulfillmentStatusPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := make(map[string]*graphql.FieldSet)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetFulfillmentStatusPayload")
+		case "benefit":
+			out.Values[i] = ec._SetFulfillmentStatusPayload_benefit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferred), math.MaxInt32)))
+
+	for label, dfs := range deferred {
+		ec.ProcessDeferredGroup(graphql.DeferredGroup{
+			Label:    label,
+			Path:     graphql.GetPath(ctx),
+			FieldSet: dfs,
+			Context:  ctx,
+		})
+	}
+
+	return out
+}
+
 var simulatedDecisionImplementors = []string{"SimulatedDecision"}
 
 func (ec *executionContext) _SimulatedDecision(ctx context.Context, sel ast.SelectionSet, obj *engine.Simulation) graphql.Marshaler {
@@ -26368,6 +26810,16 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 	return graphql.WrapContextMarshaler(ctx, res)
 }
 
+func (ec *executionContext) unmarshalNFulfillmentStatus2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐFulfillmentStatus(ctx context.Context, v any) (model.FulfillmentStatus, error) {
+	var res model.FulfillmentStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFulfillmentStatus2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐFulfillmentStatus(ctx context.Context, sel ast.SelectionSet, v model.FulfillmentStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -27100,6 +27552,25 @@ func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋpromogateᚋpromogate
 	return ret
 }
 
+func (ec *executionContext) unmarshalNSetFulfillmentStatusInput2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐSetFulfillmentStatusInput(ctx context.Context, v any) (model.SetFulfillmentStatusInput, error) {
+	res, err := ec.unmarshalInputSetFulfillmentStatusInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetFulfillmentStatusPayload2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐSetFulfillmentStatusPayload(ctx context.Context, sel ast.SelectionSet, v model.SetFulfillmentStatusPayload) graphql.Marshaler {
+	return ec._SetFulfillmentStatusPayload(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSetFulfillmentStatusPayload2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐSetFulfillmentStatusPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetFulfillmentStatusPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SetFulfillmentStatusPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSimulatedDecision2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐSimulation(ctx context.Context, sel ast.SelectionSet, v engine.Simulation) graphql.Marshaler {
 	return ec._SimulatedDecision(ctx, sel, &v)
 }
@@ -27650,6 +28121,22 @@ func (ec *executionContext) marshalOExpiration2ᚖgithubᚗcomᚋpromogateᚋpro
 		return graphql.Null
 	}
 	return ec._Expiration(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOFulfillmentStatus2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐFulfillmentStatus(ctx context.Context, v any) (*model.FulfillmentStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.FulfillmentStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFulfillmentStatus2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐFulfillmentStatus(ctx context.Context, sel ast.SelectionSet, v *model.FulfillmentStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/promogate/promogate/graph/model"
 	"github.com/promogate/promogate/plugins/sdk"
+	"github.com/promogate/promogate/server/auth"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
@@ -61,6 +62,11 @@ func (r *benefitResolver) Campaign(ctx context.Context, obj *benefits.Benefit) (
 	return r.CampaignStore.Get(ctx, obj.CampaignID)
 }
 
+// Member is the resolver for the member field.
+func (r *benefitResolver) Member(ctx context.Context, obj *benefits.Benefit) (*members.Member, error) {
+	return r.loaders(ctx).Member.Load(ctx, obj.MemberID)
+}
+
 // Kind is the resolver for the kind field.
 func (r *benefitResolver) Kind(ctx context.Context, obj *benefits.Benefit) (model.BenefitKind, error) {
 	return model.BenefitKind(strings.ToUpper(obj.Kind)), nil
@@ -84,6 +90,25 @@ func (r *benefitResolver) Status(ctx context.Context, obj *benefits.Benefit) (mo
 // Fulfillment is the resolver for the fulfillment field.
 func (r *benefitResolver) Fulfillment(ctx context.Context, obj *benefits.Benefit) (*string, error) {
 	return optional(obj.Fulfillment), nil
+}
+
+// FulfillmentStatus is the resolver for the fulfillmentStatus field.
+func (r *benefitResolver) FulfillmentStatus(ctx context.Context, obj *benefits.Benefit) (*model.FulfillmentStatus, error) {
+	if obj.Fulfillment == "" {
+		return nil, nil
+	}
+	st := model.FulfillmentStatus(strings.ToUpper(obj.Fulfillment))
+	return &st, nil
+}
+
+// FulfillmentChangedBy is the resolver for the fulfillmentChangedBy field.
+func (r *benefitResolver) FulfillmentChangedBy(ctx context.Context, obj *benefits.Benefit) (*string, error) {
+	return optional(obj.FulfillmentChangedBy), nil
+}
+
+// FulfillmentNote is the resolver for the fulfillmentNote field.
+func (r *benefitResolver) FulfillmentNote(ctx context.Context, obj *benefits.Benefit) (*string, error) {
+	return optional(obj.FulfillmentNote), nil
 }
 
 // EndReason is the resolver for the endReason field.
@@ -605,6 +630,24 @@ func (r *mutationResolver) SimulateCampaign(ctx context.Context, id string, even
 			OccurredAt: in.OccurredAt, Attributes: in.Attributes}
 	}
 	return r.Engine.Simulate(ctx, c, ins)
+}
+
+// SetFulfillmentStatus is the resolver for the setFulfillmentStatus field.
+func (r *mutationResolver) SetFulfillmentStatus(ctx context.Context, input model.SetFulfillmentStatusInput) (*model.SetFulfillmentStatusPayload, error) {
+	bid, err := idOf(typeBenefit, input.BenefitID)
+	if err != nil {
+		return nil, err
+	}
+	note := ""
+	if input.Note != nil {
+		note = *input.Note
+	}
+	b, _, err := r.BenefitStore.SetFulfillment(ctx, benefits.FulfillmentChange{BenefitID: bid,
+		Status: strings.ToLower(string(input.Status)), Note: note, Actor: auth.FromContext(ctx).Actor()}, r.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &model.SetFulfillmentStatusPayload{Benefit: b}, nil
 }
 
 // ID is the resolver for the id field.

@@ -302,6 +302,18 @@ type RewardFilter struct {
 	AvailableTo *string `json:"availableTo,omitempty"`
 }
 
+type SetFulfillmentStatusInput struct {
+	// The gift's global id (Benefit.id).
+	BenefitID string            `json:"benefitId"`
+	Status    FulfillmentStatus `json:"status"`
+	// Why, or a delivery reference; at most 1,000 bytes.
+	Note *string `json:"note,omitempty"`
+}
+
+type SetFulfillmentStatusPayload struct {
+	Benefit *benefits.Benefit `json:"benefit"`
+}
+
 type SimulatedEffect struct {
 	Kind string `json:"kind"`
 	// The effect's payload as the plugin returned it.
@@ -729,8 +741,10 @@ const (
 	ErrorCodeCampaignNotOpen ErrorCode = "CAMPAIGN_NOT_OPEN"
 	// The operation is disabled in this server's configuration.
 	ErrorCodeDisabled ErrorCode = "DISABLED"
-	// The campaign cannot move from its current state to the requested one.
+	// The campaign, or the gift's fulfilment, cannot move from its current state to the requested one.
 	ErrorCodeIllegalTransition ErrorCode = "ILLEGAL_TRANSITION"
+	// No benefit has the id.
+	ErrorCodeBenefitNotFound ErrorCode = "BENEFIT_NOT_FOUND"
 	// An unexpected failure; the server logged it. Retrying with the same idempotency key is safe.
 	ErrorCodeInternal ErrorCode = "INTERNAL"
 	// The HTTP request is not a GraphQL-over-HTTP request: the body is not a JSON object, a parameter has the wrong type, there is no query, or the method or media type is not served (HTTP 400, 405, 406 or 415).
@@ -788,6 +802,7 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeCampaignNotOpen,
 	ErrorCodeDisabled,
 	ErrorCodeIllegalTransition,
+	ErrorCodeBenefitNotFound,
 	ErrorCodeInternal,
 	ErrorCodeBadRequest,
 	ErrorCodeUnauthenticated,
@@ -807,7 +822,7 @@ var AllErrorCode = []ErrorCode{
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound:
+	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeBenefitNotFound, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound:
 		return true
 	}
 	return false
@@ -960,6 +975,67 @@ func (e *EventStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e EventStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a physical gift is on its way to the recipient.
+type FulfillmentStatus string
+
+const (
+	// Granted, waiting to be handed over.
+	FulfillmentStatusToDeliver FulfillmentStatus = "TO_DELIVER"
+	// Handed over to the recipient.
+	FulfillmentStatusDelivered FulfillmentStatus = "DELIVERED"
+	// Will not be handed over; final.
+	FulfillmentStatusCancelled FulfillmentStatus = "CANCELLED"
+)
+
+var AllFulfillmentStatus = []FulfillmentStatus{
+	FulfillmentStatusToDeliver,
+	FulfillmentStatusDelivered,
+	FulfillmentStatusCancelled,
+}
+
+func (e FulfillmentStatus) IsValid() bool {
+	switch e {
+	case FulfillmentStatusToDeliver, FulfillmentStatusDelivered, FulfillmentStatusCancelled:
+		return true
+	}
+	return false
+}
+
+func (e FulfillmentStatus) String() string {
+	return string(e)
+}
+
+func (e *FulfillmentStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FulfillmentStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FulfillmentStatus", str)
+	}
+	return nil
+}
+
+func (e FulfillmentStatus) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FulfillmentStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FulfillmentStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

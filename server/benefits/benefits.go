@@ -42,28 +42,33 @@ var Kinds = map[string]bool{"discount": true, "addon": true, "gift": true, "sms_
 type Benefit struct {
 	bun.BaseModel `bun:"table:benefits"`
 
-	ID          int64          `bun:"id,pk,autoincrement"`
-	MemberID    int64          `bun:"member_id"`
-	CampaignID  int64          `bun:"campaign_id"`
-	Key         string         `bun:"key"`
-	Kind        string         `bun:"kind"`
-	Title       string         `bun:"title"`
-	Percent     int            `bun:"percent"`
-	Scope       string         `bun:"scope"`
-	Exclusions  []string       `bun:"exclusions,array"`
-	Quantity    int64          `bun:"quantity"`
-	Recipient   string         `bun:"recipient"`
-	Code        string         `bun:"code"`
-	ValidFrom   *time.Time     `bun:"valid_from"`
-	ValidUntil  *time.Time     `bun:"valid_until"`
-	Status      string         `bun:"status"`
-	Fulfillment string         `bun:"fulfillment"`
-	EndReason   string         `bun:"end_reason"`
-	EndedAt     *time.Time     `bun:"ended_at"`
-	Attributes  map[string]any `bun:"attributes,type:jsonb"`
-	EventID     *int64         `bun:"event_id"`
-	CreatedAt   time.Time      `bun:"created_at"`
-	UpdatedAt   time.Time      `bun:"updated_at"`
+	ID          int64      `bun:"id,pk,autoincrement"`
+	MemberID    int64      `bun:"member_id"`
+	CampaignID  int64      `bun:"campaign_id"`
+	Key         string     `bun:"key"`
+	Kind        string     `bun:"kind"`
+	Title       string     `bun:"title"`
+	Percent     int        `bun:"percent"`
+	Scope       string     `bun:"scope"`
+	Exclusions  []string   `bun:"exclusions,array"`
+	Quantity    int64      `bun:"quantity"`
+	Recipient   string     `bun:"recipient"`
+	Code        string     `bun:"code"`
+	ValidFrom   *time.Time `bun:"valid_from"`
+	ValidUntil  *time.Time `bun:"valid_until"`
+	Status      string     `bun:"status"`
+	Fulfillment string     `bun:"fulfillment"`
+	// FulfillmentChangedAt, FulfillmentChangedBy and FulfillmentNote record the last change of
+	// a gift's fulfilment status (SetFulfillment): when, by whom (an audit actor) and why.
+	FulfillmentChangedAt *time.Time     `bun:"fulfillment_changed_at"`
+	FulfillmentChangedBy string         `bun:"fulfillment_changed_by"`
+	FulfillmentNote      string         `bun:"fulfillment_note"`
+	EndReason            string         `bun:"end_reason"`
+	EndedAt              *time.Time     `bun:"ended_at"`
+	Attributes           map[string]any `bun:"attributes,type:jsonb"`
+	EventID              *int64         `bun:"event_id"`
+	CreatedAt            time.Time      `bun:"created_at"`
+	UpdatedAt            time.Time      `bun:"updated_at"`
 }
 
 // InForce reports whether the benefit applies at t. ValidUntil is inclusive to the second: a
@@ -178,8 +183,8 @@ func newBenefit(t Target, g *sdk.GrantBenefit, now time.Time) (*Benefit, error) 
 	}
 	fulfillment := ""
 	if g.Kind == "gift" {
-		fulfillment = "to_deliver"
-		if f, ok := attrs["fulfilment"].(string); ok && f != "" {
+		fulfillment = ToDeliver
+		if f, ok := attrs["fulfilment"].(string); ok && fulfillmentStates[f] {
 			fulfillment = f
 		}
 	}
