@@ -70,7 +70,7 @@ func TestGrantManyStoresWhatGrantStores(t *testing.T) {
 		{Key: "gift-2021-04-A-1", Kind: "gift", Title: "Branded calculator + branded travel hair dryer", Recipient: "Employee 1",
 			ValidFrom: &from, Attributes: sdk.Values{"items": []any{"branded calculator", "branded travel hair dryer"}, "month": "2021-04",
 				"termMonths": 24, "fulfilment": "to_deliver"}},
-		{Key: "gift-courier", Kind: "gift", Title: `He said "hi", {x} \ NULL`, Attributes: sdk.Values{"fulfilment": "courier"}},
+		{Key: "gift-courier", Kind: "gift", Title: `He said "hi", {x} \ NULL`, Attributes: sdk.Values{"fulfilment": "delivered"}},
 		{Key: "addon", Kind: "addon", Title: "Roaming", Attributes: sdk.Values{"activation": "on_request"}, ValidUntil: &until},
 		{Key: "discount", Kind: "discount", Percent: 2501, Scope: "monthly_fee", Exclusions: []string{"a,b", `"q"`, "NULL", ""},
 			ValidFrom: &from, ValidUntil: &until},
@@ -126,7 +126,7 @@ func TestGrantManyStoresWhatGrantStores(t *testing.T) {
 	if b := stored(t, bdb, many, "addon"); b.Title != "Roaming" || b.Status != benefits.Available {
 		t.Errorf("a key given twice: %+v, want the first grant (Roaming, available)", b)
 	}
-	if b := stored(t, bdb, many, "gift-courier"); b.Fulfillment != "courier" || b.Title != `He said "hi", {x} \ NULL` {
+	if b := stored(t, bdb, many, "gift-courier"); b.Fulfillment != benefits.Delivered || b.Title != `He said "hi", {x} \ NULL` {
 		t.Errorf("gift-courier: %+v", b)
 	}
 	if b := stored(t, bdb, many, "discount"); !reflect.DeepEqual(b.Exclusions, []string{"a,b", `"q"`, "NULL", ""}) ||
