@@ -3,8 +3,8 @@
 #   make build       bin/promogate and every plugin binary into bin/plugins/
 #   make run         build, start the private PostgreSQL cluster if DATABASE_URL
 #                    is unset, then serve on 127.0.0.1:8080 (scripts/run.sh)
-#   make test        go vet + go test against a private cluster (scripts/test.sh)
-#   make lint        gofmt -l must be empty, then go vet
+#   make test        go vet + go test of every Go module against a private cluster (scripts/test.sh)
+#   make lint        gofmt -l must be empty, then go vet in every Go module
 #   make pg-start    start the private development cluster (.data/pg)
 #   make pg-stop     stop it
 #   make clean       remove bin/
@@ -16,6 +16,8 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 PLUGIN_BIN := $(BIN)/plugins
+# GO_MODULES are the core module and every nested one (the plugin SDK has its own go.mod).
+GO_MODULES := . $(patsubst %/go.mod,%,$(shell find plugins -name go.mod -not -path '*/node_modules/*' | sort))
 
 .PHONY: all build build-server build-plugins run test generate proto bench lint \
 	pg-start pg-stop clean clean-data
@@ -28,16 +30,25 @@ build-server:
 	$(GO) build -o $(BIN)/promogate ./server
 
 # Every directory plugins/*/ or plugins/examples/*/ whose package is main
-# becomes bin/plugins/<directory name>.
+# becomes bin/plugins/<directory name>; one with its own go.mod (a partner-style
+# module that requires only the SDK) is built inside its module.
 build-plugins:
 	@mkdir -p $(PLUGIN_BIN)
-	@for d in plugins/*/ plugins/examples/*/; do \
+	@out=$$(cd $(PLUGIN_BIN) && pwd); \
+	for d in plugins/*/ plugins/examples/*/; do \
 		[[ -d $$d ]] || continue; \
 		compgen -G "$$d*.go" >/dev/null || continue; \
-		name=$$($(GO) list -e -f '{{.Name}}' "./$$d"); \
-		[[ $$name == main ]] || continue; \
-		echo "$(GO) build -o $(PLUGIN_BIN)/$$(basename $$d) ./$${d%/}"; \
-		$(GO) build -o "$(PLUGIN_BIN)/$$(basename $$d)" "./$${d%/}"; \
+		if [[ -f $${d}go.mod ]]; then \
+			name=$$(cd "$$d" && $(GO) list -e -f '{{.Name}}' .); \
+			[[ $$name == main ]] || continue; \
+			echo "(cd $${d%/} && $(GO) build -o $(PLUGIN_BIN)/$$(basename $$d) .)"; \
+			(cd "$$d" && $(GO) build -o "$$out/$$(basename $$d)" .); \
+		else \
+			name=$$($(GO) list -e -f '{{.Name}}' "./$$d"); \
+			[[ $$name == main ]] || continue; \
+			echo "$(GO) build -o $(PLUGIN_BIN)/$$(basename $$d) ./$${d%/}"; \
+			$(GO) build -o "$(PLUGIN_BIN)/$$(basename $$d)" "./$${d%/}"; \
+		fi; \
 	done
 
 run: build
@@ -59,7 +70,7 @@ lint:
 	@out=$$(find . \( -path ./.data -o -path ./.git -o -path ./bin -o -name node_modules \) -prune \
 		-o -name '*.go' -type f -print0 | xargs -0 -r gofmt -l); \
 	if [[ -n $$out ]]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	@for m in $(GO_MODULES); do echo "(cd $$m && $(GO) vet ./...)"; (cd $$m && $(GO) vet ./...); done
 
 pg-start:
 	./scripts/pgcluster.sh start

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the plugin wire protocol (plugins/proto/v*/*.pb.go) with pinned tools:
+# Regenerates the plugin wire protocol (plugins/sdk/proto/v*/*.pb.go) with pinned tools:
 # protoc from Debian's protobuf-compiler package, protoc-gen-go and protoc-gen-go-grpc
 # at the exact versions below, installed into ./.bin (gitignored).
 set -euo pipefail
@@ -30,7 +30,7 @@ if [ "$(installed_version protoc-gen-go-grpc)" != "${PROTOC_GEN_GO_GRPC_VERSION#
 fi
 
 echo "proto.sh: $(protoc --version), protoc-gen-go $PROTOC_GEN_GO_VERSION, protoc-gen-go-grpc $PROTOC_GEN_GO_GRPC_VERSION" >&2
-for dir in plugins/proto/v*/; do
+for dir in plugins/sdk/proto/v*/; do
 	PATH="$root/.bin:$PATH" protoc \
 		--proto_path=. \
 		--go_out=. --go_opt=paths=source_relative \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh runs Promogate's checks: go vet ./... then go test ./... against a
-# PostgreSQL server.
+# PostgreSQL server, in the core module and in every nested Go module (the plugin
+# SDK in plugins/sdk has its own go.mod, which the core's ./... does not reach).
 #
 # Usage: scripts/test.sh [GO TEST ARGS...]   e.g. -race, -run TestFoo, -v
 #
@@ -11,9 +12,10 @@
 # packages create their own throwaway databases from it.
 #
 # Extra arguments go to go test only. If one of them looks like a package
-# pattern (./x, ../x, x/...), the arguments replace the default ./... .
+# pattern (./x, ../x, x/...), the arguments replace the default ./... of every
+# module; a pattern inside a nested module (./plugins/sdk/...) runs in that module.
 #
-# Exit code: that of go vet if it fails, else that of go test.
+# Exit code: that of go vet if it fails, else that of the last failing go test.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -59,14 +61,50 @@ else
 fi
 export TEST_DATABASE_URL
 
-pkgs=(./...)
+# modules lists the directories of the Go modules: the core (.) first, then each
+# nested go.mod (not under .data, bin or node_modules).
+mapfile -t nested < <(find . \( -path ./.data -o -path ./.git -o -path ./bin -o -name node_modules \) -prune \
+	-o -name go.mod -type f -print | sed -e 's#^\./##' -e 's#/go.mod$##' | grep -vx 'go.mod' | sort)
+modules=(. "${nested[@]}")
+
+# module_of prints the module directory holding package pattern $1 (the longest
+# nested module whose directory prefixes it, else .).
+module_of() {
+	local p=${1#./} best=.
+	for m in "${nested[@]}"; do
+		if [[ $p == "$m" || $p == "$m"/* ]] && ((${#m} > ${#best})); then
+			best=$m
+		fi
+	done
+	printf '%s\n' "$best"
+}
+
+flags=()
+declare -A patterns=()
 for a in "$@"; do
 	case $a in
-	./* | ../* | */...) pkgs=() ;;
+	./* | ../* | */...)
+		m=$(module_of "$a")
+		rel=${a#./}
+		if [[ $m != . ]]; then rel=${rel#"$m"}; rel=${rel#/}; fi
+		patterns[$m]+=" ./${rel:-.}"
+		;;
+	*) flags+=("$a") ;;
 	esac
 done
+if ((${#patterns[@]} == 0)); then
+	for m in "${modules[@]}"; do patterns[$m]=" ./..."; done
+fi
 
-note "go vet ./..."
-go vet ./...
-note "$(printf '%s ' go test -count=1 -timeout 15m "$@" "${pkgs[@]}")"
-go test -count=1 -timeout 15m "$@" "${pkgs[@]}"
+for m in "${modules[@]}"; do
+	note "go vet ./... (module ${m})"
+	(cd "$m" && go vet ./...)
+done
+rc=0
+for m in "${modules[@]}"; do
+	[[ -n ${patterns[$m]:-} ]] || continue
+	read -ra pkgs <<<"${patterns[$m]}"
+	note "$(printf '%s ' "(module ${m})" go test -count=1 -timeout 15m "${flags[@]}" "${pkgs[@]}")"
+	(cd "$m" && go test -count=1 -timeout 15m "${flags[@]}" "${pkgs[@]}") || rc=$?
+done
+exit "$rc"

@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"time"
 
-	programv1 "github.com/promogate/promogate/plugins/proto/v1"
+	programv1 "github.com/promogate/promogate/plugins/sdk/proto/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 

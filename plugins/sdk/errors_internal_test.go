@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	programv1 "github.com/promogate/promogate/plugins/proto/v1"
+	programv1 "github.com/promogate/promogate/plugins/sdk/proto/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"

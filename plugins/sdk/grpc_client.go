@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	programv1 "github.com/promogate/promogate/plugins/proto/v1"
+	programv1 "github.com/promogate/promogate/plugins/sdk/proto/v1"
 )
 
 // grpcClient is the host's view of a plugin: a Program whose methods

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 
-	programv1 "github.com/promogate/promogate/plugins/proto/v1"
+	programv1 "github.com/promogate/promogate/plugins/sdk/proto/v1"
 )
 
 // grpcServer serves a Program inside the plugin process: it decodes requests

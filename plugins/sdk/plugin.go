@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/go-plugin"
-	programv1 "github.com/promogate/promogate/plugins/proto/v1"
+	programv1 "github.com/promogate/promogate/plugins/sdk/proto/v1"
 	"google.golang.org/grpc"
 )
 

@@ -52,8 +52,11 @@ func weekendDouble(tb testing.TB) (string, []byte) {
 			return
 		}
 		binaryPath = filepath.Join(dir, "weekenddouble")
-		out, err := exec.Command("go", "build", "-o", binaryPath,
-			"github.com/promogate/promogate/plugins/examples/weekenddouble").CombinedOutput()
+		// The example lives in the core module (the repository root), which
+		// requires this SDK through a replace of its local directory.
+		cmd := exec.Command("go", "build", "-o", binaryPath, "./plugins/examples/weekenddouble")
+		cmd.Dir = filepath.Join("..", "..")
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 			return

@@ -19,7 +19,7 @@
 // versions:
 // 	protoc-gen-go v1.36.11
 // 	protoc        v3.21.12
-// source: plugins/proto/v1/program.proto
+// source: plugins/sdk/proto/v1/program.proto
 
 package programv1
 
@@ -47,7 +47,7 @@ type DescribeRequest struct {
 
 func (x *DescribeRequest) Reset() {
 	*x = DescribeRequest{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[0]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -59,7 +59,7 @@ func (x *DescribeRequest) String() string {
 func (*DescribeRequest) ProtoMessage() {}
 
 func (x *DescribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[0]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -72,7 +72,7 @@ func (x *DescribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeRequest.ProtoReflect.Descriptor instead.
 func (*DescribeRequest) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{0}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{0}
 }
 
 type Schedule struct {
@@ -85,7 +85,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[1]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -97,7 +97,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[1]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -110,7 +110,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{1}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Schedule) GetName() string {
@@ -143,7 +143,7 @@ type Description struct {
 
 func (x *Description) Reset() {
 	*x = Description{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[2]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -155,7 +155,7 @@ func (x *Description) String() string {
 func (*Description) ProtoMessage() {}
 
 func (x *Description) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[2]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -168,7 +168,7 @@ func (x *Description) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Description.ProtoReflect.Descriptor instead.
 func (*Description) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{2}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Description) GetName() string {
@@ -242,7 +242,7 @@ type Campaign struct {
 
 func (x *Campaign) Reset() {
 	*x = Campaign{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[3]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -254,7 +254,7 @@ func (x *Campaign) String() string {
 func (*Campaign) ProtoMessage() {}
 
 func (x *Campaign) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[3]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -267,7 +267,7 @@ func (x *Campaign) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Campaign.ProtoReflect.Descriptor instead.
 func (*Campaign) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{3}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Campaign) GetId() string {
@@ -332,7 +332,7 @@ type Balance struct {
 
 func (x *Balance) Reset() {
 	*x = Balance{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[4]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -344,7 +344,7 @@ func (x *Balance) String() string {
 func (*Balance) ProtoMessage() {}
 
 func (x *Balance) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[4]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -357,7 +357,7 @@ func (x *Balance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Balance.ProtoReflect.Descriptor instead.
 func (*Balance) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{4}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Balance) GetProgram() string {
@@ -406,7 +406,7 @@ type Tier struct {
 
 func (x *Tier) Reset() {
 	*x = Tier{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[5]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -418,7 +418,7 @@ func (x *Tier) String() string {
 func (*Tier) ProtoMessage() {}
 
 func (x *Tier) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[5]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -431,7 +431,7 @@ func (x *Tier) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tier.ProtoReflect.Descriptor instead.
 func (*Tier) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{5}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Tier) GetProgram() string {
@@ -477,7 +477,7 @@ type Benefit struct {
 
 func (x *Benefit) Reset() {
 	*x = Benefit{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[6]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +489,7 @@ func (x *Benefit) String() string {
 func (*Benefit) ProtoMessage() {}
 
 func (x *Benefit) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[6]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +502,7 @@ func (x *Benefit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Benefit.ProtoReflect.Descriptor instead.
 func (*Benefit) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{6}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Benefit) GetId() string {
@@ -609,7 +609,7 @@ type Enrollment struct {
 
 func (x *Enrollment) Reset() {
 	*x = Enrollment{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[7]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +621,7 @@ func (x *Enrollment) String() string {
 func (*Enrollment) ProtoMessage() {}
 
 func (x *Enrollment) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[7]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +634,7 @@ func (x *Enrollment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enrollment.ProtoReflect.Descriptor instead.
 func (*Enrollment) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{7}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Enrollment) GetCampaign() string {
@@ -697,7 +697,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[8]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +709,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[8]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +722,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{8}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Member) GetId() string {
@@ -844,7 +844,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[9]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +856,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[9]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +869,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{9}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Event) GetId() string {
@@ -927,7 +927,7 @@ type CreditPoints struct {
 
 func (x *CreditPoints) Reset() {
 	*x = CreditPoints{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[10]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -939,7 +939,7 @@ func (x *CreditPoints) String() string {
 func (*CreditPoints) ProtoMessage() {}
 
 func (x *CreditPoints) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[10]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -952,7 +952,7 @@ func (x *CreditPoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditPoints.ProtoReflect.Descriptor instead.
 func (*CreditPoints) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{10}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreditPoints) GetAmount() int64 {
@@ -1000,7 +1000,7 @@ type DebitPoints struct {
 
 func (x *DebitPoints) Reset() {
 	*x = DebitPoints{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[11]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1012,7 +1012,7 @@ func (x *DebitPoints) String() string {
 func (*DebitPoints) ProtoMessage() {}
 
 func (x *DebitPoints) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[11]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1025,7 +1025,7 @@ func (x *DebitPoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DebitPoints.ProtoReflect.Descriptor instead.
 func (*DebitPoints) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{11}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DebitPoints) GetAmount() int64 {
@@ -1062,7 +1062,7 @@ type GrantBenefit struct {
 
 func (x *GrantBenefit) Reset() {
 	*x = GrantBenefit{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[12]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1074,7 +1074,7 @@ func (x *GrantBenefit) String() string {
 func (*GrantBenefit) ProtoMessage() {}
 
 func (x *GrantBenefit) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[12]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1087,7 +1087,7 @@ func (x *GrantBenefit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantBenefit.ProtoReflect.Descriptor instead.
 func (*GrantBenefit) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{12}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GrantBenefit) GetKey() string {
@@ -1187,7 +1187,7 @@ type ChangeBenefit struct {
 
 func (x *ChangeBenefit) Reset() {
 	*x = ChangeBenefit{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[13]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1199,7 @@ func (x *ChangeBenefit) String() string {
 func (*ChangeBenefit) ProtoMessage() {}
 
 func (x *ChangeBenefit) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[13]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1212,7 @@ func (x *ChangeBenefit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeBenefit.ProtoReflect.Descriptor instead.
 func (*ChangeBenefit) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{13}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ChangeBenefit) GetKey() string {
@@ -1254,7 +1254,7 @@ type EndBenefit struct {
 
 func (x *EndBenefit) Reset() {
 	*x = EndBenefit{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[14]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1266,7 +1266,7 @@ func (x *EndBenefit) String() string {
 func (*EndBenefit) ProtoMessage() {}
 
 func (x *EndBenefit) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[14]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1279,7 +1279,7 @@ func (x *EndBenefit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndBenefit.ProtoReflect.Descriptor instead.
 func (*EndBenefit) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{14}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *EndBenefit) GetKey() string {
@@ -1313,7 +1313,7 @@ type SetTier struct {
 
 func (x *SetTier) Reset() {
 	*x = SetTier{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[15]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1325,7 @@ func (x *SetTier) String() string {
 func (*SetTier) ProtoMessage() {}
 
 func (x *SetTier) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[15]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1338,7 @@ func (x *SetTier) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTier.ProtoReflect.Descriptor instead.
 func (*SetTier) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{15}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SetTier) GetTier() string {
@@ -1364,7 +1364,7 @@ type IssueCode struct {
 
 func (x *IssueCode) Reset() {
 	*x = IssueCode{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[16]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1376,7 @@ func (x *IssueCode) String() string {
 func (*IssueCode) ProtoMessage() {}
 
 func (x *IssueCode) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[16]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +1389,7 @@ func (x *IssueCode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueCode.ProtoReflect.Descriptor instead.
 func (*IssueCode) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{16}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *IssueCode) GetPurpose() string {
@@ -1411,7 +1411,7 @@ type Notify struct {
 
 func (x *Notify) Reset() {
 	*x = Notify{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[17]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1423,7 @@ func (x *Notify) String() string {
 func (*Notify) ProtoMessage() {}
 
 func (x *Notify) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[17]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1436,7 @@ func (x *Notify) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notify.ProtoReflect.Descriptor instead.
 func (*Notify) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{17}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Notify) GetChannel() string {
@@ -1476,7 +1476,7 @@ type PutState struct {
 
 func (x *PutState) Reset() {
 	*x = PutState{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[18]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1488,7 +1488,7 @@ func (x *PutState) String() string {
 func (*PutState) ProtoMessage() {}
 
 func (x *PutState) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[18]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1501,7 +1501,7 @@ func (x *PutState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutState.ProtoReflect.Descriptor instead.
 func (*PutState) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{18}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PutState) GetStateJson() []byte {
@@ -1521,7 +1521,7 @@ type Reject struct {
 
 func (x *Reject) Reset() {
 	*x = Reject{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[19]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +1533,7 @@ func (x *Reject) String() string {
 func (*Reject) ProtoMessage() {}
 
 func (x *Reject) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[19]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +1546,7 @@ func (x *Reject) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reject.ProtoReflect.Descriptor instead.
 func (*Reject) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{19}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Reject) GetCode() string {
@@ -1587,7 +1587,7 @@ type Effect struct {
 
 func (x *Effect) Reset() {
 	*x = Effect{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[20]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1599,7 +1599,7 @@ func (x *Effect) String() string {
 func (*Effect) ProtoMessage() {}
 
 func (x *Effect) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[20]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1612,7 +1612,7 @@ func (x *Effect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Effect.ProtoReflect.Descriptor instead.
 func (*Effect) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{20}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Effect) GetKind() string {
@@ -1794,7 +1794,7 @@ type FieldError struct {
 
 func (x *FieldError) Reset() {
 	*x = FieldError{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[21]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +1806,7 @@ func (x *FieldError) String() string {
 func (*FieldError) ProtoMessage() {}
 
 func (x *FieldError) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[21]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +1819,7 @@ func (x *FieldError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldError.ProtoReflect.Descriptor instead.
 func (*FieldError) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{21}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *FieldError) GetField() string {
@@ -1853,7 +1853,7 @@ type Reason struct {
 
 func (x *Reason) Reset() {
 	*x = Reason{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[22]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1865,7 +1865,7 @@ func (x *Reason) String() string {
 func (*Reason) ProtoMessage() {}
 
 func (x *Reason) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[22]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1878,7 +1878,7 @@ func (x *Reason) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reason.ProtoReflect.Descriptor instead.
 func (*Reason) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{22}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Reason) GetCode() string {
@@ -1904,7 +1904,7 @@ type ValidateConfigRequest struct {
 
 func (x *ValidateConfigRequest) Reset() {
 	*x = ValidateConfigRequest{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[23]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1916,7 +1916,7 @@ func (x *ValidateConfigRequest) String() string {
 func (*ValidateConfigRequest) ProtoMessage() {}
 
 func (x *ValidateConfigRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[23]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1929,7 +1929,7 @@ func (x *ValidateConfigRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateConfigRequest.ProtoReflect.Descriptor instead.
 func (*ValidateConfigRequest) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{23}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ValidateConfigRequest) GetConfigJson() []byte {
@@ -1948,7 +1948,7 @@ type ValidateConfigResponse struct {
 
 func (x *ValidateConfigResponse) Reset() {
 	*x = ValidateConfigResponse{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[24]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1960,7 +1960,7 @@ func (x *ValidateConfigResponse) String() string {
 func (*ValidateConfigResponse) ProtoMessage() {}
 
 func (x *ValidateConfigResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[24]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1973,7 +1973,7 @@ func (x *ValidateConfigResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateConfigResponse.ProtoReflect.Descriptor instead.
 func (*ValidateConfigResponse) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{24}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ValidateConfigResponse) GetErrors() []*FieldError {
@@ -1995,7 +1995,7 @@ type EligibilityRequest struct {
 
 func (x *EligibilityRequest) Reset() {
 	*x = EligibilityRequest{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[25]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +2007,7 @@ func (x *EligibilityRequest) String() string {
 func (*EligibilityRequest) ProtoMessage() {}
 
 func (x *EligibilityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[25]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2020,7 @@ func (x *EligibilityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EligibilityRequest.ProtoReflect.Descriptor instead.
 func (*EligibilityRequest) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{25}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *EligibilityRequest) GetCampaign() *Campaign {
@@ -2062,7 +2062,7 @@ type EligibilityResponse struct {
 
 func (x *EligibilityResponse) Reset() {
 	*x = EligibilityResponse{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[26]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2074,7 +2074,7 @@ func (x *EligibilityResponse) String() string {
 func (*EligibilityResponse) ProtoMessage() {}
 
 func (x *EligibilityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[26]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2087,7 +2087,7 @@ func (x *EligibilityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EligibilityResponse.ProtoReflect.Descriptor instead.
 func (*EligibilityResponse) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{26}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *EligibilityResponse) GetEligible() bool {
@@ -2121,7 +2121,7 @@ type EvaluateItem struct {
 
 func (x *EvaluateItem) Reset() {
 	*x = EvaluateItem{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[27]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2133,7 +2133,7 @@ func (x *EvaluateItem) String() string {
 func (*EvaluateItem) ProtoMessage() {}
 
 func (x *EvaluateItem) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[27]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2146,7 +2146,7 @@ func (x *EvaluateItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateItem.ProtoReflect.Descriptor instead.
 func (*EvaluateItem) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{27}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EvaluateItem) GetEvent() *Event {
@@ -2173,7 +2173,7 @@ type EvaluateRequest struct {
 
 func (x *EvaluateRequest) Reset() {
 	*x = EvaluateRequest{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[28]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2185,7 +2185,7 @@ func (x *EvaluateRequest) String() string {
 func (*EvaluateRequest) ProtoMessage() {}
 
 func (x *EvaluateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[28]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2198,7 +2198,7 @@ func (x *EvaluateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateRequest.ProtoReflect.Descriptor instead.
 func (*EvaluateRequest) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{28}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *EvaluateRequest) GetCampaign() *Campaign {
@@ -2225,7 +2225,7 @@ type EvaluateResult struct {
 
 func (x *EvaluateResult) Reset() {
 	*x = EvaluateResult{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[29]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2237,7 +2237,7 @@ func (x *EvaluateResult) String() string {
 func (*EvaluateResult) ProtoMessage() {}
 
 func (x *EvaluateResult) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[29]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2250,7 +2250,7 @@ func (x *EvaluateResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateResult.ProtoReflect.Descriptor instead.
 func (*EvaluateResult) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{29}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *EvaluateResult) GetEffects() []*Effect {
@@ -2276,7 +2276,7 @@ type EvaluateResponse struct {
 
 func (x *EvaluateResponse) Reset() {
 	*x = EvaluateResponse{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[30]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2288,7 +2288,7 @@ func (x *EvaluateResponse) String() string {
 func (*EvaluateResponse) ProtoMessage() {}
 
 func (x *EvaluateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[30]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2301,7 +2301,7 @@ func (x *EvaluateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateResponse) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{30}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *EvaluateResponse) GetResults() []*EvaluateResult {
@@ -2324,7 +2324,7 @@ type QuoteItem struct {
 
 func (x *QuoteItem) Reset() {
 	*x = QuoteItem{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[31]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2336,7 +2336,7 @@ func (x *QuoteItem) String() string {
 func (*QuoteItem) ProtoMessage() {}
 
 func (x *QuoteItem) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[31]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2349,7 +2349,7 @@ func (x *QuoteItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuoteItem.ProtoReflect.Descriptor instead.
 func (*QuoteItem) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{31}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *QuoteItem) GetRewardId() string {
@@ -2399,7 +2399,7 @@ type QuoteRequest struct {
 
 func (x *QuoteRequest) Reset() {
 	*x = QuoteRequest{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[32]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2411,7 +2411,7 @@ func (x *QuoteRequest) String() string {
 func (*QuoteRequest) ProtoMessage() {}
 
 func (x *QuoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[32]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2424,7 +2424,7 @@ func (x *QuoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuoteRequest.ProtoReflect.Descriptor instead.
 func (*QuoteRequest) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{32}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *QuoteRequest) GetCampaign() *Campaign {
@@ -2468,7 +2468,7 @@ type QuoteResponse struct {
 
 func (x *QuoteResponse) Reset() {
 	*x = QuoteResponse{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[33]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2480,7 +2480,7 @@ func (x *QuoteResponse) String() string {
 func (*QuoteResponse) ProtoMessage() {}
 
 func (x *QuoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[33]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2493,7 +2493,7 @@ func (x *QuoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuoteResponse.ProtoReflect.Descriptor instead.
 func (*QuoteResponse) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{33}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *QuoteResponse) GetPrice() int64 {
@@ -2537,7 +2537,7 @@ type TickRequest struct {
 
 func (x *TickRequest) Reset() {
 	*x = TickRequest{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[34]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2549,7 +2549,7 @@ func (x *TickRequest) String() string {
 func (*TickRequest) ProtoMessage() {}
 
 func (x *TickRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[34]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2562,7 +2562,7 @@ func (x *TickRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TickRequest.ProtoReflect.Descriptor instead.
 func (*TickRequest) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{34}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *TickRequest) GetCampaign() *Campaign {
@@ -2610,7 +2610,7 @@ type MemberEffects struct {
 
 func (x *MemberEffects) Reset() {
 	*x = MemberEffects{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[35]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2622,7 +2622,7 @@ func (x *MemberEffects) String() string {
 func (*MemberEffects) ProtoMessage() {}
 
 func (x *MemberEffects) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[35]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2635,7 +2635,7 @@ func (x *MemberEffects) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberEffects.ProtoReflect.Descriptor instead.
 func (*MemberEffects) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{35}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *MemberEffects) GetMemberId() string {
@@ -2662,7 +2662,7 @@ type TickResponse struct {
 
 func (x *TickResponse) Reset() {
 	*x = TickResponse{}
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[36]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2674,7 +2674,7 @@ func (x *TickResponse) String() string {
 func (*TickResponse) ProtoMessage() {}
 
 func (x *TickResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugins_proto_v1_program_proto_msgTypes[36]
+	mi := &file_plugins_sdk_proto_v1_program_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2687,7 +2687,7 @@ func (x *TickResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TickResponse.ProtoReflect.Descriptor instead.
 func (*TickResponse) Descriptor() ([]byte, []int) {
-	return file_plugins_proto_v1_program_proto_rawDescGZIP(), []int{36}
+	return file_plugins_sdk_proto_v1_program_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TickResponse) GetResults() []*MemberEffects {
@@ -2704,11 +2704,11 @@ func (x *TickResponse) GetNextCursor() string {
 	return ""
 }
 
-var File_plugins_proto_v1_program_proto protoreflect.FileDescriptor
+var File_plugins_sdk_proto_v1_program_proto protoreflect.FileDescriptor
 
-const file_plugins_proto_v1_program_proto_rawDesc = "" +
+const file_plugins_sdk_proto_v1_program_proto_rawDesc = "" +
 	"\n" +
-	"\x1eplugins/proto/v1/program.proto\x12\x13promogate.plugin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x11\n" +
+	"\"plugins/sdk/proto/v1/program.proto\x12\x13promogate.plugin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x11\n" +
 	"\x0fDescribeRequest\"2\n" +
 	"\bSchedule\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
@@ -2943,22 +2943,22 @@ const file_plugins_proto_v1_program_proto_rawDesc = "" +
 	"\x10CheckEligibility\x12'.promogate.plugin.v1.EligibilityRequest\x1a(.promogate.plugin.v1.EligibilityResponse\x12W\n" +
 	"\bEvaluate\x12$.promogate.plugin.v1.EvaluateRequest\x1a%.promogate.plugin.v1.EvaluateResponse\x12N\n" +
 	"\x05Quote\x12!.promogate.plugin.v1.QuoteRequest\x1a\".promogate.plugin.v1.QuoteResponse\x12K\n" +
-	"\x04Tick\x12 .promogate.plugin.v1.TickRequest\x1a!.promogate.plugin.v1.TickResponseB;Z9github.com/promogate/promogate/plugins/proto/v1;programv1b\x06proto3"
+	"\x04Tick\x12 .promogate.plugin.v1.TickRequest\x1a!.promogate.plugin.v1.TickResponseB?Z=github.com/promogate/promogate/plugins/sdk/proto/v1;programv1b\x06proto3"
 
 var (
-	file_plugins_proto_v1_program_proto_rawDescOnce sync.Once
-	file_plugins_proto_v1_program_proto_rawDescData []byte
+	file_plugins_sdk_proto_v1_program_proto_rawDescOnce sync.Once
+	file_plugins_sdk_proto_v1_program_proto_rawDescData []byte
 )
 
-func file_plugins_proto_v1_program_proto_rawDescGZIP() []byte {
-	file_plugins_proto_v1_program_proto_rawDescOnce.Do(func() {
-		file_plugins_proto_v1_program_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_plugins_proto_v1_program_proto_rawDesc), len(file_plugins_proto_v1_program_proto_rawDesc)))
+func file_plugins_sdk_proto_v1_program_proto_rawDescGZIP() []byte {
+	file_plugins_sdk_proto_v1_program_proto_rawDescOnce.Do(func() {
+		file_plugins_sdk_proto_v1_program_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_plugins_sdk_proto_v1_program_proto_rawDesc), len(file_plugins_sdk_proto_v1_program_proto_rawDesc)))
 	})
-	return file_plugins_proto_v1_program_proto_rawDescData
+	return file_plugins_sdk_proto_v1_program_proto_rawDescData
 }
 
-var file_plugins_proto_v1_program_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
-var file_plugins_proto_v1_program_proto_goTypes = []any{
+var file_plugins_sdk_proto_v1_program_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_plugins_sdk_proto_v1_program_proto_goTypes = []any{
 	(*DescribeRequest)(nil),        // 0: promogate.plugin.v1.DescribeRequest
 	(*Schedule)(nil),               // 1: promogate.plugin.v1.Schedule
 	(*Description)(nil),            // 2: promogate.plugin.v1.Description
@@ -2999,7 +2999,7 @@ var file_plugins_proto_v1_program_proto_goTypes = []any{
 	nil,                            // 37: promogate.plugin.v1.Notify.ParamsEntry
 	(*timestamppb.Timestamp)(nil),  // 38: google.protobuf.Timestamp
 }
-var file_plugins_proto_v1_program_proto_depIdxs = []int32{
+var file_plugins_sdk_proto_v1_program_proto_depIdxs = []int32{
 	1,  // 0: promogate.plugin.v1.Description.schedules:type_name -> promogate.plugin.v1.Schedule
 	38, // 1: promogate.plugin.v1.Campaign.starts_at:type_name -> google.protobuf.Timestamp
 	38, // 2: promogate.plugin.v1.Campaign.ends_at:type_name -> google.protobuf.Timestamp
@@ -3071,13 +3071,13 @@ var file_plugins_proto_v1_program_proto_depIdxs = []int32{
 	0,  // [0:52] is the sub-list for field type_name
 }
 
-func init() { file_plugins_proto_v1_program_proto_init() }
-func file_plugins_proto_v1_program_proto_init() {
-	if File_plugins_proto_v1_program_proto != nil {
+func init() { file_plugins_sdk_proto_v1_program_proto_init() }
+func file_plugins_sdk_proto_v1_program_proto_init() {
+	if File_plugins_sdk_proto_v1_program_proto != nil {
 		return
 	}
-	file_plugins_proto_v1_program_proto_msgTypes[13].OneofWrappers = []any{}
-	file_plugins_proto_v1_program_proto_msgTypes[20].OneofWrappers = []any{
+	file_plugins_sdk_proto_v1_program_proto_msgTypes[13].OneofWrappers = []any{}
+	file_plugins_sdk_proto_v1_program_proto_msgTypes[20].OneofWrappers = []any{
 		(*Effect_CreditPoints)(nil),
 		(*Effect_DebitPoints)(nil),
 		(*Effect_GrantBenefit)(nil),
@@ -3093,17 +3093,17 @@ func file_plugins_proto_v1_program_proto_init() {
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugins_proto_v1_program_proto_rawDesc), len(file_plugins_proto_v1_program_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugins_sdk_proto_v1_program_proto_rawDesc), len(file_plugins_sdk_proto_v1_program_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_plugins_proto_v1_program_proto_goTypes,
-		DependencyIndexes: file_plugins_proto_v1_program_proto_depIdxs,
-		MessageInfos:      file_plugins_proto_v1_program_proto_msgTypes,
+		GoTypes:           file_plugins_sdk_proto_v1_program_proto_goTypes,
+		DependencyIndexes: file_plugins_sdk_proto_v1_program_proto_depIdxs,
+		MessageInfos:      file_plugins_sdk_proto_v1_program_proto_msgTypes,
 	}.Build()
-	File_plugins_proto_v1_program_proto = out.File
-	file_plugins_proto_v1_program_proto_goTypes = nil
-	file_plugins_proto_v1_program_proto_depIdxs = nil
+	File_plugins_sdk_proto_v1_program_proto = out.File
+	file_plugins_sdk_proto_v1_program_proto_goTypes = nil
+	file_plugins_sdk_proto_v1_program_proto_depIdxs = nil
 }

@@ -19,7 +19,7 @@
 // versions:
 // - protoc-gen-go-grpc v1.5.1
 // - protoc             v3.21.12
-// source: plugins/proto/v1/program.proto
+// source: plugins/sdk/proto/v1/program.proto
 
 package programv1
 
@@ -340,5 +340,5 @@ var Program_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "plugins/proto/v1/program.proto",
+	Metadata: "plugins/sdk/proto/v1/program.proto",
 }
