@@ -125,6 +125,53 @@ func TestUpsertMember(t *testing.T) {
 		"attributes":{"services":["internet"],"tv":true}}}}}`)
 }
 
+// TestMemberRoundTrip writes every field of a member through upsertMember and reads them back,
+// exactly, through each way a member is read: by external reference, by id, as a node and in
+// the members list.
+func TestMemberRoundTrip(t *testing.T) {
+	a := newAPI(t)
+	const fields = `id externalRef name email phone birthDate region status attributes createdAt updatedAt`
+	in := map[string]any{
+		"externalRef": "round-trip-1", "name": "Анна Петрова", "email": "anna@example.com", "phone": "+7 900 000-00-01",
+		"birthDate": "1990-03-15", "region": "Moscow", "status": "BLOCKED",
+		"attributes": map[string]any{"plan": "Drive 5", "services": []any{"internet", "tv"}, "since": 2019, "vip": true},
+	}
+	up := a.do(`mutation($in: UpsertMemberInput!) { upsertMember(input: $in) { member { `+fields+` } } }`, map[string]any{"in": in})
+	var got struct {
+		Data struct {
+			UpsertMember struct{ Member map[string]any }
+		}
+	}
+	if err := json.Unmarshal([]byte(up), &got); err != nil || got.Data.UpsertMember.Member == nil {
+		t.Fatalf("upsertMember: %s", up)
+	}
+	written := got.Data.UpsertMember.Member
+	id, _ := written["id"].(string)
+	want := map[string]any{"id": id, "createdAt": "2026-03-01T10:00:00Z", "updatedAt": "2026-03-01T10:00:00Z"}
+	for k, v := range in {
+		want[k] = v
+	}
+	wantJSON, _ := json.Marshal(want)
+	if w := canonical(t, string(wantJSON)); canonical(t, mustJSON(t, written)) != w {
+		t.Fatalf("upsertMember wrote\n got: %s\nwant: %s", mustJSON(t, written), w)
+	}
+	m := string(wantJSON)
+	a.expect(`{ member(externalRef: "round-trip-1") { `+fields+` } }`, nil, `{"data":{"member":`+m+`}}`)
+	a.expect(`query($id: ID!) { member(id: $id) { `+fields+` } }`, map[string]any{"id": id}, `{"data":{"member":`+m+`}}`)
+	a.expect(`query($id: ID!) { node(id: $id) { ... on Member { `+fields+` } } }`, map[string]any{"id": id}, `{"data":{"node":`+m+`}}`)
+	a.expect(`{ members(filter: {search: "round-trip-1"}) { edges { node { `+fields+` } } } }`, nil,
+		`{"data":{"members":{"edges":[{"node":`+m+`}]}}}`)
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestUpsertMemberRejectsBadInput(t *testing.T) {
 	a := newAPI(t)
 	const q = `mutation($in: UpsertMemberInput!) { upsertMember(input: $in) { created } }`

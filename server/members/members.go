@@ -130,7 +130,7 @@ const (
 // scanMember reads one row of memberColumns.
 func scanMember(rows *sql.Rows, m *Member) error {
 	var attrs []byte
-	if err := rows.Scan(&m.ID, &m.ExternalRef, &m.Name, &m.Email, &m.Phone, &m.BirthDate, &m.Region, &m.Status,
+	if err := rows.Scan(&m.ID, &m.ExternalRef, &m.Name, &m.Email, &m.Phone, nullDate{&m.BirthDate}, &m.Region, &m.Status,
 		&attrs, &m.CreatedAt, &m.UpdatedAt); err != nil {
 		return err
 	}
@@ -138,6 +138,43 @@ func scanMember(rows *sql.Rows, m *Member) error {
 	if attrs != nil {
 		return json.Unmarshal(attrs, &m.Attributes)
 	}
+	return nil
+}
+
+// nullDate scans a nullable PostgreSQL date into *to, at midnight UTC of that day. Drivers hand
+// a date to database/sql in different forms (bun's pgdriver as the text "YYYY-MM-DD", pgx as a
+// time.Time); both are accepted.
+type nullDate struct{ to **time.Time }
+
+// dateLayout is PostgreSQL's text form of a date (DateStyle ISO).
+const dateLayout = "2006-01-02"
+
+// Scan implements sql.Scanner.
+func (d nullDate) Scan(src any) error {
+	var t time.Time
+	switch v := src.(type) {
+	case nil:
+		*d.to = nil
+		return nil
+	case time.Time:
+		t = time.Date(v.Year(), v.Month(), v.Day(), 0, 0, 0, 0, time.UTC)
+	case string:
+		return d.parse(v)
+	case []byte:
+		return d.parse(string(v))
+	default:
+		return fmt.Errorf("members: cannot scan %T into a date", src)
+	}
+	*d.to = &t
+	return nil
+}
+
+func (d nullDate) parse(s string) error {
+	t, err := time.Parse(dateLayout, s)
+	if err != nil {
+		return fmt.Errorf("members: date %q: %w", s, err)
+	}
+	*d.to = &t
 	return nil
 }
 
