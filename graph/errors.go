@@ -75,6 +75,7 @@ var errorCodes = []struct {
 	{rewards.ErrExists, model.ErrorCodeAlreadyExists},
 	{rewards.ErrAlreadyReversed, model.ErrorCodeAlreadyReversed},
 	{rewards.ErrRateLimited, model.ErrorCodeRateLimited},
+	{rewards.ErrPointsOutOfRange, model.ErrorCodePointsOutOfRange},
 	{auth.ErrKeyNotFound, model.ErrorCodeAPIKeyNotFound},
 	{auth.ErrInvalid, model.ErrorCodeInvalidInput},
 	{auth.ErrUnauthenticated, model.ErrorCodeUnauthenticated},

@@ -337,7 +337,7 @@ type ComplexityRoot struct {
 		PauseCampaign        func(childComplexity int, id string) int
 		RecordEvent          func(childComplexity int, input model.EventInput) int
 		RecordEvents         func(childComplexity int, inputs []model.EventInput) int
-		RedeemRewards        func(childComplexity int, memberID string, rewardIds []string, idempotencyKey string) int
+		RedeemRewards        func(childComplexity int, memberID string, rewardIds []string, idempotencyKey string, points *int64) int
 		RegisterPlugin       func(childComplexity int, input model.RegisterPluginInput) int
 		ReloadPlugin         func(childComplexity int, name string, version string) int
 		ReverseRedemption    func(childComplexity int, orderID string, reason string) int
@@ -772,7 +772,7 @@ type MutationResolver interface {
 	CreateReward(ctx context.Context, input model.CreateRewardInput) (*rewards.Reward, error)
 	UpdateReward(ctx context.Context, id string, input model.UpdateRewardInput) (*rewards.Reward, error)
 	ImportRewardCodes(ctx context.Context, rewardID string, codes []string) (*model.ImportRewardCodesPayload, error)
-	RedeemRewards(ctx context.Context, memberID string, rewardIds []string, idempotencyKey string) (*rewards.RedeemResult, error)
+	RedeemRewards(ctx context.Context, memberID string, rewardIds []string, idempotencyKey string, points *int64) (*rewards.RedeemResult, error)
 	ReverseRedemption(ctx context.Context, orderID string, reason string) (*rewards.Order, error)
 }
 type NotificationResolver interface {
@@ -2081,7 +2081,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RedeemRewards(childComplexity, args["memberId"].(string), args["rewardIds"].([]string), args["idempotencyKey"].(string)), true
+		return e.ComplexityRoot.Mutation.RedeemRewards(childComplexity, args["memberId"].(string), args["rewardIds"].([]string), args["idempotencyKey"].(string), args["points"].(*int64)), true
 	case "Mutation.registerPlugin":
 		if e.ComplexityRoot.Mutation.RegisterPlugin == nil {
 			break
@@ -4556,6 +4556,12 @@ extend enum ErrorCode {
   REWARD_NOT_FOUND
   "No redemption (order of rewards) matches."
   REDEMPTION_NOT_FOUND
+  """
+  redeemRewards' ` + "`" + `points` + "`" + ` is negative, more than the order may be paid with in points (the sum
+  of its lines' quoted ` + "`" + `points` + "`" + `: each price, or the programme's cap when lower), or more than the
+  member's available points; the message names the field and the bound.
+  """
+  POINTS_OUT_OF_RANGE
 }
 
 extend type Query {
@@ -4581,16 +4587,21 @@ extend type Mutation {
   """
   importRewardCodes(rewardId: ID!, codes: [String!]!): ImportRewardCodesPayload!
   """
-  Orders one or several rewards (one id per unit, up to 50) for the member: all or nothing. The
-  points taken are the sum of the quoted prices, except where a campaign's plugin caps the points
-  payable (` + "`" + `maxPointsPayable` + "`" + `): then the cap is taken and the rest is ` + "`" + `moneyDue` + "`" + `. A refusal is a
-  ` + "`" + `rejection` + "`" + ` (INSUFFICIENT_POINTS, ALREADY_REDEEMED, FREQUENCY_LIMIT, OUTSTANDING_DEBT,
-  NOT_AVAILABLE, OUT_OF_STOCK) and nothing is written. The same idempotency key (per member)
-  with the same rewards returns the first order (` + "`" + `replayed` + "`" + `); with other rewards it fails with
-  IDEMPOTENCY_CONFLICT. Members cannot cancel an order. Errors: MEMBER_NOT_FOUND,
-  REWARD_NOT_FOUND, INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_CONFLICT, PLUGIN_UNAVAILABLE, INVALID_INPUT.
+  Orders one or several rewards (one id per unit, up to 50) for the member: all or nothing. By
+  default the points taken are the sum of the quoted prices, except where a campaign's plugin caps
+  the points payable (` + "`" + `maxPointsPayable` + "`" + `): then the cap is taken and the rest is ` + "`" + `moneyDue` + "`" + `.
+  ` + "`" + `points` + "`" + ` lets the member pay with fewer points (e.g. 1,000 of a seminar's 1,500 payable): from
+  0 up to the sum of the lines' quoted ` + "`" + `points` + "`" + ` and up to the available balance (else
+  POINTS_OUT_OF_RANGE); they go to the lines in line order, each taking up to its quoted
+  ` + "`" + `points` + "`" + `, and the rest of each price is ` + "`" + `moneyDue` + "`" + `. A refusal is a ` + "`" + `rejection` + "`" + `
+  (INSUFFICIENT_POINTS, ALREADY_REDEEMED, FREQUENCY_LIMIT, OUTSTANDING_DEBT, NOT_AVAILABLE,
+  OUT_OF_STOCK) and nothing is written. The same idempotency key (per member) with the same
+  rewards and ` + "`" + `points` + "`" + ` returns the first order (` + "`" + `replayed` + "`" + `); with other rewards or points it
+  fails with IDEMPOTENCY_CONFLICT. Members cannot cancel an order. Errors: MEMBER_NOT_FOUND,
+  REWARD_NOT_FOUND, INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_CONFLICT, POINTS_OUT_OF_RANGE,
+  PLUGIN_UNAVAILABLE, INVALID_INPUT.
   """
-  redeemRewards(memberId: ID!, rewardIds: [ID!]!, idempotencyKey: String!): RedeemResult!
+  redeemRewards(memberId: ID!, rewardIds: [ID!]!, idempotencyKey: String!, points: Int): RedeemResult!
   """
   The operator reversal of an order (members cannot cancel): gives the points back to exactly
   the lots they were taken from, ends the order's benefits (reason ` + "`" + `cancelled` + "`" + `), puts the stock
@@ -4809,7 +4820,7 @@ type Redemption implements Node {
   listTotal: Int!
   "Sum of the quoted prices."
   priceTotal: Int!
-  "priceTotal − points, in points: payable in money where a plugin capped the points (see docs/rewards.md)."
+  "priceTotal − points, in points: what remains to pay in money, where a plugin capped the points or the member chose to pay with fewer (see docs/rewards.md)."
   moneyDue: Int!
   "The ledger debit; null when the order took no points."
   transaction: Transaction
@@ -4826,7 +4837,9 @@ type RedemptionLine {
   reward: Reward!
   "The quote it was bought at."
   quote: RewardQuote!
+  "Points paid for this line: the quote's points, or fewer when the order's ` + "`" + `points` + "`" + ` said so."
   points: Int!
+  "price − points: what remains to pay in money for this line."
   moneyDue: Int!
   "The partner promo code handed out, for rewards with a code pool."
   code: String
@@ -6561,6 +6574,14 @@ func (ec *executionContext) field_Mutation_redeemRewards_args(ctx context.Contex
 		return nil, err
 	}
 	args["idempotencyKey"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "points",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["points"] = arg3
 	return args, nil
 }
 
@@ -12455,7 +12476,7 @@ func (ec *executionContext) _Mutation_redeemRewards(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RedeemRewards(ctx, fc.Args["memberId"].(string), fc.Args["rewardIds"].([]string), fc.Args["idempotencyKey"].(string))
+			return ec.Resolvers.Mutation().RedeemRewards(ctx, fc.Args["memberId"].(string), fc.Args["rewardIds"].([]string), fc.Args["idempotencyKey"].(string), fc.Args["points"].(*int64))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *rewards.RedeemResult) graphql.Marshaler {

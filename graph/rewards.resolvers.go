@@ -98,7 +98,7 @@ func (r *mutationResolver) ImportRewardCodes(ctx context.Context, rewardID strin
 }
 
 // RedeemRewards is the resolver for the redeemRewards field.
-func (r *mutationResolver) RedeemRewards(ctx context.Context, memberID string, rewardIds []string, idempotencyKey string) (*rewards.RedeemResult, error) {
+func (r *mutationResolver) RedeemRewards(ctx context.Context, memberID string, rewardIds []string, idempotencyKey string, points *int64) (*rewards.RedeemResult, error) {
 	mid, err := idOf(typeMember, memberID)
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func (r *mutationResolver) RedeemRewards(ctx context.Context, memberID string, r
 			return nil, err
 		}
 	}
-	return r.Rewards.Redeem(ctx, rewards.RedeemInput{MemberID: mid, RewardIDs: ids, IdempotencyKey: idempotencyKey})
+	return r.Rewards.Redeem(ctx, rewards.RedeemInput{MemberID: mid, RewardIDs: ids, IdempotencyKey: idempotencyKey, Points: points})
 }
 
 // ReverseRedemption is the resolver for the reverseRedemption field.

@@ -533,6 +533,113 @@ func TestRedeemRewards(t *testing.T) {
 		strings.Index(reverse, "reverseRedemption(")+1))
 }
 
+// TestRedeemWithFewerPoints pays part of the price with points (seed 001 §4.4): a member with
+// 1,000 bonuses orders a 3,000 seminar (at most 1,500 payable with points) with points 1,000
+// and owes 2,000; the points spread over lines in line order; points 0 takes no debit; the
+// replay and the conflict; and every bound of points refused with POINTS_OUT_OF_RANGE, writing
+// nothing.
+func TestRedeemWithFewerPoints(t *testing.T) {
+	a := newRewardsAPI(t)
+	seminar := a.reward(rewards.CreateInput{Code: "seminar", Title: "Seminar", Category: "seminar", Price: 3000, CampaignID: a.withCampaign()})
+	film := a.reward(rewards.CreateInput{Code: "film", Title: "Film rental", Category: "tv", Price: 800, CampaignID: a.withCampaign()})
+	const q = `mutation($m: ID!, $r: [ID!]!, $k: String!, $p: Int) { redeemRewards(memberId: $m, rewardIds: $r, idempotencyKey: $k, points: $p) {
+		replayed rejection { code message }
+		redemption { points priceTotal moneyDue transaction { kind points }
+			lines { line points moneyDue quote { price maxPointsPayable points moneyDue } benefit { attributes } } } } }`
+	vars := func(m *members.Member, key string, points any, rs ...*rewards.Reward) map[string]any {
+		v := a.redeemVars(m, key, rs...)
+		v["p"] = points
+		return v
+	}
+	// attrs is the attributes of the benefit of an order's line for reward r, paid with points.
+	attrs := func(order string, r *rewards.Reward, points, due int64) string {
+		return fmt.Sprintf(`{"category":%q,"month":"2026-03","moneyDue":%d,"orderId":%q,"points":%d,"rewardCode":%q,"rewardId":%q,"validity":"none"}`,
+			r.Category, due, order, points, r.Code, rwGID("Reward", r.ID))
+	}
+	orderOf := func(m *members.Member) string {
+		d := a.data(`query($id: ID!) { member(id: $id) { redemptions { edges { node { id } } } } }`, map[string]any{"id": rwGID("Member", m.ID)})
+		edges := d["member"].(map[string]any)["redemptions"].(map[string]any)["edges"].([]any)
+		if len(edges) != 1 {
+			t.Fatalf("member %s has %d orders, want 1", m.ExternalRef, len(edges))
+		}
+		raw, _ := base64.RawURLEncoding.DecodeString(edges[0].(map[string]any)["node"].(map[string]any)["id"].(string))
+		return "order-" + strings.TrimPrefix(string(raw), "Redemption:")
+	}
+
+	anna := a.member("anna", "Kyiv", nil)
+	a.credit(anna, 1000, nil)
+	// Without points the order takes the cap, which the balance does not cover.
+	a.expect(q, vars(anna, "all", nil, seminar), `{"data":{"redeemRewards":{"replayed":false,
+		"rejection":{"code":"INSUFFICIENT_POINTS","message":"the order takes 1500 points and the member has 1000 available"},"redemption":null}}}`)
+	got := a.post(q, vars(anna, "part", 1000, seminar))
+	want := fmt.Sprintf(`{"data":{"redeemRewards":{"replayed":false,"rejection":null,"redemption":{"points":1000,"priceTotal":3000,"moneyDue":2000,
+		"transaction":{"kind":"REDEEM","points":-1000},
+		"lines":[{"line":1,"points":1000,"moneyDue":2000,"quote":{"price":3000,"maxPointsPayable":1500,"points":1500,"moneyDue":1500},
+			"benefit":{"attributes":%s}}]}}}}`, attrs(orderOf(anna), seminar, 1000, 2000))
+	if rwCanonical(t, got) != rwCanonical(t, want) {
+		t.Fatalf("points 1000:\n got: %s\nwant: %s", rwCanonical(t, got), rwCanonical(t, want))
+	}
+	if b := a.balance(anna); b != `[{"available":0,"nextExpiration":null}]` {
+		t.Fatalf("balance after paying 1000: %s", b)
+	}
+	// The same key and points: the same order, read back as stored.
+	a.expect(q, vars(anna, "part", 1000, seminar), strings.Replace(want, `"replayed":false`, `"replayed":true`, 1))
+	col := strings.Index(q, "redeemRewards(") + 1
+	conflict := fmt.Sprintf(`{"errors":[{"message":"redemption: idempotency key reused with different input","path":["redeemRewards"],
+		"locations":[{"line":1,"column":%d}],"extensions":{"code":"IDEMPOTENCY_CONFLICT"}}],"data":null}`, col)
+	a.expect(q, vars(anna, "part", 900, seminar), conflict)
+	a.expect(q, vars(anna, "part", nil, seminar), conflict)
+
+	// Two lines: the points pay the first line up to its quoted points, then the next.
+	boris := a.member("boris", "Kyiv", nil)
+	a.credit(boris, 5000, nil)
+	got = a.post(q, vars(boris, "two", 1000, film, seminar))
+	order := orderOf(boris)
+	want = fmt.Sprintf(`{"data":{"redeemRewards":{"replayed":false,"rejection":null,"redemption":{"points":1000,"priceTotal":3800,"moneyDue":2800,
+		"transaction":{"kind":"REDEEM","points":-1000},
+		"lines":[{"line":1,"points":800,"moneyDue":0,"quote":{"price":800,"maxPointsPayable":null,"points":800,"moneyDue":0},"benefit":{"attributes":%s}},
+			{"line":2,"points":200,"moneyDue":2800,"quote":{"price":3000,"maxPointsPayable":1500,"points":1500,"moneyDue":1500},"benefit":{"attributes":%s}}]}}}}`,
+		attrs(order, film, 800, 0), attrs(order, seminar, 200, 2800))
+	if rwCanonical(t, got) != rwCanonical(t, want) {
+		t.Fatalf("points 1000 over two lines:\n got: %s\nwant: %s", rwCanonical(t, got), rwCanonical(t, want))
+	}
+
+	// Points 0: no debit, all of it money due.
+	chen := a.member("chen", "Kyiv", nil)
+	a.credit(chen, 100, nil)
+	got = a.post(q, vars(chen, "none", 0, seminar))
+	want = fmt.Sprintf(`{"data":{"redeemRewards":{"replayed":false,"rejection":null,"redemption":{"points":0,
+		"priceTotal":3000,"moneyDue":3000,"transaction":null,
+		"lines":[{"line":1,"points":0,"moneyDue":3000,"quote":{"price":3000,"maxPointsPayable":1500,"points":1500,"moneyDue":1500},
+			"benefit":{"attributes":%s}}]}}}}`, attrs(orderOf(chen), seminar, 0, 3000))
+	if rwCanonical(t, got) != rwCanonical(t, want) {
+		t.Fatalf("points 0:\n got: %s\nwant: %s", rwCanonical(t, got), rwCanonical(t, want))
+	}
+	if b := a.balance(chen); b != `[{"available":100,"nextExpiration":null}]` {
+		t.Fatalf("balance after paying 0: %s", b)
+	}
+
+	// Out of bounds: a named error, nothing written.
+	dana := a.member("dana", "Kyiv", nil)
+	a.credit(dana, 1200, nil)
+	for _, tc := range []struct {
+		points  int64
+		message string
+	}{
+		{-1, "points out of range: points must be 0 to 1000000000000, not -1"},
+		{1501, "points out of range: points 1501 is more than the 1500 points this order may be paid with (each reward's price, or the programme's cap on points when lower)"},
+		{1300, "points out of range: points 1300 is more than the member's 1200 available points"},
+	} {
+		a.expect(q, vars(dana, fmt.Sprintf("bad-%d", tc.points), tc.points, seminar), fmt.Sprintf(`{"errors":[{"message":%q,"path":["redeemRewards"],
+			"locations":[{"line":1,"column":%d}],"extensions":{"code":"POINTS_OUT_OF_RANGE"}}],"data":null}`, tc.message, col))
+	}
+	if b := a.balance(dana); b != `[{"available":1200,"nextExpiration":null}]` {
+		t.Fatalf("balance after the refused orders: %s", b)
+	}
+	a.expect(`query($id: ID!) { member(id: $id) { redemptions { edges { node { id } } } } }`, map[string]any{"id": rwGID("Member", dana.ID)},
+		`{"data":{"member":{"redemptions":{"edges":[]}}}}`)
+}
+
 // TestRedeemRejections: one refused order per rejection code, through GraphQL, exact JSON.
 func TestRedeemRejections(t *testing.T) {
 	a := newRewardsAPI(t)

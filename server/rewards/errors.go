@@ -22,6 +22,10 @@ var (
 	// ErrIdempotencyConflict means the order's idempotency key was used before by the member
 	// with other rewards. It matches ledger.ErrIdempotencyConflict with errors.Is.
 	ErrIdempotencyConflict = fmt.Errorf("redemption: %w", ledger.ErrIdempotencyConflict)
+	// ErrPointsOutOfRange means the points an order is to be paid with are negative, more than
+	// its quotes let points pay, or more than the member's available points; the message says
+	// which bound.
+	ErrPointsOutOfRange = errors.New("points out of range")
 	// ErrRateLimited means a Limiter refused an attempt; see *RateLimitError for when to retry.
 	ErrRateLimited = errors.New("too many attempts")
 )

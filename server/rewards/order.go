@@ -34,8 +34,8 @@ type Order struct {
 	ListTotal int64 `bun:"list_total"`
 	// PriceTotal is the sum of the quoted prices (after plugin discounts).
 	PriceTotal int64 `bun:"price_total"`
-	// MoneyDue is PriceTotal − Points, in points: the part a plugin's cap leaves to be paid
-	// otherwise (in money).
+	// MoneyDue is PriceTotal − Points, in points: the part a plugin's cap, or the caller's
+	// choice of fewer points, leaves to be paid otherwise (in money).
 	MoneyDue int64 `bun:"money_due"`
 	// TransactionID is the ledger debit; nil when the order took no points.
 	TransactionID *int64    `bun:"transaction_id"`
@@ -102,14 +102,20 @@ type OrderLine struct {
 	Benefit *benefits.Benefit `bun:"-"`
 }
 
-// Quote returns the quote the line was bought at.
+// Quote returns the quote the line was bought at. Its Points are what the quote allowed (the
+// price, or the cap when lower); the line's own Points are what the order paid, which is less
+// when the caller chose to pay with fewer points.
 func (l *OrderLine) Quote() *Quote {
 	reasons := l.Reasons
 	if reasons == nil {
 		reasons = []sdk.Reason{}
 	}
+	points := l.Price
+	if l.MaxPointsPayable != nil && *l.MaxPointsPayable < points {
+		points = *l.MaxPointsPayable
+	}
 	return &Quote{Reward: l.Reward, ListPrice: l.ListPrice, Price: l.Price, MaxPointsPayable: l.MaxPointsPayable,
-		Points: l.Points, MoneyDue: l.MoneyDue, Allowed: true, Reasons: reasons}
+		Points: points, MoneyDue: l.Price - points, Allowed: true, Reasons: reasons}
 }
 
 // Order returns order id with its lines, or ErrOrderNotFound.

@@ -38,8 +38,14 @@ type RedeemInput struct {
 	// of the lines; 1 to MaxOrderLines, all of one programme.
 	RewardIDs []int64
 	// IdempotencyKey is chosen by the client, unique per member: the same key with the same
-	// rewards returns the first order; with other rewards, ErrIdempotencyConflict.
+	// rewards (and Points) returns the first order; with other rewards, ErrIdempotencyConflict.
 	IdempotencyKey string
+	// Points, when not nil, is how many points the member pays with: 0 up to the sum of the
+	// lines' quoted points (each line's price, or its plugin's cap when lower) and up to the
+	// member's available points, else ErrPointsOutOfRange. The points go to the lines in line
+	// order, each taking up to its quoted points; the rest of each price is money due. Nil takes
+	// every line's quoted points.
+	Points *int64
 }
 
 // Rejection is why an order was refused. Code is one of INSUFFICIENT_POINTS, ALREADY_REDEEMED,
@@ -80,7 +86,8 @@ func (e codesBusy) Retryable() bool { return true }
 // Redeem places an order of rewards for a member: all or nothing, in one database transaction
 // (see the package documentation). Refusals are returned as a result with Rejection set, not as
 // errors. Errors: ErrInvalid, ledger.ErrInvalidIdempotencyKey, ErrIdempotencyConflict,
-// members.ErrNotFound, ErrNotFound, pluginhost.ErrUnavailable (a quoting plugin cannot answer).
+// members.ErrNotFound, ErrNotFound, ErrPointsOutOfRange, pluginhost.ErrUnavailable (a quoting
+// plugin cannot answer).
 //
 // Orders of one member are queued in this process (so a burst of them does not hold database
 // connections waiting for the account lock) and serialised across replicas by the account lock;
@@ -95,6 +102,9 @@ func (s *Service) Redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 	}
 	if len(in.RewardIDs) == 0 || len(in.RewardIDs) > MaxOrderLines {
 		return nil, invalid("an order holds 1 to %d rewards", MaxOrderLines)
+	}
+	if in.Points != nil && (*in.Points < 0 || *in.Points > ledger.MaxAmount) {
+		return nil, fmt.Errorf("%w: points must be 0 to %d, not %d", ErrPointsOutOfRange, ledger.MaxAmount, *in.Points)
 	}
 	unlock, err := s.queue.lock(ctx, in.MemberID)
 	if err != nil {
@@ -121,7 +131,7 @@ const maxStaleAttempts = 5
 var errStale = errors.New("rewards: order raced a twin")
 
 func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, error) {
-	hash := orderHash(in.MemberID, in.RewardIDs)
+	hash := orderHash(in.MemberID, in.RewardIDs, in.Points)
 	if res, err := s.replay(ctx, db.Prepared(s.db), in.MemberID, in.IdempotencyKey, hash); res != nil || err != nil {
 		return s.finishReplay(ctx, res, nil, err)
 	}
@@ -210,6 +220,9 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 		if err := checkLimits(lines, st.counts); err != nil {
 			return err
 		}
+		if quotes, err = payWith(quotes, in.Points); err != nil {
+			return err
+		}
 		taken, err := takeStock(ctx, db.Prepared(tx), st.rewards, lines)
 		if err != nil {
 			return err
@@ -223,6 +236,9 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 			o.MoneyDue += q.MoneyDue
 		}
 		if o.Points > available {
+			if in.Points != nil {
+				return fmt.Errorf("%w: points %d is more than the member's %d available points", ErrPointsOutOfRange, o.Points, available)
+			}
 			return &rejected{[]Rejection{insufficient(o.Points, available)}}
 		}
 		if o.Points > 0 {
@@ -746,13 +762,44 @@ func origin(qs []Quote) ledger.Origin {
 	return ledger.Origin{CampaignID: &c.ID, PluginVersion: version}
 }
 
-func orderHash(memberID int64, rewardIDs []int64) []byte {
+// orderHash identifies an order's input: the member, the rewards and, when the caller chose
+// them, the points (so orders placed before points could be chosen keep their hash).
+func orderHash(memberID int64, rewardIDs []int64, points *int64) []byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "redeem\x00%d", memberID)
 	for _, id := range rewardIDs {
 		fmt.Fprintf(h, "\x00%d", id)
 	}
+	if points != nil {
+		fmt.Fprintf(h, "\x00points=%d", *points)
+	}
 	return h.Sum(nil)
+}
+
+// payWith returns the order's quotes with each line's Points and MoneyDue as the order pays
+// them: with points nil, every line's quoted points; else the points spread over the lines in
+// line order, each taking up to its quoted points. ErrPointsOutOfRange when points exceeds
+// what the quotes allow. quotes is not modified (a retried transaction reuses it).
+func payWith(quotes []Quote, points *int64) ([]Quote, error) {
+	if points == nil {
+		return quotes, nil
+	}
+	var most int64
+	for _, q := range quotes {
+		most += q.Points
+	}
+	if *points > most {
+		return nil, fmt.Errorf("%w: points %d is more than the %d points this order may be paid with (each reward's price, or the programme's cap on points when lower)",
+			ErrPointsOutOfRange, *points, most)
+	}
+	out := slices.Clone(quotes)
+	left := *points
+	for i := range out {
+		take := min(left, out[i].Points)
+		out[i].Points, out[i].MoneyDue = take, out[i].Price-take
+		left -= take
+	}
+	return out, nil
 }
 
 // ledgerKey derives the ledger debit's idempotency key from the member and the order's key.
