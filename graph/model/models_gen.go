@@ -431,7 +431,7 @@ func (e *AuditOutcome) UnmarshalGQL(v any) error {
 }
 
 func (e AuditOutcome) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *AuditOutcome) UnmarshalJSON(b []byte) error {
@@ -494,7 +494,7 @@ func (e *BenefitKind) UnmarshalGQL(v any) error {
 }
 
 func (e BenefitKind) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *BenefitKind) UnmarshalJSON(b []byte) error {
@@ -553,7 +553,7 @@ func (e *BenefitStatus) UnmarshalGQL(v any) error {
 }
 
 func (e BenefitStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *BenefitStatus) UnmarshalJSON(b []byte) error {
@@ -612,7 +612,7 @@ func (e *CampaignOutcomeStatus) UnmarshalGQL(v any) error {
 }
 
 func (e CampaignOutcomeStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *CampaignOutcomeStatus) UnmarshalJSON(b []byte) error {
@@ -673,7 +673,7 @@ func (e *CampaignStatus) UnmarshalGQL(v any) error {
 }
 
 func (e CampaignStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *CampaignStatus) UnmarshalJSON(b []byte) error {
@@ -851,7 +851,7 @@ func (e *ErrorCode) UnmarshalGQL(v any) error {
 }
 
 func (e ErrorCode) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *ErrorCode) UnmarshalJSON(b []byte) error {
@@ -911,7 +911,7 @@ func (e *EventErrorCode) UnmarshalGQL(v any) error {
 }
 
 func (e EventErrorCode) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *EventErrorCode) UnmarshalJSON(b []byte) error {
@@ -968,7 +968,7 @@ func (e *EventStatus) UnmarshalGQL(v any) error {
 }
 
 func (e EventStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *EventStatus) UnmarshalJSON(b []byte) error {
@@ -1029,7 +1029,7 @@ func (e *FulfillmentStatus) UnmarshalGQL(v any) error {
 }
 
 func (e FulfillmentStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *FulfillmentStatus) UnmarshalJSON(b []byte) error {
@@ -1084,7 +1084,7 @@ func (e *InviteChannel) UnmarshalGQL(v any) error {
 }
 
 func (e InviteChannel) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *InviteChannel) UnmarshalJSON(b []byte) error {
@@ -1142,7 +1142,7 @@ func (e *MemberStatus) UnmarshalGQL(v any) error {
 }
 
 func (e MemberStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *MemberStatus) UnmarshalJSON(b []byte) error {
@@ -1201,7 +1201,7 @@ func (e *NotificationStatus) UnmarshalGQL(v any) error {
 }
 
 func (e NotificationStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *NotificationStatus) UnmarshalJSON(b []byte) error {
@@ -1260,7 +1260,7 @@ func (e *PluginProcessState) UnmarshalGQL(v any) error {
 }
 
 func (e PluginProcessState) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *PluginProcessState) UnmarshalJSON(b []byte) error {
@@ -1315,7 +1315,7 @@ func (e *PluginStatus) UnmarshalGQL(v any) error {
 }
 
 func (e PluginStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *PluginStatus) UnmarshalJSON(b []byte) error {
@@ -1385,7 +1385,7 @@ func (e *RedeemRejectionCode) UnmarshalGQL(v any) error {
 }
 
 func (e RedeemRejectionCode) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *RedeemRejectionCode) UnmarshalJSON(b []byte) error {
@@ -1441,7 +1441,7 @@ func (e *RedemptionStatus) UnmarshalGQL(v any) error {
 }
 
 func (e RedemptionStatus) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *RedemptionStatus) UnmarshalJSON(b []byte) error {
@@ -1508,7 +1508,7 @@ func (e *Role) UnmarshalGQL(v any) error {
 }
 
 func (e Role) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *Role) UnmarshalJSON(b []byte) error {
@@ -1570,7 +1570,7 @@ func (e *TransactionKind) UnmarshalGQL(v any) error {
 }
 
 func (e TransactionKind) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *TransactionKind) UnmarshalJSON(b []byte) error {
@@ -1628,7 +1628,7 @@ func (e *ViewerKind) UnmarshalGQL(v any) error {
 }
 
 func (e ViewerKind) MarshalGQL(w io.Writer) {
-	fmt.Fprint(w, strconv.Quote(e.String()))
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
 }
 
 func (e *ViewerKind) UnmarshalJSON(b []byte) error {
