@@ -276,17 +276,40 @@ func TestHangingAndCrashingPluginsAreContained(t *testing.T) {
 	}
 }
 
+// weekendDouble is the sample plugin in one language: the Go and the TypeScript samples decide
+// the same, so the tests below hold both to the same guarantees.
+type weekendDouble struct {
+	lang, name string
+	file       func(t *testing.T) (path, sum string)
+}
+
+var weekendDoubles = []weekendDouble{
+	{"go", "weekenddouble", func(t *testing.T) (string, string) {
+		return pluginBinary(t, "plugins/examples/weekenddouble", "weekenddouble")
+	}},
+	{"typescript", "weekenddouble-ts", func(t *testing.T) (string, string) {
+		return tsPlugin(t, "examples/weekenddouble/main.ts", "weekenddouble-ts.cjs")
+	}},
+}
+
 // TestChaosPluginKilledWhileRecording records 2,000 events from 8 clients while the plugin
-// process is SIGKILLed every 200 ms, then checks that every event has exactly one outcome,
-// the ledger conserves points, and every balance equals the test's own sum.
+// process (Go, then TypeScript on Node.js) is SIGKILLed every 200 ms, then checks that every
+// event has exactly one outcome, the ledger conserves points, and every balance equals the
+// test's own sum.
 func TestChaosPluginKilledWhileRecording(t *testing.T) {
+	for _, kind := range weekendDoubles {
+		t.Run(kind.lang, func(t *testing.T) { chaosPluginKilledWhileRecording(t, kind) })
+	}
+}
+
+func chaosPluginKilledWhileRecording(t *testing.T, kind weekendDouble) {
 	dbURL := newDatabase(t)
 	c := startCore(t, dbURL, append(clock2021, "--plugin-backoff-max", "300ms", "--event-retry-max", "500ms")...)
 	const members, clients, events = 20, 8, 2000
 	c.setup(t, "shop", members)
-	path, sum := pluginBinary(t, "plugins/examples/weekenddouble", "weekenddouble")
-	data(t, c.register(t, "weekenddouble", "1.0.0", path, sum))
-	c.campaign(t, "weekend", "shop", "weekenddouble", "1.0.0",
+	path, sum := kind.file(t)
+	data(t, c.register(t, kind.name, "1.0.0", path, sum))
+	c.campaign(t, "weekend", "shop", kind.name, "1.0.0",
 		map[string]any{"pointsPerUnit": 1, "unitAmount": 100, "weekendMultiplier": 2, "eventType": "purchase", "expiresInDays": 365})
 
 	stop := make(chan struct{})
@@ -393,32 +416,35 @@ func TestChaosPluginKilledWhileRecording(t *testing.T) {
 }
 
 // TestNoPluginOutlivesTheCore stops the core with SIGTERM and with SIGKILL and checks the
-// process table for its plugin processes.
+// process table for its plugin processes, Go and TypeScript.
 func TestNoPluginOutlivesTheCore(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
-		t.Run(sig.String(), func(t *testing.T) {
-			c := startCore(t, newDatabase(t), clock2021...)
-			c.setup(t, "shop", 1)
-			path, sum := pluginBinary(t, "plugins/examples/weekenddouble", "weekenddouble")
-			data(t, c.register(t, "weekenddouble", "1.0.0", path, sum))
-			c.campaign(t, "weekend", "shop", "weekenddouble", "1.0.0", nil)
-			c.record(t, "m1", "o-1", "2021-04-14T12:00:00+03:00", map[string]any{"amount": 100})
-			if n := len(processesOf(path)); n != 1 {
-				t.Fatalf("%d plugin processes running before the stop, want 1", n)
-			}
-			c.stop(sig, 15*time.Second)
-			deadline := time.Now().Add(5 * time.Second)
-			for len(processesOf(path)) > 0 {
-				if time.Now().After(deadline) {
-					t.Fatalf("plugin processes %v outlived the core (%s)", processesOf(path), sig)
+	for _, kind := range weekendDoubles {
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+			t.Run(kind.lang+"/"+sig.String(), func(t *testing.T) {
+				c := startCore(t, newDatabase(t), clock2021...)
+				c.setup(t, "shop", 1)
+				path, sum := kind.file(t)
+				data(t, c.register(t, kind.name, "1.0.0", path, sum))
+				c.campaign(t, "weekend", "shop", kind.name, "1.0.0", nil)
+				c.record(t, "m1", "o-1", "2021-04-14T12:00:00+03:00", map[string]any{"amount": 100})
+				if n := len(processesOf(path)); n != 1 {
+					t.Fatalf("%d plugin processes running before the stop, want 1", n)
 				}
-				time.Sleep(50 * time.Millisecond)
-			}
-		})
+				c.stop(sig, 15*time.Second)
+				deadline := time.Now().Add(5 * time.Second)
+				for len(processesOf(path)) > 0 {
+					if time.Now().After(deadline) {
+						t.Fatalf("plugin processes %v outlived the core (%s)", processesOf(path), sig)
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			})
+		}
 	}
 }
 
-// processesOf lists the pids of live processes running the executable at path.
+// processesOf lists the pids of live processes running the executable at path: a binary, or a
+// script run by its interpreter through a shebang (node PATH …, whose first argument is path).
 func processesOf(path string) []int {
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
@@ -428,8 +454,14 @@ func processesOf(path string) []int {
 			continue
 		}
 		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err != nil || strings.TrimSuffix(exe, " (deleted)") != path {
+		if err != nil {
 			continue
+		}
+		if strings.TrimSuffix(exe, " (deleted)") != path {
+			cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			if args := strings.Split(string(cmdline), "\x00"); len(args) < 2 || args[1] != path {
+				continue
+			}
 		}
 		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
 		if err == nil && strings.Contains(string(stat), ") Z ") {
