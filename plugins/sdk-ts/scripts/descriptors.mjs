@@ -10,7 +10,7 @@ import protobuf from "protobufjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 // programProto is the wire protocol of the Go SDK; this package follows it.
-const programProto = join(root, "..", "proto", "v1", "program.proto");
+const programProto = join(root, "..", "sdk", "proto", "v1", "program.proto");
 const files = [
   programProto,
   join(root, "proto", "grpc", "health", "v1", "health.proto"),
