@@ -46,6 +46,8 @@ var errorCodes = []struct {
 	{ledger.ErrProgramExists, model.ErrorCodeAlreadyExists},
 	{members.ErrInvalid, model.ErrorCodeInvalidInput},
 	{scalar.ErrInvalid, model.ErrorCodeInvalidInput},
+	{scalar.ErrNUL, model.ErrorCodeInvalidCharacter},
+	{scalar.ErrIntRange, model.ErrorCodeIntOutOfRange},
 	{pluginhost.ErrNotFound, model.ErrorCodePluginNotFound},
 	{pluginhost.ErrExists, model.ErrorCodeAlreadyExists},
 	{pluginhost.ErrChecksumMismatch, model.ErrorCodeChecksumMismatch},
@@ -108,8 +110,9 @@ func codeOf(err error) (model.ErrorCode, bool) {
 }
 
 // ErrorPresenter turns resolver errors into GraphQL errors with a stable extensions.code.
-// Known domain errors keep their message; anything else is logged with the request path and
-// shown as a generic INTERNAL error, so no internal detail leaks to clients.
+// Known domain errors (bad input among them) keep their message and are logged at debug
+// level; anything else is logged at error level with the request path and shown as a generic
+// INTERNAL error, so no internal detail leaks to clients.
 func ErrorPresenter(log hclog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var gqlErr *gqlerror.Error
@@ -121,15 +124,27 @@ func ErrorPresenter(log hclog.Logger) graphql.ErrorPresenterFunc {
 			if _, ok := gqlErr.Extensions["code"]; !ok {
 				gqlErr.Extensions["code"] = string(model.ErrorCodeInvalidInput)
 			}
-			if strings.HasPrefix(gqlErr.Message, "exceeded token limit") {
+			switch {
+			case strings.HasPrefix(gqlErr.Message, "exceeded token limit"):
 				// The parser's token limit (HandlerOptions.Limits.MaxTokens).
 				gqlErr.Extensions["code"] = string(model.ErrorCodeTooManyTokens)
+			case strings.HasPrefix(gqlErr.Message, "Int cannot represent non 32-bit"):
+				// An Int literal beyond 64 bits, refused by validation; within 64 bits the
+				// scalar refuses it (scalar.ErrIntRange) with the same code.
+				gqlErr.Extensions["code"] = string(model.ErrorCodeIntOutOfRange)
+			case gqlErr.Message == "cannot use value 9223372036854775807 as Int" ||
+				gqlErr.Message == "cannot use value -9223372036854775808 as Int":
+				// The same for a variable: the validator reports the 64-bit bound it clamped to.
+				gqlErr.Message = fmt.Sprintf("integer out of range: the value is outside GraphQL's 32-bit range (%d to %d)", scalar.MinInt, scalar.MaxInt)
+				gqlErr.Extensions["code"] = string(model.ErrorCodeIntOutOfRange)
 			}
 			return gqlErr
 		}
 		out := graphql.DefaultErrorPresenter(ctx, err)
 		code, known := codeOf(err)
-		if !known {
+		if known {
+			log.Debug("request refused", "path", out.Path.String(), "code", code, "error", err)
+		} else {
 			log.Error("request failed", "path", out.Path.String(), "error", err)
 			out.Message = "internal error"
 		}

@@ -15,7 +15,8 @@ import (
 type HandlerOptions struct {
 	// Introspection allows schema introspection queries (the explorer needs it).
 	Introspection bool
-	// Limits bound depth, aliases, cost and parser tokens; zero fields take the defaults.
+	// Limits bound depth, aliases, cost, parser tokens and the errors of a response; zero
+	// fields take the defaults.
 	Limits Limits
 	// Documents are registered documents by DocumentHash (see LoadDocuments). Clients may send
 	// just their hash; they never fall out of the persisted query cache.
@@ -56,6 +57,8 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		srv.Use(extension.AutomaticPersistedQuery{Cache: documentCache{registered: opts.Documents, learned: lru.New[string](1000)}})
 	}
 	srv.Use(limiter{l: limits})
+	srv.Use(errorCap{max: limits.MaxErrors})
+	srv.Use(intRange{})
 	srv.Use(authorizer{r: r, log: log, introspection: opts.Introspection})
 	srv.SetErrorPresenter(ErrorPresenter(log))
 	srv.SetRecoverFunc(RecoverFunc(log))

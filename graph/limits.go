@@ -28,6 +28,9 @@ type Limits struct {
 	ListFactor int
 	// MaxTokens bounds the tokens the parser reads from one document. Default 15000.
 	MaxTokens int
+	// MaxErrors bounds the errors of one response: past it the response carries the first
+	// MaxErrors−1 and a last one, TOO_MANY_ERRORS, that says how many were left out. Default 50.
+	MaxErrors int
 }
 
 // The default limits.
@@ -37,6 +40,7 @@ const (
 	DefaultMaxComplexity = 10000
 	DefaultListFactor    = 10
 	DefaultMaxTokens     = 15000
+	DefaultMaxErrors     = 50
 )
 
 // WithDefaults returns l with every zero field set to its default.
@@ -51,6 +55,7 @@ func (l Limits) WithDefaults() Limits {
 	def(&l.MaxComplexity, DefaultMaxComplexity)
 	def(&l.ListFactor, DefaultListFactor)
 	def(&l.MaxTokens, DefaultMaxTokens)
+	def(&l.MaxErrors, DefaultMaxErrors)
 	return l
 }
 
@@ -80,6 +85,36 @@ func (x limiter) MutateOperationContext(_ context.Context, oc *graphql.Operation
 		return limitError(model.ErrorCodeQueryTooComplex, "the query's estimated cost is %d; the limit is %d (a connection costs first × its selection)", m.Complexity, x.l.MaxComplexity)
 	}
 	return nil
+}
+
+// errorCap bounds the errors of every response, request errors (parsing, validation, limits)
+// and field errors alike: a document that repeats one mistake 500 times is answered with max
+// errors, not 500.
+type errorCap struct{ max int }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+} = errorCap{}
+
+func (errorCap) ExtensionName() string                   { return "ErrorCap" }
+func (errorCap) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (c errorCap) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp == nil || c.max <= 0 || len(resp.Errors) <= c.max {
+		return resp
+	}
+	dropped := len(resp.Errors) - (c.max - 1)
+	kept := append(gqlerror.List{}, resp.Errors[:c.max-1]...)
+	resp.Errors = append(kept, &gqlerror.Error{
+		Message: fmt.Sprintf("%d more errors were left out: a response carries at most %d", dropped, c.max),
+		Extensions: map[string]any{
+			"code":    string(model.ErrorCodeTooManyErrors),
+			"dropped": dropped,
+		},
+	})
+	return resp
 }
 
 // Measurement is what Measure finds in an operation.

@@ -39,6 +39,7 @@ type securityConfig struct {
 	maxAliases        int
 	maxComplexity     int
 	maxTokens         int
+	maxErrors         int
 	documents         string
 	allowListOnly     bool
 }
@@ -63,6 +64,7 @@ func (s *securityConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.maxAliases, "max-aliases", envInt("PROMOGATE_MAX_ALIASES", graph.DefaultMaxAliases), "most aliases in a query; 0: no limit (env PROMOGATE_MAX_ALIASES)")
 	fs.IntVar(&s.maxComplexity, "max-complexity", envInt("PROMOGATE_MAX_COMPLEXITY", graph.DefaultMaxComplexity), "highest estimated query cost; 0: no limit (env PROMOGATE_MAX_COMPLEXITY)")
 	fs.IntVar(&s.maxTokens, "max-tokens", envInt("PROMOGATE_MAX_TOKENS", graph.DefaultMaxTokens), "most parser tokens in a document; 0: no limit (env PROMOGATE_MAX_TOKENS)")
+	fs.IntVar(&s.maxErrors, "max-errors", envInt("PROMOGATE_MAX_ERRORS", graph.DefaultMaxErrors), "most errors in one response, the last saying how many were left out; 0: no limit (env PROMOGATE_MAX_ERRORS)")
 	fs.StringVar(&s.documents, "documents", env("PROMOGATE_DOCUMENTS", ""), "registered GraphQL documents: a directory of .graphql files or a JSON file of sha256 to document (env PROMOGATE_DOCUMENTS)")
 	fs.BoolVar(&s.allowListOnly, "allow-list-only", envBool("PROMOGATE_ALLOW_LIST_ONLY", false), "run only the registered --documents (env PROMOGATE_ALLOW_LIST_ONLY)")
 }
@@ -125,6 +127,7 @@ func (s *securityConfig) setup(ctx context.Context, bdb *bun.DB, now func() time
 	}
 	out.graph = graph.HandlerOptions{Introspection: introspection, AllowListOnly: s.allowListOnly, Limits: graph.Limits{
 		MaxDepth: limit(s.maxDepth), MaxAliases: limit(s.maxAliases), MaxComplexity: limit(s.maxComplexity), MaxTokens: limit(s.maxTokens),
+		MaxErrors: limit(s.maxErrors),
 	}}
 	if s.documents != "" {
 		if out.graph.Documents, err = graph.LoadDocuments(s.documents); err != nil {

@@ -701,6 +701,10 @@ const (
 	ErrorCodeGraphqlValidationFailed ErrorCode = "GRAPHQL_VALIDATION_FAILED"
 	// An argument is malformed or out of range; the message names it.
 	ErrorCodeInvalidInput ErrorCode = "INVALID_INPUT"
+	// A String or JSON input holds the NUL character (U+0000), which cannot be stored; the path names the field. Nothing is written.
+	ErrorCodeInvalidCharacter ErrorCode = "INVALID_CHARACTER"
+	// An Int input is outside GraphQL's 32-bit range (-2147483648 to 2147483647); the path names the field. Nothing is written.
+	ErrorCodeIntOutOfRange ErrorCode = "INT_OUT_OF_RANGE"
 	// An id is not a valid global id of the expected type.
 	ErrorCodeInvalidID ErrorCode = "INVALID_ID"
 	// An amount is zero, negative where it must be positive, or too large.
@@ -745,6 +749,8 @@ const (
 	ErrorCodeIllegalTransition ErrorCode = "ILLEGAL_TRANSITION"
 	// No benefit has the id.
 	ErrorCodeBenefitNotFound ErrorCode = "BENEFIT_NOT_FOUND"
+	// The response had more errors than it carries; this last error says how many were left out (`extensions.dropped`).
+	ErrorCodeTooManyErrors ErrorCode = "TOO_MANY_ERRORS"
 	// An unexpected failure; the server logged it. Retrying with the same idempotency key is safe.
 	ErrorCodeInternal ErrorCode = "INTERNAL"
 	// The HTTP request is not a GraphQL-over-HTTP request: the body is not a JSON object, a parameter has the wrong type, there is no query, or the method or media type is not served (HTTP 400, 405, 406 or 415).
@@ -785,6 +791,8 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeGraphqlParseFailed,
 	ErrorCodeGraphqlValidationFailed,
 	ErrorCodeInvalidInput,
+	ErrorCodeInvalidCharacter,
+	ErrorCodeIntOutOfRange,
 	ErrorCodeInvalidID,
 	ErrorCodeInvalidAmount,
 	ErrorCodeInvalidIdempotencyKey,
@@ -807,6 +815,7 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeDisabled,
 	ErrorCodeIllegalTransition,
 	ErrorCodeBenefitNotFound,
+	ErrorCodeTooManyErrors,
 	ErrorCodeInternal,
 	ErrorCodeBadRequest,
 	ErrorCodeUnauthenticated,
@@ -827,7 +836,7 @@ var AllErrorCode = []ErrorCode{
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeBenefitNotFound, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound, ErrorCodePointsOutOfRange:
+	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidCharacter, ErrorCodeIntOutOfRange, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeBenefitNotFound, ErrorCodeTooManyErrors, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound, ErrorCodePointsOutOfRange:
 		return true
 	}
 	return false
