@@ -4,6 +4,7 @@
 #   make run         build, start the private PostgreSQL cluster if DATABASE_URL
 #                    is unset, then serve on 127.0.0.1:8080 (scripts/run.sh)
 #   make test        go vet + go test of every Go module against a private cluster (scripts/test.sh)
+#   make generate    graph/ from the schema (gqlgen) and the TypeScript client's types
 #   make lint        gofmt -l must be empty, then go vet in every Go module
 #   make pg-start    start the private development cluster (.data/pg)
 #   make pg-stop     stop it
@@ -57,11 +58,27 @@ run: build
 test:
 	./scripts/test.sh $(ARGS)
 
+# generate also rewrites the TypeScript client's types and documents (clients/typescript/src/gen)
+# from the schema; proto also rewrites the TypeScript plugin SDK's descriptors. Both need npm.
 generate:
 	$(GO) run graph/generate.go
+	@$(call npm_run,clients/typescript,generate)
 
 proto:
 	./scripts/proto.sh
+	@$(call npm_run,plugins/sdk-ts,proto)
+
+# npm_run runs `npm run $(2)` in the npm package $(1), installing its locked dependencies first
+# if needed; without npm it says what it did not regenerate (make test's checks then fail if
+# that was needed).
+define npm_run
+if command -v npm >/dev/null 2>&1; then \
+	[[ -d $(1)/node_modules ]] || npm ci --prefix $(1) --no-audit --no-fund; \
+	echo "npm run $(2) (in $(1))"; (cd $(1) && npm run --silent $(2)); \
+else \
+	echo "npm not found: $(1) not regenerated" >&2; \
+fi
+endef
 
 bench:
 	./scripts/bench.sh $(ARGS)
