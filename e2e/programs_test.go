@@ -415,9 +415,10 @@ func TestTariffPromoSummer2023(t *testing.T) {
 		t.Fatalf("promo code SMS: %s (code %v)", compact(note), promo["code"])
 	}
 
-	// A tariff change ends the discount.
+	// A tariff change ends the discount at 23:59:59 of its day (the programme clock is still
+	// earlier: the end is planned; TestTariffPromoPlanChange follows one through).
 	c.event(t, "subscriber.tariff_changed", "sub-0814", "tc-1", "2023-10-26T10:00:00+03:00", map[string]any{"from": "Drive 5", "to": "Drive 20"})
-	if got := pick(c.benefit(t, "sub-0814", "fee-discount"), "status", "endReason"); got != `{"endReason":"plan_changed","status":"ENDED"}` {
+	if got := pick(c.benefit(t, "sub-0814", "fee-discount"), "status", "endReason", "validUntil"); got != `{"endReason":"plan_changed","status":"ACTIVE","validUntil":"2023-10-26T20:59:59Z"}` {
 		t.Fatalf("discount after a tariff change: %s", got)
 	}
 	// The add-on's last moment is inclusive; the scheduler ends it right after.
@@ -429,6 +430,67 @@ func TestTariffPromoSummer2023(t *testing.T) {
 	c.setClock(t, "2023-12-30T00:00:01+03:00")
 	waitFor(t, "the add-on to end", func() bool {
 		return pick(c.benefit(t, "sub-0814", "addon-unlimited_minutes-drive-5"), "status", "endReason") == `{"endReason":"expired","status":"ENDED"}`
+	})
+}
+
+// TestTariffPromoPlanChange follows a change between participating plans (seed 002 §2.1, §2.3,
+// §3.4, §3.5): the discount stays in force to 23:59:59 of the day of the change and its
+// validUntil says so, then the scheduler ends it with reason plan_changed; the add-on of the
+// old plan keeps running, and the member may switch it on again for the new plan at once, the
+// new one replacing the old.
+func TestTariffPromoPlanChange(t *testing.T) {
+	c, camp := programCore(t, "tariffpromo", "1.0.0", "a1pc", "Europe/Minsk", "2023-07-01T00:00:00+03:00", "2023-08-14T12:00:00+03:00")
+	m := c.member(t, "sub-pc", map[string]any{"phone": "+375291112233"})
+	c.event(t, "subscriber.connected", "sub-pc", "c-1", "2023-08-14T11:00:00+03:00", map[string]any{"tariffPlan": "Drive 5",
+		"payment": "postpaid", "number": "+375291112233", "newNumber": true})
+	activate := func(key string) string {
+		return compact(data(t, c.gql(`mutation($m: ID!, $c: ID!, $k: String!) { activateBenefit(memberId: $m, campaignId: $c, kind: "unlimited_minutes", idempotencyKey: $k) {
+			event { outcome { campaigns { status code effects { kind } } } } } }`, map[string]any{"m": m, "c": camp, "k": key}),
+			"activateBenefit", "event", "outcome", "campaigns"))
+	}
+	// Programme time runs on from the clock set, so an add-on's start is checked against the
+	// clock to the minute only.
+	benefit := func(key string) string {
+		return pick(c.benefit(t, "sub-pc", key), "status", "endReason", "validUntil")
+	}
+	if got := activate("a-1"); got != `[{"code":null,"effects":[{"kind":"grant_benefit"},{"kind":"put_state"}],"status":"APPLIED"}]` {
+		t.Fatalf("add-on on Drive 5: %s", got)
+	}
+	for key, want := range map[string]string{
+		"fee-discount":                    `{"endReason":null,"status":"ACTIVE","validUntil":"2024-02-14T20:59:59Z"}`,
+		"addon-unlimited_minutes-drive-5": `{"endReason":null,"status":"ACTIVE","validUntil":"2023-11-12T20:59:59Z"}`,
+	} {
+		if got := benefit(key); got != want {
+			t.Fatalf("%s before the change: got %s want %s", key, got, want)
+		}
+	}
+
+	c.setClock(t, "2023-09-10T10:00:00+03:00")
+	c.event(t, "subscriber.tariff_changed", "sub-pc", "tc-1", "2023-09-10T09:30:00+03:00", map[string]any{"from": "Drive 5", "to": "Drive 20"})
+	if got, want := benefit("fee-discount"), `{"endReason":"plan_changed","status":"ACTIVE","validUntil":"2023-09-10T20:59:59Z"}`; got != want {
+		t.Fatalf("discount after the change: got %s want %s", got, want)
+	}
+	if got := activate("a-2"); got != `[{"code":null,"effects":[{"kind":"end_benefit"},{"kind":"grant_benefit"},{"kind":"put_state"}],"status":"APPLIED"}]` {
+		t.Fatalf("add-on again on Drive 20: %s", got)
+	}
+	old, repl := c.benefit(t, "sub-pc", "addon-unlimited_minutes-drive-5"), c.benefit(t, "sub-pc", "addon-unlimited_minutes-drive-20")
+	if got, want := pick(old, "status", "endReason"), `{"endReason":"replaced","status":"ENDED"}`; got != want {
+		t.Fatalf("the Drive 5 add-on after switching it on for Drive 20: got %s want %s", got, want)
+	}
+	if got, want := pick(repl, "status", "endReason", "validUntil"), `{"endReason":null,"status":"ACTIVE","validUntil":"2023-12-09T20:59:59Z"}`; got != want {
+		t.Fatalf("the Drive 20 add-on: got %s want %s", got, want)
+	}
+	// The old one's last moment is the new one's first, shortly after 10:00 Minsk.
+	if from, _ := repl["validFrom"].(string); old["validUntil"] != from || !strings.HasPrefix(from, "2023-09-10T07:0") {
+		t.Fatalf("the Drive 5 add-on ends %v, the Drive 20 one starts %v", old["validUntil"], repl["validFrom"])
+	}
+	if got := activate("a-3"); got != `[{"code":"ADDON_ALREADY_ACTIVE","effects":[],"status":"REJECTED"}]` {
+		t.Fatalf("add-on a third time: %s", got)
+	}
+
+	c.setClock(t, "2023-09-11T00:00:01+03:00")
+	waitFor(t, "the discount to end", func() bool {
+		return benefit("fee-discount") == `{"endReason":"plan_changed","status":"ENDED","validUntil":"2023-09-10T20:59:59Z"}`
 	})
 }
 

@@ -4221,7 +4221,7 @@ type Benefit implements Node {
   fulfillmentChangedBy: String
   "The note left with the last fulfilment change; null when none."
   fulfillmentNote: String
-  "Why it ended: expired, plan_changed, replaced, …"
+  "Why it ended: expired, plan_changed, replaced, …; on a benefit still in force, why it will end at validUntil (an end the campaign decided ahead, e.g. at 23:59:59 of the day of a change of plan)."
   endReason: String
   endedAt: Time
   attributes: JSON!

@@ -121,7 +121,9 @@ type EndBenefit struct {
 	Key string
 	// Reason is expired, plan_changed, replaced or another stable code.
 	Reason string
-	// At is when it ends; nil means at once.
+	// At is when it ends; nil means at once. The benefit's ValidUntil becomes At
+	// when that is earlier; an At still ahead keeps the benefit in force until then
+	// (e.g. 23:59:59 of the day of a change of plan), with Reason already shown.
 	At *time.Time
 }
 

@@ -157,10 +157,13 @@ func TestBlockedPeriodDoesNotExtend(t *testing.T) {
 	check(t, c.send(EventStatusChanged, mt(2023, 10, 10, 0, 0, 0), sdk.Values{}), nil, "no status attribute")
 }
 
+// TestTariffChanged: a change of plan ends the discount, and the add-ons the new plan does not
+// offer, at 23:59:59 of the day of the change (seed 2.3, 3.6), not at the moment of the event.
 func TestTariffChanged(t *testing.T) {
 	t.Parallel()
 	p := connect(t)
 	at := mt(2023, 8, 20, 10, 0, 0)
+	last := mt(2023, 8, 20, 23, 59, 59) // the end of the day of the change
 	minutes := func(plan, slug string) Grant {
 		return Grant{Key: "addon-unlimited_minutes-" + slug, Plan: plan, Addon: "unlimited_minutes",
 			From: mt(2023, 8, 1, 0, 0, 0).UTC(), Until: mt(2023, 10, 30, 23, 59, 59).UTC()}
@@ -180,10 +183,14 @@ func TestTariffChanged(t *testing.T) {
 
 	type change = func(*State)
 	endDiscount := func(reason string) change {
-		return func(s *State) { s.Discount.EndedAt, s.Discount.EndReason = ptr(at), reason }
+		return func(s *State) {
+			s.Discount.EndedAt, s.Discount.EndReason, s.Discount.Until = ptr(last), reason, last.UTC()
+		}
 	}
 	endAddon := func(i int, reason string) change {
-		return func(s *State) { s.Addons[i].EndedAt, s.Addons[i].EndReason = ptr(at), reason }
+		return func(s *State) {
+			s.Addons[i].EndedAt, s.Addons[i].EndReason, s.Addons[i].Until = ptr(last), reason, last.UTC()
+		}
 	}
 	plan := func(p string) change { return func(s *State) { s.Plan = p } }
 	cases := []struct {
@@ -194,16 +201,16 @@ func TestTariffChanged(t *testing.T) {
 		changes []change
 	}{
 		{"Drive 5 to Drive 20 keeps the minutes", drive5, sdk.Values{"from": "Drive 5", "to": "Drive 20"},
-			[]sdk.Effect{end("fee-discount", "plan_changed", at)},
+			[]sdk.Effect{end("fee-discount", "plan_changed", last)},
 			[]change{endDiscount("plan_changed"), plan("Drive 20")}},
 		{"Bez Limita 2.0 to Драйв 5 ends the modem", bez, sdk.Values{"from": "Bez Limita 2.0", "to": "Драйв 5"},
-			[]sdk.Effect{end("fee-discount", "plan_changed", at), end("addon-modem-bez-limita-2-0", "plan_changed", at)},
+			[]sdk.Effect{end("fee-discount", "plan_changed", last), end("addon-modem-bez-limita-2-0", "plan_changed", last)},
 			[]change{endDiscount("plan_changed"), endAddon(1, "plan_changed"), plan("Drive 5")}},
 		{"to a plan outside the promotion ends everything", bez, sdk.Values{"from": "Bez Limita 2.0", "to": "Smart"},
-			[]sdk.Effect{end("fee-discount", "plan_changed", at), end("addon-unlimited_minutes-bez-limita-2-0", "plan_changed", at), end("addon-modem-bez-limita-2-0", "plan_changed", at)},
+			[]sdk.Effect{end("fee-discount", "plan_changed", last), end("addon-unlimited_minutes-bez-limita-2-0", "plan_changed", last), end("addon-modem-bez-limita-2-0", "plan_changed", last)},
 			[]change{endDiscount("plan_changed"), endAddon(0, "plan_changed"), endAddon(1, "plan_changed"), plan("Smart")}},
 		{"re-registration with a change of plan", drive5, sdk.Values{"from": "Drive 5", "to": "Drive 20", "reregistration": true},
-			[]sdk.Effect{end("fee-discount", "reregistered", at), end("addon-unlimited_minutes-drive-5", "reregistered", at)},
+			[]sdk.Effect{end("fee-discount", "reregistered", last), end("addon-unlimited_minutes-drive-5", "reregistered", last)},
 			[]change{endDiscount("reregistered"), endAddon(0, "reregistered"), plan("Drive 20"),
 				func(s *State) { s.Ended = &Ending{At: at.UTC(), Reason: "reregistered"} }}},
 		{"benefits already over", expired, sdk.Values{"to": "Smart"}, nil, []change{plan("Smart")}},
@@ -249,21 +256,33 @@ func TestTariffChanged(t *testing.T) {
 
 // TestReactivateAfterPlanChange checks seed 3.5: after a change to another
 // participating plan the member may switch the add-on on again for the new
-// plan within the activation period, once the running one is over.
+// plan within the activation period, at once: the new add-on replaces the one
+// of the previous plan, which the change kept running (3.4). Once per plan.
 func TestReactivateAfterPlanChange(t *testing.T) {
 	t.Parallel()
 	c := newCore(t, `{}`)
 	c.send(EventConnected, mt(2023, 7, 1, 9, 0, 0), connection("Drive 5"))
 	c.send(EventBenefitActivate, mt(2023, 7, 1, 10, 0, 0), activate("unlimited_minutes")) // ends 2023-09-29
-	c.send(EventTariffChanged, mt(2023, 7, 20, 0, 0, 0), sdk.Values{"from": "Drive 5", "to": "Drive 20"})
-	check(t, c.send(EventBenefitActivate, mt(2023, 9, 29, 23, 59, 59), activate("unlimited_minutes")),
-		rejected("ADDON_ALREADY_ACTIVE", "unlimited_minutes is already on until 2023-09-29 23:59:59"), "")
-	at := mt(2023, 9, 30, 0, 0, 0)
-	check(t, c.send(EventBenefitActivate, at, activate("unlimited_minutes")),
-		[]sdk.Effect{addonGrant("addon-unlimited_minutes-drive-20", "unlimited_minutes", "Drive 20", minutesTitle, "Unlimited minutes to all networks", at, mt(2023, 12, 29, 23, 59, 59))}, "")
+	check(t, c.send(EventTariffChanged, mt(2023, 7, 20, 0, 0, 0), sdk.Values{"from": "Drive 5", "to": "Drive 20"}),
+		[]sdk.Effect{end("fee-discount", "plan_changed", mt(2023, 7, 20, 23, 59, 59))}, "")
+	at := mt(2023, 7, 20, 12, 0, 0)
+	check(t, c.send(EventBenefitActivate, at, activate("unlimited_minutes")), []sdk.Effect{
+		end("addon-unlimited_minutes-drive-5", "replaced", at),
+		addonGrant("addon-unlimited_minutes-drive-20", "unlimited_minutes", "Drive 20", minutesTitle, "Unlimited minutes to all networks", at, mt(2023, 10, 18, 23, 59, 59)),
+	}, "")
+	if got := c.state().Addons[0]; got.EndReason != "replaced" || !got.EndedAt.Equal(at) || !got.Until.Equal(at) {
+		t.Errorf("the Drive 5 add-on after its replacement: %s", show(got))
+	}
+	check(t, c.send(EventBenefitActivate, at.Add(time.Hour), activate("unlimited_minutes")),
+		rejected("ADDON_ALREADY_ACTIVE", "unlimited_minutes is already on until 2023-10-18 23:59:59"), "")
+	// Back on Drive 5: its add-on was used; the Drive 20 one keeps running.
 	check(t, c.send(EventTariffChanged, mt(2023, 9, 30, 12, 0, 0), sdk.Values{"from": "Drive 20", "to": "Drive 5"}), nil, "")
 	check(t, c.send(EventBenefitActivate, mt(2023, 9, 30, 13, 0, 0), activate("unlimited_minutes")),
-		rejected("ADDON_ALREADY_ACTIVE", "unlimited_minutes is already on until 2023-12-29 23:59:59"), "")
+		rejected("ADDON_ALREADY_USED", "unlimited_minutes was already switched on for the Drive 5 plan on 2023-07-01 (once per plan)"), "")
+	// Within the activation period only.
+	check(t, c.send(EventTariffChanged, mt(2023, 10, 1, 9, 0, 0), sdk.Values{"from": "Drive 5", "to": "Bez Limita 2.0"}), nil, "")
+	check(t, c.send(EventBenefitActivate, mt(2023, 10, 1, 10, 0, 0), activate("unlimited_minutes")),
+		rejected("ACTIVATION_PERIOD_CLOSED", "add-ons can be switched on from 2023-07-01 to 2023-09-30 inclusive"), "")
 }
 
 func TestPromotionJoined(t *testing.T) {
@@ -282,14 +301,16 @@ func TestPromotionJoined(t *testing.T) {
 	}
 	r := evaluate(t, p, `{}`, sdk.Member{ID: "m", State: stateJSON(t, full)},
 		sdk.Event{Type: EventPromotionJoined, OccurredAt: at, Attributes: sdk.Values{"promotion": "Home internet 2023", "fixedLine": true}})
+	// The discount and the add-on end at 23:59:59 of the day (seed 2.3, 3.6), the promo code at once.
+	last := mt(2023, 9, 1, 23, 59, 59)
 	st := check(t, r, []sdk.Effect{
-		end("fee-discount", "other_promotion", at),
-		end("addon-unlimited_minutes-bez-limita-2-0", "other_promotion", at),
+		end("fee-discount", "other_promotion", last),
+		end("addon-unlimited_minutes-bez-limita-2-0", "other_promotion", last),
 		end("voka-375291112233", "other_promotion", at),
 	}, "")
 	want, _ := loadState(stateJSON(t, full))
-	want.Discount.EndedAt, want.Discount.EndReason = ptr(at), "other_promotion"
-	want.Addons[0].EndedAt, want.Addons[0].EndReason = ptr(at), "other_promotion"
+	want.Discount.EndedAt, want.Discount.EndReason, want.Discount.Until = ptr(last), "other_promotion", last.UTC()
+	want.Addons[0].EndedAt, want.Addons[0].EndReason, want.Addons[0].Until = ptr(last), "other_promotion", last.UTC()
 	want.PromoCodes["375291112233"].EndedAt, want.PromoCodes["375291112233"].EndReason = ptr(at), "other_promotion"
 	want.Ended = &Ending{At: at.UTC(), Reason: "other_promotion", Promotion: "Home internet 2023"}
 	if st == nil || !reflect.DeepEqual(want, *st) {

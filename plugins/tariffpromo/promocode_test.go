@@ -133,7 +133,7 @@ func TestAcceptance(t *testing.T) {
 	t.Parallel()
 	const title = "25.01% off the Drive 5 monthly fee for 6 months"
 
-	t.Run("Drive 5 on 2023-08-14: 25.01% to the end of the sixth month, ended by a tariff change", func(t *testing.T) {
+	t.Run("Drive 5 on 2023-08-14: 25.01% to the end of the sixth month, ended by a tariff change at 23:59:59 of its day", func(t *testing.T) {
 		t.Parallel()
 		c := newCore(t, `{}`)
 		at := mt(2023, 8, 14, 11, 0, 0)
@@ -141,7 +141,7 @@ func TestAcceptance(t *testing.T) {
 			[]sdk.Effect{discountGrant("Drive 5", 2501, title, at, mt(2024, 2, 14, 23, 59, 59))}, "")
 		changed := mt(2023, 10, 1, 9, 0, 0)
 		check(t, c.send(EventTariffChanged, changed, sdk.Values{"from": "Drive 5", "to": "Drive 20"}),
-			[]sdk.Effect{end("fee-discount", "plan_changed", changed)}, "")
+			[]sdk.Effect{end("fee-discount", "plan_changed", mt(2023, 10, 1, 23, 59, 59))}, "")
 	})
 	t.Run("Drive 5 on 2023-08-15: not a participant", func(t *testing.T) {
 		t.Parallel()

@@ -40,6 +40,9 @@ const (
 	reasonPlanChanged    = "plan_changed"
 	reasonReregistered   = "reregistered"
 	reasonOtherPromotion = "other_promotion"
+	// reasonReplaced ends an add-on of the previous plan when the member switches the same
+	// add-on on again for the new plan (seed 3.5).
+	reasonReplaced = "replaced"
 )
 
 // Reject codes of benefit.activate, shown to the member by the app.
@@ -278,9 +281,15 @@ func (r rules) connectionProblems(a sdk.Values) (DiscountRow, []string) {
 	return row, problems
 }
 
+// lastSecondOf is 23:59:59 in the campaign's zone of the day of t: the discount and
+// the add-ons end then when an event ends them (seed 2.3 and 3.6: they end "at 23:59 on
+// the last day of the period of provision").
+func (r rules) lastSecondOf(t time.Time) time.Time { return daysEnd(t, 0, r.loc).UTC() }
+
 // tariffChanged ends the discount on any change of plan and the add-ons
-// unless the new plan takes part and offers them; a re-registration with a
-// change of plan ends everything and the participation.
+// unless the new plan takes part and offers them, at 23:59:59 of the day of
+// the change; a re-registration with a change of plan ends everything and the
+// participation.
 func (r rules) tariffChanged(st State, ev sdk.Event) sdk.EvaluateResult {
 	at, a := ev.OccurredAt, ev.Attributes
 	to := text(a, "to")
@@ -306,24 +315,25 @@ func (r rules) tariffChanged(st State, ev sdk.Event) sdk.EvaluateResult {
 	if rereg {
 		reason = reasonReregistered
 	}
+	last := r.lastSecondOf(at)
 	end := func(key string) sdk.Effect {
-		return sdk.EndBenefit{Key: key, Reason: reason, At: &at}.Effect()
+		return sdk.EndBenefit{Key: key, Reason: reason, At: &last}.Effect()
 	}
 	var effects []sdk.Effect
-	if st.Discount.activeAt(at) {
+	if st.Discount.openAt(at) {
 		effects = append(effects, end(st.Discount.Key))
-		st.Discount.end(at.UTC(), reason)
+		st.Discount.end(last, reason)
 	}
 	for i := range st.Addons {
 		g := &st.Addons[i]
-		if !g.activeAt(at) {
+		if !g.openAt(at) {
 			continue
 		}
 		if _, offered := r.addon(to, g.Addon); offered && !rereg {
 			continue
 		}
 		effects = append(effects, end(g.Key))
-		g.end(at.UTC(), reason)
+		g.end(last, reason)
 	}
 	if rereg && st.Ended == nil {
 		st.Ended = &Ending{At: at.UTC(), Reason: reasonReregistered}
@@ -363,24 +373,27 @@ func (r rules) promotionJoined(st State, ev sdk.Event) sdk.EvaluateResult {
 	if st.Ended != nil {
 		return none("the promotion already ended for this subscriber on %s (%s)", stamp(st.Ended.At, r.loc), st.Ended.Reason)
 	}
-	end := func(key string) sdk.Effect {
+	// The discount and the add-ons end at 23:59:59 of the day (seed 2.3, 3.6), the promo
+	// code, which has no such rule, at once.
+	last := r.lastSecondOf(at)
+	end := func(key string, at time.Time) sdk.Effect {
 		return sdk.EndBenefit{Key: key, Reason: reasonOtherPromotion, At: &at}.Effect()
 	}
 	var effects []sdk.Effect
-	if st.Discount.activeAt(at) {
-		effects = append(effects, end(st.Discount.Key))
-		st.Discount.end(at.UTC(), reasonOtherPromotion)
+	if st.Discount.openAt(at) {
+		effects = append(effects, end(st.Discount.Key, last))
+		st.Discount.end(last, reasonOtherPromotion)
 	}
 	for i := range st.Addons {
-		if g := &st.Addons[i]; g.activeAt(at) {
-			effects = append(effects, end(g.Key))
-			g.end(at.UTC(), reasonOtherPromotion)
+		if g := &st.Addons[i]; g.openAt(at) {
+			effects = append(effects, end(g.Key, last))
+			g.end(last, reasonOtherPromotion)
 		}
 	}
 	for _, key := range sortedKeys(st.PromoCodes) {
 		pc := st.PromoCodes[key]
 		if pc.SentAt != nil && pc.EndedAt == nil && !at.After(*pc.Until) {
-			effects = append(effects, end(pc.Key))
+			effects = append(effects, end(pc.Key, at))
 			t := at.UTC()
 			pc.EndedAt, pc.EndReason = &t, reasonOtherPromotion
 		}
@@ -416,7 +429,7 @@ func (r rules) benefitActivate(st State, ev sdk.Event) sdk.EvaluateResult {
 	}
 	key := fmt.Sprintf("addon-%s-%s", addon, slug(row.Plan))
 	for _, g := range st.Addons {
-		if g.Addon == addon && g.activeAt(at) {
+		if g.Key == key && g.runsAt(at) {
 			return reject(CodeAddonActive, "%s is already on until %s", g.Addon, stamp(g.Until, r.loc))
 		}
 	}
@@ -425,16 +438,26 @@ func (r rules) benefitActivate(st State, ev sdk.Event) sdk.EvaluateResult {
 			return reject(CodeAddonUsed, "%s was already switched on for the %s plan on %s (once per plan)", addon, row.Plan, day(g.From, r.loc))
 		}
 	}
+	// The same add-on switched on for a previous plan may still run (a change between
+	// participating plans keeps it, seed 3.4); switching it on again for the new plan (seed
+	// 3.5) replaces it from now.
+	var effects []sdk.Effect
+	for i := range st.Addons {
+		if g := &st.Addons[i]; g.Addon == addon && g.runsAt(at) {
+			effects = append(effects, sdk.EndBenefit{Key: g.Key, Reason: reasonReplaced, At: &at}.Effect())
+			g.end(at.UTC(), reasonReplaced)
+		}
+	}
 	from, until := at.UTC(), daysEnd(at, row.Days, r.loc).UTC()
 	st.Addons = append(st.Addons, Grant{Key: key, Plan: row.Plan, Addon: addon, From: from, Until: until})
-	return withState([]sdk.Effect{sdk.GrantBenefit{
+	return withState(append(effects, sdk.GrantBenefit{
 		Key:        key,
 		Kind:       kindAddon,
 		Title:      row.Title,
 		ValidFrom:  &from,
 		ValidUntil: &until,
 		Attributes: sdk.Values{"addon": addon, "tariffPlan": row.Plan, "content": row.Content, "days": row.Days},
-	}.Effect()}, st)
+	}.Effect()), st)
 }
 
 // serviceActivated grants and sends the item 3 promo code for a number whose

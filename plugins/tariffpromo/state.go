@@ -49,14 +49,24 @@ type Grant struct {
 	EndReason string     `json:"endReason,omitempty"`
 }
 
-// activeAt reports whether the benefit still runs at t.
-func (g *Grant) activeAt(t time.Time) bool {
+// runsAt reports whether the benefit is in force at t: up to its end, also an end decided
+// earlier that is still ahead (a plan change ends it at 23:59:59 of that day).
+func (g *Grant) runsAt(t time.Time) bool {
+	return g != nil && !t.After(g.Until) && (g.EndedAt == nil || !t.After(*g.EndedAt))
+}
+
+// openAt reports whether the benefit runs at t and no end was decided for it yet.
+func (g *Grant) openAt(t time.Time) bool {
 	return g != nil && g.EndedAt == nil && !t.After(g.Until)
 }
 
-// end marks the benefit ended at t for reason.
+// end marks the benefit ended at t for reason; Until becomes t when that is earlier, as the
+// core does with the stored benefit's validUntil.
 func (g *Grant) end(t time.Time, reason string) {
 	g.EndedAt, g.EndReason = &t, reason
+	if t.Before(g.Until) && !t.Before(g.From) {
+		g.Until = t
+	}
 }
 
 // PromoCode is a number's right to the item 3 promo code and, once sent, the

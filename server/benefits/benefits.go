@@ -300,6 +300,9 @@ func Change(ctx context.Context, idb bun.IDB, t Target, c *sdk.ChangeBenefit, no
 	if c.ValidUntil != nil {
 		u := c.ValidUntil.UTC()
 		b.ValidUntil = &u
+		if b.Status != Ended {
+			b.EndReason = "" // a new end replaces an end planned by End
+		}
 	}
 	for k, v := range c.Attributes {
 		b.Attributes[k] = v
@@ -314,6 +317,12 @@ func Change(ctx context.Context, idb bun.IDB, t Target, c *sdk.ChangeBenefit, no
 }
 
 // End ends a benefit with a reason at a moment (default now). Ending an ended benefit is a no-op.
+//
+// The benefit's ValidUntil becomes the end when that is earlier, so it always shows the last
+// moment the benefit applies (a discount that would have run six months but ends on a change of
+// plan shows the day of the change). An end still ahead of now is planned: the benefit stays in
+// force until then, with EndReason set already, and EndDue ends it at ValidUntil with that
+// reason. An end before ValidFrom ends the benefit without moving ValidUntil (it never applied).
 func End(ctx context.Context, idb bun.IDB, t Target, key, reason string, at *time.Time, now time.Time) (*Benefit, error) {
 	b, err := lockOne(ctx, idb, t, key)
 	if err != nil {
@@ -329,8 +338,14 @@ func End(ctx context.Context, idb bun.IDB, t Target, key, reason string, at *tim
 	if reason == "" {
 		reason = "cancelled"
 	}
-	b.Status, b.EndReason, b.EndedAt, b.UpdatedAt = Ended, reason, &end, now
-	_, err = idb.NewUpdate().Model(b).Column("status", "end_reason", "ended_at", "updated_at").WherePK().Exec(ctx)
+	if (b.ValidUntil == nil || end.Before(*b.ValidUntil)) && (b.ValidFrom == nil || !end.Before(*b.ValidFrom)) {
+		b.ValidUntil = &end
+	}
+	b.EndReason, b.UpdatedAt = reason, now
+	if !end.After(now) {
+		b.Status, b.EndedAt = Ended, &end
+	}
+	_, err = idb.NewUpdate().Model(b).Column("status", "valid_until", "end_reason", "ended_at", "updated_at").WherePK().Exec(ctx)
 	return b, err
 }
 

@@ -2,6 +2,7 @@ package benefits_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"regexp"
 	"testing"
@@ -84,6 +85,126 @@ func TestBenefitEndsAfterItsLastSecond(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEndShowsTheRealEnd: ending a benefit moves its ValidUntil to the end; an end later than
+// now keeps it in force until then (the reason planned), and EndDue ends it with that reason;
+// an end at once ends it; an end before ValidFrom leaves ValidUntil alone; ending twice is a
+// no-op.
+func TestEndShowsTheRealEnd(t *testing.T) {
+	bdb := dbtest.DB(t)
+	ctx := context.Background()
+	store := benefits.NewStore(bdb)
+	minsk, _ := time.LoadLocation("Europe/Minsk")
+	granted := time.Date(2023, 8, 14, 11, 0, 0, 0, minsk)
+	sixMonths := time.Date(2024, 2, 14, 23, 59, 59, 0, minsk)
+	changed := time.Date(2023, 10, 26, 10, 0, 0, 0, minsk)
+	lastSecond := time.Date(2023, 10, 26, 23, 59, 59, 0, minsk)
+	grant := func(tg benefits.Target, from time.Time) {
+		t.Helper()
+		if err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+			_, _, err := benefits.Grant(ctx, tx, tg, &sdk.GrantBenefit{Key: "fee-discount", Kind: "discount", Percent: 2501,
+				ValidFrom: &from, ValidUntil: &sixMonths}, granted)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := func(tg benefits.Target, reason string, at *time.Time, now time.Time) *benefits.Benefit {
+		t.Helper()
+		var b *benefits.Benefit
+		if err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+			var err error
+			b, err = benefits.End(ctx, tx, tg, "fee-discount", reason, at, now)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	stored := func(tg benefits.Target) benefits.Benefit {
+		t.Helper()
+		all, _, err := store.List(ctx, benefits.Page{MemberID: tg.MemberID, Limit: 10})
+		if err != nil || len(all) != 1 {
+			t.Fatalf("benefits: %+v, %v", all, err)
+		}
+		return all[0]
+	}
+	show := func(b benefits.Benefit) string {
+		f := func(t *time.Time) string {
+			if t == nil {
+				return "nil"
+			}
+			return t.In(minsk).Format("2006-01-02 15:04:05")
+		}
+		return fmt.Sprintf("status %s, validUntil %s, endReason %q, endedAt %s", b.Status, f(b.ValidUntil), b.EndReason, f(b.EndedAt))
+	}
+
+	t.Run("planned end", func(t *testing.T) {
+		tg := target(t, bdb, "end-planned")
+		grant(tg, granted)
+		end(tg, "plan_changed", &lastSecond, changed)
+		b := stored(tg)
+		if got, want := show(b), `status active, validUntil 2023-10-26 23:59:59, endReason "plan_changed", endedAt nil`; got != want {
+			t.Fatalf("after the change: %s, want %s", got, want)
+		}
+		if !b.InForce(changed.Add(time.Hour)) || !b.InForce(lastSecond) || b.InForce(lastSecond.Add(time.Second)) {
+			t.Fatalf("in force: at 11:00 %v, at 23:59:59 %v, at 00:00:00 %v; want true, true, false",
+				b.InForce(changed.Add(time.Hour)), b.InForce(lastSecond), b.InForce(lastSecond.Add(time.Second)))
+		}
+		if n, err := store.EndDue(ctx, lastSecond); err != nil || n != 0 {
+			t.Fatalf("EndDue at the last second ended %d (%v)", n, err)
+		}
+		if n, err := store.EndDue(ctx, lastSecond.Add(time.Second)); err != nil || n != 1 {
+			t.Fatalf("EndDue at midnight ended %d (%v)", n, err)
+		}
+		if got, want := show(stored(tg)), `status ended, validUntil 2023-10-26 23:59:59, endReason "plan_changed", endedAt 2023-10-26 23:59:59`; got != want {
+			t.Fatalf("after midnight: %s, want %s", got, want)
+		}
+	})
+	t.Run("end at once", func(t *testing.T) {
+		tg := target(t, bdb, "end-now")
+		grant(tg, granted)
+		end(tg, "", nil, changed)
+		if got, want := show(stored(tg)), `status ended, validUntil 2023-10-26 10:00:00, endReason "cancelled", endedAt 2023-10-26 10:00:00`; got != want {
+			t.Fatalf("ended now: %s, want %s", got, want)
+		}
+		// Ending again changes nothing.
+		end(tg, "plan_changed", &lastSecond, lastSecond)
+		if got, want := show(stored(tg)), `status ended, validUntil 2023-10-26 10:00:00, endReason "cancelled", endedAt 2023-10-26 10:00:00`; got != want {
+			t.Fatalf("ended twice: %s, want %s", got, want)
+		}
+	})
+	t.Run("end in the past", func(t *testing.T) {
+		tg := target(t, bdb, "end-past")
+		grant(tg, granted)
+		end(tg, "plan_changed", &lastSecond, lastSecond.Add(48*time.Hour))
+		if got, want := show(stored(tg)), `status ended, validUntil 2023-10-26 23:59:59, endReason "plan_changed", endedAt 2023-10-26 23:59:59`; got != want {
+			t.Fatalf("ended late: %s, want %s", got, want)
+		}
+	})
+	t.Run("end before it starts", func(t *testing.T) {
+		tg := target(t, bdb, "end-early")
+		grant(tg, lastSecond.Add(time.Hour))
+		end(tg, "other_promotion", &changed, changed)
+		if got, want := show(stored(tg)), `status ended, validUntil 2024-02-14 23:59:59, endReason "other_promotion", endedAt 2023-10-26 10:00:00`; got != want {
+			t.Fatalf("ended before its start: %s, want %s", got, want)
+		}
+	})
+	t.Run("a change replaces the planned end", func(t *testing.T) {
+		tg := target(t, bdb, "end-changed")
+		grant(tg, granted)
+		end(tg, "plan_changed", &lastSecond, changed)
+		if err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+			_, err := benefits.Change(ctx, tx, tg, &sdk.ChangeBenefit{Key: "fee-discount", ValidUntil: &sixMonths}, changed)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := show(stored(tg)), `status active, validUntil 2024-02-14 23:59:59, endReason "", endedAt nil`; got != want {
+			t.Fatalf("changed: %s, want %s", got, want)
+		}
+	})
 }
 
 // TestGrantIsIdempotentAndCodesAreDictatable: granting a key twice stores one benefit; an empty

@@ -217,10 +217,11 @@ func (s *Store) Fulfillment(ctx context.Context, campaignID int64, month string)
 }
 
 // EndDue ends every benefit whose last second (valid_until, inclusive: a benefit valid until
-// 23:59:59 applies for that whole second) is over by now, with reason "expired", and returns how
-// many it ended.
+// 23:59:59 applies for that whole second) is over by now, with the reason of an end planned by
+// End, else "expired", and returns how many it ended.
 func (s *Store) EndDue(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.NewRaw(`UPDATE benefits SET status = 'ended', end_reason = 'expired', ended_at = valid_until, updated_at = ?
+	res, err := s.db.NewRaw(`UPDATE benefits SET status = 'ended', end_reason = coalesce(nullif(end_reason, ''), 'expired'),
+		ended_at = valid_until, updated_at = ?
 		WHERE status <> 'ended' AND valid_until IS NOT NULL AND valid_until + interval '1 second' <= ?`, now, now).Exec(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("benefits: end due: %w", err)
