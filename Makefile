@@ -5,7 +5,7 @@
 #                    is unset, then serve on 127.0.0.1:8080 (scripts/run.sh)
 #   make test        go vet + go test of every Go module against a private cluster (scripts/test.sh)
 #   make generate    graph/ from the schema (gqlgen) and the TypeScript client's types
-#   make lint        gofmt -l must be empty, then go vet in every Go module
+#   make lint        in every Go module: go.mod tidy, then golangci-lint (.golangci.yml; version pinned in tools/go.mod)
 #   make pg-start    start the private development cluster (.data/pg)
 #   make pg-stop     stop it
 #   make clean       remove bin/
@@ -83,11 +83,17 @@ endef
 bench:
 	./scripts/bench.sh $(ARGS)
 
-lint:
-	@out=$$(find . \( -path ./.data -o -path ./.git -o -path ./bin -o -name node_modules \) -prune \
-		-o -name '*.go' -type f -print0 | xargs -0 -r gofmt -l); \
-	if [[ -n $$out ]]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
-	@for m in $(GO_MODULES); do echo "(cd $$m && $(GO) vet ./...)"; (cd $$m && $(GO) vet ./...); done
+# golangci-lint is built from the version tools/go.mod pins, so a fresh clone needs only Go.
+GOLANGCI_LINT := $(BIN)/golangci-lint
+
+$(GOLANGCI_LINT): tools/go.mod tools/go.sum
+	$(GO) -C tools build -o ../$(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+lint: $(GOLANGCI_LINT)
+	@for m in $(GO_MODULES); do \
+		echo "(cd $$m && $(GO) mod tidy -diff && $(GOLANGCI_LINT) run ./...)"; \
+		(cd $$m && $(GO) mod tidy -diff && $(abspath $(GOLANGCI_LINT)) run ./...); \
+	done
 
 pg-start:
 	./scripts/pgcluster.sh start

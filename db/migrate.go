@@ -44,7 +44,10 @@ func Migrate(ctx context.Context, bdb *bun.DB) ([]string, error) {
 	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", migrationLockKey); err != nil {
 		return nil, fmt.Errorf("db: lock migrations: %w", err)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", migrationLockKey)
+	defer func() {
+		// Closing the connection releases the lock too, should the unlock fail.
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", migrationLockKey)
+	}()
 
 	// Record a migration as applied only once it has run: bun's default marks it first, so a
 	// migration that failed (a lost connection, a lock timeout) stayed recorded as applied and

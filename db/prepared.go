@@ -179,7 +179,7 @@ func (c *cachingConn) stmt(ctx context.Context, query string) (driver.Stmt, erro
 			delete(c.stmts, q)
 		}
 	}
-	st, err := c.Conn.PrepareContext(ctx, query)
+	st, err := c.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}

@@ -147,7 +147,7 @@ func TestPreparedAfterSchemaChange(t *testing.T) {
 	if _, err := pool.ExecContext(ctx, `CREATE TABLE prepared_shape (id bigint PRIMARY KEY, a text)`); err != nil {
 		t.Fatal(err)
 	}
-	defer pool.ExecContext(ctx, `DROP TABLE prepared_shape`)
+	defer func() { _, _ = pool.ExecContext(ctx, `DROP TABLE prepared_shape`) }()
 	if _, err := db.Prepared(pool).ExecContext(ctx, `INSERT INTO prepared_shape VALUES ($1, $2)`, 1, "one"); err != nil {
 		t.Fatal(err)
 	}

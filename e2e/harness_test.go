@@ -122,8 +122,8 @@ func startCore(t *testing.T, dbURL string, args ...string) *core {
 	go func() { c.done <- c.cmd.Wait() }()
 	t.Cleanup(func() {
 		if c.cmd.ProcessState == nil {
-			c.cmd.Process.Signal(syscall.SIGKILL)
-			<-c.done
+			_ = c.cmd.Process.Signal(syscall.SIGKILL)
+			<-c.done //nolint:errcheck // a killed core's exit status says nothing
 		}
 		if t.Failed() {
 			t.Logf("core logs:\n%s", c.logs.String())
@@ -151,7 +151,7 @@ func startCore(t *testing.T, dbURL string, args ...string) *core {
 // stop sends sig and waits for the process to exit, returning its exit error.
 func (c *core) stop(sig syscall.Signal, within time.Duration) error {
 	c.t.Helper()
-	c.cmd.Process.Signal(sig)
+	_ = c.cmd.Process.Signal(sig)
 	select {
 	case err := <-c.done:
 		return err

@@ -45,7 +45,7 @@ func data(t *testing.T, resp map[string]any, path ...any) any {
 	if errs, ok := resp["errors"]; ok {
 		t.Fatalf("GraphQL errors: %v", errs)
 	}
-	var cur any = resp["data"]
+	cur := resp["data"]
 	for _, p := range path {
 		switch k := p.(type) {
 		case string:
@@ -430,7 +430,7 @@ func TestNoPluginOutlivesTheCore(t *testing.T) {
 				if n := len(processesOf(path)); n != 1 {
 					t.Fatalf("%d plugin processes running before the stop, want 1", n)
 				}
-				c.stop(sig, 15*time.Second)
+				_ = c.stop(sig, 15*time.Second) // a killed core exits with an error
 				deadline := time.Now().Add(5 * time.Second)
 				for len(processesOf(path)) > 0 {
 					if time.Now().After(deadline) {

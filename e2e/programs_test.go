@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,36 @@ func programCore(t *testing.T, plugin, version, program, zone, starts, clockAt s
 func (c *core) setClock(t *testing.T, at string) {
 	t.Helper()
 	data(t, c.gql(`mutation($t: Time!) { setClock(now: $t) }`, map[string]any{"t": at}))
+}
+
+// schedulerPasses returns how many scheduler passes the core has completed
+// (promogate_scheduler_passes_total at /metrics, both results).
+func (c *core) schedulerPasses(t *testing.T) int {
+	t.Helper()
+	n, found := 0, 0
+	for _, line := range strings.Split(httpGet(t, c.URL+"/metrics"), "\n") {
+		if !strings.HasPrefix(line, "promogate_scheduler_passes_total{") {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		n += int(v)
+		found++
+	}
+	if found != 2 {
+		t.Fatalf("metrics: expected the ok and error series of promogate_scheduler_passes_total, found %d", found)
+	}
+	return n
+}
+
+// awaitFullPass waits until the core has completed a scheduler pass that started after the
+// call: two passes more than now (the first may have begun before, at the old clock).
+func (c *core) awaitFullPass(t *testing.T) {
+	t.Helper()
+	want := c.schedulerPasses(t) + 2
+	waitFor(t, "two scheduler passes", func() bool { return c.schedulerPasses(t) >= want })
 }
 
 // member upserts a member and returns its global id.
@@ -423,7 +454,7 @@ func TestTariffPromoSummer2023(t *testing.T) {
 	}
 	// The add-on's last moment is inclusive; the scheduler ends it right after.
 	c.setClock(t, "2023-12-29T23:59:59+03:00")
-	time.Sleep(300 * time.Millisecond)
+	c.awaitFullPass(t)
 	if got := pick(c.benefit(t, "sub-0814", "addon-unlimited_minutes-drive-5"), "status"); got != `{"status":"ACTIVE"}` {
 		t.Fatalf("add-on at 23:59:59 of its last day: %s", got)
 	}

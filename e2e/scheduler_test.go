@@ -95,7 +95,8 @@ func TestMonthCloseTwoReplicas(t *testing.T) {
 		t.Fatalf("%d 24-month gifts (calculator + hair dryer), want %d", hairDryers, n/2)
 	}
 	// Both replicas keep running passes over the same occurrence; nothing more appears.
-	time.Sleep(time.Second)
+	a.awaitFullPass(t)
+	b.awaitFullPass(t)
 	if err := bdb.NewRaw(`SELECT count(*) FROM benefits WHERE kind = 'gift'`).Scan(ctx, &gifts); err != nil || gifts != n {
 		t.Fatalf("gifts after more passes: %d (%v)", gifts, err)
 	}

@@ -253,7 +253,9 @@ func TestAPIKeysAndAuditLog(t *testing.T) {
 	}
 
 	var ciID int
-	fmt.Sscanf(stderr.String(), "created API key %d", &ciID)
+	if _, err := fmt.Sscanf(stderr.String(), "created API key %d", &ciID); err != nil {
+		t.Fatalf("apikey create printed %q: %v", stderr.String(), err)
+	}
 	revoke := exec.Command(bin, "apikey", "revoke", fmt.Sprint(ciID))
 	revoke.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
 	if out, err := revoke.CombinedOutput(); err != nil || ciID == 0 {

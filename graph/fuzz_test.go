@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -37,7 +38,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		p, err := graph.DecodeRequest(body)
 		if err != nil {
 			var re *graph.RequestError
-			if !asRequestError(err, &re) {
+			if !errors.As(err, &re) {
 				t.Fatalf("error is not a *RequestError: %T %v", err, err)
 			}
 			return
@@ -58,12 +59,6 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("round trip changed the request:\n%+v\n%+v", p, p2)
 		}
 	})
-}
-
-func asRequestError(err error, target **graph.RequestError) bool {
-	re, ok := err.(*graph.RequestError)
-	*target = re
-	return ok
 }
 
 // FuzzGraphQLRequest posts arbitrary bodies with arbitrary Accept headers to the whole GraphQL

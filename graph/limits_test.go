@@ -84,7 +84,9 @@ func TestQueryLimits(t *testing.T) {
 						Extensions map[string]any `json:"extensions"`
 					} `json:"errors"`
 				}
-				json.Unmarshal([]byte(body), &resp)
+				if err := json.Unmarshal([]byte(body), &resp); err != nil {
+					t.Fatalf("response %.400s: %v", body, err)
+				}
 				if len(resp.Errors) != 1 || resp.Errors[0].Extensions["code"] != c.code || resp.Data != nil {
 					t.Errorf("expected one error %s and no data, got %.400s", c.code, body)
 				}
@@ -137,7 +139,7 @@ func TestMeasure(t *testing.T) {
 			graph.Measurement{Depth: 2, Complexity: 1 + 10*1}},
 	}
 	for _, c := range cases {
-		doc, errs := gqlparser.LoadQuery(s, c.query)
+		doc, errs := gqlparser.LoadQueryWithRules(s, c.query, nil)
 		if errs != nil {
 			t.Fatalf("%s: %v", c.query, errs)
 		}
@@ -157,7 +159,7 @@ func TestFragmentBombIsCheap(t *testing.T) {
 		fmt.Fprintf(&b, "fragment F%d on Query { ...F%d ...F%d }\n", i, i+1, i+1)
 	}
 	s := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{}}).Schema()
-	doc, errs := gqlparser.LoadQuery(s, b.String())
+	doc, errs := gqlparser.LoadQueryWithRules(s, b.String(), nil)
 	if errs != nil {
 		t.Fatal(errs)
 	}

@@ -62,7 +62,7 @@ func jsonObject(raw json.RawMessage) (map[string]any, error) {
 	}
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return map[string]any{"value": json.RawMessage(raw)}, nil
+		return map[string]any{"value": raw}, nil //nolint:nilerr // a value that is not an object is wrapped, not refused
 	}
 	return m, nil
 }

@@ -463,7 +463,9 @@ func TestRedeemRewards(t *testing.T) {
 	oid := red["id"].(string)
 	var orderID int64
 	raw, _ := base64.RawURLEncoding.DecodeString(oid)
-	fmt.Sscanf(string(raw), "Redemption:%d", &orderID)
+	if _, err := fmt.Sscanf(string(raw), "Redemption:%d", &orderID); err != nil {
+		t.Fatalf("redemption id %q: %v", oid, err)
+	}
 	want := fmt.Sprintf(`{"replayed":false,"rejection":null,"rejections":[],"redemption":{"id":%q,"status":"COMPLETED",
 		"points":2370,"listTotal":4100,"priceTotal":3720,"moneyDue":1350,"idempotencyKey":"order-1","createdAt":"2026-03-10T09:00:00Z",
 		"transaction":{"kind":"REDEEM","points":-2370},

@@ -316,7 +316,7 @@ func writeBody(w http.ResponseWriter, media string, status int, b []byte) {
 	h.Set("Content-Type", media+"; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(b)
+	_, _ = w.Write(b)
 }
 
 // writeHTTPError answers a request that never reached GraphQL execution.

@@ -117,7 +117,9 @@ func TestPersistedQueries(t *testing.T) {
 	const doc = "query Registered { __typename }"
 	hash := graph.DocumentHash(doc)
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "registered.graphql"), []byte(doc), 0o600)
+	if err := os.WriteFile(filepath.Join(dir, "registered.graphql"), []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	docs, err := graph.LoadDocuments(dir)
 	if err != nil || docs[hash] != doc {
 		t.Fatalf("LoadDocuments: %v %v", docs, err)
@@ -150,12 +152,16 @@ func TestPersistedQueries(t *testing.T) {
 	manifest := filepath.Join(dir, "manifest.json")
 	b, _ := json.Marshal(map[string]any{"format": "apollo-persisted-query-manifest", "version": 1,
 		"operations": []any{map[string]any{"id": hash, "body": doc, "name": "Registered", "type": "query"}}})
-	os.WriteFile(manifest, b, 0o600)
+	if err := os.WriteFile(manifest, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if got, err := graph.LoadDocuments(manifest); err != nil || got[hash] != doc {
 		t.Errorf("manifest: %v %v", got, err)
 	}
 	bad := filepath.Join(dir, "bad.json")
-	os.WriteFile(bad, []byte(`{"`+otherHash+`": "`+doc+`"}`), 0o600)
+	if err := os.WriteFile(bad, []byte(`{"`+otherHash+`": "`+doc+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := graph.LoadDocuments(bad); err == nil {
 		t.Errorf("a hash that is not the document's: expected an error")
 	}

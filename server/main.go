@@ -301,7 +301,7 @@ func runServe(args []string) error {
 		log.Warn("no webhook configured (--webhook-url): notifications are stored but not delivered")
 	}
 	if c.schedulerInterval > 0 {
-		sched := scheduler.New(bdb, led, bens, eng, host, log.Named("scheduler"), clk.Now, scheduler.Options{Interval: c.schedulerInterval})
+		sched := scheduler.New(bdb, led, bens, eng, host, log.Named("scheduler"), clk.Now, scheduler.Options{Interval: c.schedulerInterval, Metrics: scheduler.NewMetrics(reg)})
 		go sched.Run(workers)
 	}
 

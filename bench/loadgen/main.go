@@ -90,7 +90,7 @@ func newClient(base string, headers headerList, conns int) (*client, error) {
 		return nil, err
 	}
 	host := u.Hostname()
-	if ip := net.ParseIP(host); !(host == "localhost" || ip != nil && ip.IsLoopback()) {
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return nil, fmt.Errorf("refusing %s: the load generator only talks to loopback addresses", base)
 	}
 	h := http.Header{"Content-Type": {"application/json"}}

@@ -42,7 +42,7 @@ const DateLayout = "2006-01-02"
 // MarshalDate writes t's calendar date as "YYYY-MM-DD".
 func MarshalDate(t time.Time) graphql.Marshaler {
 	return graphql.WriterFunc(func(w io.Writer) {
-		io.WriteString(w, strconv.Quote(t.Format(DateLayout)))
+		_, _ = io.WriteString(w, strconv.Quote(t.Format(DateLayout)))
 	})
 }
 
@@ -63,15 +63,15 @@ func UnmarshalDate(v any) (time.Time, error) {
 func MarshalJSON(m map[string]any) graphql.Marshaler {
 	return graphql.WriterFunc(func(w io.Writer) {
 		if m == nil {
-			io.WriteString(w, "{}")
+			_, _ = io.WriteString(w, "{}")
 			return
 		}
 		b, err := json.Marshal(m)
 		if err != nil {
-			io.WriteString(w, "null")
+			_, _ = io.WriteString(w, "null")
 			return
 		}
-		w.Write(b)
+		_, _ = w.Write(b)
 	})
 }
 

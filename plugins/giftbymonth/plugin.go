@@ -222,7 +222,7 @@ func (Plugin) Evaluate(_ context.Context, req sdk.EvaluateRequest) (sdk.Evaluate
 func (r rules) evaluate(c sdk.Campaign, item sdk.EvaluateItem) (sdk.EvaluateResult, error) {
 	st, err := readState(item.Member.State)
 	if err != nil {
-		return sdk.EvaluateResult{NoEffectReason: err.Error()}, nil
+		return sdk.EvaluateResult{NoEffectReason: err.Error()}, nil //nolint:nilerr // an unreadable state is this member's outcome, not the batch's failure
 	}
 	ev := item.Event
 	switch ev.Type {

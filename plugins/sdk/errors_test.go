@@ -39,7 +39,7 @@ func assertOnly(t *testing.T, err, want error) {
 		t.Fatalf("error %v (%T) is not %v", err, err, want)
 	}
 	for _, other := range sentinels {
-		if other != want && errors.Is(err, other) {
+		if other != want && errors.Is(err, other) { //nolint:errorlint // other and want are sentinels: identity is meant
 			t.Errorf("error %v is also %v", err, other)
 		}
 	}

@@ -279,7 +279,8 @@ func (s *Store) touch(ctx context.Context, k *APIKey) {
 	}
 	s.lastUsed[k.ID] = now
 	s.mu.Unlock()
-	s.db.NewUpdate().Model((*APIKey)(nil)).Set("last_used_at = ?", now).Where("id = ?", k.ID).Exec(ctx)
+	// Best effort: a key that authenticated is not refused because its last use was not stored.
+	_, _ = s.db.NewUpdate().Model((*APIKey)(nil)).Set("last_used_at = ?", now).Where("id = ?", k.ID).Exec(ctx)
 }
 
 // Key returns the key with the id. Errors: ErrKeyNotFound.

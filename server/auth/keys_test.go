@@ -60,7 +60,9 @@ func TestKeyLifecycle(t *testing.T) {
 		t.Errorf("principal: %+v (actor %s)", p, p.Actor())
 	}
 	var lastUsed *time.Time
-	bdb.NewRaw("SELECT last_used_at FROM api_keys WHERE id = ?", k.ID).Scan(ctx, &lastUsed)
+	if err := bdb.NewRaw("SELECT last_used_at FROM api_keys WHERE id = ?", k.ID).Scan(ctx, &lastUsed); err != nil {
+		t.Fatal(err)
+	}
 	if lastUsed == nil || !lastUsed.Equal(clk.Now()) {
 		t.Errorf("last_used_at: expected %s, got %v", clk.Now(), lastUsed)
 	}

@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -478,11 +477,6 @@ func (e *Engine) handles(ctx context.Context, c *campaigns.Campaign, typ string)
 		e.descMu.Unlock()
 	}
 	return d.types[typ]
-}
-
-func id64(s string) int64 {
-	n, _ := strconv.ParseInt(s, 10, 64)
-	return n
 }
 
 // retryDelay is the back-off before an event's next evaluation after attempts tries.

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,8 +114,11 @@ func (e *Engine) Enroll(ctx context.Context, memberID, campaignID int64, answers
 func (e *Engine) findEnrollment(ctx context.Context, campaignID int64, key string, hash []byte) (*benefits.Enrollment, error) {
 	var prev benefits.Enrollment
 	err := e.db.NewSelect().Model(&prev).Where("campaign_id = ? AND idempotency_key = ?", campaignID, key).Scan(ctx)
-	if err != nil {
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	if string(prev.InputHash) != string(hash) {
 		return nil, ErrEnrollmentConflict

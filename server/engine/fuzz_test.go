@@ -56,7 +56,9 @@ func FuzzValidateEffects(f *testing.F) {
 			return
 		}
 		var before []sdk.Effect
-		json.Unmarshal(data, &before)
+		if err := json.Unmarshal(data, &before); err != nil {
+			t.Fatal(err)
+		}
 
 		err := validateEffects(effects, &l, now)
 		if !reflect.DeepEqual(effects, before) {

@@ -256,8 +256,7 @@ func TestTickPageWritesMembersTogetherAsOneByOne(t *testing.T) {
 // nothing either.
 func TestApplyTickOnceAcrossReplicas(t *testing.T) {
 	var calls atomic.Int64
-	var f *tickFixture
-	f = newTickFixture(t, 5, func(req sdk.TickRequest) sdk.TickResponse {
+	f := newTickFixture(t, 5, func(req sdk.TickRequest) sdk.TickResponse {
 		calls.Add(1)
 		var resp sdk.TickResponse
 		for _, mem := range req.Members {
@@ -335,7 +334,9 @@ func (c *counter) tick(req sdk.TickRequest) sdk.TickResponse {
 		id, _ := strconv.ParseInt(mem.ID, 10, 64)
 		var s struct{ N int }
 		if len(mem.State) > 0 {
-			json.Unmarshal(mem.State, &s)
+			if err := json.Unmarshal(mem.State, &s); err != nil {
+				panic(fmt.Sprintf("state %s: %v", mem.State, err)) // only this counter writes it
+			}
 		}
 		c.seen[id] = append(c.seen[id], s.N)
 		if c.during != nil {

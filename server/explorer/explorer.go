@@ -46,7 +46,7 @@ func (a *asset) gzipped() []byte {
 	a.gzOnce.Do(func() {
 		var buf bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		zw.Write(a.data)
+		_, _ = zw.Write(a.data)
 		zw.Close()
 		a.gz = buf.Bytes()
 	})

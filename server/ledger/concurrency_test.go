@@ -36,8 +36,8 @@ func race(n int, fn func(i int) error) []error {
 func tally(errs []error, known ...error) map[string]int {
 	out := map[string]int{}
 	for _, err := range errs {
-		switch {
-		case err == nil:
+		switch err {
+		case nil:
 			out["ok"]++
 		default:
 			name := "other: " + err.Error()

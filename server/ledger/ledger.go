@@ -439,7 +439,7 @@ func (l *Ledger) reverseSpend(ctx context.Context, tx bun.IDB, orig, t *Transact
 	if len(lotIDs) > 0 {
 		// Lock in the same (expires_at, id) order spends use, so the two never deadlock.
 		var locked []Lot
-		if err := tx.NewSelect().Model(&locked).Column("id").Where("id IN (?)", bun.In(lotIDs)).
+		if err := tx.NewSelect().Model(&locked).Column("id").Where("id IN (?)", bun.List(lotIDs)).
 			OrderExpr("expires_at ASC NULLS LAST, id ASC").For("UPDATE").Scan(ctx); err != nil {
 			return fmt.Errorf("ledger: lock lots: %w", err)
 		}

@@ -296,7 +296,7 @@ func (md *model) round(ctx context.Context, round int) {
 // stopped, and applies the same to the model.
 func (md *model) settle(ctx context.Context) {
 	now := md.now()
-	md.definite("expire at the end of the round", func() error {
+	_, _ = md.definite("expire at the end of the round", func() error {
 		for {
 			res, err := md.l.ExpireDue(ctx, now, 1000)
 			if err != nil || res.Accounts == 0 {
@@ -318,7 +318,7 @@ func (md *model) settle(ctx context.Context) {
 // release runs the release job at the clock until nothing is due and applies it to the model.
 func (md *model) release(ctx context.Context) {
 	now := md.now()
-	md.definite("release at the start of the round", func() error {
+	_, _ = md.definite("release at the start of the round", func() error {
 		for {
 			res, err := md.l.ReleaseDue(ctx, now, 1000)
 			if err != nil || res.Accounts == 0 {
@@ -364,14 +364,14 @@ func (md *model) compare(ctx context.Context, when string) {
 		ExpiresAt           *time.Time
 	}
 	var balances map[int64][]ledger.Balance
-	md.definite("read balances", func() error {
+	_, _ = md.definite("read balances", func() error {
 		err := md.l.DB().NewRaw(`SELECT program_id, member_id, available, pending, lifetime_earned, status_balance AS status
-			FROM accounts WHERE program_id IN (?) AND kind = 'member'`, bun.In(md.programs[:])).Scan(ctx, &rows)
+			FROM accounts WHERE program_id IN (?) AND kind = 'member'`, bun.List(md.programs[:])).Scan(ctx, &rows)
 		if err != nil {
 			return err
 		}
 		err = md.l.DB().NewRaw(`SELECT a.program_id, a.member_id, l.amount, l.remaining, l.pending, l.available_at, l.expires_at
-			FROM lots l JOIN accounts a ON a.id = l.account_id WHERE a.program_id IN (?) ORDER BY l.id`, bun.In(md.programs[:])).Scan(ctx, &lots)
+			FROM lots l JOIN accounts a ON a.id = l.account_id WHERE a.program_id IN (?) ORDER BY l.id`, bun.List(md.programs[:])).Scan(ctx, &lots)
 		if err != nil {
 			return err
 		}

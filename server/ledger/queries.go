@@ -85,7 +85,7 @@ func (l *Ledger) Programs(ctx context.Context) ([]Program, error) {
 // ProgramsByIDs returns the programmes with the given ids, in no particular order.
 func (l *Ledger) ProgramsByIDs(ctx context.Context, ids []int64) ([]Program, error) {
 	var ps []Program
-	err := l.db.NewSelect().Model(&ps).Where("id IN (?)", bun.In(ids)).Scan(ctx)
+	err := l.db.NewSelect().Model(&ps).Where("id IN (?)", bun.List(ids)).Scan(ctx)
 	return ps, err
 }
 

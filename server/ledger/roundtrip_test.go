@@ -75,7 +75,7 @@ func (c *countingConn) stmt(ctx context.Context, query string) (driver.Stmt, err
 	if st, ok := c.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := c.Conn.PrepareContext(ctx, query)
+	st, err := c.PrepareContext(ctx, query)
 	if err == nil {
 		c.stmts[query] = st
 	}

@@ -9,6 +9,7 @@ package referral
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,8 +110,11 @@ func (s *Service) Apply(ctx context.Context, refereeID int64, rawCode string) (*
 		ProgramID int64
 	}
 	err := s.db.NewRaw(`SELECT member_id, program_id FROM referral_codes WHERE code = ?`, code).Scan(ctx, &owner.MemberID, &owner.ProgramID)
-	if err != nil {
+	if errors.Is(err, sql.ErrNoRows) {
 		return &Result{Code: CodeUnknown, Message: fmt.Sprintf("no invite code %q exists", rawCode)}, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	if owner.MemberID == refereeID {
 		return &Result{Code: CodeOwn, Message: "a client cannot apply its own invite code"}, nil
@@ -232,7 +236,7 @@ func (s *Service) Summary(ctx context.Context, memberID, programID int64) (*Summ
 		DiscountHistory []Discount `json:"discountHistory"`
 	}
 	if err := json.Unmarshal(raw, &st); err != nil {
-		return out, nil // a state this core cannot read shows as empty history
+		return out, nil //nolint:nilerr // a state this core cannot read shows as empty history
 	}
 	if st.Referees != nil {
 		out.Referees = st.Referees

@@ -166,7 +166,7 @@ func (s *Service) attachLines(ctx context.Context, os []Order) error {
 		os[i].Lines = []OrderLine{}
 	}
 	var lines []OrderLine
-	if err := s.db.NewSelect().Model(&lines).Where("l.order_id IN (?)", bun.In(ids)).OrderExpr("l.order_id, l.line").Scan(ctx); err != nil {
+	if err := s.db.NewSelect().Model(&lines).Where("l.order_id IN (?)", bun.List(ids)).OrderExpr("l.order_id, l.line").Scan(ctx); err != nil {
 		return fmt.Errorf("rewards: order lines: %w", err)
 	}
 	var rewardIDs, benefitIDs []int64
@@ -183,7 +183,7 @@ func (s *Service) attachLines(ctx context.Context, os []Order) error {
 	bs := map[int64]*benefits.Benefit{}
 	if len(benefitIDs) > 0 {
 		var rows []benefits.Benefit
-		if err := s.db.NewSelect().Model(&rows).Where("id IN (?)", bun.In(benefitIDs)).Scan(ctx); err != nil {
+		if err := s.db.NewSelect().Model(&rows).Where("id IN (?)", bun.List(benefitIDs)).Scan(ctx); err != nil {
 			return fmt.Errorf("rewards: order benefits: %w", err)
 		}
 		for i := range rows {

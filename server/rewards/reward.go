@@ -372,12 +372,6 @@ func storeError(err error) error {
 	return fmt.Errorf("rewards: store: %w", err)
 }
 
-// selectRewards starts a query of rewards with their count of free promo codes.
-func (s *Service) selectRewards(idb bun.IDB, dst *[]Reward) *bun.SelectQuery {
-	return idb.NewSelect().Model(dst).ColumnExpr("r.*").
-		ColumnExpr("(SELECT count(*) FROM reward_codes c WHERE c.reward_id = r.id AND c.order_line_id IS NULL) AS codes_available")
-}
-
 // Get returns reward id, or ErrNotFound.
 func (s *Service) Get(ctx context.Context, id int64) (*Reward, error) {
 	rs, err := s.GetMany(ctx, []int64{id})

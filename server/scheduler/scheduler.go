@@ -12,7 +12,9 @@ package scheduler
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -54,6 +56,8 @@ type Options struct {
 	Prefetch int
 	// MaxCatchUp bounds how many missed occurrences of one hook a pass runs (default 400).
 	MaxCatchUp int
+	// Metrics, when not nil, counts the passes Run completes.
+	Metrics *Metrics
 }
 
 // Scheduler runs scheduled work.
@@ -106,9 +110,14 @@ func (s *Scheduler) Run(ctx context.Context) {
 	t := time.NewTicker(s.opts.Interval)
 	defer t.Stop()
 	for {
-		if err := s.RunOnce(ctx); err != nil && ctx.Err() == nil {
+		err := s.RunOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
 			s.log.Error("scheduler pass", "error", err)
 		}
+		s.opts.Metrics.pass(err)
 		select {
 		case <-ctx.Done():
 			return
@@ -239,8 +248,11 @@ func (s *Scheduler) runOccurrence(ctx context.Context, run engine.TickRun) error
 			WHERE campaign_id = ? AND hook = ? AND due_at = ? AND status = 'running' AND (lease_until < ? OR owner = ?)
 			RETURNING cursor, status`, s.owner, wall.Add(s.opts.Lease), run.Campaign.ID, run.Hook, run.Due, wall, s.owner).
 			Scan(ctx, &cursor, &status)
-		if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
 			return nil // done, or owned by a live replica
+		}
+		if err != nil {
+			return err
 		}
 	}
 	if err := s.pages(ctx, run, cursor); err != nil {

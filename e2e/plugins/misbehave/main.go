@@ -53,7 +53,7 @@ func (Plugin) Describe(context.Context) (sdk.Description, error) {
 // ValidateConfig accepts only the known modes.
 func (Plugin) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest) (sdk.ValidateConfigResponse, error) {
 	if _, err := parse(req.Config); err != nil {
-		return sdk.ValidateConfigResponse{Errors: []sdk.FieldError{{Field: "mode", Code: "invalid", Message: err.Error()}}}, nil
+		return sdk.ValidateConfigResponse{Errors: []sdk.FieldError{{Field: "mode", Code: "invalid", Message: err.Error()}}}, nil //nolint:nilerr // a bad configuration is reported as field errors
 	}
 	return sdk.ValidateConfigResponse{}, nil
 }

@@ -63,7 +63,7 @@ func (Plugin) Describe(context.Context) (sdk.Description, error) {
 func (Plugin) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest) (sdk.ValidateConfigResponse, error) {
 	c, err := parse(req.Config)
 	if err != nil {
-		return sdk.ValidateConfigResponse{Errors: []sdk.FieldError{{Code: "invalid_json", Message: err.Error()}}}, nil
+		return sdk.ValidateConfigResponse{Errors: []sdk.FieldError{{Code: "invalid_json", Message: err.Error()}}}, nil //nolint:nilerr // a bad configuration is reported as field errors
 	}
 	var errs []sdk.FieldError
 	for name, pct := range c.TierDiscounts {
