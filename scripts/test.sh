@@ -62,8 +62,9 @@ fi
 export TEST_DATABASE_URL
 
 # modules lists the directories of the Go modules: the core (.) first, then each
-# nested go.mod (not under .data, bin or node_modules).
-mapfile -t nested < <(find . \( -path ./.data -o -path ./.git -o -path ./bin -o -name node_modules \) -prune \
+# nested go.mod (not under .data, bin or node_modules; tools/ only pins the
+# developer tools, such as golangci-lint for make lint, and has no packages).
+mapfile -t nested < <(find . \( -path ./.data -o -path ./.git -o -path ./bin -o -path ./tools -o -name node_modules \) -prune \
 	-o -name go.mod -type f -print | sed -e 's#^\./##' -e 's#/go.mod$##' | grep -vx 'go.mod' | sort)
 modules=(. "${nested[@]}")
 
