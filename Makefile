@@ -6,6 +6,8 @@
 #   make test        go vet + go test of every Go module against a private cluster (scripts/test.sh)
 #   make generate    graph/ from the schema (gqlgen) and the TypeScript client's types
 #   make lint        in every Go module: go.mod tidy, then golangci-lint (.golangci.yml; version pinned in tools/go.mod)
+#   make console     rebuild the marketing console (ui/) into server/console/dist (needs Node.js)
+#   make console-check  rebuild it and fail if the committed build or types differ
 #   make pg-start    start the private development cluster (.data/pg)
 #   make pg-stop     stop it
 #   make clean       remove bin/
@@ -20,7 +22,7 @@ PLUGIN_BIN := $(BIN)/plugins
 # GO_MODULES are the core module and every nested one (the plugin SDK has its own go.mod).
 GO_MODULES := . $(patsubst %/go.mod,%,$(shell find plugins -name go.mod -not -path '*/node_modules/*' | sort))
 
-.PHONY: all build build-server build-plugins run test generate proto bench lint \
+.PHONY: all build build-server build-plugins run test generate proto bench lint console console-check \
 	pg-start pg-stop clean clean-data
 
 all: build
@@ -63,6 +65,19 @@ test:
 generate:
 	$(GO) run graph/generate.go
 	@$(call npm_run,clients/typescript,generate)
+
+# The console's built files are committed (go build needs no Node.js); this rebuilds them and
+# the GraphQL types generated from the schema files.
+console:
+	npm ci --prefix ui --no-audit --no-fund
+	npm run --prefix ui codegen
+	npm run --prefix ui build
+
+# CI: the committed build and generated types must be what the sources produce.
+console-check: console
+	@changed=$$(git status --porcelain -- server/console/dist ui/src/gql); \
+	if [[ -n $$changed ]]; then git diff --stat -- server/console/dist ui/src/gql; echo "$$changed"; \
+		echo "server/console/dist or ui/src/gql differ from a fresh build of ui/: run 'make console' and commit"; exit 1; fi
 
 proto:
 	./scripts/proto.sh

@@ -53,10 +53,11 @@ var Authorization = map[string]access{
 
 	// Reads. A member reads itself (member(id|externalRef), node(its own id)) and the
 	// programme and reward catalogues; campaigns are not open to members because a campaign
-	// lists its participants.
+	// lists its participants. Marketing reads members to support them (the console's member
+	// lookup) but changes nothing about them.
 	"Query.node":        allow(member, frontend, admin),
-	"Query.member":      allow(member, frontend, admin),
-	"Query.members":     allow(frontend, admin),
+	"Query.member":      allow(member, frontend, marketing, admin),
+	"Query.members":     allow(frontend, marketing, admin),
 	"Query.transaction": allow(frontend, admin),
 	"Query.programs":    allow(member, frontend, ingest, marketing, admin),
 	"Query.program":     allow(member, frontend, ingest, marketing, admin),
@@ -112,6 +113,7 @@ var Authorization = map[string]access{
 var memberHiddenFields = map[string]bool{
 	"Campaign.participants": true,
 	"Campaign.fulfillment":  true,
+	"Campaign.figures":      true,
 	"Campaign.plugin":       true,
 	// Who changed a gift's fulfilment (an API key's name) and their note are the operators'.
 	"Benefit.fulfillmentChangedBy": true,

@@ -88,8 +88,8 @@ var expectedAccess = map[string]string{
 	"Query.__type":   "- m F I K A",
 
 	"Query.node":        "m F A",
-	"Query.member":      "m F A",
-	"Query.members":     "F A",
+	"Query.member":      "m F K A",
+	"Query.members":     "F K A",
 	"Query.transaction": "F A",
 	"Query.programs":    "m F I K A",
 	"Query.program":     "m F I K A",

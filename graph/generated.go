@@ -187,10 +187,11 @@ type ComplexityRoot struct {
 		Config        func(childComplexity int) int
 		CreatedAt     func(childComplexity int) int
 		EndsAt        func(childComplexity int) int
+		Figures       func(childComplexity int, from *time.Time, to *time.Time) int
 		Fulfillment   func(childComplexity int, month string) int
 		ID            func(childComplexity int) int
 		Name          func(childComplexity int) int
-		Participants  func(childComplexity int, first *int64, after *string) int
+		Participants  func(childComplexity int, search *string, first *int64, after *string) int
 		Plugin        func(childComplexity int) int
 		PluginName    func(childComplexity int) int
 		PluginVersion func(childComplexity int) int
@@ -206,9 +207,26 @@ type ComplexityRoot struct {
 		PageInfo func(childComplexity int) int
 	}
 
+	CampaignDayFigures struct {
+		Applied      func(childComplexity int) int
+		Date         func(childComplexity int) int
+		NoEffect     func(childComplexity int) int
+		PointsIssued func(childComplexity int) int
+		Refused      func(childComplexity int) int
+		Waiting      func(childComplexity int) int
+	}
+
 	CampaignEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	CampaignFigures struct {
+		Days            func(childComplexity int) int
+		From            func(childComplexity int) int
+		NoEffectReasons func(childComplexity int) int
+		To              func(childComplexity int) int
+		Total           func(childComplexity int) int
 	}
 
 	CampaignOutcome struct {
@@ -219,6 +237,14 @@ type ComplexityRoot struct {
 		PluginVersion func(childComplexity int) int
 		Reason        func(childComplexity int) int
 		Status        func(childComplexity int) int
+	}
+
+	CampaignTotals struct {
+		Applied      func(childComplexity int) int
+		NoEffect     func(childComplexity int) int
+		PointsIssued func(childComplexity int) int
+		Refused      func(childComplexity int) int
+		Waiting      func(childComplexity int) int
 	}
 
 	CreateApiKeyPayload struct {
@@ -267,6 +293,16 @@ type ComplexityRoot struct {
 		Type       func(childComplexity int) int
 	}
 
+	EventConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	EventEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	EventError struct {
 		Code    func(childComplexity int) int
 		Message func(childComplexity int) int
@@ -297,6 +333,7 @@ type ComplexityRoot struct {
 		CreatedAt     func(childComplexity int) int
 		Email         func(childComplexity int) int
 		Enrollments   func(childComplexity int, first *int64, after *string) int
+		Events        func(childComplexity int, first *int64, after *string) int
 		ExternalRef   func(childComplexity int) int
 		ID            func(childComplexity int) int
 		Name          func(childComplexity int) int
@@ -453,6 +490,11 @@ type ComplexityRoot struct {
 	Reason struct {
 		Code    func(childComplexity int) int
 		Message func(childComplexity int) int
+	}
+
+	ReasonCount struct {
+		Count  func(childComplexity int) int
+		Reason func(childComplexity int) int
 	}
 
 	RecordEventPayload struct {
@@ -697,7 +739,7 @@ type BenefitResolver interface {
 	EndReason(ctx context.Context, obj *benefits.Benefit) (*string, error)
 }
 type CampaignResolver interface {
-	Participants(ctx context.Context, obj *campaigns.Campaign, first *int64, after *string) (*model.EnrollmentConnection, error)
+	Participants(ctx context.Context, obj *campaigns.Campaign, search *string, first *int64, after *string) (*model.EnrollmentConnection, error)
 	Fulfillment(ctx context.Context, obj *campaigns.Campaign, month string) ([]benefits.Benefit, error)
 	ID(ctx context.Context, obj *campaigns.Campaign) (string, error)
 
@@ -707,6 +749,8 @@ type CampaignResolver interface {
 	Config(ctx context.Context, obj *campaigns.Campaign) (map[string]any, error)
 
 	Status(ctx context.Context, obj *campaigns.Campaign) (model.CampaignStatus, error)
+
+	Figures(ctx context.Context, obj *campaigns.Campaign, from *time.Time, to *time.Time) (*model.CampaignFigures, error)
 }
 type CampaignOutcomeResolver interface {
 	Campaign(ctx context.Context, obj *engine.CampaignOutcome) (*campaigns.Campaign, error)
@@ -749,6 +793,7 @@ type MemberResolver interface {
 
 	RewardQuote(ctx context.Context, obj *members.Member, rewardID string) (*rewards.Quote, error)
 	Redemptions(ctx context.Context, obj *members.Member, first *int64, after *string) (*model.RedemptionConnection, error)
+	Events(ctx context.Context, obj *members.Member, first *int64, after *string) (*model.EventConnection, error)
 }
 type MutationResolver interface {
 	UpsertMember(ctx context.Context, input model.UpsertMemberInput) (*model.UpsertMemberPayload, error)
@@ -1348,6 +1393,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Campaign.EndsAt(childComplexity), true
+	case "Campaign.figures":
+		if e.ComplexityRoot.Campaign.Figures == nil {
+			break
+		}
+
+		args, err := ec.field_Campaign_figures_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Campaign.Figures(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time)), true
 	case "Campaign.fulfillment":
 		if e.ComplexityRoot.Campaign.Fulfillment == nil {
 			break
@@ -1381,7 +1437,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Campaign.Participants(childComplexity, args["first"].(*int64), args["after"].(*string)), true
+		return e.ComplexityRoot.Campaign.Participants(childComplexity, args["search"].(*string), args["first"].(*int64), args["after"].(*string)), true
 	case "Campaign.plugin":
 		if e.ComplexityRoot.Campaign.Plugin == nil {
 			break
@@ -1444,6 +1500,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CampaignConnection.PageInfo(childComplexity), true
 
+	case "CampaignDayFigures.applied":
+		if e.ComplexityRoot.CampaignDayFigures.Applied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignDayFigures.Applied(childComplexity), true
+	case "CampaignDayFigures.date":
+		if e.ComplexityRoot.CampaignDayFigures.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignDayFigures.Date(childComplexity), true
+	case "CampaignDayFigures.noEffect":
+		if e.ComplexityRoot.CampaignDayFigures.NoEffect == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignDayFigures.NoEffect(childComplexity), true
+	case "CampaignDayFigures.pointsIssued":
+		if e.ComplexityRoot.CampaignDayFigures.PointsIssued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignDayFigures.PointsIssued(childComplexity), true
+	case "CampaignDayFigures.refused":
+		if e.ComplexityRoot.CampaignDayFigures.Refused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignDayFigures.Refused(childComplexity), true
+	case "CampaignDayFigures.waiting":
+		if e.ComplexityRoot.CampaignDayFigures.Waiting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignDayFigures.Waiting(childComplexity), true
+
 	case "CampaignEdge.cursor":
 		if e.ComplexityRoot.CampaignEdge.Cursor == nil {
 			break
@@ -1456,6 +1549,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CampaignEdge.Node(childComplexity), true
+
+	case "CampaignFigures.days":
+		if e.ComplexityRoot.CampaignFigures.Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.Days(childComplexity), true
+	case "CampaignFigures.from":
+		if e.ComplexityRoot.CampaignFigures.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.From(childComplexity), true
+	case "CampaignFigures.noEffectReasons":
+		if e.ComplexityRoot.CampaignFigures.NoEffectReasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.NoEffectReasons(childComplexity), true
+	case "CampaignFigures.to":
+		if e.ComplexityRoot.CampaignFigures.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.To(childComplexity), true
+	case "CampaignFigures.total":
+		if e.ComplexityRoot.CampaignFigures.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignFigures.Total(childComplexity), true
 
 	case "CampaignOutcome.campaign":
 		if e.ComplexityRoot.CampaignOutcome.Campaign == nil {
@@ -1499,6 +1623,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CampaignOutcome.Status(childComplexity), true
+
+	case "CampaignTotals.applied":
+		if e.ComplexityRoot.CampaignTotals.Applied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignTotals.Applied(childComplexity), true
+	case "CampaignTotals.noEffect":
+		if e.ComplexityRoot.CampaignTotals.NoEffect == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignTotals.NoEffect(childComplexity), true
+	case "CampaignTotals.pointsIssued":
+		if e.ComplexityRoot.CampaignTotals.PointsIssued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignTotals.PointsIssued(childComplexity), true
+	case "CampaignTotals.refused":
+		if e.ComplexityRoot.CampaignTotals.Refused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignTotals.Refused(childComplexity), true
+	case "CampaignTotals.waiting":
+		if e.ComplexityRoot.CampaignTotals.Waiting == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignTotals.Waiting(childComplexity), true
 
 	case "CreateApiKeyPayload.apiKey":
 		if e.ComplexityRoot.CreateApiKeyPayload.APIKey == nil {
@@ -1674,6 +1829,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Event.Type(childComplexity), true
 
+	case "EventConnection.edges":
+		if e.ComplexityRoot.EventConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventConnection.Edges(childComplexity), true
+	case "EventConnection.pageInfo":
+		if e.ComplexityRoot.EventConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventConnection.PageInfo(childComplexity), true
+
+	case "EventEdge.cursor":
+		if e.ComplexityRoot.EventEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventEdge.Cursor(childComplexity), true
+	case "EventEdge.node":
+		if e.ComplexityRoot.EventEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventEdge.Node(childComplexity), true
+
 	case "EventError.code":
 		if e.ComplexityRoot.EventError.Code == nil {
 			break
@@ -1795,6 +1976,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.Enrollments(childComplexity, args["first"].(*int64), args["after"].(*string)), true
+	case "Member.events":
+		if e.ComplexityRoot.Member.Events == nil {
+			break
+		}
+
+		args, err := ec.field_Member_events_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Member.Events(childComplexity, args["first"].(*int64), args["after"].(*string)), true
 	case "Member.externalRef":
 		if e.ComplexityRoot.Member.ExternalRef == nil {
 			break
@@ -2714,6 +2906,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Reason.Message(childComplexity), true
+
+	case "ReasonCount.count":
+		if e.ComplexityRoot.ReasonCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReasonCount.Count(childComplexity), true
+	case "ReasonCount.reason":
+		if e.ComplexityRoot.ReasonCount.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReasonCount.Reason(childComplexity), true
 
 	case "RecordEventPayload.duplicate":
 		if e.ComplexityRoot.RecordEventPayload.Duplicate == nil {
@@ -4012,8 +4217,11 @@ enum CampaignStatus {
 
 "A programme's promotion run by one plugin version with one configuration."
 type Campaign implements Node {
-  "Members registered in the campaign, in registration order."
-  participants(first: Int = 20, after: String): EnrollmentConnection!
+  """
+  Members registered in the campaign, in registration order; search keeps those whose external
+  ref, name, e-mail or phone contains it (case-insensitive).
+  """
+  participants(search: String, first: Int = 20, after: String): EnrollmentConnection!
   "Physical gifts of a month (YYYY-MM) to hand over, with their recipients."
   fulfillment(month: String!): [Benefit!]!
   id: ID!
@@ -4886,6 +5094,77 @@ type RedemptionEdge {
   node: Redemption!
 }
 `, BuiltIn: false},
+	{Name: "../console.graphqls", Input: `# Fields the marketing console (/console, ui/) reads: a campaign's outcome figures and a member's
+# events. Plain API fields like any other; see docs/console.md.
+
+extend type Campaign {
+  """
+  Outcome figures of the campaign's events per day of occurrence, in the campaign's time zone,
+  from ` + "`" + `from` + "`" + ` to ` + "`" + `to` + "`" + ` inclusive (default: the 30 days up to today; at most 366 days). Counted from
+  the stored outcomes of every event routed to the campaign. Errors: INVALID_INPUT.
+  """
+  figures(from: Date, to: Date): CampaignFigures!
+}
+
+extend type Member {
+  "The member's inbound events with their outcomes, newest first."
+  events(first: Int = 20, after: String): EventConnection!
+}
+
+"A campaign's outcome figures over a period (Campaign.figures)."
+type CampaignFigures {
+  "The first day counted."
+  from: Date!
+  "The last day counted."
+  to: Date!
+  "One entry per day of the period, days without events included."
+  days: [CampaignDayFigures!]!
+  "The sums over the period."
+  total: CampaignTotals!
+  "The most common reasons the campaign's plugin gave for events that earned nothing, most frequent first (at most 10)."
+  noEffectReasons: [ReasonCount!]!
+}
+
+"What happened to the events of one day."
+type CampaignDayFigures {
+  date: Date!
+  "Events the campaign applied effects for."
+  applied: Int!
+  "Events the plugin decided on with no effect."
+  noEffect: Int!
+  "Events waiting for the plugin (it was unavailable); they are retried."
+  waiting: Int!
+  "Events whose decision was refused: rejected by the plugin or failed (invalid effect, plugin error)."
+  refused: Int!
+  "Points credited by the applied effects."
+  pointsIssued: Int!
+}
+
+"The sums of CampaignDayFigures over a period."
+type CampaignTotals {
+  applied: Int!
+  noEffect: Int!
+  waiting: Int!
+  refused: Int!
+  pointsIssued: Int!
+}
+
+"A reason and how many events it was given for."
+type ReasonCount {
+  reason: String!
+  count: Int!
+}
+
+type EventConnection {
+  edges: [EventEdge!]!
+  pageInfo: PageInfo!
+}
+
+type EventEdge {
+  cursor: String!
+  node: Event!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -5141,6 +5420,8 @@ func (ec *executionContext) childFields_Campaign(ctx context.Context, field grap
 		return ec.fieldContext_Campaign_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Campaign_updatedAt(ctx, field)
+	case "figures":
+		return ec.fieldContext_Campaign_figures(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Campaign", field.Name)
 }
@@ -5155,6 +5436,24 @@ func (ec *executionContext) childFields_CampaignConnection(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type CampaignConnection", field.Name)
 }
 
+func (ec *executionContext) childFields_CampaignDayFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "date":
+		return ec.fieldContext_CampaignDayFigures_date(ctx, field)
+	case "applied":
+		return ec.fieldContext_CampaignDayFigures_applied(ctx, field)
+	case "noEffect":
+		return ec.fieldContext_CampaignDayFigures_noEffect(ctx, field)
+	case "waiting":
+		return ec.fieldContext_CampaignDayFigures_waiting(ctx, field)
+	case "refused":
+		return ec.fieldContext_CampaignDayFigures_refused(ctx, field)
+	case "pointsIssued":
+		return ec.fieldContext_CampaignDayFigures_pointsIssued(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignDayFigures", field.Name)
+}
+
 func (ec *executionContext) childFields_CampaignEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "cursor":
@@ -5163,6 +5462,22 @@ func (ec *executionContext) childFields_CampaignEdge(ctx context.Context, field 
 		return ec.fieldContext_CampaignEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CampaignEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_CampaignFigures_from(ctx, field)
+	case "to":
+		return ec.fieldContext_CampaignFigures_to(ctx, field)
+	case "days":
+		return ec.fieldContext_CampaignFigures_days(ctx, field)
+	case "total":
+		return ec.fieldContext_CampaignFigures_total(ctx, field)
+	case "noEffectReasons":
+		return ec.fieldContext_CampaignFigures_noEffectReasons(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignFigures", field.Name)
 }
 
 func (ec *executionContext) childFields_CampaignOutcome(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5183,6 +5498,22 @@ func (ec *executionContext) childFields_CampaignOutcome(ctx context.Context, fie
 		return ec.fieldContext_CampaignOutcome_effects(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CampaignOutcome", field.Name)
+}
+
+func (ec *executionContext) childFields_CampaignTotals(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "applied":
+		return ec.fieldContext_CampaignTotals_applied(ctx, field)
+	case "noEffect":
+		return ec.fieldContext_CampaignTotals_noEffect(ctx, field)
+	case "waiting":
+		return ec.fieldContext_CampaignTotals_waiting(ctx, field)
+	case "refused":
+		return ec.fieldContext_CampaignTotals_refused(ctx, field)
+	case "pointsIssued":
+		return ec.fieldContext_CampaignTotals_pointsIssued(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CampaignTotals", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateApiKeyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5277,6 +5608,26 @@ func (ec *executionContext) childFields_Event(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Event", field.Name)
 }
 
+func (ec *executionContext) childFields_EventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_EventConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_EventConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_EventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_EventEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_EventEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_EventError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "code":
@@ -5363,6 +5714,8 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 		return ec.fieldContext_Member_rewardQuote(ctx, field)
 	case "redemptions":
 		return ec.fieldContext_Member_redemptions(ctx, field)
+	case "events":
+		return ec.fieldContext_Member_events(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Member", field.Name)
 }
@@ -5555,6 +5908,16 @@ func (ec *executionContext) childFields_Reason(ctx context.Context, field graphq
 		return ec.fieldContext_Reason_message(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Reason", field.Name)
+}
+
+func (ec *executionContext) childFields_ReasonCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "reason":
+		return ec.fieldContext_ReasonCount_reason(ctx, field)
+	case "count":
+		return ec.fieldContext_ReasonCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReasonCount", field.Name)
 }
 
 func (ec *executionContext) childFields_RecordEventPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6067,6 +6430,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Campaign_figures_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Campaign_fulfillment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6084,22 +6469,30 @@ func (ec *executionContext) field_Campaign_fulfillment_args(ctx context.Context,
 func (ec *executionContext) field_Campaign_participants_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
-		func(ctx context.Context, v any) (*int64, error) {
-			return ec.unmarshalOInt2ᚖint64(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["first"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "search",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg1
+	args["search"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -6148,6 +6541,28 @@ func (ec *executionContext) field_Member_benefits_args(ctx context.Context, rawA
 }
 
 func (ec *executionContext) field_Member_enrollments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Member_events_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
@@ -8929,7 +9344,7 @@ func (ec *executionContext) _Campaign_participants(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Campaign().Participants(ctx, obj, fc.Args["first"].(*int64), fc.Args["after"].(*string))
+			return ec.Resolvers.Campaign().Participants(ctx, obj, fc.Args["search"].(*string), fc.Args["first"].(*int64), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.EnrollmentConnection) graphql.Marshaler {
@@ -9347,6 +9762,50 @@ func (ec *executionContext) fieldContext_Campaign_updatedAt(_ context.Context, f
 	return graphql.NewScalarFieldContext("Campaign", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Campaign_figures(ctx context.Context, field graphql.CollectedField, obj *campaigns.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_figures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Campaign().Figures(ctx, obj, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CampaignFigures) graphql.Marshaler {
+			return ec.marshalNCampaignFigures2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐCampaignFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_figures(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Campaign",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignFigures(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Campaign_figures_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CampaignConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CampaignConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9411,6 +9870,144 @@ func (ec *executionContext) fieldContext_CampaignConnection_pageInfo(_ context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _CampaignDayFigures_date(ctx context.Context, field graphql.CollectedField, obj *engine.DayFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignDayFigures_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignDayFigures_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignDayFigures", field, false, false, "Date")
+}
+
+func (ec *executionContext) _CampaignDayFigures_applied(ctx context.Context, field graphql.CollectedField, obj *engine.DayFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignDayFigures_applied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Applied, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignDayFigures_applied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignDayFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignDayFigures_noEffect(ctx context.Context, field graphql.CollectedField, obj *engine.DayFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignDayFigures_noEffect(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NoEffect, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignDayFigures_noEffect(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignDayFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignDayFigures_waiting(ctx context.Context, field graphql.CollectedField, obj *engine.DayFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignDayFigures_waiting(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Waiting, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignDayFigures_waiting(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignDayFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignDayFigures_refused(ctx context.Context, field graphql.CollectedField, obj *engine.DayFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignDayFigures_refused(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refused, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignDayFigures_refused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignDayFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignDayFigures_pointsIssued(ctx context.Context, field graphql.CollectedField, obj *engine.DayFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignDayFigures_pointsIssued(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointsIssued, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignDayFigures_pointsIssued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignDayFigures", field, false, false, "Int")
+}
+
 func (ec *executionContext) _CampaignEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CampaignEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9461,6 +10058,148 @@ func (ec *executionContext) fieldContext_CampaignEdge_node(_ context.Context, fi
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Campaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignFigures_from(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignFigures", field, false, false, "Date")
+}
+
+func (ec *executionContext) _CampaignFigures_to(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignFigures", field, false, false, "Date")
+}
+
+func (ec *executionContext) _CampaignFigures_days(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Days, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []engine.DayFigures) graphql.Marshaler {
+			return ec.marshalNCampaignDayFigures2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐDayFiguresᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignFigures",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignDayFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignFigures_total(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *engine.DayFigures) graphql.Marshaler {
+			return ec.marshalNCampaignTotals2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐDayFigures(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignFigures",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignTotals(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CampaignFigures_noEffectReasons(ctx context.Context, field graphql.CollectedField, obj *model.CampaignFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignFigures_noEffectReasons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NoEffectReasons, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []engine.ReasonCount) graphql.Marshaler {
+			return ec.marshalNReasonCount2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐReasonCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignFigures_noEffectReasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignFigures",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReasonCount(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9643,6 +10382,121 @@ func (ec *executionContext) fieldContext_CampaignOutcome_effects(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CampaignTotals_applied(ctx context.Context, field graphql.CollectedField, obj *engine.DayFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignTotals_applied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Applied, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignTotals_applied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignTotals_noEffect(ctx context.Context, field graphql.CollectedField, obj *engine.DayFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignTotals_noEffect(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NoEffect, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignTotals_noEffect(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignTotals_waiting(ctx context.Context, field graphql.CollectedField, obj *engine.DayFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignTotals_waiting(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Waiting, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignTotals_waiting(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignTotals_refused(ctx context.Context, field graphql.CollectedField, obj *engine.DayFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignTotals_refused(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refused, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignTotals_refused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CampaignTotals_pointsIssued(ctx context.Context, field graphql.CollectedField, obj *engine.DayFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignTotals_pointsIssued(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointsIssued, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignTotals_pointsIssued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CampaignTotals", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CreateApiKeyPayload_key(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPIKeyPayload) (ret graphql.Marshaler) {
@@ -10374,6 +11228,125 @@ func (ec *executionContext) fieldContext_Event_outcome(_ context.Context, field 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_EventOutcome(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.EventConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.EventEdge) graphql.Marshaler {
+			return ec.marshalNEventEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEventEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.EventConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EventEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _EventEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.EventEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *engine.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11267,6 +12240,50 @@ func (ec *executionContext) fieldContext_Member_redemptions(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Member_redemptions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Member_events(ctx context.Context, field graphql.CollectedField, obj *members.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Member().Events(ctx, obj, fc.Args["first"].(*int64), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventConnection) graphql.Marshaler {
+			return ec.marshalNEventConnection2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEventConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_events(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Member",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Member_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14615,6 +15632,52 @@ func (ec *executionContext) _Reason_message(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Reason_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Reason", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReasonCount_reason(ctx context.Context, field graphql.CollectedField, obj *engine.ReasonCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReasonCount_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReasonCount_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReasonCount", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReasonCount_count(ctx context.Context, field graphql.CollectedField, obj *engine.ReasonCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReasonCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReasonCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReasonCount", field, false, false, "Int")
 }
 
 func (ec *executionContext) _RecordEventPayload_event(ctx context.Context, field graphql.CollectedField, obj *model.RecordEventPayload) (ret graphql.Marshaler) {
@@ -20708,6 +21771,12 @@ func (ec *executionContext) _Campaign(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "figures":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Campaign_figures(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20763,6 +21832,64 @@ func (ec *executionContext) _CampaignConnection(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var campaignDayFiguresImplementors = []string{"CampaignDayFigures"}
+
+func (ec *executionContext) _CampaignDayFigures(ctx context.Context, sel ast.SelectionSet, obj *engine.DayFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignDayFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignDayFigures")
+		case "date":
+			out.Values[i] = ec._CampaignDayFigures_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "applied":
+			out.Values[i] = ec._CampaignDayFigures_applied(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "noEffect":
+			out.Values[i] = ec._CampaignDayFigures_noEffect(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "waiting":
+			out.Values[i] = ec._CampaignDayFigures_waiting(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refused":
+			out.Values[i] = ec._CampaignDayFigures_refused(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pointsIssued":
+			out.Values[i] = ec._CampaignDayFigures_pointsIssued(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var campaignEdgeImplementors = []string{"CampaignEdge"}
 
 func (ec *executionContext) _CampaignEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignEdge) graphql.Marshaler {
@@ -20781,6 +21908,59 @@ func (ec *executionContext) _CampaignEdge(ctx context.Context, sel ast.Selection
 			}
 		case "node":
 			out.Values[i] = ec._CampaignEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var campaignFiguresImplementors = []string{"CampaignFigures"}
+
+func (ec *executionContext) _CampaignFigures(ctx context.Context, sel ast.SelectionSet, obj *model.CampaignFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignFigures")
+		case "from":
+			out.Values[i] = ec._CampaignFigures_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._CampaignFigures_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "days":
+			out.Values[i] = ec._CampaignFigures_days(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._CampaignFigures_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "noEffectReasons":
+			out.Values[i] = ec._CampaignFigures_noEffectReasons(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20852,6 +22032,59 @@ func (ec *executionContext) _CampaignOutcome(ctx context.Context, sel ast.Select
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._CampaignOutcome_effects(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var campaignTotalsImplementors = []string{"CampaignTotals"}
+
+func (ec *executionContext) _CampaignTotals(ctx context.Context, sel ast.SelectionSet, obj *engine.DayFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, campaignTotalsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CampaignTotals")
+		case "applied":
+			out.Values[i] = ec._CampaignTotals_applied(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "noEffect":
+			out.Values[i] = ec._CampaignTotals_noEffect(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "waiting":
+			out.Values[i] = ec._CampaignTotals_waiting(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refused":
+			out.Values[i] = ec._CampaignTotals_refused(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pointsIssued":
+			out.Values[i] = ec._CampaignTotals_pointsIssued(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21184,6 +22417,82 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var eventConnectionImplementors = []string{"EventConnection"}
+
+func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.SelectionSet, obj *model.EventConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventConnection")
+		case "edges":
+			out.Values[i] = ec._EventConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._EventConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventEdgeImplementors = []string{"EventEdge"}
+
+func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EventEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventEdge")
+		case "cursor":
+			out.Values[i] = ec._EventEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._EventEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var eventErrorImplementors = []string{"EventError"}
 
 func (ec *executionContext) _EventError(ctx context.Context, sel ast.SelectionSet, obj *model.EventError) graphql.Marshaler {
@@ -21469,6 +22778,12 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Member_redemptions(ctx, field, obj)
+				})
+		case "events":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_events(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -22497,6 +23812,44 @@ func (ec *executionContext) _Reason(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "message":
 			out.Values[i] = ec._Reason_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reasonCountImplementors = []string{"ReasonCount"}
+
+func (ec *executionContext) _ReasonCount(ctx context.Context, sel ast.SelectionSet, obj *engine.ReasonCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reasonCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReasonCount")
+		case "reason":
+			out.Values[i] = ec._ReasonCount_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._ReasonCount_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -24490,6 +25843,26 @@ func (ec *executionContext) marshalNCampaignConnection2ᚖgithubᚗcomᚋpromoga
 	return ec._CampaignConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCampaignDayFigures2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐDayFigures(ctx context.Context, sel ast.SelectionSet, v engine.DayFigures) graphql.Marshaler {
+	return ec._CampaignDayFigures(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNCampaignDayFigures2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐDayFiguresᚄ(ctx context.Context, sel ast.SelectionSet, v []engine.DayFigures) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCampaignDayFigures2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐDayFigures(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNCampaignEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐCampaignEdge(ctx context.Context, sel ast.SelectionSet, v model.CampaignEdge) graphql.Marshaler {
 	return ec._CampaignEdge(ctx, sel, &v)
 }
@@ -24508,6 +25881,14 @@ func (ec *executionContext) marshalNCampaignEdge2ᚕgithubᚗcomᚋpromogateᚋp
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNCampaignFigures2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐCampaignFigures(ctx context.Context, sel ast.SelectionSet, v *model.CampaignFigures) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CampaignFigures!")
+		return graphql.Null
+	}
+	return ec._CampaignFigures(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCampaignOutcome2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐCampaignOutcome(ctx context.Context, sel ast.SelectionSet, v engine.CampaignOutcome) graphql.Marshaler {
@@ -24550,6 +25931,14 @@ func (ec *executionContext) marshalNCampaignStatus2githubᚗcomᚋpromogateᚋpr
 	return v
 }
 
+func (ec *executionContext) marshalNCampaignTotals2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐDayFigures(ctx context.Context, sel ast.SelectionSet, v *engine.DayFigures) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CampaignTotals!")
+		return graphql.Null
+	}
+	return ec._CampaignTotals(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCreateApiKeyInput2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
 	res, err := ec.unmarshalInputCreateApiKeyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -24576,6 +25965,20 @@ func (ec *executionContext) unmarshalNCreateProgramInput2githubᚗcomᚋpromogat
 func (ec *executionContext) unmarshalNCreateRewardInput2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐCreateRewardInput(ctx context.Context, v any) (model.CreateRewardInput, error) {
 	res, err := ec.unmarshalInputCreateRewardInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNDate2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
+	res, err := scalar.UnmarshalDate(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalDate(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNEnrollPayload2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEnrollPayload(ctx context.Context, sel ast.SelectionSet, v *model.EnrollPayload) graphql.Marshaler {
@@ -24611,6 +26014,42 @@ func (ec *executionContext) marshalNEnrollmentEdge2ᚕgithubᚗcomᚋpromogate�
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNEnrollmentEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEnrollmentEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐEvent(ctx context.Context, sel ast.SelectionSet, v *engine.Event) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Event!")
+		return graphql.Null
+	}
+	return ec._Event(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEventConnection2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEventConnection(ctx context.Context, sel ast.SelectionSet, v *model.EventConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventConnection!")
+		return graphql.Null
+	}
+	return ec._EventConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEventEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEventEdge(ctx context.Context, sel ast.SelectionSet, v model.EventEdge) graphql.Marshaler {
+	return ec._EventEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNEventEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.EventEdge) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEventEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEventEdge(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -25025,6 +26464,26 @@ func (ec *executionContext) marshalNReason2ᚕgithubᚗcomᚋpromogateᚋpromoga
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNReason2githubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐReason(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReasonCount2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐReasonCount(ctx context.Context, sel ast.SelectionSet, v engine.ReasonCount) graphql.Marshaler {
+	return ec._ReasonCount(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNReasonCount2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐReasonCountᚄ(ctx context.Context, sel ast.SelectionSet, v []engine.ReasonCount) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReasonCount2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐReasonCount(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {

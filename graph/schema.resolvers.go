@@ -117,12 +117,12 @@ func (r *benefitResolver) EndReason(ctx context.Context, obj *benefits.Benefit) 
 }
 
 // Participants is the resolver for the participants field.
-func (r *campaignResolver) Participants(ctx context.Context, obj *campaigns.Campaign, first *int64, after *string) (*model.EnrollmentConnection, error) {
+func (r *campaignResolver) Participants(ctx context.Context, obj *campaigns.Campaign, search *string, first *int64, after *string) (*model.EnrollmentConnection, error) {
 	n, afterID, err := page(first, after)
 	if err != nil {
 		return nil, err
 	}
-	es, more, err := r.BenefitStore.Participants(ctx, obj.ID, afterID, n)
+	es, more, err := r.BenefitStore.Participants(ctx, obj.ID, deref(search), afterID, n)
 	if err != nil {
 		return nil, err
 	}

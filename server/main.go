@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	promogate serve   [flags]   run the HTTP server (GraphQL at /graphql, explorer at /)
+//	promogate serve   [flags]   run the HTTP server (GraphQL at /graphql, explorer at /, console at /console)
 //	promogate migrate [flags]   apply pending database migrations and exit
 //	promogate demo    [flags]   load the demo data set (idempotent) and exit
 //	promogate version           print the version
@@ -35,6 +35,7 @@ import (
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/clock"
+	"github.com/promogate/promogate/server/console"
 	"github.com/promogate/promogate/server/demo"
 	"github.com/promogate/promogate/server/engine"
 	"github.com/promogate/promogate/server/ledger"
@@ -85,7 +86,7 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage: promogate <command> [flags]
 
 commands:
-  serve     run the HTTP server (GraphQL at /graphql, explorer at /)
+  serve     run the HTTP server (GraphQL at /graphql, explorer at /, console at /console)
   migrate   apply pending database migrations and exit
   demo      load the demo data set (idempotent) and exit
   apikey    create, list, revoke or generate API keys
@@ -327,6 +328,7 @@ func runServe(args []string) error {
 		Auth:         sec.auth,
 		CORS:         sec.cors,
 		MaxBodyBytes: sec.maxBody,
+		Console:      console.Handler(console.Options{Sessions: sec.store, Limiter: sec.limiter, Log: log.Named("console")}),
 	})
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {

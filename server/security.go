@@ -72,6 +72,7 @@ func (s *securityConfig) register(fs *flag.FlagSet) {
 // security is what runServe wires from securityConfig.
 type security struct {
 	store   *auth.Store
+	limiter *auth.RateLimiter
 	auth    func(http.Handler) http.Handler
 	cors    web.CORS
 	maxBody int64
@@ -113,7 +114,8 @@ func (s *securityConfig) setup(ctx context.Context, bdb *bun.DB, now func() time
 		}
 		authn.JWT, out.close = v, v.Close
 	}
-	out.auth = web.Authenticate(authn, auth.NewRateLimiter(float64(s.rateLimit), s.rateBurst), log)
+	out.limiter = auth.NewRateLimiter(float64(s.rateLimit), s.rateBurst)
+	out.auth = web.Authenticate(authn, out.limiter, log)
 	for o := range strings.SplitSeq(s.corsOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			out.cors.AllowedOrigins = append(out.cors.AllowedOrigins, o)

@@ -87,6 +87,20 @@ type CampaignEdge struct {
 	Node   *campaigns.Campaign `json:"node"`
 }
 
+// A campaign's outcome figures over a period (Campaign.figures).
+type CampaignFigures struct {
+	// The first day counted.
+	From time.Time `json:"from"`
+	// The last day counted.
+	To time.Time `json:"to"`
+	// One entry per day of the period, days without events included.
+	Days []engine.DayFigures `json:"days"`
+	// The sums over the period.
+	Total *engine.DayFigures `json:"total"`
+	// The most common reasons the campaign's plugin gave for events that earned nothing, most frequent first (at most 10).
+	NoEffectReasons []engine.ReasonCount `json:"noEffectReasons"`
+}
+
 type CampaignFilter struct {
 	Program *string         `json:"program,omitempty"`
 	Status  *CampaignStatus `json:"status,omitempty"`
@@ -171,6 +185,16 @@ type EnrollmentConnection struct {
 type EnrollmentEdge struct {
 	Cursor string               `json:"cursor"`
 	Node   *benefits.Enrollment `json:"node"`
+}
+
+type EventConnection struct {
+	Edges    []EventEdge `json:"edges"`
+	PageInfo *PageInfo   `json:"pageInfo"`
+}
+
+type EventEdge struct {
+	Cursor string        `json:"cursor"`
+	Node   *engine.Event `json:"node"`
 }
 
 type EventError struct {

@@ -21,12 +21,19 @@ type Authenticator struct {
 	Log            hclog.Logger
 }
 
-// Authenticate reads "Authorization: Bearer <API key or JWT>". A request without the header is
-// anonymous. Errors: ErrUnauthenticated (wrapped) for credentials that are malformed, unknown,
+// Authenticate reads "Authorization: Bearer <API key or JWT>". A request without the header acts
+// with its console session cookie when SessionToken admits it, and is anonymous otherwise. Errors: ErrUnauthenticated (wrapped) for credentials that are malformed, unknown,
 // revoked, expired or otherwise invalid; any other error is the server's (the database failed).
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
+		if token := SessionToken(r); token != "" {
+			k, err := a.Keys.SessionKey(r.Context(), token)
+			if err != nil {
+				return nil, err
+			}
+			return k.Principal(), nil
+		}
 		return Anonymous(clientAddr(r), a.AnonymousRoles), nil
 	}
 	scheme, cred, ok := strings.Cut(h, " ")

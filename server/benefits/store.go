@@ -3,6 +3,7 @@ package benefits
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -160,11 +161,18 @@ func (s *Store) MemberEnrollments(ctx context.Context, memberID, beforeID int64,
 	return es, more, nil
 }
 
-// Participants returns a page of a campaign's enrolments in enrolment order.
-func (s *Store) Participants(ctx context.Context, campaignID, afterID int64, limit int) ([]Enrollment, bool, error) {
+// Participants returns a page of a campaign's enrolments in enrolment order. A non-empty
+// search keeps the enrolments of members whose external ref, name, e-mail or phone contains it
+// (case-insensitive).
+func (s *Store) Participants(ctx context.Context, campaignID int64, search string, afterID int64, limit int) ([]Enrollment, bool, error) {
 	var es []Enrollment
-	if err := s.db.NewSelect().Model(&es).Where("campaign_id = ? AND id > ?", campaignID, afterID).
-		OrderExpr("id").Limit(limit + 1).Scan(ctx); err != nil {
+	q := s.db.NewSelect().Model(&es).Where("campaign_id = ? AND id > ?", campaignID, afterID)
+	if search != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(search) + "%"
+		q = q.Where(`member_id IN (SELECT id FROM members WHERE external_ref ILIKE ? OR name ILIKE ? OR email ILIKE ? OR phone ILIKE ?)`,
+			like, like, like, like)
+	}
+	if err := q.OrderExpr("id").Limit(limit + 1).Scan(ctx); err != nil {
 		return nil, false, err
 	}
 	more := len(es) > limit

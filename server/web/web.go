@@ -1,5 +1,5 @@
-// Package web wires Promogate's HTTP surface: the GraphQL endpoint, the embedded explorer, and
-// the health and readiness probes.
+// Package web wires Promogate's HTTP surface: the GraphQL endpoint, the embedded explorer, the
+// marketing console, and the health and readiness probes.
 package web
 
 import (
@@ -31,9 +31,11 @@ type Routes struct {
 	Auth func(http.Handler) http.Handler
 	// CORS says which other origins' pages may call /graphql.
 	CORS CORS
+	// Console serves the marketing console under /console/ (package console); nil leaves it out.
+	Console http.Handler
 }
 
-// Handler returns the mux: /graphql, / (explorer), /healthz (the process is up), /readyz (the
+// Handler returns the mux: /graphql, / (explorer), /console/ (the marketing console), /healthz (the process is up), /readyz (the
 // database answers and every migration is applied).
 func Handler(r Routes) http.Handler {
 	mux := http.NewServeMux()
@@ -63,6 +65,10 @@ func Handler(r Routes) http.Handler {
 	})
 	for path, h := range r.Extra {
 		mux.Handle(path, h)
+	}
+	if r.Console != nil {
+		mux.Handle("/console/", r.Console)
+		mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	}
 	mux.Handle("/", explorer.Handler("/graphql"))
 	return mux

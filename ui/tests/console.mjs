@@ -1,0 +1,234 @@
+// Browser test of the console (run by e2e/console_test.go against a real core with the demo
+// programmes and plugins): Debian's Chromium driven by playwright-core.
+//
+// Environment: BASE_URL (http://127.0.0.1:PORT), MARKETING_KEY, FRONTEND_KEY, INGEST_KEY, ARTIFACTS (a
+// directory for screenshots and the exported CSV), CHROMIUM (default /usr/bin/chromium).
+// Prints one line per step; exits non-zero at the first failed check.
+import { chromium } from "playwright-core";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const base = process.env.BASE_URL;
+const code = process.env.CAMPAIGN_CODE || "weekend-double"; // another code reruns the test on the same database
+const eventId = "console-e2e-" + code;
+const artifacts = process.env.ARTIFACTS;
+mkdirSync(artifacts, { recursive: true });
+
+function check(cond, what) {
+  if (!cond) throw new Error("check failed: " + what);
+  console.log("ok   " + what);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const outside = [];
+const consoleErrors = [];
+
+async function newPage(lang = "en") {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1360, height: 900 }, locale: lang === "ru" ? "ru-RU" : "en-GB" });
+  await context.addInitScript((l) => localStorage.setItem("promogate.lang", l), lang);
+  const page = await context.newPage();
+  page.on("request", (r) => {
+    const u = r.url();
+    if (!u.startsWith(base + "/") && !u.startsWith("data:") && !u.startsWith("blob:" + base)) outside.push(u);
+  });
+  page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+  page.on("pageerror", (e) => consoleErrors.push(String(e)));
+  page.setDefaultTimeout(15000);
+  return page;
+}
+
+async function shot(page, name) {
+  await page.waitForFunction(() => !document.querySelector(".loading"));
+  await page.screenshot({ path: join(artifacts, name + ".png"), fullPage: true });
+  console.log("shot " + name + ".png");
+}
+
+async function signIn(page, key) {
+  await page.goto(base + "/console/");
+  await page.getByLabel(/API key|API-ключ/).fill(key);
+  await page.getByRole("button", { name: /Sign in|Войти/ }).click();
+  await page.getByTestId("who").waitFor();
+}
+
+async function gql(key, query, variables) {
+  const res = await fetch(base + "/graphql", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: "Bearer " + key },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await res.json();
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
+
+try {
+  // --- marketing: sign in ---------------------------------------------------------------
+  const page = await newPage("en");
+  await page.goto(base + "/console/");
+  await page.getByLabel("API key").waitFor();
+  await shot(page, "signin");
+  await page.getByLabel("API key").fill("pgk_0000000000000000_wrongwrongwrongwrongwrong");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByText("This API key is invalid or revoked.").waitFor();
+  check(true, "a wrong key is refused on the sign-in page");
+  consoleErrors.length = 0; // the browser logs the refused sign-in's 401
+  await signIn(page, process.env.MARKETING_KEY);
+  check((await page.getByTestId("who").textContent()).includes("console-marketing"), "the header names the signed-in key");
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === "promogate_session");
+  check(session && session.httpOnly && session.sameSite === "Strict", "the session cookie is HttpOnly and SameSite=Strict");
+  check(!(await page.evaluate(() => document.cookie)).includes("promogate_session"), "the page's script cannot read the session cookie");
+  check(!(await page.evaluate(() => JSON.stringify(localStorage))).includes("pgk_"), "no API key is kept in page storage");
+  check(await page.getByRole("link", { name: "Audit log" }).count() === 0, "marketing does not see the admin-only audit log");
+
+  // --- campaigns list ----------------------------------------------------------------------
+  await page.getByRole("link", { name: "Campaigns" }).click();
+  await page.getByRole("link", { name: /ITS PROF gift programme/ }).first().waitFor();
+  await shot(page, "campaigns");
+  await page.locator("select[name=status]").selectOption("ENDED");
+  await page.getByText(/No campaigns match/).waitFor();
+  check(true, "filtering by a status with no campaign shows the empty state");
+  await shot(page, "campaigns-empty");
+  await page.locator("select[name=status]").selectOption("");
+
+  // --- new campaign from the weekenddouble plugin form ------------------------------------------
+  await page.getByRole("link", { name: "New campaign" }).first().click();
+  await page.locator("[data-plugin=weekenddouble]").click();
+  await page.locator("input[name=code]").fill(code);
+  await page.locator("input[name=name]").fill("Double points this weekend");
+  await page.locator("select[name=program]").selectOption("demo");
+  await page.locator("input[name=timeZone]").fill("Europe/Moscow");
+  await page.locator("input[name=startsAt]").fill("2026-01-01T00:00");
+  const multiplier = page.locator("#config_weekendMultiplier");
+  check((await multiplier.inputValue()) === "2", "the form is filled with the plugin's default configuration");
+  await multiplier.fill("500");
+  await page.getByRole("button", { name: "Save draft" }).click();
+  await page.getByTestId("field-errors").waitFor();
+  const fieldError = page.locator(".config-form .form-group:has(#config_weekendMultiplier) .error-detail");
+  await fieldError.waitFor();
+  check((await fieldError.textContent()).includes("weekendMultiplier is 500, it must be between 1 and 100"),
+    "the plugin's ValidateConfig error is shown on the weekendMultiplier field");
+  await shot(page, "new-campaign-field-error");
+  await multiplier.fill("3");
+  await page.getByRole("button", { name: "Save draft" }).click();
+  await page.getByText(`Draft “${code}” saved`).waitFor();
+  check(await fieldError.count() === 0, "the field error is gone once the value is fixed");
+
+  // --- simulate on sample events ----------------------------------------------------------------
+  const rows = page.locator("[data-testid^=sample-]");
+  for (let i = 0; i < 2; i++) {
+    await rows.nth(i).getByLabel("Member ref").fill("demo-anna");
+  }
+  await rows.nth(0).getByLabel("Occurred at").fill("2026-01-10T12:00"); // a Saturday
+  await rows.nth(1).getByLabel("Occurred at").fill("2026-01-12T12:00"); // a Monday
+  await rows.nth(0).getByLabel("Attributes (JSON)").fill('{"amount": 1000}');
+  await rows.nth(1).getByLabel("Attributes (JSON)").fill('{"amount": 1000}');
+  await page.getByRole("button", { name: "Simulate" }).click();
+  await page.getByTestId("decision-0").getByText(/credit/).waitFor();
+  const d0 = await page.getByTestId("decision-0").textContent();
+  const d1 = await page.getByTestId("decision-1").textContent();
+  check(d0.includes('"Amount":30') && d0.includes("weekend x3"), "Saturday's purchase of 1000 simulates as 30 points (10 units × 3): " + d0);
+  check(d1.includes('"Amount":10'), "Monday's purchase simulates as 10 points: " + d1);
+  await shot(page, "new-campaign-simulated");
+
+  // --- activate ------------------------------------------------------------------------------------
+  await page.getByRole("button", { name: "Activate", exact: true }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
+  await page.waitForURL(new RegExp(`/console/campaigns/${code}$`));
+  await page.locator(".badge", { hasText: "Active" }).first().waitFor();
+  check(true, "the campaign is active and its page opens");
+
+  // --- an event through the API, then the figures and the member lookup ------------------------------
+  const rec = await gql(process.env.INGEST_KEY, `mutation($in: EventInput!) { recordEvent(input: $in) { event { status outcome { campaigns { campaign { code } status effects { points } } } } } }`,
+    { in: { type: "purchase", memberRef: "demo-anna", source: "pos", externalId: eventId, occurredAt: new Date().toISOString(), attributes: { amount: 2500 } } });
+  const mine = rec.recordEvent.event.outcome.campaigns.find((c) => c.campaign.code === code);
+  check(mine && mine.status === "APPLIED", "the recorded event is applied by the new campaign");
+  const expected = mine.effects.reduce((s, e) => s + (e.points || 0), 0);
+  await page.reload();
+  await page.getByTestId("points-issued").waitFor();
+  await page.waitForFunction((n) => document.querySelector("[data-testid=points-issued]")?.textContent?.replace(/\D/g, "") === String(n), expected);
+  check(true, `the campaign's figures show the ${expected} points issued`);
+  check((await page.getByTestId("totals").textContent()).includes("1Applied"), "the campaign's figures count one applied event");
+  check(await page.locator(".chart canvas").count() === 1, "the figures are drawn as a chart");
+  await shot(page, "campaign");
+
+  await page.getByRole("link", { name: "Members" }).click();
+  await page.getByLabel(/External ref/).fill("demo-anna");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByRole("link", { name: "Anna Kovalenko" }).click();
+  const ev = page.getByTestId("events").locator("tr", { hasText: "pos/" + eventId });
+  await ev.waitFor();
+  const evText = await ev.textContent();
+  check(evText.includes("Double points this weekend") && evText.includes("APPLIED") && evText.includes("+" + expected),
+    "the member lookup shows the event with its outcome: " + evText);
+  await shot(page, "member");
+
+  // --- fulfilment: April 2021 of the gift programme, as CSV -----------------------------------------
+  await page.getByRole("link", { name: "Fulfilment" }).click();
+  await page.locator("select[name=campaign]").selectOption("its-gifts-2021");
+  await page.locator("input[name=month]").fill("2021-04");
+  await page.getByTestId("fulfilment").waitFor();
+  await shot(page, "fulfilment");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).click()]);
+  const csvPath = join(artifacts, download.suggestedFilename());
+  await download.saveAs(csvPath);
+  const csv = readFileSync(csvPath, "utf8");
+  console.log("csv  " + JSON.stringify(csv));
+  const lines = csv.trim().split(/\r\n/);
+  check(lines[0] === "recipient,gift,fulfillment,benefit_id", "the CSV has its header");
+  check(lines.length >= 2, "the CSV lists April 2021's gifts");
+  writeFileSync(join(artifacts, "fulfilment-rows.json"), JSON.stringify(lines));
+
+  // --- the other pages, in Russian -------------------------------------------------------------------
+  for (const [path, name] of [["/console/rewards", "rewards"], ["/console/plugins", "plugins"]]) {
+    await page.goto(base + path);
+    await page.locator("h1").waitFor();
+    await shot(page, name);
+  }
+  const ru = await newPage("ru");
+  await signIn(ru, process.env.MARKETING_KEY);
+  await ru.getByRole("heading", { name: "Кампании" }).waitFor();
+  check(true, "the console speaks Russian");
+  await shot(ru, "campaigns-ru");
+  await ru.goto(base + "/console/campaigns/" + code);
+  await ru.getByTestId("points-issued").waitFor();
+  await shot(ru, "campaign-ru");
+
+  // --- a frontend key cannot reach admin pages -----------------------------------------------------------
+  const fe = await newPage("en");
+  await signIn(fe, process.env.FRONTEND_KEY);
+  check(await fe.getByRole("link", { name: "Audit log" }).count() === 0, "the frontend key does not see the audit log in the menu");
+  check(await fe.getByRole("link", { name: "New campaign" }).count() === 0, "the frontend key does not see New campaign");
+  await fe.goto(base + "/console/audit");
+  await fe.getByTestId("forbidden").waitFor();
+  check((await fe.getByTestId("forbidden").textContent()).includes("admin"), "the audit log page refuses the frontend key and names the role it needs");
+  await shot(fe, "frontend-forbidden");
+  const denied = await fe.evaluate(async () => {
+    const r = await fetch("/graphql", { method: "POST", headers: { "Content-Type": "application/json", "X-Promogate-Console": "1" },
+      body: JSON.stringify({ query: "{ auditLog { edges { node { id } } } }" }) });
+    return (await r.json()).errors?.[0]?.extensions?.code;
+  });
+  check(denied === "FORBIDDEN", "the API itself refuses auditLog to the frontend session");
+  const noHeader = await fe.evaluate(async () => {
+    const r = await fetch("/graphql", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ query: "{ viewer { kind } }" }) });
+    return (await r.json()).data?.viewer?.kind;
+  });
+  check(noHeader === "ANONYMOUS", "without the console header the session cookie is ignored (CSRF)");
+
+  // --- sign out ---------------------------------------------------------------------------------------
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("API key").waitFor();
+  check(true, "signing out returns to the sign-in page");
+
+  check(outside.length === 0, "no request left the server's origin: " + outside.join(", "));
+  check(consoleErrors.length === 0, "no error in the browser console: " + consoleErrors.join(" | "));
+  console.log("PASS");
+} catch (e) {
+  console.log("FAIL " + (e && e.stack ? e.stack : e));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
