@@ -106,10 +106,17 @@ func freeAddr(t *testing.T) string {
 // arguments and waits until /readyz answers 200. The process is stopped at test cleanup.
 func startCore(t *testing.T, dbURL string, args ...string) *core {
 	t.Helper()
+	return startCoreIn(t, "", dbURL, args...)
+}
+
+// startCoreIn is startCore with the process's working directory dir ("": the test's).
+func startCoreIn(t *testing.T, dir, dbURL string, args ...string) *core {
+	t.Helper()
 	bin := build(t, "server", "promogate")
 	addr := freeAddr(t)
 	c := &core{t: t, URL: "http://" + addr, dbURL: dbURL, logs: &syncBuffer{}, done: make(chan error, 1)}
 	c.cmd = exec.Command(bin, append([]string{"serve", "--listen", addr, "--migrate"}, args...)...)
+	c.cmd.Dir = dir
 	// Tests drive the core harder than the default per-key rate allows; a test that checks the
 	// rate limit passes --rate-limit, which overrides the environment.
 	c.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "PROMOGATE_BOOTSTRAP_ADMIN_KEY="+adminKey, "PROMOGATE_RATE_LIMIT=0")

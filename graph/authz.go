@@ -3,9 +3,11 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/hashicorp/go-hclog"
@@ -13,6 +15,12 @@ import (
 
 	"github.com/promogate/promogate/graph/model"
 	"github.com/promogate/promogate/server/auth"
+	"github.com/promogate/promogate/server/benefits"
+	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/ledger"
+	"github.com/promogate/promogate/server/members"
+	"github.com/promogate/promogate/server/notify"
+	"github.com/promogate/promogate/server/rewards"
 )
 
 // Global id type names of the security types.
@@ -120,6 +128,229 @@ var memberHiddenFields = map[string]bool{
 	"Benefit.fulfillmentNote":      true,
 }
 
+// dataClass says what the objects of one GraphQL type are to a member token.
+type dataClass int
+
+// The classes of memberData.
+const (
+	// ownedData objects belong to one member (memberOwner finds which): a member token reads
+	// their fields only when that member is its own.
+	ownedData dataClass = iota + 1
+	// partData objects are part of the object they are reached from (a connection and its
+	// edges, a payload, a balance's expiry, a referral summary) and hold no member of their
+	// own; the owned objects inside them are checked in turn.
+	partData
+	// publicData objects are the same for every member: programmes, rewards, campaigns.
+	publicData
+	// staffData objects are never shown to a member token (API keys, the audit log, plugins,
+	// simulations, fulfilment changes).
+	staffData
+)
+
+// memberData classifies every object type of the schema for member tokens (callers whose only
+// role is member). It is the general guarantee behind memberSelfFields and
+// memberHiddenFields: wherever an object is reached — a referee's member, a transaction's
+// member, a gift in a benefit, any path a future field opens — a member token reads its
+// fields only if it is the token's member's own (ownedData), shared (publicData) or part of
+// an object that passed the same check (partData). A type missing here is refused to member
+// tokens (fail closed), and TestMemberDataCoversSchema fails until it is added.
+var memberData = map[string]dataClass{
+	"Member":       ownedData,
+	"Transaction":  ownedData,
+	"Balance":      ownedData,
+	"Tier":         ownedData,
+	"Benefit":      ownedData,
+	"Enrollment":   ownedData,
+	"Event":        ownedData,
+	"Notification": ownedData,
+	"Redemption":   ownedData,
+	// A redemption's line carries its member too; checked like the order.
+	"RedemptionLine": ownedData,
+
+	"Query": partData, "Mutation": partData,
+	"MemberConnection": partData, "MemberEdge": partData,
+	"TransactionConnection": partData, "TransactionEdge": partData,
+	"BenefitConnection": partData, "BenefitEdge": partData,
+	"EnrollmentConnection": partData, "EnrollmentEdge": partData,
+	"NotificationConnection": partData, "NotificationEdge": partData,
+	"RedemptionConnection": partData, "RedemptionEdge": partData,
+	"RewardConnection": partData, "RewardEdge": partData,
+	"EventConnection": partData, "EventEdge": partData,
+	"CampaignConnection": partData, "CampaignEdge": partData,
+	"PageInfo": partData, "Expiration": partData, "Reason": partData,
+	"UpsertMemberPayload": partData, "AdjustPointsPayload": partData, "ReverseTransactionPayload": partData,
+	"RecordEventPayload": partData, "EventError": partData, "EnrollPayload": partData,
+	"ApplyReferralCodePayload": partData, "RedeemResult": partData, "RedeemRejection": partData,
+	"EventOutcome": partData, "CampaignOutcome": partData, "AppliedEffect": partData, "WaitingCampaign": partData,
+	"NotificationDelivery": partData, "RewardQuote": partData, "RedemptionReversal": partData,
+	// A member's referral summary: its code, its discounts, and of each client it brought the
+	// client id, name and activation date (seed 004's "referred clients" table); the client's
+	// own record (Referee.member) is that member's, and checked as such.
+	"Referral": partData, "Referee": partData, "ReferralDiscount": partData,
+	"Viewer": partData,
+
+	"Program": publicData, "Reward": publicData, "Campaign": publicData,
+
+	"Plugin": staffData, "PluginSchedule": staffData, "PluginHealth": staffData,
+	"ApiKey": staffData, "ApiKeyConnection": staffData, "ApiKeyEdge": staffData, "CreateApiKeyPayload": staffData,
+	"AuditEntry": staffData, "AuditEntryConnection": staffData, "AuditEntryEdge": staffData,
+	"SimulatedDecision": staffData, "SimulatedEffect": staffData, "ImportRewardCodesPayload": staffData,
+	"SetFulfillmentStatusPayload": staffData,
+	// A campaign's figures count every participant's events (Campaign.figures is hidden too).
+	"CampaignFigures": staffData, "CampaignDayFigures": staffData, "CampaignTotals": staffData, "ReasonCount": staffData,
+}
+
+// MemberDataClass returns how member tokens see the objects of a GraphQL type: "owned",
+// "part", "public", "staff", or "" when the type is not classified (and refused to them).
+func MemberDataClass(typeName string) string {
+	switch memberData[typeName] {
+	case ownedData:
+		return "owned"
+	case partData:
+		return "part"
+	case publicData:
+		return "public"
+	case staffData:
+		return "staff"
+	}
+	return ""
+}
+
+// memberOwner returns the id of the member an ownedData object belongs to; false for a value
+// it does not know (refused, fail closed).
+func memberOwner(obj any) (int64, bool) {
+	switch o := obj.(type) {
+	case *members.Member:
+		if o != nil {
+			return o.ID, true
+		}
+	case members.Member:
+		return o.ID, true
+	case *ledger.Transaction:
+		if o != nil {
+			return o.MemberID, true
+		}
+	case ledger.Transaction:
+		return o.MemberID, true
+	case *ledger.Balance:
+		if o != nil {
+			return o.MemberID, true
+		}
+	case ledger.Balance:
+		return o.MemberID, true
+	case *benefits.Tier:
+		if o != nil {
+			return o.MemberID, true
+		}
+	case benefits.Tier:
+		return o.MemberID, true
+	case *benefits.Benefit:
+		if o != nil {
+			return o.MemberID, true
+		}
+	case benefits.Benefit:
+		return o.MemberID, true
+	case *benefits.Enrollment:
+		if o != nil {
+			return o.MemberID, true
+		}
+	case benefits.Enrollment:
+		return o.MemberID, true
+	case *engine.Event:
+		if o != nil {
+			return o.MemberID, true
+		}
+	case engine.Event:
+		return o.MemberID, true
+	case *notify.Notification:
+		if o != nil {
+			return o.MemberID, true
+		}
+	case notify.Notification:
+		return o.MemberID, true
+	case *rewards.Order:
+		if o != nil {
+			return o.MemberID, true
+		}
+	case rewards.Order:
+		return o.MemberID, true
+	case *rewards.OrderLine:
+		if o != nil {
+			return o.MemberID, true
+		}
+	case rewards.OrderLine:
+		return o.MemberID, true
+	}
+	return 0, false
+}
+
+// memberScope is what one operation of a member token knows about the token's member: its id,
+// looked up once (by checkSelf or the first owned object) and shared by every field.
+type memberScope struct {
+	once sync.Once
+	id   int64
+	err  error
+}
+
+type memberScopeKey struct{}
+
+// ownID returns the id of the token's member, from the operation's scope.
+func (a authorizer) ownID(ctx context.Context, p *auth.Principal) (int64, error) {
+	lookup := func() (int64, error) {
+		m, err := a.r.MemberStore.GetByExternalRef(ctx, p.MemberRef)
+		if err != nil {
+			return 0, err
+		}
+		return m.ID, nil
+	}
+	sc, ok := ctx.Value(memberScopeKey{}).(*memberScope)
+	if !ok {
+		return lookup()
+	}
+	sc.once.Do(func() { sc.id, sc.err = lookup() })
+	return sc.id, sc.err
+}
+
+// InterceptOperation gives every operation of a member token its memberScope.
+func (a authorizer) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if memberOnly(auth.FromContext(ctx)) {
+		ctx = context.WithValue(ctx, memberScopeKey{}, &memberScope{})
+	}
+	return next(ctx)
+}
+
+// checkData enforces memberData on a nested field for a member token: the object the field
+// belongs to must be the token's member's own, shared, or part of one that is.
+func (a authorizer) checkData(ctx context.Context, p *auth.Principal, fc *graphql.FieldContext) error {
+	if strings.HasPrefix(fc.Object, "__") {
+		return nil // introspection, open to members when it is on
+	}
+	class := memberData[fc.Object]
+	switch class {
+	case partData, publicData:
+		return nil
+	case ownedData:
+		var obj any
+		if fc.Parent != nil {
+			obj = fc.Parent.Result
+		}
+		owner, ok := memberOwner(obj)
+		if !ok {
+			a.log.Error("an owned object of unknown kind; refused to the member token", "type", fc.Object, "go", fmt.Sprintf("%T", obj))
+			return denied(model.ErrorCodeForbidden, "a member token may not read "+fc.Object+"."+fc.Field.Name)
+		}
+		own, err := a.ownID(ctx, p)
+		if err == nil && owner == own {
+			return nil
+		}
+		return denied(model.ErrorCodeForbidden, "a member token may read only its own member's data; this "+fc.Object+" is another member's")
+	case staffData:
+		return denied(model.ErrorCodeForbidden, "a member token may not read "+fc.Object+"."+fc.Field.Name)
+	}
+	a.log.Error("object type missing from the member data table; refused to member tokens", "type", fc.Object)
+	return denied(model.ErrorCodeForbidden, "a member token may not read "+fc.Object+"."+fc.Field.Name)
+}
+
 // memberSelfFields are the fields a member token may run only about its own member: at least
 // one member argument must be present (and, like every member argument, name the token's
 // member).
@@ -151,6 +382,7 @@ type authorizer struct {
 
 var _ interface {
 	graphql.HandlerExtension
+	graphql.OperationInterceptor
 	graphql.FieldInterceptor
 } = authorizer{}
 
@@ -162,16 +394,22 @@ func denied(code model.ErrorCode, msg string) *gqlerror.Error {
 	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": string(code)}}
 }
 
-// InterceptField runs before every field; it acts on root fields only (nested fields are
-// reached through a root field that was allowed).
+// InterceptField runs before every field. A root field is checked against Authorization (and
+// audited); a nested one is reached through a root field that was allowed, and for a member
+// token it must also pass memberHiddenFields and memberData.
 func (a authorizer) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
 		return next(ctx)
 	}
 	if fc.Object != "Query" && fc.Object != "Mutation" {
-		if memberHiddenFields[fc.Object+"."+fc.Field.Name] && memberOnly(auth.FromContext(ctx)) {
-			return nil, denied(model.ErrorCodeForbidden, "a member token may not read "+fc.Object+"."+fc.Field.Name)
+		if p := auth.FromContext(ctx); memberOnly(p) {
+			if memberHiddenFields[fc.Object+"."+fc.Field.Name] {
+				return nil, denied(model.ErrorCodeForbidden, "a member token may not read "+fc.Object+"."+fc.Field.Name)
+			}
+			if err := a.checkData(ctx, p, fc); err != nil {
+				return nil, err
+			}
 		}
 		return next(ctx)
 	}
@@ -253,18 +491,7 @@ func (a authorizer) decide(ctx context.Context, p *auth.Principal, op string, ar
 // checkSelf enforces that a member token only names its own member.
 func (a authorizer) checkSelf(ctx context.Context, p *auth.Principal, op string, args map[string]any) error {
 	forbidden := denied(model.ErrorCodeForbidden, "a member token may only act for its own member")
-	var ownID int64
-	self := func() (int64, error) {
-		if ownID != 0 {
-			return ownID, nil
-		}
-		m, err := a.r.MemberStore.GetByExternalRef(ctx, p.MemberRef)
-		if err != nil {
-			return 0, err
-		}
-		ownID = m.ID
-		return ownID, nil
-	}
+	self := func() (int64, error) { return a.ownID(ctx, p) }
 	isSelf := func(gid any) bool {
 		s, ok := gid.(string)
 		if !ok {

@@ -79,6 +79,35 @@ func TestAuthorizationTableCoversSchema(t *testing.T) {
 	}
 }
 
+// TestMemberDataCoversSchema: every object type of the schema says what it is to a member
+// token (graph.MemberDataClass), so no new type is open to members (or shut) by accident. A
+// new type fails here until it joins memberData in graph/authz.go; until then member tokens are
+// refused its fields.
+func TestMemberDataCoversSchema(t *testing.T) {
+	s := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{}}).Schema()
+	var missing []string
+	for name, def := range s.Types {
+		if def.Kind == ast.Object && !def.BuiltIn && !strings.HasPrefix(name, "__") && graph.MemberDataClass(name) == "" {
+			missing = append(missing, name)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("object types missing from memberData in graph/authz.go (refused to member tokens until added): %v", missing)
+	}
+	// Every object with a global id that names its member (a member field) belongs to it.
+	for name, def := range s.Types {
+		if def.Kind != ast.Object || !slices.Contains(def.Interfaces, "Node") {
+			continue
+		}
+		if f := def.Fields.ForName("member"); f != nil && f.Type.Name() == "Member" {
+			if c := graph.MemberDataClass(name); c != "owned" && c != "staff" {
+				t.Errorf("%s has a member but is %q to member tokens; it should be owned", name, c)
+			}
+		}
+	}
+}
+
 // expectedAccess is the operation × role matrix of docs/security.md, written out by hand so a
 // change to graph.Authorization must be made twice: "-" anonymous, "m" a member token for its
 // own member, "F" frontend, "I" ingest, "K" marketing, "A" admin.

@@ -565,6 +565,7 @@ type ComplexityRoot struct {
 		ActivatedAt func(childComplexity int) int
 		Member      func(childComplexity int) int
 		Name        func(childComplexity int) int
+		Ref         func(childComplexity int) int
 	}
 
 	Referral struct {
@@ -3186,6 +3187,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Referee.Name(childComplexity), true
+	case "Referee.clientId":
+		if e.ComplexityRoot.Referee.Ref == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Referee.Ref(childComplexity), true
 
 	case "Referral.code":
 		if e.ComplexityRoot.Referral.Code == nil {
@@ -3761,7 +3768,7 @@ var sources = []*ast.Source{
 	{Name: "../schema.graphqls", Input: `"""
 Promogate's public GraphQL API: members, balances, programmes and the points ledger.
 Lists are Relay connections; ids are global (` + "`" + `node(id:)` + "`" + `); times are RFC 3339 with offset;
-points are integers. Every mutation that moves points takes an ` + "`" + `idempotencyKey` + "`" + `: the same key
+points are integers (GraphQL's 32-bit Int: a larger input is INT_OUT_OF_RANGE). Every mutation that moves points takes an ` + "`" + `idempotencyKey` + "`" + `: the same key
 with the same input returns the first result, the same key with other input fails with
 ` + "`" + `IDEMPOTENCY_CONFLICT` + "`" + `.
 """
@@ -3770,7 +3777,10 @@ schema {
   mutation: Mutation
 }
 
-"An RFC 3339 timestamp with offset, e.g. 2021-04-10T09:30:00+03:00."
+"""
+An RFC 3339 timestamp with offset (Z or ±hh:mm) and a year from 0001 to 9999, e.g.
+2021-04-10T09:30:00+03:00. Anything else is refused with INVALID_INPUT on the argument's path.
+"""
 scalar Time
 
 "A calendar date, YYYY-MM-DD."
@@ -4514,8 +4524,18 @@ type Referral {
   discountHistory: [ReferralDiscount!]!
 }
 
+"""
+A client who applied the member's invite code: what the referrer's cabinet shows of it (seed
+004's "referred clients": client id, name, date the code was activated).
+"""
 type Referee {
+  """
+  The client's own record. Only for API keys (frontend, admin): a member token may not read
+  another member, so for the referrer it is null with a FORBIDDEN error.
+  """
   member: Member
+  "The client's id: its member's external reference (e.g. its billing account)."
+  clientId: String!
   name: String!
   "When the client applied the code."
   activatedAt: Time!
@@ -6052,6 +6072,8 @@ func (ec *executionContext) childFields_Referee(ctx context.Context, field graph
 	switch field.Name {
 	case "member":
 		return ec.fieldContext_Referee_member(ctx, field)
+	case "clientId":
+		return ec.fieldContext_Referee_clientId(ctx, field)
 	case "name":
 		return ec.fieldContext_Referee_name(ctx, field)
 	case "activatedAt":
@@ -16785,6 +16807,29 @@ func (ec *executionContext) fieldContext_Referee_member(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Referee_clientId(ctx context.Context, field graphql.CollectedField, obj *referral.Referee) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Referee_clientId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ref, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Referee_clientId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Referee", field, false, false, "String")
+}
+
 func (ec *executionContext) _Referee_name(ctx context.Context, field graphql.CollectedField, obj *referral.Referee) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24319,6 +24364,11 @@ func (ec *executionContext) _Referee(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Referee_member(ctx, field, obj)
 				})
+		case "clientId":
+			out.Values[i] = ec._Referee_clientId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "name":
 			out.Values[i] = ec._Referee_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
