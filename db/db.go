@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"time"
 
@@ -55,4 +56,35 @@ func defaultString(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// Ready reports why the server is not ready to serve, or nil: the pool must hand out a working
+// connection within a second, the server must accept a new connection (it refuses them when
+// it is out of slots, while pooled ones still work), and every migration must be applied.
+// url is the one the pool was opened with.
+func Ready(ctx context.Context, bdb *bun.DB, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	poolCtx, cancelPool := context.WithTimeout(ctx, time.Second)
+	defer cancelPool()
+	if err := bdb.PingContext(poolCtx); err != nil {
+		return fmt.Errorf("pool: %w", err)
+	}
+	conn, err := pgdriver.NewConnector(pgdriver.WithDSN(url), pgdriver.WithApplicationName("promogate-readyz"),
+		pgdriver.WithTimeout(2*time.Second)).Connect(ctx)
+	if err != nil {
+		return fmt.Errorf("new connection: %w", err)
+	}
+	defer conn.Close()
+	if err := conn.(driver.Pinger).Ping(ctx); err != nil {
+		return fmt.Errorf("new connection: %w", err)
+	}
+	pending, err := PendingMigrations(ctx, bdb)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("%d pending migrations: %v", len(pending), pending)
+	}
+	return nil
 }

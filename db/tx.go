@@ -96,3 +96,32 @@ func SQLState(err error) string {
 	}
 	return ""
 }
+
+// Unavailable reports whether err means the database cannot be reached or takes no more
+// connections right now (refused or broken connections, too many clients, a server shutting
+// down or starting up), as opposed to a fault in the statement or the data. The GraphQL layer
+// answers such errors with the retryable code UNAVAILABLE and HTTP 503.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr pgdriver.Error
+	if errors.As(err, &pgErr) {
+		code := pgErr.Field('C')
+		switch {
+		case code == "53300", code == "53400": // too_many_connections, configuration_limit_exceeded
+			return true
+		case code == "57P01", code == "57P02", code == "57P03": // admin shutdown, crash shutdown, cannot connect now
+			return true
+		case len(code) == 5 && code[:2] == "08": // connection exceptions
+			return true
+		}
+		return false
+	}
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var opErr *net.OpError
+	return errors.As(err, &opErr)
+}

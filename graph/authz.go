@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/graph/model"
 	"github.com/promogate/promogate/server/auth"
 	"github.com/promogate/promogate/server/benefits"
@@ -579,7 +580,13 @@ func (a authorizer) audit(ctx context.Context, p *auth.Principal, role, op strin
 		e.ErrorCode = errorCode(err)
 	}
 	if werr := a.r.Auth.Record(context.WithoutCancel(ctx), e); werr != nil {
-		a.log.Error("audit log write failed", "operation", op, "actor", e.Actor, "outcome", outcome, "error", werr)
+		// The entry is not dropped: the log line carries all of it (docs/security.md, "Audit log").
+		level := hclog.Error
+		if db.Unavailable(werr) {
+			level = hclog.Warn
+		}
+		a.log.Log(level, "audit entry not stored; recorded in this log line instead", "operation", op, "actor", e.Actor,
+			"role", e.Role, "input_digest", e.InputDigest, "outcome", outcome, "error_code", e.ErrorCode, "error", werr)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/graph/model"
 	"github.com/promogate/promogate/graph/scalar"
 	"github.com/promogate/promogate/plugins/sdk"
@@ -142,7 +143,12 @@ func ErrorPresenter(log hclog.Logger) graphql.ErrorPresenterFunc {
 		}
 		out := graphql.DefaultErrorPresenter(ctx, err)
 		code, known := codeOf(err)
-		if known {
+		if !known && db.Unavailable(err) {
+			// An outage, not a bug: the client may retry (see httpTransport: HTTP 503).
+			log.Warn("request failed: database unavailable", "path", out.Path.String(), "error", err)
+			code, known = model.ErrorCodeUnavailable, true
+			out.Message = "the database is unavailable; retry later"
+		} else if known {
 			log.Debug("request refused", "path", out.Path.String(), "code", code, "error", err)
 		} else {
 			log.Error("request failed", "path", out.Path.String(), "error", err)

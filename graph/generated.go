@@ -3836,6 +3836,8 @@ enum ErrorCode {
   PLUGIN_DESCRIBE_MISMATCH
   "The plugin process could not be started or reached; try again later."
   PLUGIN_UNAVAILABLE
+  "The database cannot be reached or takes no more connections (HTTP 503 with Retry-After); retry later: nothing was written by the failed part."
+  UNAVAILABLE
   "No campaign matches."
   CAMPAIGN_NOT_FOUND
   "The plugin rejected the campaign configuration; ` + "`" + `extensions.fields` + "`" + ` lists field, code and message."

@@ -36,7 +36,8 @@ const (
 //   - a document that does not parse or validate, variables that do not coerce, and a document
 //     over a limit or not on the allow-list are 200 with application/json and 400 with
 //     application/graphql-response+json, and carry no data entry;
-//   - an executed operation is 200 whatever its field errors.
+//   - an executed operation is 200 whatever its field errors, except that one with an UNAVAILABLE
+//     error (the database is down or out of connections) is 503 with Retry-After.
 //
 // Besides query, operationName, variables and extensions it accepts documentId
 // ("sha256:<hex>") for a registered or persisted document.
@@ -120,7 +121,27 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, oc)
-	writeResponse(w, media, http.StatusOK, responses(ctx))
+	resp := responses(ctx)
+	status := http.StatusOK
+	if hasCode(resp.Errors, model.ErrorCodeUnavailable) {
+		// A database outage: tell HTTP clients and proxies to come back rather than to give up.
+		w.Header().Set("Retry-After", retryAfterOutage)
+		status = http.StatusServiceUnavailable
+	}
+	writeResponse(w, media, status, resp)
+}
+
+// retryAfterOutage is the Retry-After (seconds) of a response that failed for a database outage.
+const retryAfterOutage = "5"
+
+// hasCode reports whether one of errs carries extensions.code code.
+func hasCode(errs gqlerror.List, code model.ErrorCode) bool {
+	for _, e := range errs {
+		if c, _ := e.Extensions["code"].(string); c == string(code) {
+			return true
+		}
+	}
+	return false
 }
 
 // negotiate picks the response media type from an Accept header: the supported type with the

@@ -76,6 +76,9 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "promogate:", err)
 		os.Exit(1)
@@ -245,6 +248,14 @@ func runServe(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
+	// Take the address before anything touches the database, so a second server started by
+	// mistake fails at once instead of migrating, loading the demo and starting its scheduler.
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w (is another promogate running there? choose another address with --listen or PROMOGATE_LISTEN)", c.listen, err)
+	}
+	defer ln.Close()
+
 	bdb, err := openDB(ctx, c)
 	if err != nil {
 		return err
@@ -323,17 +334,14 @@ func runServe(args []string) error {
 	resolver.Auth = sec.store
 	handler := web.Handler(web.Routes{
 		GraphQL:      graph.NewHandler(resolver, sec.graph),
-		DB:           bdb,
+		Ready:        func(ctx context.Context) error { return db.Ready(ctx, bdb, c.databaseURL) },
+		Log:          log.Named("web"),
 		Extra:        map[string]http.Handler{"GET /metrics": promhttp.HandlerFor(reg, promhttp.HandlerOpts{})},
 		Auth:         sec.auth,
 		CORS:         sec.cors,
 		MaxBodyBytes: sec.maxBody,
 		Console:      console.Handler(console.Options{Sessions: sec.store, Limiter: sec.limiter, Log: log.Named("console")}),
 	})
-	ln, err := net.Listen("tcp", c.listen)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -351,7 +359,7 @@ func runServe(args []string) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: draining requests", "grace", c.shutdownGrace)
+	log.Info("shutting down: draining requests", "grace", c.shutdownGrace.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

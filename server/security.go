@@ -155,7 +155,11 @@ roles: frontend, ingest, marketing, admin; the database comes from --database-ur
 		return usage
 	}
 	sub, args := args[0], args[1:]
-	if sub == "generate" {
+	switch sub {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(os.Stderr, usage)
+		return nil
+	case "generate":
 		fmt.Println(auth.GenerateKey())
 		return nil
 	}

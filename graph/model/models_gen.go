@@ -761,6 +761,8 @@ const (
 	ErrorCodePluginDescribeMismatch ErrorCode = "PLUGIN_DESCRIBE_MISMATCH"
 	// The plugin process could not be started or reached; try again later.
 	ErrorCodePluginUnavailable ErrorCode = "PLUGIN_UNAVAILABLE"
+	// The database cannot be reached or takes no more connections (HTTP 503 with Retry-After); retry later: nothing was written by the failed part.
+	ErrorCodeUnavailable ErrorCode = "UNAVAILABLE"
 	// No campaign matches.
 	ErrorCodeCampaignNotFound ErrorCode = "CAMPAIGN_NOT_FOUND"
 	// The plugin rejected the campaign configuration; `extensions.fields` lists field, code and message.
@@ -833,6 +835,7 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodePluginBinaryInvalid,
 	ErrorCodePluginDescribeMismatch,
 	ErrorCodePluginUnavailable,
+	ErrorCodeUnavailable,
 	ErrorCodeCampaignNotFound,
 	ErrorCodeInvalidConfig,
 	ErrorCodeCampaignNotOpen,
@@ -860,7 +863,7 @@ var AllErrorCode = []ErrorCode{
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidCharacter, ErrorCodeIntOutOfRange, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeBenefitNotFound, ErrorCodeTooManyErrors, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound, ErrorCodePointsOutOfRange:
+	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidCharacter, ErrorCodeIntOutOfRange, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeBenefitNotFound, ErrorCodeTooManyErrors, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound, ErrorCodePointsOutOfRange:
 		return true
 	}
 	return false

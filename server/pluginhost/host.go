@@ -24,6 +24,7 @@ import (
 	"regexp"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -387,7 +388,7 @@ func (h *Host) spawn(k Key, path, sum string) (*plugin.Client, sdk.Program, erro
 	c := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		VersionedPlugins: sdk.VersionedPlugins(),
-		Cmd:              exec.Command(path),
+		Cmd:              pluginCommand(path),
 		SecureConfig:     &plugin.SecureConfig{Checksum: raw, Hash: sha256.New()},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
@@ -468,4 +469,13 @@ func fileSHA256(path string) (string, error) {
 		return "", fmt.Errorf("%w: %v", ErrBinary, err)
 	}
 	return hex.EncodeToString(hash.Sum(nil)), nil
+}
+
+// pluginCommand is the command that starts a plugin binary, in a process group of its own: a
+// terminal's Ctrl-C or a SIGTERM to the core's group reaches only the core, which then stops
+// its plugins itself (go-plugin's graceful shutdown), so an orderly stop logs no plugin crash.
+func pluginCommand(path string) *exec.Cmd {
+	cmd := exec.Command(path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
 }

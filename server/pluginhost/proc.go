@@ -76,7 +76,7 @@ func (p *proc) failLocked(err error) {
 	}
 	p.retryAt = time.Now().Add(d)
 	p.h.log.Warn("plugin failed", "plugin", p.key.Name, "version", p.key.Version, "error", err,
-		"consecutive_failures", p.failures, "retry_in", d)
+		"consecutive_failures", p.failures, "retry_in", d.String())
 }
 
 // failed kills the process after a call that showed it is broken (hung past its deadline,

@@ -7,11 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
 
-	"github.com/uptrace/bun"
+	"github.com/hashicorp/go-hclog"
 
-	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/explorer"
 )
 
@@ -19,8 +17,11 @@ import (
 type Routes struct {
 	// GraphQL serves POST and GET /graphql.
 	GraphQL http.Handler
-	// DB is checked by /readyz.
-	DB *bun.DB
+	// Ready is /readyz's check (db.Ready): nil when the server can serve. Its error goes to the
+	// log, never to the caller.
+	Ready func(context.Context) error
+	// Log receives the reasons /readyz is not ready.
+	Log hclog.Logger
 	// Extra handlers mounted as-is (e.g. "/metrics").
 	Extra map[string]http.Handler
 	// MaxBodyBytes caps request bodies on /graphql; 0 means 1 MiB. A larger body is answered
@@ -35,8 +36,8 @@ type Routes struct {
 	Console http.Handler
 }
 
-// Handler returns the mux: /graphql, / (explorer), /console/ (the marketing console), /healthz (the process is up), /readyz (the
-// database answers and every migration is applied).
+// Handler returns the mux: /graphql, / (explorer), /console/ (the marketing console), /healthz
+// (the process is up), /readyz (see Routes.Ready).
 func Handler(r Routes) http.Handler {
 	mux := http.NewServeMux()
 	limit := r.MaxBodyBytes
@@ -60,8 +61,12 @@ func Handler(r Routes) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, req *http.Request) {
-		status, body := readiness(req.Context(), r.DB)
-		writeJSON(w, status, body)
+		if err := r.Ready(req.Context()); err != nil {
+			r.Log.Warn("not ready", "error", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
 	})
 	for path, h := range r.Extra {
 		mux.Handle(path, h)
@@ -72,22 +77,6 @@ func Handler(r Routes) http.Handler {
 	}
 	mux.Handle("/", explorer.Handler("/graphql"))
 	return mux
-}
-
-func readiness(ctx context.Context, bdb *bun.DB) (int, map[string]any) {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if err := bdb.PingContext(ctx); err != nil {
-		return http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "database": err.Error()}
-	}
-	pending, err := db.PendingMigrations(ctx, bdb)
-	if err != nil {
-		return http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "migrations": err.Error()}
-	}
-	if len(pending) > 0 {
-		return http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "pendingMigrations": pending}
-	}
-	return http.StatusOK, map[string]any{"status": "ready"}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
