@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -23,10 +24,17 @@ const MaxAttempts = 8
 // most MaxAttempts times with a short jittered back-off. fn must therefore be safe to repeat: every
 // write Promogate makes carries an idempotency key, so a retry after a commit whose
 // acknowledgement was lost finds the first result instead of writing twice.
+//
+// Functions given to AfterCommit during an attempt run after that attempt commits, and not at
+// all for attempts that roll back.
 func RunInTx(ctx context.Context, bdb bun.IDB, fn func(ctx context.Context, tx bun.Tx) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = bdb.RunInTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, fn)
+		hooks := &commitHooks{}
+		err = bdb.RunInTx(context.WithValue(ctx, commitHooksKey{}, hooks), &sql.TxOptions{Isolation: sql.LevelReadCommitted}, fn)
+		if err == nil {
+			hooks.run()
+		}
 		if err == nil || !Retryable(err) || attempt >= MaxAttempts || ctx.Err() != nil {
 			return err
 		}
@@ -37,6 +45,35 @@ func RunInTx(ctx context.Context, bdb bun.IDB, fn func(ctx context.Context, tx b
 			return err
 		case <-time.After(backoff):
 		}
+	}
+}
+
+// AfterCommit runs fn once the transaction that ctx belongs to (see RunInTx) has committed, or
+// at once when ctx belongs to none (the write it follows was its own transaction). Use it for
+// what must reflect committed writes only, such as metrics.
+func AfterCommit(ctx context.Context, fn func()) {
+	if h, ok := ctx.Value(commitHooksKey{}).(*commitHooks); ok {
+		h.mu.Lock()
+		h.fns = append(h.fns, fn)
+		h.mu.Unlock()
+		return
+	}
+	fn()
+}
+
+type commitHooksKey struct{}
+
+// commitHooks are the functions registered with AfterCommit during one attempt of RunInTx.
+type commitHooks struct {
+	mu  sync.Mutex
+	fns []func()
+}
+
+func (h *commitHooks) run() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, fn := range h.fns {
+		fn()
 	}
 }
 

@@ -24,6 +24,8 @@ type HandlerOptions struct {
 	// AllowListOnly runs registered Documents only: automatic persisted queries are off and
 	// any other document is refused with DOCUMENT_NOT_ALLOWED.
 	AllowListOnly bool
+	// Telemetry, when set, counts and times operations and fills in the access log record.
+	Telemetry *Telemetry
 }
 
 // NewHandler returns the GraphQL-over-HTTP endpoint: a spec-conformant GET and POST transport,
@@ -55,6 +57,9 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 		srv.Use(allowList{docs: opts.Documents})
 	} else {
 		srv.Use(extension.AutomaticPersistedQuery{Cache: documentCache{registered: opts.Documents, learned: lru.New[string](1000)}})
+	}
+	if opts.Telemetry != nil {
+		srv.Use(opts.Telemetry)
 	}
 	srv.Use(limiter{l: limits})
 	srv.Use(errorCap{max: limits.MaxErrors})

@@ -45,6 +45,7 @@ import (
 	"github.com/promogate/promogate/server/referral"
 	"github.com/promogate/promogate/server/rewards"
 	"github.com/promogate/promogate/server/scheduler"
+	"github.com/promogate/promogate/server/telemetry"
 	"github.com/promogate/promogate/server/web"
 )
 
@@ -268,15 +269,17 @@ func runServe(args []string) error {
 		}
 		log.Info("migrations applied", "count", len(applied))
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(bdb.DB, "promogate"), engine.NewBacklog(bdb, clk.Now))
 	led := ledger.New(bdb, clk.Now)
+	led.SetMetrics(ledger.NewMetrics(reg))
 	mem := members.NewStore(bdb, clk.Now)
 	if c.demo {
 		if err := demo.Load(ctx, led, mem, log.Named("demo")); err != nil {
 			return err
 		}
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	host := pluginhost.New(bdb, log.Named("pluginhost"), clk.Now, pluginhost.NewMetrics(reg), pluginhost.Options{
 		CallTimeout: c.pluginCallTimeout, StartTimeout: c.pluginStartTimeout, BackoffMax: c.pluginBackoffMax,
 	})
@@ -292,6 +295,7 @@ func runServe(args []string) error {
 	bens := benefits.NewStore(bdb)
 	eng := engine.New(bdb, led, mem, camps, bens, host, log.Named("engine"), clk.Now, engine.Options{
 		RetryMax: c.eventRetryMax, RecordSlots: c.recordSlots, Limits: engine.Limits{MaxPoints: c.maxPointsPerEffect},
+		Metrics: engine.NewMetrics(reg),
 	})
 	rewardsSvc := rewards.New(rewards.Config{DB: bdb, Ledger: led, Members: mem, Campaigns: camps, Engine: eng, Plugins: host,
 		Log: log.Named("rewards"), Now: clk.Now})
@@ -307,8 +311,11 @@ func runServe(args []string) error {
 	if err := hook.Validate(); err != nil {
 		return err
 	}
+	outboxMetrics := notify.NewMetrics(reg, bdb, clk.Now)
 	if hook.URL != "" {
-		go notify.NewDispatcher(bdb, hook, &http.Client{}, log.Named("notify"), clk.Now).Run(workers)
+		d := notify.NewDispatcher(bdb, hook, &http.Client{}, log.Named("notify"), clk.Now)
+		d.SetMetrics(outboxMetrics)
+		go d.Run(workers)
 	} else {
 		log.Warn("no webhook configured (--webhook-url): notifications are stored but not delivered")
 	}
@@ -332,8 +339,10 @@ func runServe(args []string) error {
 	}
 	defer sec.close()
 	resolver.Auth = sec.store
+	sec.graph.Telemetry = graph.NewTelemetry(reg)
 	handler := web.Handler(web.Routes{
 		GraphQL:      graph.NewHandler(resolver, sec.graph),
+		Telemetry:    telemetry.NewHTTP(reg, log.Named("access")),
 		Ready:        func(ctx context.Context) error { return db.Ready(ctx, bdb, c.databaseURL) },
 		Log:          log.Named("web"),
 		Extra:        map[string]http.Handler{"GET /metrics": promhttp.HandlerFor(reg, promhttp.HandlerOpts{})},

@@ -69,13 +69,17 @@ type Options struct {
 	// MaxAttempts is how many evaluations an event waits through before its waiting campaigns
 	// are given up as failed (default 100).
 	MaxAttempts int
-	// Lease is how long an event claimed for evaluation is left alone by other workers (30s).
+	// Lease is how long an event claimed by the worker is left alone by other workers (30s).
+	// An event being evaluated in line by Record is leased for at most RetryMax, so one whose
+	// evaluation died with its process or connection is evaluated again within RetryMax.
 	Lease time.Duration
 	// PollInterval is the worker's period (500ms).
 	PollInterval time.Duration
 	// RecordSlots is how many merged batches of small concurrent Record calls run at once
 	// (default 2); see coalescer.
 	RecordSlots int
+	// Metrics, when set, count recorded and decided events.
+	Metrics *Metrics
 }
 
 func (o *Options) defaults() {
@@ -207,7 +211,7 @@ func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
 		}
 		rows[i] = &Event{Source: in.Source, ExternalID: in.ExternalID, Type: in.Type, MemberID: mid,
 			OccurredAt: in.OccurredAt.UTC(), Attributes: attrs, InputHash: eventHash(in.Type, mid, in.OccurredAt, attrs),
-			ReceivedAt: now, Status: StatusPending, NextAttemptAt: now.Add(e.opts.Lease)}
+			ReceivedAt: now, Status: StatusPending, NextAttemptAt: now.Add(min(e.opts.Lease, e.opts.RetryMax))}
 	}
 	var insert []*Event
 	for _, r := range rows {
@@ -225,6 +229,7 @@ func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
 	if len(newIDs) > 0 {
 		if err := e.process(ctx, newIDs); err != nil {
 			e.log.Error("evaluation failed; the worker will retry", "events", len(newIDs), "error", err)
+			e.release(ctx, newIDs)
 		}
 	}
 	// Read every event back: new ones by id (with their outcome), duplicates by their key (as
@@ -255,6 +260,12 @@ func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
 		byKey[[2]string{stored[i].Source, stored[i].ExternalID}] = &stored[i]
 	}
 	firstInBatch := map[[2]string]bool{}
+	var fresh, duplicates, conflicts int
+	defer func() {
+		e.opts.Metrics.record("stored", fresh)
+		e.opts.Metrics.record("duplicate", duplicates)
+		e.opts.Metrics.record("conflict", conflicts)
+	}()
 	for i, r := range rows {
 		if r == nil {
 			continue
@@ -266,11 +277,17 @@ func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
 		}
 		if string(ev.InputHash) != string(r.InputHash) {
 			results[i].Err = fmt.Errorf("%w: source %q externalId %q", ErrEventConflict, r.Source, r.ExternalID)
+			conflicts++
 			continue
 		}
 		results[i].Event = ev
 		results[i].Duplicate = isNew[k] == 0 || firstInBatch[k]
 		firstInBatch[k] = true
+		if results[i].Duplicate {
+			duplicates++
+		} else {
+			fresh++
+		}
 	}
 	return results, nil
 }
@@ -424,7 +441,22 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return len(ids), e.process(ctx, ids)
+	if err := e.process(ctx, ids); err != nil {
+		e.release(ctx, ids)
+		return len(ids), err
+	}
+	return len(ids), nil
+}
+
+// release gives up the lease of events whose evaluation failed, so that any worker takes them
+// again after RetryMin rather than after the lease. It is best effort: when the database is
+// down it fails too, and the lease runs out instead.
+func (e *Engine) release(ctx context.Context, ids []int64) {
+	at := e.now().UTC().Add(e.opts.RetryMin)
+	if _, err := e.db.NewRaw(`UPDATE events SET next_attempt_at = ? WHERE id IN (?) AND status = 'pending' AND next_attempt_at > ?`,
+		at, bun.List(ids), at).Exec(context.WithoutCancel(ctx)); err != nil {
+		e.log.Warn("could not release events after a failed evaluation; their lease runs out instead", "events", len(ids), "error", err)
+	}
 }
 
 // CampaignsFor returns the campaigns of a programme that are live at t and whose plugin

@@ -329,6 +329,7 @@ func (e *Engine) applyBatch(ctx context.Context, tx bun.Tx, group []job, decisio
 		if err != nil {
 			return nil, err
 		}
+		e.opts.Metrics.decidedAfterCommit(ctx, ev)
 		stales[ev.ID] = stale
 	}
 	trs, err := e.ledger.CreditBatchTx(ctx, tx, credits)
@@ -465,6 +466,7 @@ func (e *Engine) applier(j job, decisions map[int64]*decision, last bool, stalep
 		if err != nil {
 			return err
 		}
+		e.opts.Metrics.decidedAfterCommit(ctx, &ev)
 		*stalep = stale
 		outcome, err := json.Marshal(ev.Outcome)
 		if err != nil {

@@ -172,6 +172,7 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 		}
 		return nil, fmt.Errorf("ledger: write batch: %w", err)
 	}
+	l.counted(ctx, txs...)
 	return txs, nil
 }
 

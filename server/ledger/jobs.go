@@ -158,6 +158,7 @@ func (l *Ledger) expireAccount(ctx context.Context, tx bun.IDB, accountID int64,
 	if err := updateBalances(ctx, tx, acct.ID, at, dAvail, dPending, 0, 0); err != nil {
 		return JobResult{}, err
 	}
+	l.counted(ctx, t)
 	return JobResult{Accounts: 1, Lots: len(lots), Points: total}, nil
 }
 

@@ -24,6 +24,8 @@ type Ledger struct {
 
 	mu  sync.RWMutex
 	sys map[int64]systemAccounts // programme id → its system accounts (immutable once created)
+
+	metrics *Metrics // nil: not counted
 }
 
 type systemAccounts struct {
@@ -365,6 +367,7 @@ func (l *Ledger) writeEntry(ctx context.Context, tx bun.IDB, e *entry) (*Transac
 		}
 		return nil, fmt.Errorf("ledger: write %s transaction: %w", t.Kind, err)
 	}
+	l.counted(ctx, t)
 	return t, nil
 }
 
@@ -422,9 +425,15 @@ func (l *Ledger) reverseTx(ctx context.Context, tx bun.IDB, id int64, reason, no
 		CampaignID: orig.CampaignID, CreatedAt: now,
 	}
 	if orig.Points < 0 {
-		return t, l.reverseSpend(ctx, tx, &orig, t, acct, sys, now)
+		err = l.reverseSpend(ctx, tx, &orig, t, acct, sys, now)
+	} else {
+		err = l.reverseCredit(ctx, tx, &orig, t, acct, sys, now)
 	}
-	return t, l.reverseCredit(ctx, tx, &orig, t, acct, sys, now)
+	if err != nil {
+		return nil, err
+	}
+	l.counted(ctx, t)
+	return t, nil
 }
 
 func (l *Ledger) reverseSpend(ctx context.Context, tx bun.IDB, orig, t *Transaction, acct *Account, sys systemAccounts, now time.Time) error {

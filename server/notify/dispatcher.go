@@ -116,6 +116,7 @@ type Dispatcher struct {
 	now       func() time.Time
 	urlErr    error         // cfg.Validate()
 	recording chan struct{} // bounds the attempts being recorded at once
+	metrics   *Metrics      // nil: not counted
 }
 
 // maxRecording is how many attempts one dispatcher records at once, so that a large batch does
@@ -237,6 +238,7 @@ func (d *Dispatcher) attempt(ctx context.Context, n *Notification) error {
 		if err != nil {
 			return fmt.Errorf("notify: record notification %d: %w", n.ID, err)
 		}
+		d.metrics.attempt(OutcomeFailed)
 		d.log.Error("notification failed", "key", n.Key, "id", n.ID, "error", msg)
 		return nil
 	}
@@ -306,7 +308,10 @@ func (d *Dispatcher) save(ctx context.Context, n *Notification, r attemptResult)
 	if err != nil {
 		return fmt.Errorf("notify: record attempt %d of notification %d: %w", n.Attempts, n.ID, err)
 	}
-	args := []any{"key", n.Key, "id", n.ID, "attempt", n.Attempts, "duration", r.duration}
+	if updated > 0 {
+		d.metrics.attempt(r.outcome)
+	}
+	args := []any{"key", n.Key, "id", n.ID, "attempt", n.Attempts, "duration", r.duration.String()}
 	if r.statusCode != 0 {
 		args = append(args, "status", r.statusCode)
 	}

@@ -118,6 +118,7 @@ func New(bdb *bun.DB, log hclog.Logger, now func() time.Time, metrics *Metrics, 
 		metrics = NewMetrics(nil)
 	}
 	h := &Host{db: bdb, log: log, now: now, opts: opts, metrics: metrics, procs: map[Key]*proc{}, stop: make(chan struct{})}
+	metrics.host.Store(h)
 	h.wg.Add(1)
 	go h.supervise()
 	return h
@@ -205,6 +206,7 @@ func (h *Host) Register(ctx context.Context, in RegisterInput) (*Entry, error) {
 	if _, err := h.db.NewInsert().Model(e).ExcludeColumn("id").Returning("id").Exec(ctx); err != nil {
 		return nil, fmt.Errorf("pluginhost: insert catalog entry: %w", err)
 	}
+	h.metrics.known(Key{in.Name, in.Version})
 	h.log.Info("plugin registered", "plugin", in.Name, "version", in.Version, "sha256", sum, "by", in.By)
 	return e, nil
 }
@@ -357,6 +359,7 @@ func (h *Host) Discover(ctx context.Context, dir string) ([]Entry, error) {
 			}
 			h.log.Info("plugin discovery: updated rebuilt binary", "plugin", k.String(), "sha256", sum)
 		}
+		h.metrics.known(k)
 		out = append(out, *e)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name+out[i].Version < out[j].Name+out[j].Version })
@@ -424,6 +427,7 @@ func (h *Host) proc(k Key) *proc {
 	if p == nil {
 		p = &proc{h: h, key: k}
 		h.procs[k] = p
+		h.metrics.known(k)
 	}
 	return p
 }

@@ -3,6 +3,7 @@ package pluginhost
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,9 @@ type Metrics struct {
 	calls    *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	restarts *prometheus.CounterVec
+	host     atomic.Pointer[Host] // whose processes the state gauges report
+	up       *prometheus.Desc
+	failures *prometheus.Desc
 }
 
 // NewMetrics creates the plugin metrics and registers them with reg (when not nil).
@@ -34,11 +38,52 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "promogate_plugin_restarts_total",
 			Help: "Plugin processes started again after a failure.",
 		}, []string{"plugin", "version"}),
+		up: prometheus.NewDesc("promogate_plugin_up",
+			"1 when the plugin version's process is running in this core, 0 when it is stopped or backing off after failures.",
+			[]string{"plugin", "version", "state"}, nil),
+		failures: prometheus.NewDesc("promogate_plugin_consecutive_failures",
+			"Consecutive failures of the plugin version's process (0 after a good call).", []string{"plugin", "version"}, nil),
 	}
 	if reg != nil {
-		reg.MustRegister(m.calls, m.latency, m.restarts)
+		reg.MustRegister(m.calls, m.latency, m.restarts, (*processes)(m))
 	}
 	return m
+}
+
+// known makes the plugin version's restart counter exist at zero, so that alerts on restarts
+// work before the first one.
+func (m *Metrics) known(k Key) {
+	m.restarts.WithLabelValues(k.Name, k.Version)
+}
+
+// processes reports the state of every plugin process this core has started or tried to.
+type processes Metrics
+
+func (p *processes) Describe(ch chan<- *prometheus.Desc) {
+	ch <- p.up
+	ch <- p.failures
+}
+
+func (p *processes) Collect(ch chan<- prometheus.Metric) {
+	h := p.host.Load()
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	procs := make([]*proc, 0, len(h.procs))
+	for _, pr := range h.procs {
+		procs = append(procs, pr)
+	}
+	h.mu.Unlock()
+	for _, pr := range procs {
+		health := pr.health()
+		up := 0.0
+		if health.State == "running" {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(p.up, prometheus.GaugeValue, up, pr.key.Name, pr.key.Version, health.State)
+		ch <- prometheus.MustNewConstMetric(p.failures, prometheus.GaugeValue, float64(health.ConsecutiveFailures), pr.key.Name, pr.key.Version)
+	}
 }
 
 // instrumented wraps a Program with call counts and latency (a cross-cutting concern kept out

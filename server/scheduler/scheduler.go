@@ -56,7 +56,7 @@ type Options struct {
 	Prefetch int
 	// MaxCatchUp bounds how many missed occurrences of one hook a pass runs (default 400).
 	MaxCatchUp int
-	// Metrics, when not nil, counts the passes Run completes.
+	// Metrics, when not nil, count the passes Run completes, hook lag and pages.
 	Metrics *Metrics
 }
 
@@ -110,6 +110,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 	t := time.NewTicker(s.opts.Interval)
 	defer t.Stop()
 	for {
+		start := time.Now()
 		err := s.RunOnce(ctx)
 		if ctx.Err() != nil {
 			return
@@ -117,7 +118,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 		if err != nil {
 			s.log.Error("scheduler pass", "error", err)
 		}
-		s.opts.Metrics.pass(err)
+		s.opts.Metrics.pass(start, err)
 		select {
 		case <-ctx.Done():
 			return
@@ -255,6 +256,7 @@ func (s *Scheduler) runOccurrence(ctx context.Context, run engine.TickRun) error
 			return err
 		}
 	}
+	s.opts.Metrics.hookLag(s.now().Sub(run.Due))
 	if err := s.pages(ctx, run, cursor); err != nil {
 		return fmt.Errorf("tick %s/%s at %s: %w", run.Campaign.Code, run.Hook, run.Due.Format(time.RFC3339), err)
 	}
@@ -321,6 +323,7 @@ func (s *Scheduler) pages(ctx context.Context, run engine.TickRun, cursor int64)
 		if err != nil {
 			return err
 		}
+		s.opts.Metrics.page()
 		if done {
 			s.log.Info("hook ran", "campaign", run.Campaign.Code, "hook", run.Hook, "due", run.Due)
 			return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/promogate/promogate/server/explorer"
+	"github.com/promogate/promogate/server/telemetry"
 )
 
 // Routes are the handlers the HTTP server mounts.
@@ -34,6 +35,8 @@ type Routes struct {
 	CORS CORS
 	// Console serves the marketing console under /console/ (package console); nil leaves it out.
 	Console http.Handler
+	// Telemetry counts, times and logs every request (nil: none of that).
+	Telemetry *telemetry.HTTP
 }
 
 // Handler returns the mux: /graphql, / (explorer), /console/ (the marketing console), /healthz
@@ -76,6 +79,9 @@ func Handler(r Routes) http.Handler {
 		mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	}
 	mux.Handle("/", explorer.Handler("/graphql"))
+	if r.Telemetry != nil {
+		return r.Telemetry.Handler(mux)
+	}
 	return mux
 }
 

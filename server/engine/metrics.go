@@ -1,0 +1,115 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/uptrace/bun"
+
+	"github.com/promogate/promogate/db"
+)
+
+// Metrics count the events the engine records and decides. Install them with Options.Metrics;
+// NewBacklog reports the events still waiting.
+type Metrics struct {
+	recorded *prometheus.CounterVec
+	decided  *prometheus.CounterVec
+	outcomes *prometheus.CounterVec
+}
+
+// NewMetrics creates the event metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		recorded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "promogate_events_recorded_total",
+			Help: "Events received by result: stored (new), duplicate (same source and external id, same input) or conflict (same key, other input).",
+		}, []string{"result"}),
+		decided: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "promogate_events_decided_total",
+			Help: "Events whose evaluation finished, by outcome: applied (some campaign applied effects), no_effect (none did) or unrouted (no live campaign handles the type).",
+		}, []string{"outcome"}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "promogate_event_campaign_outcomes_total",
+			Help: "Final campaign outcomes of decided events by status (applied, no_effect, rejected, failed).",
+		}, []string{"status"}),
+	}
+	for _, r := range []string{"stored", "duplicate", "conflict"} {
+		m.recorded.WithLabelValues(r)
+	}
+	for _, o := range []string{"applied", "no_effect", "unrouted"} {
+		m.decided.WithLabelValues(o)
+	}
+	for _, s := range []string{OutcomeApplied, OutcomeNoEffect, OutcomeRejected, OutcomeFailed} {
+		m.outcomes.WithLabelValues(s)
+	}
+	reg.MustRegister(m.recorded, m.decided, m.outcomes)
+	return m
+}
+
+func (m *Metrics) record(result string, n int) {
+	if m != nil && n > 0 {
+		m.recorded.WithLabelValues(result).Add(float64(n))
+	}
+}
+
+// decidedAfterCommit counts ev once the transaction that settled it commits, if it is done.
+func (m *Metrics) decidedAfterCommit(ctx context.Context, ev *Event) {
+	if m == nil || ev.Status != StatusDone || ev.Outcome == nil {
+		return
+	}
+	out := ev.Outcome
+	db.AfterCommit(ctx, func() {
+		overall := "unrouted"
+		if len(out.Campaigns) > 0 {
+			overall = "no_effect"
+		}
+		for _, c := range out.Campaigns {
+			m.outcomes.WithLabelValues(c.Status).Inc()
+			if c.Status == OutcomeApplied {
+				overall = "applied"
+			}
+		}
+		m.decided.WithLabelValues(overall).Inc()
+	})
+}
+
+// backlog reports the pending events: how many, and how long the oldest has waited since it
+// was received, read from the database at each scrape (one index scan of the pending ones).
+type backlog struct {
+	db      *bun.DB
+	now     func() time.Time
+	waiting *prometheus.Desc
+	oldest  *prometheus.Desc
+}
+
+// NewBacklog returns a collector of the events waiting for evaluation, as every replica sees
+// them (promogate_events_waiting, promogate_events_oldest_waiting_age_seconds).
+func NewBacklog(bdb *bun.DB, now func() time.Time) prometheus.Collector {
+	return &backlog{db: bdb, now: now,
+		waiting: prometheus.NewDesc("promogate_events_waiting", "Events stored and not yet decided (pending: being evaluated or waiting for a plugin).", nil, nil),
+		oldest:  prometheus.NewDesc("promogate_events_oldest_waiting_age_seconds", "Age of the oldest pending event (0 when none).", nil, nil),
+	}
+}
+
+func (b *backlog) Describe(ch chan<- *prometheus.Desc) {
+	ch <- b.waiting
+	ch <- b.oldest
+}
+
+func (b *backlog) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var n int64
+	var oldest *time.Time
+	if err := b.db.NewRaw(`SELECT count(*), min(received_at) FROM events WHERE status = 'pending'`).Scan(ctx, &n, &oldest); err != nil {
+		ch <- prometheus.NewInvalidMetric(b.waiting, err)
+		return
+	}
+	age := 0.0
+	if oldest != nil {
+		age = max(b.now().Sub(*oldest).Seconds(), 0)
+	}
+	ch <- prometheus.MustNewConstMetric(b.waiting, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(b.oldest, prometheus.GaugeValue, age)
+}
