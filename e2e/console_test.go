@@ -66,7 +66,7 @@ func browserTools(t *testing.T) (node, chromium string) {
 // weekend-double campaign on the demo programme from the plugin's form, see the plugin's field
 // error and fix it, simulate, activate; record an event through the API and see it in the
 // campaign's figures and in the member lookup; export April 2021's fulfilment list of the gift
-// programme as CSV; a frontend key cannot reach the admin pages; no request leaves the server.
+// programme as CSV and mark a gift delivered; a frontend key cannot reach the admin pages; no request leaves the server.
 // Screenshots of each page go to e2e/artifacts/console.
 func TestConsoleInBrowser(t *testing.T) {
 	node, chromium := browserTools(t)
@@ -107,12 +107,21 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := [][]string{{"recipient", "gift", "fulfillment", "benefit_id"}}
-	list := data(t, c.gql(`{ campaign(code: "its-gifts-2021") { fulfillment(month: "2021-04") { id recipient title fulfillment } } }`, nil),
-		"campaign", "fulfillment").([]any)
-	for _, x := range list {
+	want := [][]string{{"recipient", "member_ref", "member_name", "gift", "status", "benefit_id"}}
+	list := data(t, c.gql(`{ campaign(code: "its-gifts-2021") { fulfillment(month: "2021-04") {
+		id recipient title fulfillmentStatus fulfillmentNote member { externalRef name } } } }`, nil), "campaign", "fulfillment").([]any)
+	for i, x := range list {
 		b := x.(map[string]any)
-		want = append(want, []string{b["recipient"].(string), b["title"].(string), b["fulfillment"].(string), b["id"].(string)})
+		m := b["member"].(map[string]any)
+		status := b["fulfillmentStatus"].(string)
+		if i == 0 {
+			// The browser marked the first gift delivered after the export.
+			if status != "DELIVERED" || b["fulfillmentNote"] != "courier AB-123" {
+				t.Errorf("first gift after the browser marked it: %v", b)
+			}
+			status = "TO_DELIVER"
+		}
+		want = append(want, []string{b["recipient"].(string), m["externalRef"].(string), m["name"].(string), b["title"].(string), status, b["id"].(string)})
 	}
 	if len(want) < 2 {
 		t.Fatalf("the demo has no gift in April 2021: %v", list)
@@ -120,8 +129,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got, exp := compactRows(rows), compactRows(want); got != exp {
 		t.Errorf("fulfilment CSV:\n got %s\nwant %s", got, exp)
 	}
-	if rows[1][0] != "Olena Petrenko" {
-		t.Errorf("first recipient: got %q, want the demo's Olena Petrenko", rows[1][0])
+	if rows[1][0] != "Olena Petrenko" || rows[1][1] != "its-april-24" {
+		t.Errorf("first gift: got %q for %q, want the demo's Olena Petrenko for its-april-24", rows[1][0], rows[1][1])
 	}
 }
 

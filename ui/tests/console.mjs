@@ -178,9 +178,20 @@ try {
   const csv = readFileSync(csvPath, "utf8");
   console.log("csv  " + JSON.stringify(csv));
   const lines = csv.trim().split(/\r\n/);
-  check(lines[0] === "recipient,gift,fulfillment,benefit_id", "the CSV has its header");
+  check(lines[0] === "recipient,member_ref,member_name,gift,status,benefit_id", "the CSV has its header");
   check(lines.length >= 2, "the CSV lists April 2021's gifts");
   writeFileSync(join(artifacts, "fulfilment-rows.json"), JSON.stringify(lines));
+
+  // Mark the first gift delivered, with a note.
+  const first = page.getByTestId("fulfilment").locator("tbody tr").first();
+  await first.getByRole("button", { name: "Delivered" }).click();
+  await page.getByRole("dialog").getByLabel(/Note/).fill("courier AB-123");
+  await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
+  await first.locator(".badge", { hasText: "Delivered" }).waitFor();
+  check((await first.textContent()).includes("courier AB-123") && (await first.textContent()).includes("console-marketing"),
+    "marking a gift delivered shows the new status, who changed it and the note");
+  check(await first.getByRole("button", { name: "Delivered" }).count() === 0, "a delivered gift offers no more status changes");
+  await shot(page, "fulfilment-delivered");
 
   // --- the other pages, in Russian -------------------------------------------------------------------
   for (const [path, name] of [["/console/rewards", "rewards"], ["/console/plugins", "plugins"]]) {
@@ -202,6 +213,7 @@ try {
   await signIn(fe, process.env.FRONTEND_KEY);
   check(await fe.getByRole("link", { name: "Audit log" }).count() === 0, "the frontend key does not see the audit log in the menu");
   check(await fe.getByRole("link", { name: "New campaign" }).count() === 0, "the frontend key does not see New campaign");
+  check(await fe.getByRole("link", { name: "Fulfilment" }).count() === 0, "the frontend key does not see Fulfilment");
   await fe.goto(base + "/console/audit");
   await fe.getByTestId("forbidden").waitFor();
   check((await fe.getByTestId("forbidden").textContent()).includes("admin"), "the audit log page refuses the frontend key and names the role it needs");

@@ -1,9 +1,10 @@
-import { useSearchParams } from "react-router-dom";
-import { useQuery } from "urql";
+import { useState } from "react";
+import { Link, useSearchParams } from "react-router-dom";
+import { useMutation, useQuery } from "urql";
 import { graphql } from "../gql";
 import { useT } from "../i18n";
 import { can } from "../roles";
-import { Empty, ErrorBox, Guard, Loading } from "../components/ui";
+import { Confirm, Empty, ErrorBox, formatTime, Guard, Loading } from "../components/ui";
 
 const FulfilmentCampaigns = graphql(`
   query FulfilmentCampaigns {
@@ -15,10 +16,21 @@ const FulfilmentQuery = graphql(`
   query Fulfilment($code: String!, $month: String!) {
     campaign(code: $code) {
       id name
-      fulfillment(month: $month) { id key title recipient quantity fulfillment validFrom createdAt }
+      fulfillment(month: $month) {
+        id key title recipient fulfillmentStatus fulfillmentChangedAt fulfillmentChangedBy fulfillmentNote createdAt
+        member { externalRef name }
+      }
     }
   }
 `);
+
+const SetStatus = graphql(`
+  mutation SetFulfillmentStatus($input: SetFulfillmentStatusInput!) {
+    setFulfillmentStatus(input: $input) { benefit { id fulfillmentStatus fulfillmentChangedAt fulfillmentChangedBy fulfillmentNote } }
+  }
+`);
+
+const PAGE = 50;
 
 // csvCell quotes a value for CSV (RFC 4180) and defuses spreadsheet formulas.
 export function csvCell(v: string | number | null | undefined): string {
@@ -32,8 +44,11 @@ export function FulfilmentPage() {
 }
 
 function Fulfilment() {
-  const { t } = useT();
+  const { t, lang } = useT();
   const [params, setParams] = useSearchParams();
+  const [page, setPage] = useState(0);
+  const [marking, setMarking] = useState<{ id: string; status: "DELIVERED" | "CANCELLED"; note: string; recipient: string } | null>(null);
+  const [setState, setStatus] = useMutation(SetStatus);
   const [{ data: list }] = useQuery({ query: FulfilmentCampaigns });
   const campaigns = (list?.campaigns.edges ?? []).map((e) => e.node);
   const code = params.get("campaign") ?? campaigns.find((c) => c.pluginName === "giftbymonth")?.code ?? campaigns[0]?.code ?? "";
@@ -47,10 +62,11 @@ function Fulfilment() {
     p.set("month", month);
     p.set(k, v);
     setParams(p);
+    setPage(0);
   };
   const exportCSV = () => {
-    const header = ["recipient", "gift", "fulfillment", "benefit_id"];
-    const lines = [header.join(","), ...rows.map((b) => [b.recipient, b.title, b.fulfillment ?? "", b.id].map(csvCell).join(","))];
+    const header = ["recipient", "member_ref", "member_name", "gift", "status", "benefit_id"];
+    const lines = [header.join(","), ...rows.map((b) => [b.recipient, b.member.externalRef, b.member.name, b.title, b.fulfillmentStatus ?? "", b.id].map(csvCell).join(","))];
     const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" });
     const a = document.createElement("a");
     a.href = URL.createObjectURL(blob);
@@ -70,15 +86,49 @@ function Fulfilment() {
         </label>
         <label>{t("fulfilment.month")}<input name="month" type="month" value={month} onChange={(e) => e.target.value && set("month", e.target.value)} /></label>
         <button type="button" onClick={exportCSV} disabled={rows.length === 0}>{t("fulfilment.csv")}</button>
+        {rows.length > 0 && <span className="muted">{t("common.shown", { count: rows.length })}</span>}
       </div>
-      <ErrorBox error={error} />
+      <ErrorBox error={error || setState.error} />
+      {marking && (
+        <Confirm title={t(marking.status === "DELIVERED" ? "fulfilment.markDelivered" : "fulfilment.cancel")} busy={setState.fetching}
+          onCancel={() => setMarking(null)}
+          onConfirm={async () => {
+            const res = await setStatus({ input: { benefitId: marking.id, status: marking.status, note: marking.note.trim() || null } });
+            if (!res.error) setMarking(null);
+          }}>
+          <p>{t(marking.status === "DELIVERED" ? "fulfilment.confirmDelivered" : "fulfilment.confirmCancel", { recipient: marking.recipient })}</p>
+          <label>{t("fulfilment.note")}<input name="note" value={marking.note} onChange={(e) => setMarking({ ...marking, note: e.target.value })} /></label>
+        </Confirm>
+      )}
       {fetching && !data ? <Loading /> : rows.length === 0 ? <Empty>{t("fulfilment.empty", { month })}</Empty> : (
+        <>
         <table className="list" data-testid="fulfilment">
-          <thead><tr><th>{t("fulfilment.recipient")}</th><th>{t("fulfilment.gift")}</th><th>{t("fulfilment.state")}</th></tr></thead>
-          <tbody>{rows.map((b) => (
-            <tr key={b.id}><td>{b.recipient}</td><td>{b.title}</td><td>{b.fulfillment}</td></tr>
+          <thead><tr><th>{t("fulfilment.recipient")}</th><th>{t("fulfilment.member")}</th><th>{t("fulfilment.gift")}</th><th>{t("fulfilment.state")}</th><th /></tr></thead>
+          <tbody>{rows.slice(page * PAGE, (page + 1) * PAGE).map((b) => (
+            <tr key={b.id} data-benefit={b.id}>
+              <td className="strong">{b.recipient}</td>
+              <td><Link to={"/members/" + encodeURIComponent(b.member.externalRef)}>{b.member.name || b.member.externalRef}</Link><div className="muted mono">{b.member.externalRef}</div></td>
+              <td>{b.title}</td>
+              <td>
+                <span className={"badge fulfil-" + (b.fulfillmentStatus ?? "").toLowerCase()}>{t(("fulfilment.status." + b.fulfillmentStatus) as "fulfilment.status.TO_DELIVER")}</span>
+                {b.fulfillmentChangedAt && <div className="muted small">{formatTime(b.fulfillmentChangedAt, undefined, lang)} · {b.fulfillmentChangedBy}</div>}
+                {b.fulfillmentNote && <div className="muted small">{b.fulfillmentNote}</div>}
+              </td>
+              <td className="nowrap">{b.fulfillmentStatus === "TO_DELIVER" && <>
+                <button className="primary" onClick={() => setMarking({ id: b.id, status: "DELIVERED", note: "", recipient: b.recipient })}>{t("fulfilment.markDelivered")}</button>{" "}
+                <button className="danger" onClick={() => setMarking({ id: b.id, status: "CANCELLED", note: "", recipient: b.recipient })}>{t("fulfilment.cancel")}</button>
+              </>}</td>
+            </tr>
           ))}</tbody>
         </table>
+        {rows.length > PAGE && (
+          <div className="pager">
+            <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>‹</button>
+            <span>{page + 1} / {Math.ceil(rows.length / PAGE)}</span>
+            <button type="button" disabled={(page + 1) * PAGE >= rows.length} onClick={() => setPage(page + 1)}>›</button>
+          </div>
+        )}
+        </>
       )}
     </section>
   );

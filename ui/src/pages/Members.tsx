@@ -23,7 +23,7 @@ const MemberQuery = graphql(`
       balances { program { code name } available pending lifetimeEarned statusPoints nextExpiration { amount at } }
       tiers { program { code } tier validUntil }
       benefits(first: 10, after: $bnAfter) {
-        edges { node { id kind title percent quantity recipient code status validUntil fulfillment campaign { code name } } }
+        edges { node { id kind title percent quantity recipient code status validUntil fulfillmentStatus campaign { code name } } }
         pageInfo { hasNextPage endCursor }
       }
       transactions(first: 10, after: $txAfter) {
@@ -151,7 +151,7 @@ function Member() {
               <tr key={b.id}>
                 <td><b>{b.title || b.kind}</b><div className="muted">{b.campaign.name}</div></td>
                 <td>{b.kind}{b.percent ? ` ${b.percent}%` : ""}{b.quantity ? ` ×${b.quantity}` : ""}{b.code ? <div className="mono">{b.code}</div> : null}</td>
-                <td>{b.status}{b.fulfillment && <div className="muted">{b.fulfillment}</div>}</td>
+                <td>{b.status}{b.fulfillmentStatus && <div className="muted">{b.fulfillmentStatus}</div>}</td>
                 <td>{b.validUntil ? formatTime(b.validUntil, undefined, lang) : ""}</td>
               </tr>
             ))}</tbody></table>
