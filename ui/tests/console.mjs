@@ -183,6 +183,8 @@ try {
   writeFileSync(join(artifacts, "fulfilment-rows.json"), JSON.stringify(lines));
 
   // Mark the first gift delivered, with a note.
+  const fresh = code === "weekend-double"; // a fresh database: nothing was marked or added before
+  if (fresh) {
   const first = page.getByTestId("fulfilment").locator("tbody tr").first();
   await first.getByRole("button", { name: "Delivered" }).click();
   await page.getByRole("dialog").getByLabel(/Note/).fill("courier AB-123");
@@ -192,9 +194,46 @@ try {
     "marking a gift delivered shows the new status, who changed it and the note");
   check(await first.getByRole("button", { name: "Delivered" }).count() === 0, "a delivered gift offers no more status changes");
   await shot(page, "fulfilment-delivered");
+  }
+
+  // --- rewards catalogue: create, edit the stock, import promo codes from a CSV file --------------------
+  await page.getByRole("link", { name: "Rewards" }).click();
+  const rewardCode = fresh ? "cinema-2" : "cinema-" + code;
+  await page.locator(".filters select").selectOption("demo");
+  if (fresh) {
+    await page.getByText(/The catalogue is empty/).waitFor();
+    await shot(page, "rewards-empty");
+  }
+  await page.getByRole("button", { name: "New reward" }).click();
+  const form = page.getByTestId("new-reward");
+  await form.locator("select").selectOption("demo");
+  await form.getByLabel("Code", { exact: true }).fill(rewardCode);
+  await form.getByLabel("Title").fill("Two cinema tickets with a very long title that has to wrap in the catalogue table nicely");
+  await form.getByLabel("Category").fill("partner");
+  await form.getByLabel("Price").fill("500");
+  await form.getByLabel("Stock").fill("10");
+  await form.getByLabel("Regions").fill("Kyiv, Lviv");
+  await form.getByLabel(/promo codes/).check();
+  await form.getByRole("button", { name: "Save" }).click();
+  const reward = page.locator("tr", { hasText: "demo / " + rewardCode });
+  await reward.waitFor();
+  check((await reward.textContent()).includes("Kyiv, Lviv"), "the new reward is listed with its regions");
+  await reward.getByRole("button", { name: "Edit" }).click();
+  const editing = page.locator("tr", { has: page.locator("input[type=checkbox]") }).first();
+  await editing.locator("input[type=number]").nth(1).fill("7");
+  await editing.getByRole("button", { name: "Save" }).click();
+  await page.locator("tr", { hasText: "demo / " + rewardCode }).getByRole("button", { name: "Edit" }).waitFor();
+  check((await page.locator("tr", { hasText: "demo / " + rewardCode }).textContent()).includes("7"), "the stock is changed to 7");
+  const codes = join(artifacts, "codes.csv");
+  const c = (n) => `${rewardCode.toUpperCase()}-000${n}`;
+  writeFileSync(codes, ["code", c(1), c(2), c(3), c(2)].join("\n") + "\n");
+  await page.locator("tr", { hasText: "demo / " + rewardCode }).locator("input[type=file]").setInputFiles(codes);
+  await page.getByText("3 codes added, 1 already known.").waitFor();
+  check((await page.locator("tr", { hasText: "demo / " + rewardCode }).textContent()).includes("Codes left: 3"), "three codes are imported from the CSV file, the repeated one left out");
+  await shot(page, "rewards");
 
   // --- the other pages, in Russian -------------------------------------------------------------------
-  for (const [path, name] of [["/console/rewards", "rewards"], ["/console/plugins", "plugins"]]) {
+  for (const [path, name] of [["/console/plugins", "plugins"]]) {
     await page.goto(base + path);
     await page.locator("h1").waitFor();
     await shot(page, name);

@@ -38,7 +38,7 @@ function Rewards() {
   const pager = usePager();
   const [{ data, fetching, error }, refetch] = useQuery({ query: RewardsQuery, variables: { program: program || null, after: pager.after } });
   const [creating, setCreating] = useState(false);
-  const [draft, setDraft] = useState({ program: "", code: "", title: "", category: "", price: "100", stock: "", regions: "" });
+  const [draft, setDraft] = useState({ program: "", code: "", title: "", category: "", price: "100", stock: "", regions: "", codePool: false });
   const [createState, create] = useMutation(CreateReward);
   const [editing, setEditing] = useState<{ id: string; title: string; price: string; stock: string; regions: string; active: boolean } | null>(null);
   const [updateState, update] = useMutation(UpdateReward);
@@ -77,10 +77,10 @@ function Rewards() {
         </label>
       </div>
       {creating && (
-        <form className="card" onSubmit={async (e) => {
+        <form className="card" data-testid="new-reward" onSubmit={async (e) => {
           e.preventDefault();
           const res = await create({ input: { program: draft.program || data?.programs[0]?.code || "", code: draft.code, title: draft.title, category: draft.category,
-            price: Number(draft.price), stock: draft.stock === "" ? null : Number(draft.stock), regions: regionsOf(draft.regions) } });
+            price: Number(draft.price), stock: draft.stock === "" ? null : Number(draft.stock), regions: regionsOf(draft.regions), codePool: draft.codePool } });
           if (!res.error) { setCreating(false); refetch({ requestPolicy: "network-only" }); }
         }}>
           <div className="fields">
@@ -91,6 +91,7 @@ function Rewards() {
             <label>{t("rewards.price")}<input type="number" value={draft.price} onChange={(e) => setDraft({ ...draft, price: e.target.value })} /></label>
             <label>{t("rewards.stock")}<input type="number" value={draft.stock} placeholder={t("rewards.unlimited")} onChange={(e) => setDraft({ ...draft, stock: e.target.value })} /></label>
             <label>{t("rewards.regions")}<input value={draft.regions} placeholder={t("rewards.everywhere")} onChange={(e) => setDraft({ ...draft, regions: e.target.value })} /></label>
+            <label className="check"><input type="checkbox" checked={draft.codePool} onChange={(e) => setDraft({ ...draft, codePool: e.target.checked })} />{t("rewards.codePool")}</label>
           </div>
           <ErrorBox error={createState.error} />
           <button className="primary" type="submit" disabled={createState.fetching}>{t("common.save")}</button>
