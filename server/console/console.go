@@ -68,7 +68,7 @@ func (h *handler) gzipped(name string, data []byte) []byte {
 	}
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	zw.Write(data)
+	_, _ = zw.Write(data)
 	zw.Close()
 	h.gz[name] = buf.Bytes()
 	return h.gz[name]
@@ -217,7 +217,7 @@ func (h *handler) session(w http.ResponseWriter, r *http.Request) {
 		MaxAge: int(auth.SessionTTL.Seconds()), HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
 	h.opts.Log.Info("console sign-in", "actor", k.Principal().Actor())
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"name": k.Name, "roles": k.Roles, "expiresAt": sess.ExpiresAt.UTC().Format(time.RFC3339)})
+	_ = json.NewEncoder(w).Encode(map[string]any{"name": k.Name, "roles": k.Roles, "expiresAt": sess.ExpiresAt.UTC().Format(time.RFC3339)})
 }
 
 func clientHost(r *http.Request) string {

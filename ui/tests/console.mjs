@@ -222,8 +222,8 @@ try {
   const editing = page.locator("tr", { has: page.locator("input[type=checkbox]") }).first();
   await editing.locator("input[type=number]").nth(1).fill("7");
   await editing.getByRole("button", { name: "Save" }).click();
-  await page.locator("tr", { hasText: "demo / " + rewardCode }).getByRole("button", { name: "Edit" }).waitFor();
-  check((await page.locator("tr", { hasText: "demo / " + rewardCode }).textContent()).includes("7"), "the stock is changed to 7");
+  await page.locator("tr", { hasText: "demo / " + rewardCode }).locator("td.num", { hasText: /^7/ }).waitFor();
+  check(true, "the stock is changed to 7");
   const codes = join(artifacts, "codes.csv");
   const c = (n) => `${rewardCode.toUpperCase()}-000${n}`;
   writeFileSync(codes, ["code", c(1), c(2), c(3), c(2)].join("\n") + "\n");
