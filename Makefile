@@ -107,7 +107,7 @@ $(GOLANGCI_LINT): tools/go.mod tools/go.sum
 lint: $(GOLANGCI_LINT)
 	@for m in $(GO_MODULES); do \
 		echo "(cd $$m && $(GO) mod tidy -diff && $(GOLANGCI_LINT) run ./...)"; \
-		(cd $$m && $(GO) mod tidy -diff && $(abspath $(GOLANGCI_LINT)) run ./...); \
+		(cd $$m && $(GO) mod tidy -diff && $(abspath $(GOLANGCI_LINT)) run --allow-parallel-runners ./...); \
 	done
 
 pg-start:

@@ -77,6 +77,7 @@ var errorCodes = []struct {
 	{rewards.ErrInvalid, model.ErrorCodeInvalidInput},
 	{rewards.ErrExists, model.ErrorCodeAlreadyExists},
 	{rewards.ErrAlreadyReversed, model.ErrorCodeAlreadyReversed},
+	{rewards.ErrIdempotencyConflict, model.ErrorCodeIdempotencyConflict},
 	{rewards.ErrRateLimited, model.ErrorCodeRateLimited},
 	{rewards.ErrPointsOutOfRange, model.ErrorCodePointsOutOfRange},
 	{auth.ErrKeyNotFound, model.ErrorCodeAPIKeyNotFound},

@@ -24,7 +24,7 @@ var (
 	// ErrInvalid is a malformed name or role list.
 	ErrInvalid = errors.New("auth: invalid input")
 	// ErrKeyNotFound means no API key has the id.
-	ErrKeyNotFound = errors.New("auth: no such API key")
+	ErrKeyNotFound = db.NotFound("auth: no such API key")
 	// ErrUnauthenticated means the presented credentials are malformed, unknown, revoked or
 	// expired. Its message never says which, so it reveals nothing to a guesser.
 	ErrUnauthenticated = errors.New("auth: invalid credentials")
@@ -286,11 +286,10 @@ func (s *Store) touch(ctx context.Context, k *APIKey) {
 // Key returns the key with the id. Errors: ErrKeyNotFound.
 func (s *Store) Key(ctx context.Context, id int64) (*APIKey, error) {
 	k := new(APIKey)
-	err := s.db.NewSelect().Model(k).Where("id = ?", id).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrKeyNotFound
+	if err := s.db.NewSelect().Model(k).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, db.Resolve(err, ErrKeyNotFound)
 	}
-	return k, err
+	return k, nil
 }
 
 // RevokeKey revokes the key with the id: from then on it authenticates nothing (through this
@@ -303,10 +302,10 @@ func (s *Store) RevokeKey(ctx context.Context, id int64) (*APIKey, error) {
 	if s.keys != nil {
 		s.keys.forget(id)
 	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrKeyNotFound
+	if err != nil {
+		return nil, db.Resolve(err, ErrKeyNotFound)
 	}
-	return k, err
+	return k, nil
 }
 
 // ListKeys returns up to limit keys with ids above afterID in id order, whether more follow.

@@ -370,7 +370,7 @@ func lockOne(ctx context.Context, idb bun.IDB, t Target, key string) (*Benefit, 
 	var b Benefit
 	if err := idb.NewSelect().Model(&b).Where("member_id = ? AND campaign_id = ? AND key = ?", t.MemberID, t.CampaignID, key).
 		For("UPDATE").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("%w: key %q", ErrNotFound, key)
+		return nil, fmt.Errorf("%w: key %q", db.Resolve(err, ErrNotFound), key)
 	}
 	if b.Attributes == nil {
 		b.Attributes = map[string]any{}

@@ -2,7 +2,6 @@ package benefits
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -38,7 +37,7 @@ const MaxFulfillmentNote = 1000
 // Errors of SetFulfillment.
 var (
 	// ErrNoBenefit means no benefit has the id.
-	ErrNoBenefit = errors.New("benefit not found")
+	ErrNoBenefit = db.NotFound("benefit not found")
 	// ErrFulfillmentTransition means the gift cannot move from its fulfilment status to the
 	// requested one (a cancelled gift cannot be delivered).
 	ErrFulfillmentTransition = errors.New("illegal fulfilment status change")
@@ -69,10 +68,7 @@ func (s *Store) SetFulfillment(ctx context.Context, in FulfillmentChange, now ti
 	err = db.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var cur Benefit
 		if err := tx.NewSelect().Model(&cur).Where("id = ?", in.BenefitID).For("UPDATE").Scan(ctx); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("%w: id %d", ErrNoBenefit, in.BenefitID)
-			}
-			return fmt.Errorf("benefits: set fulfilment: %w", err)
+			return fmt.Errorf("%w: id %d", db.Resolve(err, ErrNoBenefit), in.BenefitID)
 		}
 		b = &cur
 		if cur.Fulfillment == "" {
@@ -109,10 +105,7 @@ func (s *Store) SetFulfillment(ctx context.Context, in FulfillmentChange, now ti
 func (s *Store) Get(ctx context.Context, id int64) (*Benefit, error) {
 	var b Benefit
 	if err := s.db.NewSelect().Model(&b).Where("id = ?", id).Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("%w: id %d", ErrNoBenefit, id)
-		}
-		return nil, fmt.Errorf("benefits: get: %w", err)
+		return nil, fmt.Errorf("%w: id %d", db.Resolve(err, ErrNoBenefit), id)
 	}
 	return &b, nil
 }

@@ -6,7 +6,6 @@ package campaigns
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,7 +21,7 @@ import (
 // Errors returned by the store.
 var (
 	// ErrNotFound means no campaign matches.
-	ErrNotFound = errors.New("campaign not found")
+	ErrNotFound = db.NotFound("campaign not found")
 	// ErrExists means the code is taken.
 	ErrExists = errors.New("campaign code already exists")
 	// ErrInvalid means an input field is unacceptable; the message names it.
@@ -207,10 +206,7 @@ func (s *Store) Transition(ctx context.Context, id int64, to Status) (*Campaign,
 	err := db.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var c Campaign
 		if err := tx.NewSelect().Model(&c).Where("id = ?", id).For("UPDATE").Scan(ctx); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return ErrNotFound
-			}
-			return err
+			return db.Resolve(err, ErrNotFound)
 		}
 		now := s.now().UTC()
 		target := to
@@ -256,10 +252,7 @@ func (s *Store) GetByCode(ctx context.Context, code string) (*Campaign, error) {
 func (s *Store) one(ctx context.Context, where string, arg any) (*Campaign, error) {
 	var c Campaign
 	if err := s.db.NewSelect().Model(&c).Where(where, arg).Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrNotFound
-		}
-		return nil, err
+		return nil, db.Resolve(err, ErrNotFound)
 	}
 	return &c, nil
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -136,7 +137,10 @@ func applyNotify(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx
 			var code string
 			if err := tx.NewRaw(`SELECT code FROM benefits WHERE member_id = ? AND campaign_id = ? AND key = ?`,
 				t.memberID, t.campaign.ID, strings.TrimSuffix(key, ".code")).Scan(ctx, &code); err != nil {
-				return AppliedEffect{}, fmt.Errorf("%w: notify parameter %s names no benefit of this member", benefits.ErrNotFound, k)
+				if errors.Is(err, sql.ErrNoRows) {
+					return AppliedEffect{}, fmt.Errorf("%w: notify parameter %s names no benefit of this member", benefits.ErrNotFound, k)
+				}
+				return AppliedEffect{}, fmt.Errorf("engine: notify parameter %s: %w", k, err)
 			}
 			v = code
 		}

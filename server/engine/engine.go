@@ -46,11 +46,11 @@ var (
 	// ErrInvalidEvent means an input field is malformed; the message names it.
 	ErrInvalidEvent = errors.New("invalid event")
 	// ErrUnknownMember means no member has the event's member reference.
-	ErrUnknownMember = errors.New("unknown member")
+	ErrUnknownMember = db.NotFound("unknown member")
 	// ErrEventConflict means the source and external id were used before for other content.
 	ErrEventConflict = errors.New("event id reused with different content")
 	// ErrNotFound means no event has the id.
-	ErrNotFound = errors.New("event not found")
+	ErrNotFound = db.NotFound("event not found")
 )
 
 // Plugins gives the engine the plugins it calls and their descriptions.
@@ -394,7 +394,7 @@ func eventHash(typ string, memberID int64, at time.Time, attrs map[string]any) [
 func (e *Engine) Get(ctx context.Context, id int64) (*Event, error) {
 	var ev Event
 	if err := e.db.NewSelect().Model(&ev).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, ErrNotFound
+		return nil, db.Resolve(err, ErrNotFound)
 	}
 	return &ev, nil
 }

@@ -1,6 +1,10 @@
 package ledger
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/promogate/promogate/db"
+)
 
 // Domain errors returned by the ledger. Callers match them with errors.Is.
 var (
@@ -14,11 +18,11 @@ var (
 	// or an expiry).
 	ErrNotReversible = errors.New("transaction cannot be reversed")
 	// ErrTransactionNotFound means no transaction has the given id.
-	ErrTransactionNotFound = errors.New("transaction not found")
+	ErrTransactionNotFound = db.NotFound("transaction not found")
 	// ErrProgramNotFound means no programme has the given id or code.
-	ErrProgramNotFound = errors.New("program not found")
+	ErrProgramNotFound = db.NotFound("program not found")
 	// ErrMemberNotFound means no member has the given id.
-	ErrMemberNotFound = errors.New("member not found")
+	ErrMemberNotFound = db.NotFound("member not found")
 	// ErrInvalidAmount means an amount is zero, negative where it must be positive, or above
 	// MaxAmount.
 	ErrInvalidAmount = errors.New("invalid amount")

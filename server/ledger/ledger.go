@@ -384,10 +384,7 @@ func (l *Ledger) ReverseTx(ctx context.Context, tx bun.IDB, id int64, reason str
 func (l *Ledger) reverseTx(ctx context.Context, tx bun.IDB, id int64, reason, nonce string) (*Transaction, error) {
 	var orig Transaction
 	if err := tx.NewSelect().Model(&orig).Where("id = ?", id).Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrTransactionNotFound
-		}
-		return nil, fmt.Errorf("ledger: load transaction: %w", err)
+		return nil, db.Resolve(err, ErrTransactionNotFound)
 	}
 	if orig.Kind == KindReverse || orig.Kind == KindExpire {
 		return nil, ErrNotReversible

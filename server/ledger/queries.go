@@ -67,10 +67,7 @@ func (l *Ledger) ProgramByCode(ctx context.Context, code string) (*Program, erro
 func (l *Ledger) program(ctx context.Context, where string, arg any) (*Program, error) {
 	var p Program
 	if err := l.db.NewSelect().Model(&p).Where(where, arg).Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrProgramNotFound
-		}
-		return nil, err
+		return nil, db.Resolve(err, ErrProgramNotFound)
 	}
 	return &p, nil
 }
@@ -155,10 +152,7 @@ func (l *Ledger) Balance(ctx context.Context, programID, memberID int64) (Balanc
 func (l *Ledger) Transaction(ctx context.Context, id int64) (*Transaction, error) {
 	var t Transaction
 	if err := l.db.NewSelect().Model(&t).Where("id = ?", id).Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrTransactionNotFound
-		}
-		return nil, err
+		return nil, db.Resolve(err, ErrTransactionNotFound)
 	}
 	return &t, nil
 }

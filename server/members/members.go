@@ -20,7 +20,7 @@ import (
 // Errors returned by the store.
 var (
 	// ErrNotFound means no member matches.
-	ErrNotFound = errors.New("member not found")
+	ErrNotFound = db.NotFound("member not found")
 	// ErrInvalid means a field of the input is not acceptable; the message names it.
 	ErrInvalid = errors.New("invalid member")
 )

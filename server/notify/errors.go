@@ -1,6 +1,10 @@
 package notify
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/promogate/promogate/db"
+)
 
 // Errors returned by the package. Callers match them with errors.Is.
 var (
@@ -12,13 +16,13 @@ var (
 	// means the member has neither for the channel.
 	ErrNoRecipient = errors.New("notification has no recipient")
 	// ErrMemberNotFound means no member has the notification's member id.
-	ErrMemberNotFound = errors.New("member not found")
+	ErrMemberNotFound = db.NotFound("member not found")
 	// ErrCampaignNotFound means no campaign has the notification's campaign id.
-	ErrCampaignNotFound = errors.New("campaign not found")
+	ErrCampaignNotFound = db.NotFound("campaign not found")
 	// ErrEventNotFound means no event has the notification's event id.
-	ErrEventNotFound = errors.New("event not found")
+	ErrEventNotFound = db.NotFound("event not found")
 	// ErrNotFound means no notification has the given id.
-	ErrNotFound = errors.New("notification not found")
+	ErrNotFound = db.NotFound("notification not found")
 	// ErrNoWebhook means the dispatcher has no webhook URL configured.
 	ErrNoWebhook = errors.New("no webhook URL configured")
 )

@@ -2,8 +2,6 @@ package notify
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -194,10 +192,7 @@ const (
 func (s *Store) Get(ctx context.Context, id int64) (*Notification, error) {
 	n := new(Notification)
 	if err := s.db.NewSelect().Model(n).Where("id = ?", id).Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrNotFound
-		}
-		return nil, fmt.Errorf("notify: get %d: %w", id, err)
+		return nil, db.Resolve(err, ErrNotFound)
 	}
 	return n, nil
 }

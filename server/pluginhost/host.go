@@ -31,13 +31,14 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"github.com/uptrace/bun"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/plugins/sdk"
 )
 
 // Errors returned by the host.
 var (
 	// ErrNotFound means the catalog has no plugin with that name and version.
-	ErrNotFound = errors.New("plugin not found")
+	ErrNotFound = db.NotFound("plugin not found")
 	// ErrExists means the name and version are registered with another binary.
 	ErrExists = errors.New("plugin version already registered with another binary")
 	// ErrChecksumMismatch means the binary's SHA-256 is not the registered one.
@@ -245,7 +246,7 @@ func (h *Host) Reload(ctx context.Context, k Key) (*Entry, error) {
 func (h *Host) Entry(ctx context.Context, k Key) (*Entry, error) {
 	var e Entry
 	if err := h.db.NewSelect().Model(&e).Where("name = ? AND version = ?", k.Name, k.Version).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, k)
+		return nil, fmt.Errorf("%w: %s", db.Resolve(err, ErrNotFound), k)
 	}
 	return &e, nil
 }
@@ -254,7 +255,7 @@ func (h *Host) Entry(ctx context.Context, k Key) (*Entry, error) {
 func (h *Host) EntryByID(ctx context.Context, id int64) (*Entry, error) {
 	var e Entry
 	if err := h.db.NewSelect().Model(&e).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("%w: id %d", ErrNotFound, id)
+		return nil, fmt.Errorf("%w: id %d", db.Resolve(err, ErrNotFound), id)
 	}
 	return &e, nil
 }

@@ -4,15 +4,16 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/ledger"
 )
 
 // Errors returned by the service. Refusals of an order are not errors: see Rejection.
 var (
 	// ErrNotFound means no reward matches.
-	ErrNotFound = errors.New("reward not found")
+	ErrNotFound = db.NotFound("reward not found")
 	// ErrOrderNotFound means no redemption order matches.
-	ErrOrderNotFound = errors.New("redemption not found")
+	ErrOrderNotFound = db.NotFound("redemption not found")
 	// ErrInvalid means an input field is unacceptable; the message names it.
 	ErrInvalid = errors.New("invalid reward input")
 	// ErrExists means the programme already has a reward with that code.

@@ -2,13 +2,12 @@ package rewards
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
 )
@@ -122,10 +121,7 @@ func (l *OrderLine) Quote() *Quote {
 func (s *Service) Order(ctx context.Context, id int64) (*Order, error) {
 	var o Order
 	if err := s.db.NewSelect().Model(&o).Where("o.id = ?", id).Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrOrderNotFound
-		}
-		return nil, fmt.Errorf("rewards: order: %w", err)
+		return nil, db.Resolve(err, ErrOrderNotFound)
 	}
 	os := []Order{o}
 	if err := s.attachLines(ctx, os); err != nil {

@@ -2,8 +2,6 @@ package rewards
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -39,10 +37,7 @@ func (s *Service) Reverse(ctx context.Context, in ReverseInput) (*Order, error) 
 	err := db.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var o Order
 		if err := tx.NewSelect().Model(&o).Where("o.id = ?", in.OrderID).For("UPDATE").Scan(ctx); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return ErrOrderNotFound
-			}
-			return fmt.Errorf("rewards: lock order: %w", err)
+			return db.Resolve(err, ErrOrderNotFound)
 		}
 		if o.Status == StatusReversed {
 			return ErrAlreadyReversed

@@ -2,10 +2,8 @@ package rewards
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -216,10 +214,7 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (*Reward
 	err := db.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var r Reward
 		if err := tx.NewSelect().Model(&r).Where("r.id = ?", id).For("UPDATE").Scan(ctx); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return ErrNotFound
-			}
-			return err
+			return db.Resolve(err, ErrNotFound)
 		}
 		if in.Title != nil {
 			r.Title = strings.TrimSpace(*in.Title)
