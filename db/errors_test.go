@@ -22,13 +22,13 @@ func TestResolve(t *testing.T) {
 	bdb := dbtest.DB(t)
 	var n int
 	err := db.Resolve(bdb.QueryRowContext(ctx, "SELECT 1 WHERE false").Scan(&n), errMember)
-	if err != errMember {
+	if err != errMember { //nolint:errorlint // the sentinel itself, not a wrapping
 		t.Errorf("no row: expected %v, got %v", errMember, err)
 	}
 	if err := db.Resolve(bdb.QueryRowContext(ctx, "SELECT 1").Scan(&n), errMember); err != nil || n != 1 {
 		t.Errorf("a row: expected 1 and no error, got %d, %v", n, err)
 	}
-	if err := db.Resolve(fmt.Errorf("wrapped: %w", sql.ErrNoRows), errMember); err != errMember {
+	if err := db.Resolve(fmt.Errorf("wrapped: %w", sql.ErrNoRows), errMember); err != errMember { //nolint:errorlint // the sentinel itself
 		t.Errorf("wrapped no row: expected %v, got %v", errMember, err)
 	}
 

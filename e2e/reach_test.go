@@ -333,9 +333,7 @@ func (p path) String() string {
 func newWalker(s *ast.Schema) *walker {
 	w := &walker{s: s, paths: map[string]map[string][]step{}}
 	for typ := range w.from("Member") {
-		for _, st := range w.out(typ) {
-			w.edges = append(w.edges, st)
-		}
+		w.edges = append(w.edges, w.out(typ)...)
 	}
 	sort.Slice(w.edges, func(i, j int) bool {
 		a, b := w.edges[i], w.edges[j]

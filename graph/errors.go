@@ -147,7 +147,7 @@ func ErrorPresenter(log hclog.Logger) graphql.ErrorPresenterFunc {
 		if !known && db.Unavailable(err) {
 			// An outage, not a bug: the client may retry (see httpTransport: HTTP 503).
 			log.Warn("request failed: database unavailable", "path", out.Path.String(), "error", err)
-			code, known = model.ErrorCodeUnavailable, true
+			code = model.ErrorCodeUnavailable
 			out.Message = "the database is unavailable; retry later"
 		} else if known {
 			log.Debug("request refused", "path", out.Path.String(), "code", code, "error", err)
