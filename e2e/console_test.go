@@ -90,7 +90,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	cmd := exec.Command(node, filepath.Join(repoRoot(), "ui", "tests", "console.mjs"))
 	cmd.Env = append(os.Environ(), "BASE_URL="+c.URL, "ARTIFACTS="+art, "CHROMIUM="+chromium,
 		"MARKETING_KEY="+key("console-marketing", "MARKETING"), "FRONTEND_KEY="+key("console-frontend", "FRONTEND"),
-		"INGEST_KEY="+key("console-ingest", "INGEST"))
+		"INGEST_KEY="+key("console-ingest", "INGEST"), "ADMIN_KEY="+adminKey)
 	out, err := cmd.CombinedOutput()
 	t.Logf("ui/tests/console.mjs:\n%s", out)
 	if err != nil || !strings.Contains(string(out), "\nPASS\n") {

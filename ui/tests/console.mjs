@@ -1,7 +1,7 @@
 // Browser test of the console (run by e2e/console_test.go against a real core with the demo
 // programmes and plugins): Debian's Chromium driven by playwright-core.
 //
-// Environment: BASE_URL (http://127.0.0.1:PORT), MARKETING_KEY, FRONTEND_KEY, INGEST_KEY, ARTIFACTS (a
+// Environment: BASE_URL (http://127.0.0.1:PORT), MARKETING_KEY, FRONTEND_KEY, INGEST_KEY, ADMIN_KEY, ARTIFACTS (a
 // directory for screenshots and the exported CSV), CHROMIUM (default /usr/bin/chromium).
 // Prints one line per step; exits non-zero at the first failed check.
 import { chromium } from "playwright-core";
@@ -155,6 +155,29 @@ try {
   check(await page.locator(".chart canvas").count() === 1, "the figures are drawn as a chart");
   await shot(page, "campaign");
 
+  // Editing the running campaign's settings shows the change as a diff and asks to confirm.
+  await page.getByRole("button", { name: "Edit settings" }).click();
+  await page.locator("#edit_weekendMultiplier").fill("4");
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  const diff = page.getByRole("dialog").getByTestId("config-diff");
+  await diff.waitFor();
+  check((await diff.textContent()) === "weekendMultiplier34", "the diff lists weekendMultiplier 3 → 4: " + (await diff.textContent()));
+  await shot(page, "campaign-edit-diff");
+  await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
+  await page.getByRole("button", { name: "Edit settings" }).waitFor();
+  await page.waitForFunction(() => document.querySelector("#settings_weekendMultiplier")?.value === "4");
+  check(true, "the confirmed settings are saved and shown");
+
+  // Pause and resume, each confirmed.
+  await page.getByRole("button", { name: "Pause" }).click();
+  check((await page.getByRole("dialog").textContent()).includes("not evaluated"), "pausing asks for confirmation and says what it does");
+  await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
+  await page.locator("h1 .badge", { hasText: "Paused" }).waitFor();
+  await page.getByRole("button", { name: "Resume" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
+  await page.locator("h1 .badge", { hasText: "Active" }).waitFor();
+  check(true, "the campaign is paused and resumed");
+
   await page.getByRole("link", { name: "Members" }).click();
   await page.getByLabel(/External ref/).fill("demo-anna");
   await page.getByRole("button", { name: "Search" }).click();
@@ -229,7 +252,8 @@ try {
   writeFileSync(codes, ["code", c(1), c(2), c(3), c(2)].join("\n") + "\n");
   await page.locator("tr", { hasText: "demo / " + rewardCode }).locator("input[type=file]").setInputFiles(codes);
   await page.getByText("3 codes added, 1 already known.").waitFor();
-  check((await page.locator("tr", { hasText: "demo / " + rewardCode }).textContent()).includes("Codes left: 3"), "three codes are imported from the CSV file, the repeated one left out");
+  await page.locator("tr", { hasText: "demo / " + rewardCode }).getByText("Codes left: 3").waitFor();
+  check(true, "three codes are imported from the CSV file, the repeated one left out");
   await shot(page, "rewards");
 
   // --- the other pages, in Russian -------------------------------------------------------------------
@@ -268,6 +292,37 @@ try {
     return (await r.json()).data?.viewer?.kind;
   });
   check(noHeader === "ANONYMOUS", "without the console header the session cookie is ignored (CSRF)");
+
+  // --- an admin corrects points and reverses the correction ---------------------------------------------
+  const admin = await newPage("en");
+  await signIn(admin, process.env.ADMIN_KEY);
+  await admin.goto(base + "/console/members/demo-boris");
+  await admin.getByRole("heading", { name: "Adjust points" }).waitFor();
+  await page.goto(base + "/console/members/demo-boris");
+  await page.getByRole("heading", { name: "Balances" }).waitFor();
+  check(await page.getByRole("heading", { name: "Adjust points" }).count() === 0 && await page.getByRole("button", { name: "Reverse" }).count() === 0,
+    "marketing is not offered points corrections or reversals on the same member");
+  const before = await admin.getByTestId("balances").locator("td.num").first().textContent();
+  await admin.locator("input[name=adjust-program]").fill("demo");
+  await admin.locator("input[name=adjust-amount]").fill("50");
+  await admin.locator("input[name=adjust-reason]").fill("goodwill: late delivery");
+  await admin.getByRole("button", { name: "Adjust points" }).click();
+  const adjusted = admin.locator("tr", { hasText: "goodwill: late delivery" });
+  await adjusted.waitFor();
+  const num = (x) => Number(x.replace(/\D/g, ""));
+  await admin.waitForFunction(([b]) => document.querySelector("[data-testid=balances] td.num")?.textContent !== b, [before]);
+  check(num(await admin.getByTestId("balances").locator("td.num").first().textContent()) === num(before) + 50, "the adjustment adds 50 points to the balance");
+  await adjusted.getByRole("button", { name: "Reverse" }).click();
+  await admin.getByRole("dialog").getByLabel(/Reason/).fill("entered twice");
+  await admin.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
+  await admin.locator("tr", { hasText: "goodwill: late delivery" }).getByText("reversed").waitFor();
+  await admin.waitForFunction(([b]) => document.querySelector("[data-testid=balances] td.num")?.textContent === b, [before]);
+  check(true, "the reversal takes the 50 points back");
+  await shot(admin, "member-admin");
+  await admin.goto(base + "/console/audit");
+  await admin.locator("td", { hasText: "reverseTransaction" }).first().waitFor();
+  check(true, "the audit log lists the admin's reversal");
+  await shot(admin, "audit");
 
   // --- sign out ---------------------------------------------------------------------------------------
   await page.getByRole("button", { name: "Sign out" }).click();

@@ -56,7 +56,7 @@ function Campaign() {
   const { t, lang } = useT();
   const allowed = useCan();
   const [period, setPeriod] = useState<{ from?: string; to?: string }>({});
-  const [{ data, fetching, error }] = useQuery({ query: CampaignQuery, variables: { code, from: period.from || null, to: period.to || null } });
+  const [{ data, fetching, error }, refetch] = useQuery({ query: CampaignQuery, variables: { code, from: period.from || null, to: period.to || null } });
   const [act, setAct] = useState<null | "ACTIVATE" | "PAUSE" | "RESUME" | "END">(null);
   const [actState, runActivate] = useMutation(Transition.ACTIVATE);
   const [pauseState, runPause] = useMutation(Transition.PAUSE);
@@ -92,6 +92,7 @@ function Campaign() {
     else if (act === "PAUSE") await runPause({ id: c.id });
     else if (act === "END") await runEnd({ id: c.id });
     setAct(null);
+    refetch({ requestPolicy: "network-only" });
   };
   const total = figures?.total;
   const anyEvents = total && total.applied + total.noEffect + total.waiting + total.refused > 0;
@@ -172,7 +173,7 @@ function Campaign() {
             const res = await update({ id: c.id, config: editing });
             setReviewing(false);
             if (res.error) setConfigErrors(fieldErrors(res.error));
-            else { setEditing(null); setConfigErrors([]); }
+            else { setEditing(null); setConfigErrors([]); refetch({ requestPolicy: "network-only" }); }
           }}>
             <p>{t("campaign.diffLead", { name: c.name, status: t(("status." + c.status) as "status.ACTIVE") })}</p>
             <Diff before={c.config} after={editing} none={t("campaign.diffNone")} />

@@ -60,6 +60,7 @@ function Rewards() {
     }
     setProgress(null);
     setImportResult(t("rewards.imported", { added, skipped }));
+    refetch({ requestPolicy: "network-only" });
   };
 
   return (
@@ -114,7 +115,7 @@ function Rewards() {
               <td><button className="primary" onClick={async () => {
                 const res = await update({ id: r.id, input: { title: editing.title, price: Number(editing.price), regions: regionsOf(editing.regions), active: editing.active,
                   ...(editing.stock === "" ? { unlimitedStock: true } : { stock: Number(editing.stock) }) } });
-                if (!res.error) setEditing(null);
+                if (!res.error) { setEditing(null); refetch({ requestPolicy: "network-only" }); }
               }}>{t("common.save")}</button> <button onClick={() => setEditing(null)}>{t("common.cancel")}</button></td>
             </tr>
           ) : (
