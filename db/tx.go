@@ -13,7 +13,14 @@ import (
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/driver/pgdriver"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
+
+// tracer makes the "db.transaction" span of each RunInTx attempt (a no-op unless tracing is on).
+var tracer = otel.Tracer("github.com/promogate/promogate/db")
 
 // MaxAttempts bounds how many times RunInTx runs a unit of work that keeps failing with a
 // retryable error (serialization failure, deadlock, lost connection).
@@ -31,7 +38,13 @@ func RunInTx(ctx context.Context, bdb bun.IDB, fn func(ctx context.Context, tx b
 	var err error
 	for attempt := 1; ; attempt++ {
 		hooks := &commitHooks{}
-		err = bdb.RunInTx(context.WithValue(ctx, commitHooksKey{}, hooks), &sql.TxOptions{Isolation: sql.LevelReadCommitted}, fn)
+		tctx, span := tracer.Start(context.WithValue(ctx, commitHooksKey{}, hooks), "db.transaction",
+			trace.WithAttributes(attribute.Int("db.attempt", attempt)))
+		err = bdb.RunInTx(tctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, fn)
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
 		if err == nil {
 			hooks.run()
 		}

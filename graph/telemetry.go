@@ -7,6 +7,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/promogate/promogate/server/auth"
 	"github.com/promogate/promogate/server/telemetry"
@@ -73,6 +75,11 @@ func (t *Telemetry) InterceptResponse(ctx context.Context, next graphql.Response
 	t.operations.WithLabelValues(label, typ, outcome).Inc()
 	if typ != "subscription" && !oc.Stats.OperationStart.IsZero() {
 		t.duration.WithLabelValues(label, typ).Observe(time.Since(oc.Stats.OperationStart).Seconds())
+	}
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.SetName("graphql " + typ + " " + name)
+		span.SetAttributes(attribute.String("graphql.operation.name", name), attribute.String("graphql.operation.type", typ),
+			attribute.String("promogate.outcome", outcome))
 	}
 	if rec := telemetry.RequestFrom(ctx); rec != nil {
 		rec.Operation, rec.Type, rec.Role = name, typ, rolesOf(auth.FromContext(ctx))

@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/uptrace/bun"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/graph"
@@ -124,6 +125,8 @@ type config struct {
 	devClock           bool
 	webhookURL         string
 	webhookSecret      string
+	otlpEndpoint       string
+	traceSampleRatio   float64
 
 	security securityConfig
 }
@@ -152,6 +155,8 @@ func parseConfig(name string, args []string) (*config, error) {
 		fs.DurationVar(&c.schedulerInterval, "scheduler-interval", envDuration("PROMOGATE_SCHEDULER_INTERVAL", time.Second), "time between scheduler passes; 0 disables the scheduler in this replica (env PROMOGATE_SCHEDULER_INTERVAL)")
 		fs.StringVar(&c.webhookURL, "webhook-url", env("PROMOGATE_WEBHOOK_URL", ""), "deliver notifications (SMS, e-mail) by POSTing them here (env PROMOGATE_WEBHOOK_URL)")
 		fs.StringVar(&c.webhookSecret, "webhook-secret", env("PROMOGATE_WEBHOOK_SECRET", ""), "HMAC-SHA256 key of the X-Promogate-Signature header (env PROMOGATE_WEBHOOK_SECRET)")
+		fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", env("PROMOGATE_OTLP_ENDPOINT", ""), "send OpenTelemetry traces over OTLP/HTTP to this URL, e.g. http://127.0.0.1:4318; empty: tracing off (env PROMOGATE_OTLP_ENDPOINT)")
+		fs.Float64Var(&c.traceSampleRatio, "trace-sample-ratio", envFloat("PROMOGATE_TRACE_SAMPLE_RATIO", 1), "share of new traces sampled, 0 to 1; a request with a traceparent header follows its caller's decision (env PROMOGATE_TRACE_SAMPLE_RATIO)")
 		fs.BoolVar(&c.devClock, "dev-clock", envBool("PROMOGATE_DEV_CLOCK", false), "development and tests only: allow the setClock mutation to move programme time (env PROMOGATE_DEV_CLOCK)")
 		c.security.register(fs)
 		fs.Int64Var(&c.maxPointsPerEffect, "max-points-per-effect", int64(envInt("PROMOGATE_MAX_POINTS_PER_EFFECT", 1_000_000)), "largest credit or debit one plugin effect may carry (env PROMOGATE_MAX_POINTS_PER_EFFECT)")
@@ -256,6 +261,17 @@ func runServe(args []string) error {
 		return fmt.Errorf("cannot listen on %s: %w (is another promogate running there? choose another address with --listen or PROMOGATE_LISTEN)", c.listen, err)
 	}
 	defer ln.Close()
+	stopTracing, err := telemetry.StartTracing(ctx, c.otlpEndpoint, c.traceSampleRatio, version)
+	if err != nil {
+		return fmt.Errorf("--otlp-endpoint: %w", err)
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(flushCtx); err != nil {
+			log.Warn("traces not flushed", "error", err)
+		}
+	}()
 
 	bdb, err := openDB(ctx, c)
 	if err != nil {
@@ -351,6 +367,12 @@ func runServe(args []string) error {
 		MaxBodyBytes: sec.maxBody,
 		Console:      console.Handler(console.Options{Sessions: sec.store, Limiter: sec.limiter, Log: log.Named("console")}),
 	})
+	if c.otlpEndpoint != "" {
+		handler = otelhttp.NewHandler(handler, "http", otelhttp.WithFilter(func(r *http.Request) bool {
+			return r.URL.Path != "/healthz" && r.URL.Path != "/readyz" && r.URL.Path != "/metrics"
+		}))
+		log.Info("tracing on", "otlp_endpoint", c.otlpEndpoint, "sample_ratio", c.traceSampleRatio)
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -408,6 +430,17 @@ func envInt(key string, def int) int {
 			return n
 		}
 		envErrs = append(envErrs, fmt.Errorf("%s=%q is not an integer", key, v))
+	}
+	return def
+}
+
+func envFloat(key string, def float64) float64 {
+	if v, ok := os.LookupEnv(key); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err == nil {
+			return f
+		}
+		envErrs = append(envErrs, fmt.Errorf("%s=%q is not a number", key, v))
 	}
 	return def
 }

@@ -2,8 +2,12 @@ package engine
 
 import (
 	"context"
+
 	"fmt"
 	"sync"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // coalesceMax is the largest Record call that is merged with concurrent ones; larger calls are
@@ -25,6 +29,7 @@ type coalescer struct {
 
 // call is one Record call waiting for its results.
 type call struct {
+	span trace.SpanContext // the caller's, linked from the batch's span
 	ins  []Input
 	res  []Result
 	err  error
@@ -40,7 +45,7 @@ func newCoalescer(slots int) *coalescer {
 // cancellation, since it carries other callers' events too; a caller whose ctx ends stops
 // waiting, and its events are stored and evaluated all the same.
 func (c *coalescer) do(ctx context.Context, ins []Input, run func(context.Context, []Input) ([]Result, error)) ([]Result, error) {
-	me := &call{ins: ins, done: make(chan struct{})}
+	me := &call{span: trace.SpanContextFromContext(ctx), ins: ins, done: make(chan struct{})}
 	c.mu.Lock()
 	c.queue = append(c.queue, me)
 	c.mu.Unlock()
@@ -91,9 +96,14 @@ func runBatch(ctx context.Context, batch []*call, run func(context.Context, []In
 		}
 	}()
 	var all []Input
+	links := make([]trace.Link, 0, len(batch))
 	for _, cl := range batch {
 		all = append(all, cl.ins...)
+		links = append(links, trace.Link{SpanContext: cl.span})
 	}
+	ctx, span := tracer.Start(ctx, "engine.recordBatch", trace.WithLinks(links...),
+		trace.WithAttributes(attribute.Int("promogate.calls", len(batch)), attribute.Int("promogate.events", len(all))))
+	defer span.End()
 	res, err := run(ctx, all)
 	off := 0
 	for _, cl := range batch {

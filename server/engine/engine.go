@@ -31,6 +31,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/uptrace/bun"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/plugins/sdk"
@@ -58,6 +61,10 @@ type Plugins interface {
 	Program(k pluginhost.Key) sdk.Program
 	Entry(ctx context.Context, k pluginhost.Key) (*pluginhost.Entry, error)
 }
+
+// tracer makes the engine's spans: one per Record call, one per merged batch (linked to its
+// callers), one per evaluation round (a no-op unless tracing is on).
+var tracer = otel.Tracer("github.com/promogate/promogate/server/engine")
 
 // Options tunes the engine. Zero values take defaults.
 type Options struct {
@@ -170,6 +177,8 @@ const MaxBatch = 1000
 // whole call. Small calls made at the same time are merged into one batch (see coalescer), so
 // a failure of the whole batch is returned to each of them.
 func (e *Engine) Record(ctx context.Context, ins []Input) ([]Result, error) {
+	ctx, span := tracer.Start(ctx, "engine.Record", trace.WithAttributes(attribute.Int("promogate.events", len(ins))))
+	defer span.End()
 	if len(ins) > MaxBatch {
 		return nil, fmt.Errorf("%w: at most %d events per call", ErrInvalidEvent, MaxBatch)
 	}

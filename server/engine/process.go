@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/plugins/sdk"
@@ -47,6 +49,8 @@ type job struct {
 
 // process evaluates and applies the pending events ids.
 func (e *Engine) process(ctx context.Context, ids []int64) error {
+	ctx, span := tracer.Start(ctx, "engine.process", trace.WithAttributes(attribute.Int("promogate.events", len(ids))))
+	defer span.End()
 	evs, err := e.queryEvents(ctx, e.db, `SELECT `+eventColumns+` FROM events WHERE id = ANY($1::bigint[]) AND status = 'pending'
 		ORDER BY id`, db.Int64s(ids))
 	if err != nil {

@@ -30,6 +30,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/uptrace/bun"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/plugins/sdk"
@@ -399,9 +401,11 @@ func (h *Host) spawn(k Key, path, sum string) (*plugin.Client, sdk.Program, erro
 		SkipHostEnv:      true,
 		Managed:          true,
 		StartTimeout:     h.opts.StartTimeout,
-		GRPCDialOptions:  sdk.GRPCDialOptions(),
-		Logger:           h.log.Named("plugin").Named(k.Name).With("version", k.Version),
-		SyncStdout:       io.Discard,
+		// Plugin calls join the caller's trace (a client span each; the context travels in
+		// the call's metadata, so a plugin may continue it).
+		GRPCDialOptions: append(sdk.GRPCDialOptions(), grpc.WithStatsHandler(otelgrpc.NewClientHandler())),
+		Logger:          h.log.Named("plugin").Named(k.Name).With("version", k.Version),
+		SyncStdout:      io.Discard,
 	})
 	rpc, err := c.Client()
 	if err != nil {
