@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -165,6 +166,28 @@ func TestMetricsAfterAWorkload(t *testing.T) {
 		"promogate_outbox_oldest_pending_age_seconds", "promogate_outbox_attempts_total", "go_sql_wait_count_total"} {
 		if fams[name] == nil {
 			t.Errorf("metric family %s is missing", name)
+		}
+	}
+
+	// docs/operations.md lists every family the core exports, and the Grafana dashboard uses
+	// only families that exist.
+	doc, err := os.ReadFile(filepath.Join(repoRoot(), "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range fams {
+		if strings.HasPrefix(name, "promogate_") && !strings.Contains(string(doc), "`"+name+"`") {
+			t.Errorf("docs/operations.md does not list %s", name)
+		}
+	}
+	dash, err := os.ReadFile(filepath.Join(repoRoot(), "deploy", "grafana-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range regexp.MustCompile(`\b(?:promogate|go_sql|process)_[a-z_]+`).FindAllString(string(dash), -1) {
+		base := strings.TrimSuffix(name, "_bucket")
+		if fams[base] == nil {
+			t.Errorf("deploy/grafana-dashboard.json uses %s, which the core does not export", name)
 		}
 	}
 
