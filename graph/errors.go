@@ -14,7 +14,6 @@ import (
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/graph/model"
 	"github.com/promogate/promogate/graph/scalar"
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/auth"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
@@ -56,8 +55,8 @@ var errorCodes = []struct {
 	{pluginhost.ErrDescribeMismatch, model.ErrorCodePluginDescribeMismatch},
 	{pluginhost.ErrInvalid, model.ErrorCodeInvalidInput},
 	{pluginhost.ErrUnavailable, model.ErrorCodePluginUnavailable},
-	{sdk.ErrUnavailable, model.ErrorCodePluginUnavailable},
-	{sdk.ErrInvalidConfig, model.ErrorCodeInvalidConfig},
+	{pluginhost.ErrUnavailable, model.ErrorCodePluginUnavailable},
+	{pluginhost.ErrInvalidConfig, model.ErrorCodeInvalidConfig},
 	{campaigns.ErrNotFound, model.ErrorCodeCampaignNotFound},
 	{campaigns.ErrExists, model.ErrorCodeAlreadyExists},
 	{campaigns.ErrInvalid, model.ErrorCodeInvalidInput},

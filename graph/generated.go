@@ -16,7 +16,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/promogate/promogate/graph/model"
 	"github.com/promogate/promogate/graph/scalar"
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/auth"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
@@ -847,7 +846,7 @@ type PluginResolver interface {
 	EventTypes(ctx context.Context, obj *pluginhost.Entry) ([]string, error)
 	ConfigSchema(ctx context.Context, obj *pluginhost.Entry) (map[string]any, error)
 	DefaultConfig(ctx context.Context, obj *pluginhost.Entry) (map[string]any, error)
-	Schedules(ctx context.Context, obj *pluginhost.Entry) ([]sdk.Schedule, error)
+	Schedules(ctx context.Context, obj *pluginhost.Entry) ([]pluginhost.Schedule, error)
 	Health(ctx context.Context, obj *pluginhost.Entry) (*pluginhost.Health, error)
 	Campaigns(ctx context.Context, obj *pluginhost.Entry) ([]campaigns.Campaign, error)
 }
@@ -8158,8 +8157,8 @@ func (ec *executionContext) _ApplyReferralCodePayload_rejection(ctx context.Cont
 			return obj.Rejection, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *sdk.Reason) graphql.Marshaler {
-			return ec.marshalOReason2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐReason(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *pluginhost.Reason) graphql.Marshaler {
+			return ec.marshalOReason2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐReason(ctx, selections, v)
 		},
 		true,
 		false,
@@ -10622,8 +10621,8 @@ func (ec *executionContext) _EnrollPayload_reasons(ctx context.Context, field gr
 			return obj.Reasons, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []sdk.Reason) graphql.Marshaler {
-			return ec.marshalNReason2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐReasonᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []pluginhost.Reason) graphql.Marshaler {
+			return ec.marshalNReason2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐReasonᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -14552,8 +14551,8 @@ func (ec *executionContext) _Plugin_schedules(ctx context.Context, field graphql
 			return ec.Resolvers.Plugin().Schedules(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []sdk.Schedule) graphql.Marshaler {
-			return ec.marshalNPluginSchedule2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐScheduleᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []pluginhost.Schedule) graphql.Marshaler {
+			return ec.marshalNPluginSchedule2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐScheduleᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -14751,7 +14750,7 @@ func (ec *executionContext) fieldContext_PluginHealth_retryAt(_ context.Context,
 	return graphql.NewScalarFieldContext("PluginHealth", field, true, true, "Time")
 }
 
-func (ec *executionContext) _PluginSchedule_name(ctx context.Context, field graphql.CollectedField, obj *sdk.Schedule) (ret graphql.Marshaler) {
+func (ec *executionContext) _PluginSchedule_name(ctx context.Context, field graphql.CollectedField, obj *pluginhost.Schedule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14774,7 +14773,7 @@ func (ec *executionContext) fieldContext_PluginSchedule_name(_ context.Context, 
 	return graphql.NewScalarFieldContext("PluginSchedule", field, false, false, "String")
 }
 
-func (ec *executionContext) _PluginSchedule_spec(ctx context.Context, field graphql.CollectedField, obj *sdk.Schedule) (ret graphql.Marshaler) {
+func (ec *executionContext) _PluginSchedule_spec(ctx context.Context, field graphql.CollectedField, obj *pluginhost.Schedule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15612,7 +15611,7 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Reason_code(ctx context.Context, field graphql.CollectedField, obj *sdk.Reason) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reason_code(ctx context.Context, field graphql.CollectedField, obj *pluginhost.Reason) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15635,7 +15634,7 @@ func (ec *executionContext) fieldContext_Reason_code(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Reason", field, false, false, "String")
 }
 
-func (ec *executionContext) _Reason_message(ctx context.Context, field graphql.CollectedField, obj *sdk.Reason) (ret graphql.Marshaler) {
+func (ec *executionContext) _Reason_message(ctx context.Context, field graphql.CollectedField, obj *pluginhost.Reason) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17900,8 +17899,8 @@ func (ec *executionContext) _RewardQuote_reasons(ctx context.Context, field grap
 			return obj.Reasons, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []sdk.Reason) graphql.Marshaler {
-			return ec.marshalNReason2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐReasonᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []pluginhost.Reason) graphql.Marshaler {
+			return ec.marshalNReason2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐReasonᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -23596,7 +23595,7 @@ func (ec *executionContext) _PluginHealth(ctx context.Context, sel ast.Selection
 
 var pluginScheduleImplementors = []string{"PluginSchedule"}
 
-func (ec *executionContext) _PluginSchedule(ctx context.Context, sel ast.SelectionSet, obj *sdk.Schedule) graphql.Marshaler {
+func (ec *executionContext) _PluginSchedule(ctx context.Context, sel ast.SelectionSet, obj *pluginhost.Schedule) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pluginScheduleImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -23843,7 +23842,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 var reasonImplementors = []string{"Reason"}
 
-func (ec *executionContext) _Reason(ctx context.Context, sel ast.SelectionSet, obj *sdk.Reason) graphql.Marshaler {
+func (ec *executionContext) _Reason(ctx context.Context, sel ast.SelectionSet, obj *pluginhost.Reason) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, reasonImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -26449,15 +26448,15 @@ func (ec *executionContext) marshalNPluginProcessState2githubᚗcomᚋpromogate�
 	return v
 }
 
-func (ec *executionContext) marshalNPluginSchedule2githubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐSchedule(ctx context.Context, sel ast.SelectionSet, v sdk.Schedule) graphql.Marshaler {
+func (ec *executionContext) marshalNPluginSchedule2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐSchedule(ctx context.Context, sel ast.SelectionSet, v pluginhost.Schedule) graphql.Marshaler {
 	return ec._PluginSchedule(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNPluginSchedule2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐScheduleᚄ(ctx context.Context, sel ast.SelectionSet, v []sdk.Schedule) graphql.Marshaler {
+func (ec *executionContext) marshalNPluginSchedule2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐScheduleᚄ(ctx context.Context, sel ast.SelectionSet, v []pluginhost.Schedule) graphql.Marshaler {
 	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNPluginSchedule2githubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐSchedule(ctx, sel, v[i])
+		return ec.marshalNPluginSchedule2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐSchedule(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -26507,15 +26506,15 @@ func (ec *executionContext) marshalNProgram2ᚖgithubᚗcomᚋpromogateᚋpromog
 	return ec._Program(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNReason2githubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐReason(ctx context.Context, sel ast.SelectionSet, v sdk.Reason) graphql.Marshaler {
+func (ec *executionContext) marshalNReason2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐReason(ctx context.Context, sel ast.SelectionSet, v pluginhost.Reason) graphql.Marshaler {
 	return ec._Reason(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNReason2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐReasonᚄ(ctx context.Context, sel ast.SelectionSet, v []sdk.Reason) graphql.Marshaler {
+func (ec *executionContext) marshalNReason2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐReasonᚄ(ctx context.Context, sel ast.SelectionSet, v []pluginhost.Reason) graphql.Marshaler {
 	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNReason2githubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐReason(ctx, sel, v[i])
+		return ec.marshalNReason2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐReason(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -27501,7 +27500,7 @@ func (ec *executionContext) marshalOProgram2ᚖgithubᚗcomᚋpromogateᚋpromog
 	return ec._Program(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOReason2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋpluginsᚋsdkᚐReason(ctx context.Context, sel ast.SelectionSet, v *sdk.Reason) graphql.Marshaler {
+func (ec *executionContext) marshalOReason2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐReason(ctx context.Context, sel ast.SelectionSet, v *pluginhost.Reason) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

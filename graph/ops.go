@@ -7,11 +7,11 @@ import (
 	"reflect"
 
 	"github.com/promogate/promogate/graph/model"
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
 	"github.com/promogate/promogate/server/ledger"
+	"github.com/promogate/promogate/server/pluginhost"
 	"github.com/promogate/promogate/server/referral"
 )
 
@@ -112,7 +112,7 @@ func (r *Resolver) referralProgram(ctx context.Context, code *string) (*ledger.P
 }
 
 // effectPayload shows an effect's payload (whichever one it carries) as a JSON object.
-func effectPayload(e sdk.Effect) map[string]any {
+func effectPayload(e pluginhost.Effect) map[string]any {
 	for _, p := range []any{e.Credit, e.Debit, e.GrantBenefit, e.ChangeBenefit, e.EndBenefit, e.SetTier, e.IssueCode, e.Notify, e.PutState, e.Reject} {
 		v := reflect.ValueOf(p)
 		if v.IsNil() {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/promogate/promogate/graph/model"
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/auth"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
@@ -535,7 +534,7 @@ func (r *mutationResolver) Enroll(ctx context.Context, memberID string, campaign
 	}
 	out := &model.EnrollPayload{Enrollment: res.Enrollment, Reasons: res.Reasons, Replayed: res.Replayed}
 	if out.Reasons == nil {
-		out.Reasons = []sdk.Reason{}
+		out.Reasons = []pluginhost.Reason{}
 	}
 	return out, nil
 }
@@ -596,7 +595,7 @@ func (r *mutationResolver) ApplyReferralCode(ctx context.Context, memberID strin
 	}
 	out := &model.ApplyReferralCodePayload{Accepted: res.Accepted, Event: res.Event}
 	if !res.Accepted {
-		out.Rejection = &sdk.Reason{Code: res.Code, Message: res.Message}
+		out.Rejection = &pluginhost.Reason{Code: res.Code, Message: res.Message}
 	}
 	return out, nil
 }
@@ -725,9 +724,9 @@ func (r *pluginResolver) DefaultConfig(ctx context.Context, obj *pluginhost.Entr
 }
 
 // Schedules is the resolver for the schedules field.
-func (r *pluginResolver) Schedules(ctx context.Context, obj *pluginhost.Entry) ([]sdk.Schedule, error) {
+func (r *pluginResolver) Schedules(ctx context.Context, obj *pluginhost.Entry) ([]pluginhost.Schedule, error) {
 	if obj.Description.Schedules == nil {
-		return []sdk.Schedule{}, nil
+		return []pluginhost.Schedule{}, nil
 	}
 	return obj.Description.Schedules, nil
 }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/auth"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
@@ -17,6 +16,7 @@ import (
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/notify"
+	"github.com/promogate/promogate/server/pluginhost"
 	"github.com/promogate/promogate/server/rewards"
 )
 
@@ -41,7 +41,7 @@ type APIKeyEdge struct {
 type ApplyReferralCodePayload struct {
 	Accepted bool `json:"accepted"`
 	// Why the code was refused; null when accepted.
-	Rejection *sdk.Reason `json:"rejection,omitempty"`
+	Rejection *pluginhost.Reason `json:"rejection,omitempty"`
 	// The new client's referral.code_applied event with its outcome.
 	Event *engine.Event `json:"event,omitempty"`
 }
@@ -172,7 +172,7 @@ type EnrollPayload struct {
 	// The enrolment; null when the plugin refused it.
 	Enrollment *benefits.Enrollment `json:"enrollment,omitempty"`
 	// Every reason the enrolment was refused (empty when accepted).
-	Reasons []sdk.Reason `json:"reasons"`
+	Reasons []pluginhost.Reason `json:"reasons"`
 	// True when the idempotency key matched an earlier enrolment.
 	Replayed bool `json:"replayed"`
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
-	"github.com/promogate/promogate/plugins/sdk"
 )
 
 // Errors returned by the store.
@@ -95,6 +94,33 @@ type Tier struct {
 	UpdatedAt  time.Time  `bun:"updated_at"`
 }
 
+// Spec is what a grant asks for: a plugin's grant_benefit effect, or a reward's benefit.
+type Spec struct {
+	// Key is the granting campaign's stable id of the benefit, unique per member and campaign.
+	Key   string
+	Kind  string
+	Title string
+	// Percent is in basis points (2501 is 25.01%).
+	Percent    int
+	Scope      string
+	Exclusions []string
+	Quantity   int64
+	Recipient  string
+	// Code is the benefit's code; empty for a promo code means "generate one".
+	Code       string
+	ValidFrom  *time.Time
+	ValidUntil *time.Time
+	Attributes map[string]any
+}
+
+// ChangeSpec is what Change changes: nil fields stay as they are; Attributes are merged.
+type ChangeSpec struct {
+	Key        string
+	Percent    *int
+	ValidUntil *time.Time
+	Attributes map[string]any
+}
+
 // Target names whose benefit it is.
 type Target struct {
 	MemberID   int64
@@ -107,7 +133,7 @@ type Target struct {
 // left as it is and returned (Granted false). A promo code with an empty Code gets a fresh
 // code (see NewCode). Add-ons are granted "available" until the member switches them on when
 // g.Attributes["activation"] is "on_request"; everything else is active.
-func Grant(ctx context.Context, idb bun.IDB, t Target, g *sdk.GrantBenefit, now time.Time) (*Benefit, bool, error) {
+func Grant(ctx context.Context, idb bun.IDB, t Target, g *Spec, now time.Time) (*Benefit, bool, error) {
 	b, err := newBenefit(t, g, now)
 	if err != nil {
 		return nil, false, err
@@ -149,7 +175,7 @@ func Grant(ctx context.Context, idb bun.IDB, t Target, g *sdk.GrantBenefit, now 
 }
 
 // Check reports why Grant would refuse g (ErrInvalid, with the same message), or nil.
-func Check(g *sdk.GrantBenefit) error {
+func Check(g *Spec) error {
 	if g.Key == "" || len(g.Key) > 200 {
 		return fmt.Errorf("%w: key must be 1 to 200 bytes", ErrInvalid)
 	}
@@ -169,7 +195,7 @@ func Check(g *sdk.GrantBenefit) error {
 }
 
 // newBenefit checks g and returns the benefit Grant stores for it (without a generated code).
-func newBenefit(t Target, g *sdk.GrantBenefit, now time.Time) (*Benefit, error) {
+func newBenefit(t Target, g *Spec, now time.Time) (*Benefit, error) {
 	if err := Check(g); err != nil {
 		return nil, err
 	}
@@ -196,14 +222,14 @@ func newBenefit(t Target, g *sdk.GrantBenefit, now time.Time) (*Benefit, error) 
 
 // Bulk reports whether GrantMany takes g: a grant that carries no code and is not a promo
 // code, so that storing it cannot collide with another benefit's code.
-func Bulk(g *sdk.GrantBenefit) bool {
+func Bulk(g *Spec) bool {
 	return g.Code == "" && g.Kind != "promo_code"
 }
 
 // Grantee is one grant of GrantMany.
 type Grantee struct {
 	Target Target
-	Grant  *sdk.GrantBenefit
+	Grant  *Spec
 }
 
 // grantManySQL inserts GrantMany's benefits from one array per column, in order.
@@ -286,7 +312,7 @@ func GrantMany(ctx context.Context, idb bun.IDB, gs []Grantee, now time.Time) (i
 }
 
 // Change updates a benefit's percent, end and attributes (merged).
-func Change(ctx context.Context, idb bun.IDB, t Target, c *sdk.ChangeBenefit, now time.Time) (*Benefit, error) {
+func Change(ctx context.Context, idb bun.IDB, t Target, c *ChangeSpec, now time.Time) (*Benefit, error) {
 	b, err := lockOne(ctx, idb, t, c.Key)
 	if err != nil {
 		return nil, err

@@ -12,7 +12,6 @@ import (
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
 )
 
@@ -52,7 +51,7 @@ func TestBenefitEndsAfterItsLastSecond(t *testing.T) {
 			last := time.Date(day.Year(), day.Month(), day.Day(), 23, 59, 59, 0, kyiv)
 			from := day
 			err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
-				_, _, err := benefits.Grant(ctx, tx, tg, &sdk.GrantBenefit{Key: "discount", Kind: "discount", Percent: 2501,
+				_, _, err := benefits.Grant(ctx, tx, tg, &benefits.Spec{Key: "discount", Kind: "discount", Percent: 2501,
 					ValidFrom: &from, ValidUntil: &last}, day)
 				return err
 			})
@@ -216,7 +215,7 @@ func TestGrantIsIdempotentAndCodesAreDictatable(t *testing.T) {
 	var first, second *benefits.Benefit
 	var granted [2]bool
 	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) (err error) {
-		g := &sdk.GrantBenefit{Key: "voka", Kind: "promo_code"}
+		g := &benefits.Spec{Key: "voka", Kind: "promo_code"}
 		if first, granted[0], err = benefits.Grant(ctx, tx, tg, g, time.Now()); err != nil {
 			return err
 		}

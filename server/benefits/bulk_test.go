@@ -13,7 +13,6 @@ import (
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
 )
 
@@ -66,12 +65,12 @@ func TestGrantManyStoresWhatGrantStores(t *testing.T) {
 	from := time.Date(2021, 4, 29, 0, 0, 0, 123456789, time.FixedZone("Kyiv", 3*3600))
 	until := from.AddDate(0, 1, 0)
 	now := time.Date(2021, 4, 29, 0, 0, 5, 987654321, time.UTC)
-	grants := []*sdk.GrantBenefit{
+	grants := []*benefits.Spec{
 		{Key: "gift-2021-04-A-1", Kind: "gift", Title: "Branded calculator + branded travel hair dryer", Recipient: "Employee 1",
-			ValidFrom: &from, Attributes: sdk.Values{"items": []any{"branded calculator", "branded travel hair dryer"}, "month": "2021-04",
+			ValidFrom: &from, Attributes: map[string]any{"items": []any{"branded calculator", "branded travel hair dryer"}, "month": "2021-04",
 				"termMonths": 24, "fulfilment": "to_deliver"}},
-		{Key: "gift-courier", Kind: "gift", Title: `He said "hi", {x} \ NULL`, Attributes: sdk.Values{"fulfilment": "delivered"}},
-		{Key: "addon", Kind: "addon", Title: "Roaming", Attributes: sdk.Values{"activation": "on_request"}, ValidUntil: &until},
+		{Key: "gift-courier", Kind: "gift", Title: `He said "hi", {x} \ NULL`, Attributes: map[string]any{"fulfilment": "delivered"}},
+		{Key: "addon", Kind: "addon", Title: "Roaming", Attributes: map[string]any{"activation": "on_request"}, ValidUntil: &until},
 		{Key: "discount", Kind: "discount", Percent: 2501, Scope: "monthly_fee", Exclusions: []string{"a,b", `"q"`, "NULL", ""},
 			ValidFrom: &from, ValidUntil: &until},
 		{Key: "sms", Kind: "sms_package", Quantity: 1200},
@@ -84,7 +83,7 @@ func TestGrantManyStoresWhatGrantStores(t *testing.T) {
 			}
 		}
 		// The member already has "sms" (granted before with another title): left alone.
-		if _, _, err := benefits.Grant(ctx, tx, many, &sdk.GrantBenefit{Key: "sms", Kind: "sms_package", Title: "earlier"}, now); err != nil {
+		if _, _, err := benefits.Grant(ctx, tx, many, &benefits.Spec{Key: "sms", Kind: "sms_package", Title: "earlier"}, now); err != nil {
 			return err
 		}
 		var gs []benefits.Grantee
@@ -97,7 +96,7 @@ func TestGrantManyStoresWhatGrantStores(t *testing.T) {
 			}
 			gs = append(gs, benefits.Grantee{Target: tg, Grant: g})
 		}
-		gs = append(gs, benefits.Grantee{Target: many, Grant: &sdk.GrantBenefit{Key: "addon", Kind: "addon", Title: "second"}},
+		gs = append(gs, benefits.Grantee{Target: many, Grant: &benefits.Spec{Key: "addon", Kind: "addon", Title: "second"}},
 			benefits.Grantee{Target: other, Grant: grants[4]})
 		n, err := benefits.GrantMany(ctx, tx, gs, now)
 		if err != nil {
@@ -152,20 +151,20 @@ func TestGrantManyRefuses(t *testing.T) {
 	from := time.Date(2021, 5, 1, 0, 0, 0, 0, time.UTC)
 	before := from.Add(-time.Second)
 	for _, tc := range []struct {
-		grant      sdk.GrantBenefit
+		grant      benefits.Spec
 		bulk       bool
 		check, err string
 	}{
-		{sdk.GrantBenefit{Key: "p", Kind: "discount", ValidFrom: &from, ValidUntil: &before}, true,
+		{benefits.Spec{Key: "p", Kind: "discount", ValidFrom: &from, ValidUntil: &before}, true,
 			"invalid benefit: validUntil is before validFrom", "invalid benefit: validUntil is before validFrom"},
-		{sdk.GrantBenefit{Key: "", Kind: "gift"}, true, "invalid benefit: key must be 1 to 200 bytes", "invalid benefit: key must be 1 to 200 bytes"},
-		{sdk.GrantBenefit{Key: "k", Kind: "voucher"}, true, `invalid benefit: kind "voucher" is not one of discount, addon, gift, sms_package, promo_code`,
+		{benefits.Spec{Key: "", Kind: "gift"}, true, "invalid benefit: key must be 1 to 200 bytes", "invalid benefit: key must be 1 to 200 bytes"},
+		{benefits.Spec{Key: "k", Kind: "voucher"}, true, `invalid benefit: kind "voucher" is not one of discount, addon, gift, sms_package, promo_code`,
 			`invalid benefit: kind "voucher" is not one of discount, addon, gift, sms_package, promo_code`},
-		{sdk.GrantBenefit{Key: "k", Kind: "gift", Percent: 10001}, true, "invalid benefit: percent 10001 basis points is outside 0..10000",
+		{benefits.Spec{Key: "k", Kind: "gift", Percent: 10001}, true, "invalid benefit: percent 10001 basis points is outside 0..10000",
 			"invalid benefit: percent 10001 basis points is outside 0..10000"},
-		{sdk.GrantBenefit{Key: "k", Kind: "sms_package", Quantity: -1}, true, "invalid benefit: negative quantity", "invalid benefit: negative quantity"},
-		{sdk.GrantBenefit{Key: "code", Kind: "promo_code"}, false, "", "invalid benefit: a benefit with a code is granted one at a time"},
-		{sdk.GrantBenefit{Key: "code", Kind: "discount", Code: "ABCDE-FGHJK"}, false, "", "invalid benefit: a benefit with a code is granted one at a time"},
+		{benefits.Spec{Key: "k", Kind: "sms_package", Quantity: -1}, true, "invalid benefit: negative quantity", "invalid benefit: negative quantity"},
+		{benefits.Spec{Key: "code", Kind: "promo_code"}, false, "", "invalid benefit: a benefit with a code is granted one at a time"},
+		{benefits.Spec{Key: "code", Kind: "discount", Code: "ABCDE-FGHJK"}, false, "", "invalid benefit: a benefit with a code is granted one at a time"},
 	} {
 		g := tc.grant
 		check := ""
@@ -175,7 +174,7 @@ func TestGrantManyRefuses(t *testing.T) {
 		if benefits.Bulk(&g) != tc.bulk || check != tc.check {
 			t.Errorf("%+v: Bulk %v, Check %q; want %v, %q", g, benefits.Bulk(&g), check, tc.bulk, tc.check)
 		}
-		_, err := benefits.GrantMany(ctx, bdb, []benefits.Grantee{{Target: tg, Grant: &sdk.GrantBenefit{Key: "fine", Kind: "gift"}},
+		_, err := benefits.GrantMany(ctx, bdb, []benefits.Grantee{{Target: tg, Grant: &benefits.Spec{Key: "fine", Kind: "gift"}},
 			{Target: tg, Grant: &g}}, time.Now())
 		if !errors.Is(err, benefits.ErrInvalid) || err.Error() != tc.err {
 			t.Errorf("%+v: GrantMany error %v, want %q", g, err, tc.err)
@@ -210,7 +209,7 @@ func TestMembersRowsAndParticipantPages(t *testing.T) {
 	}
 	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
 		for _, k := range []string{"x", "y", "z"} {
-			if _, _, err := benefits.Grant(ctx, tx, a, &sdk.GrantBenefit{Key: k, Kind: "gift"}, time.Now()); err != nil {
+			if _, _, err := benefits.Grant(ctx, tx, a, &benefits.Spec{Key: k, Kind: "gift"}, time.Now()); err != nil {
 				return err
 			}
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
-	"github.com/promogate/promogate/plugins/sdk"
+	"github.com/promogate/promogate/server/pluginhost"
 )
 
 // Errors returned by the store.
@@ -32,7 +32,7 @@ var (
 
 // ConfigError lists the plugin's field-level objections to a configuration.
 type ConfigError struct {
-	Errors []sdk.FieldError
+	Errors []pluginhost.FieldError
 }
 
 func (e *ConfigError) Error() string {
@@ -92,7 +92,7 @@ func (c *Campaign) Live(t time.Time) bool {
 
 // Validator asks a plugin whether a configuration is acceptable.
 type Validator interface {
-	ValidateConfig(ctx context.Context, plugin, version string, config json.RawMessage) ([]sdk.FieldError, error)
+	ValidateConfig(ctx context.Context, plugin, version string, config json.RawMessage) ([]pluginhost.FieldError, error)
 }
 
 // Store reads and writes campaigns.

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/promogate/promogate/db/dbtest"
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/clock"
 	"github.com/promogate/promogate/server/ledger"
+	"github.com/promogate/promogate/server/pluginhost"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
@@ -22,11 +22,11 @@ func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
 // every configuration except one carrying "bad".
 type acceptAll struct{}
 
-func (acceptAll) ValidateConfig(_ context.Context, _, _ string, config json.RawMessage) ([]sdk.FieldError, error) {
+func (acceptAll) ValidateConfig(_ context.Context, _, _ string, config json.RawMessage) ([]pluginhost.FieldError, error) {
 	var m map[string]any
 	_ = json.Unmarshal(config, &m)
 	if _, bad := m["bad"]; bad {
-		return []sdk.FieldError{{Field: "bad", Code: "unsupported", Message: "bad is not a setting"}}, nil
+		return []pluginhost.FieldError{{Field: "bad", Code: "unsupported", Message: "bad is not a setting"}}, nil
 	}
 	return nil, nil
 }

@@ -11,11 +11,11 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/notify"
+	"github.com/promogate/promogate/server/pluginhost"
 )
 
 // Limits bound what a plugin may ask for; an effect outside them is refused and the
@@ -73,31 +73,31 @@ func (t effectTarget) origin() ledger.Origin {
 // applier validates and applies one kind of effect. validate is pure (no I/O) and runs before
 // any write; apply runs inside the event's database transaction.
 type applier struct {
-	validate func(e *sdk.Effect, l *Limits, now time.Time) error
-	apply    func(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx int, e *sdk.Effect) (AppliedEffect, error)
+	validate func(e *pluginhost.Effect, l *Limits, now time.Time) error
+	apply    func(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx int, e *pluginhost.Effect) (AppliedEffect, error)
 }
 
 // appliers lists every effect kind this core applies. A kind missing here is refused as
 // unknown, so a plugin cannot ask for something the core does not implement.
-var appliers = map[sdk.EffectKind]applier{
-	sdk.KindCreditPoints: {validate: validateCredit, apply: applyCredit},
-	sdk.KindDebitPoints:  {validate: validateDebit, apply: applyDebit},
-	sdk.KindPutState:     {validate: validatePutState, apply: applyPutState},
-	sdk.KindReject:       {validate: validateReject},
-	sdk.KindGrantBenefit: {validate: validateGrant, apply: applyGrant},
-	sdk.KindChangeBenefit: {validate: func(e *sdk.Effect, _ *Limits, _ time.Time) error {
+var appliers = map[pluginhost.EffectKind]applier{
+	pluginhost.KindCreditPoints: {validate: validateCredit, apply: applyCredit},
+	pluginhost.KindDebitPoints:  {validate: validateDebit, apply: applyDebit},
+	pluginhost.KindPutState:     {validate: validatePutState, apply: applyPutState},
+	pluginhost.KindReject:       {validate: validateReject},
+	pluginhost.KindGrantBenefit: {validate: validateGrant, apply: applyGrant},
+	pluginhost.KindChangeBenefit: {validate: func(e *pluginhost.Effect, _ *Limits, _ time.Time) error {
 		return needPayload(e.ChangeBenefit == nil, e.Kind)
 	}, apply: applyChange},
-	sdk.KindEndBenefit: {validate: func(e *sdk.Effect, _ *Limits, _ time.Time) error {
+	pluginhost.KindEndBenefit: {validate: func(e *pluginhost.Effect, _ *Limits, _ time.Time) error {
 		return needPayload(e.EndBenefit == nil, e.Kind)
 	}, apply: applyEnd},
-	sdk.KindSetTier: {validate: func(e *sdk.Effect, _ *Limits, _ time.Time) error {
+	pluginhost.KindSetTier: {validate: func(e *pluginhost.Effect, _ *Limits, _ time.Time) error {
 		return needPayload(e.SetTier == nil || e.SetTier.Tier == "", e.Kind)
 	}, apply: applySetTier},
-	sdk.KindNotify: {validate: validateNotify, apply: applyNotify},
+	pluginhost.KindNotify: {validate: validateNotify, apply: applyNotify},
 }
 
-func validateNotify(e *sdk.Effect, _ *Limits, _ time.Time) error {
+func validateNotify(e *pluginhost.Effect, _ *Limits, _ time.Time) error {
 	n := e.Notify
 	if n == nil {
 		return needPayload(true, e.Kind)
@@ -115,7 +115,7 @@ func validateNotify(e *sdk.Effect, _ *Limits, _ time.Time) error {
 // dispatcher delivers it. A parameter "$benefit:<key>.code" becomes the code of that benefit
 // (e.g. a promo code granted by an earlier effect of the same decision). Without a recipient
 // (To empty and the member has no phone or e-mail) the message is skipped and the outcome says so.
-func applyNotify(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx int, e *sdk.Effect) (AppliedEffect, error) {
+func applyNotify(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx int, e *pluginhost.Effect) (AppliedEffect, error) {
 	n := e.Notify
 	to := n.To
 	if to == "" {
@@ -159,14 +159,14 @@ func applyNotify(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx
 	return AppliedEffect{Kind: string(e.Kind), Detail: fmt.Sprintf("%s %s to %s", n.Channel, n.Template, to)}, nil
 }
 
-func needPayload(missing bool, kind sdk.EffectKind) error {
+func needPayload(missing bool, kind pluginhost.EffectKind) error {
 	if missing {
 		return fmt.Errorf("%w: %s without its payload", errInvalidEffect, kind)
 	}
 	return nil
 }
 
-func validateGrant(e *sdk.Effect, _ *Limits, _ time.Time) error {
+func validateGrant(e *pluginhost.Effect, _ *Limits, _ time.Time) error {
 	g := e.GrantBenefit
 	if g == nil {
 		return needPayload(true, e.Kind)
@@ -186,7 +186,7 @@ func (t effectTarget) benefitTarget() benefits.Target {
 	return benefits.Target{MemberID: t.memberID, CampaignID: t.campaign.ID, ProgramID: t.campaign.ProgramID, EventID: eid}
 }
 
-func applyGrant(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int, e *sdk.Effect) (AppliedEffect, error) {
+func applyGrant(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
 	b, granted, err := benefits.Grant(ctx, tx, t.benefitTarget(), e.GrantBenefit, t.now)
 	if err != nil {
 		return AppliedEffect{}, err
@@ -198,7 +198,7 @@ func applyGrant(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int
 	return AppliedEffect{Kind: string(e.Kind), Detail: detail}, nil
 }
 
-func applyChange(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int, e *sdk.Effect) (AppliedEffect, error) {
+func applyChange(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
 	b, err := benefits.Change(ctx, tx, t.benefitTarget(), e.ChangeBenefit, t.now)
 	if err != nil {
 		return AppliedEffect{}, err
@@ -206,7 +206,7 @@ func applyChange(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ in
 	return AppliedEffect{Kind: string(e.Kind), Detail: fmt.Sprintf("%s %s", b.Kind, b.Key)}, nil
 }
 
-func applyEnd(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int, e *sdk.Effect) (AppliedEffect, error) {
+func applyEnd(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
 	b, err := benefits.End(ctx, tx, t.benefitTarget(), e.EndBenefit.Key, e.EndBenefit.Reason, e.EndBenefit.At, t.now)
 	if err != nil {
 		return AppliedEffect{}, err
@@ -214,7 +214,7 @@ func applyEnd(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int, 
 	return AppliedEffect{Kind: string(e.Kind), Detail: fmt.Sprintf("%s %s: %s", b.Kind, b.Key, b.EndReason)}, nil
 }
 
-func applySetTier(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int, e *sdk.Effect) (AppliedEffect, error) {
+func applySetTier(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
 	if err := benefits.SetTier(ctx, tx, t.benefitTarget(), e.SetTier.Tier, e.SetTier.ValidUntil, t.now); err != nil {
 		return AppliedEffect{}, err
 	}
@@ -222,7 +222,7 @@ func applySetTier(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ i
 }
 
 // validateEffects checks a campaign's answer for one event before anything is written.
-func validateEffects(effects []sdk.Effect, l *Limits, now time.Time) error {
+func validateEffects(effects []pluginhost.Effect, l *Limits, now time.Time) error {
 	if len(effects) > l.MaxEffects {
 		return fmt.Errorf("%w: %d effects, at most %d allowed", errInvalidEffect, len(effects), l.MaxEffects)
 	}
@@ -238,7 +238,7 @@ func validateEffects(effects []sdk.Effect, l *Limits, now time.Time) error {
 	return nil
 }
 
-func validateCredit(e *sdk.Effect, l *Limits, now time.Time) error {
+func validateCredit(e *pluginhost.Effect, l *Limits, now time.Time) error {
 	c := e.Credit
 	if c == nil {
 		return fmt.Errorf("%w: credit_points without its payload", errInvalidEffect)
@@ -268,7 +268,7 @@ func validateCredit(e *sdk.Effect, l *Limits, now time.Time) error {
 	return nil
 }
 
-func validateDebit(e *sdk.Effect, l *Limits, _ time.Time) error {
+func validateDebit(e *pluginhost.Effect, l *Limits, _ time.Time) error {
 	d := e.Debit
 	if d == nil {
 		return fmt.Errorf("%w: debit_points without its payload", errInvalidEffect)
@@ -279,7 +279,7 @@ func validateDebit(e *sdk.Effect, l *Limits, _ time.Time) error {
 	return nil
 }
 
-func validatePutState(e *sdk.Effect, l *Limits, _ time.Time) error {
+func validatePutState(e *pluginhost.Effect, l *Limits, _ time.Time) error {
 	if e.PutState == nil {
 		return fmt.Errorf("%w: put_state without its payload", errInvalidEffect)
 	}
@@ -292,7 +292,7 @@ func validatePutState(e *sdk.Effect, l *Limits, _ time.Time) error {
 	return nil
 }
 
-func validateReject(e *sdk.Effect, _ *Limits, _ time.Time) error {
+func validateReject(e *pluginhost.Effect, _ *Limits, _ time.Time) error {
 	if e.Reject == nil || e.Reject.Code == "" {
 		return fmt.Errorf("%w: reject needs a code", errInvalidEffect)
 	}
@@ -306,7 +306,7 @@ func effectKey(t effectTarget, idx int) string {
 	return fmt.Sprintf("evt:%d:%d:%d", t.eventID, t.campaign.ID, idx)
 }
 
-func applyCredit(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx int, e *sdk.Effect) (AppliedEffect, error) {
+func applyCredit(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx int, e *pluginhost.Effect) (AppliedEffect, error) {
 	c := e.Credit
 	tr, err := en.ledger.CreditTx(ctx, tx, ledger.CreditInput{
 		ProgramID: t.campaign.ProgramID, MemberID: t.memberID, Amount: c.Amount, Kind: ledger.KindEarn,
@@ -319,7 +319,7 @@ func applyCredit(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx
 	return AppliedEffect{Kind: string(e.Kind), Points: c.Amount, TransactionID: tr.ID, Detail: c.Reason}, nil
 }
 
-func applyDebit(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx int, e *sdk.Effect) (AppliedEffect, error) {
+func applyDebit(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx int, e *pluginhost.Effect) (AppliedEffect, error) {
 	d := e.Debit
 	tr, err := en.ledger.DebitTx(ctx, tx, ledger.DebitInput{
 		ProgramID: t.campaign.ProgramID, MemberID: t.memberID, Amount: d.Amount, Kind: ledger.KindRedeem,
@@ -331,7 +331,7 @@ func applyDebit(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx 
 	return AppliedEffect{Kind: string(e.Kind), Points: -d.Amount, TransactionID: tr.ID, Detail: d.Reason}, nil
 }
 
-func applyPutState(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, _ int, e *sdk.Effect) (AppliedEffect, error) {
+func applyPutState(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
 	state := e.PutState.State
 	if len(state) == 0 {
 		state = json.RawMessage("null")

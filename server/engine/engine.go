@@ -36,7 +36,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/promogate/promogate/db"
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/ledger"
@@ -58,7 +57,7 @@ var (
 
 // Plugins gives the engine the plugins it calls and their descriptions.
 type Plugins interface {
-	Program(k pluginhost.Key) sdk.Program
+	Program(k pluginhost.Key) pluginhost.Program
 	Entry(ctx context.Context, k pluginhost.Key) (*pluginhost.Entry, error)
 }
 

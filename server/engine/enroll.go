@@ -12,7 +12,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/pluginhost"
@@ -33,7 +32,7 @@ var (
 type EnrollResult struct {
 	Enrollment *benefits.Enrollment
 	Replayed   bool
-	Reasons    []sdk.Reason
+	Reasons    []pluginhost.Reason
 	// Effects are the effects applied with the enrolment (e.g. a welcome bonus).
 	Effects []AppliedEffect
 }
@@ -79,15 +78,15 @@ func (e *Engine) Enroll(ctx context.Context, memberID, campaignID int64, answers
 		}
 		member, version := snap.member(memberID, c.ID)
 		prog := e.plugins.Program(pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion})
-		resp, err := prog.CheckEligibility(ctx, sdk.EligibilityRequest{Campaign: sdkCampaign(c, snap.programCodes[c.ProgramID]),
-			Member: member, Answers: sdk.Values(answers), Now: now})
+		resp, err := prog.CheckEligibility(ctx, pluginhost.EligibilityRequest{Campaign: pluginCampaign(c, snap.programCodes[c.ProgramID]),
+			Member: member, Answers: pluginhost.Values(answers), Now: now})
 		if err != nil {
 			return nil, err
 		}
 		if !resp.Eligible {
 			reasons := resp.Reasons
 			if len(reasons) == 0 {
-				reasons = []sdk.Reason{{Code: "NOT_ELIGIBLE", Message: "the programme's rules do not allow this enrolment"}}
+				reasons = []pluginhost.Reason{{Code: "NOT_ELIGIBLE", Message: "the programme's rules do not allow this enrolment"}}
 			}
 			return &EnrollResult{Reasons: reasons}, nil
 		}
@@ -127,7 +126,7 @@ func (e *Engine) findEnrollment(ctx context.Context, campaignID int64, key strin
 }
 
 func (e *Engine) storeEnrollment(ctx context.Context, c *campaigns.Campaign, memberID int64, answers map[string]any, key string,
-	hash []byte, version int64, effects []sdk.Effect, now time.Time) (*EnrollResult, bool, error) {
+	hash []byte, version int64, effects []pluginhost.Effect, now time.Time) (*EnrollResult, bool, error) {
 	var out *EnrollResult
 	stale := false
 	err := e.runTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -173,21 +172,21 @@ func stringAnswer(answers map[string]any, key string) string {
 // MemberSnapshot returns what campaign c's plugin is shown about a member (profile, balances,
 // tiers, benefits, enrolments, the plugin's state) and the (campaign, member) state version,
 // with the SDK campaign, for calls outside event evaluation such as reward quotes.
-func (e *Engine) MemberSnapshot(ctx context.Context, memberID int64, c *campaigns.Campaign) (sdk.Member, sdk.Campaign, int64, error) {
+func (e *Engine) MemberSnapshot(ctx context.Context, memberID int64, c *campaigns.Campaign) (pluginhost.Member, pluginhost.Campaign, int64, error) {
 	snap, err := e.snapshots(ctx, []int64{memberID}, map[int64]*campaigns.Campaign{c.ID: c})
 	if err != nil {
-		return sdk.Member{}, sdk.Campaign{}, 0, err
+		return pluginhost.Member{}, pluginhost.Campaign{}, 0, err
 	}
 	if snap.members[memberID] == nil {
-		return sdk.Member{}, sdk.Campaign{}, 0, fmt.Errorf("%w: member %d", ErrUnknownMember, memberID)
+		return pluginhost.Member{}, pluginhost.Campaign{}, 0, fmt.Errorf("%w: member %d", ErrUnknownMember, memberID)
 	}
 	m, v := snap.member(memberID, c.ID)
-	return m, sdkCampaign(c, snap.programCodes[c.ProgramID]), v, nil
+	return m, pluginCampaign(c, snap.programCodes[c.ProgramID]), v, nil
 }
 
 // Simulation is a campaign's decision on one event in a dry run.
 type Simulation struct {
-	Effects        []sdk.Effect
+	Effects        []pluginhost.Effect
 	NoEffectReason string
 	// Problem says why the core would refuse the decision (invalid effects), or is empty.
 	Problem string
@@ -215,11 +214,11 @@ func (e *Engine) Simulate(ctx context.Context, c *campaigns.Campaign, ins []Inpu
 	if err != nil {
 		return nil, err
 	}
-	req := sdk.EvaluateRequest{Campaign: sdkCampaign(c, snap.programCodes[c.ProgramID]), Items: make([]sdk.EvaluateItem, len(ins))}
+	req := pluginhost.EvaluateRequest{Campaign: pluginCampaign(c, snap.programCodes[c.ProgramID]), Items: make([]pluginhost.EvaluateItem, len(ins))}
 	for i, in := range ins {
 		m, _ := snap.member(memberIDs[i], c.ID)
-		req.Items[i] = sdk.EvaluateItem{Member: m, Event: sdk.Event{ID: fmt.Sprintf("simulated-%d", i), Type: in.Type,
-			Source: in.Source, ExternalID: in.ExternalID, OccurredAt: in.OccurredAt.UTC(), Attributes: sdk.Values(in.Attributes)}}
+		req.Items[i] = pluginhost.EvaluateItem{Member: m, Event: pluginhost.Event{ID: fmt.Sprintf("simulated-%d", i), Type: in.Type,
+			Source: in.Source, ExternalID: in.ExternalID, OccurredAt: in.OccurredAt.UTC(), Attributes: pluginhost.Values(in.Attributes)}}
 	}
 	resp, err := e.plugins.Program(pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion}).Evaluate(ctx, req)
 	if err != nil {

@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/promogate/promogate/plugins/sdk"
+	"github.com/promogate/promogate/server/pluginhost"
 )
 
 // FuzzValidateEffects feeds validateEffects whatever a plugin could send, decoded from JSON into
-// []sdk.Effect, and checks that it never panics, never changes its input, answers the same
+// the core's []pluginhost.Effect (the seeds are SDK effects: the field names are the same), and checks that it never panics, never changes its input, answers the same
 // twice, wraps errInvalidEffect on every refusal, and lets through only effects within the
 // limits. Run it with
 //
@@ -51,11 +52,11 @@ func FuzzValidateEffects(f *testing.F) {
 	l := Limits{}
 	l.defaults()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var effects []sdk.Effect
+		var effects []pluginhost.Effect
 		if err := json.Unmarshal(data, &effects); err != nil {
 			return
 		}
-		var before []sdk.Effect
+		var before []pluginhost.Effect
 		if err := json.Unmarshal(data, &before); err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +82,7 @@ func FuzzValidateEffects(f *testing.F) {
 				t.Fatalf("effect %d: unknown kind %q accepted", i, e.Kind)
 			}
 			switch e.Kind {
-			case sdk.KindCreditPoints:
+			case pluginhost.KindCreditPoints:
 				c := e.Credit
 				if c == nil || c.Amount < 1 || c.Amount > l.MaxPoints || c.StatusPoints < 0 || c.StatusPoints > l.MaxPoints {
 					t.Fatalf("effect %d: credit outside the limits accepted: %+v", i, c)
@@ -92,28 +93,28 @@ func FuzzValidateEffects(f *testing.F) {
 				if c.ExpiresAt != nil && (!c.ExpiresAt.After(now) || (c.AvailableAt != nil && !c.ExpiresAt.After(*c.AvailableAt))) {
 					t.Fatalf("effect %d: points expiring before they are available accepted: %+v", i, c)
 				}
-			case sdk.KindDebitPoints:
+			case pluginhost.KindDebitPoints:
 				if d := e.Debit; d == nil || d.Amount < 1 || d.Amount > l.MaxPoints {
 					t.Fatalf("effect %d: debit outside the limits accepted: %+v", i, d)
 				}
-			case sdk.KindPutState:
+			case pluginhost.KindPutState:
 				if p := e.PutState; p == nil || len(p.State) > l.MaxStateBytes || (len(p.State) > 0 && !json.Valid(p.State)) {
 					t.Fatalf("effect %d: bad state accepted", i)
 				}
-			case sdk.KindReject:
+			case pluginhost.KindReject:
 				if e.Reject == nil || e.Reject.Code == "" {
 					t.Fatalf("effect %d: reject without a code accepted", i)
 				}
-			case sdk.KindGrantBenefit:
+			case pluginhost.KindGrantBenefit:
 				g := e.GrantBenefit
 				if g == nil || g.Key == "" || g.Percent < 0 || g.Percent > 10000 || g.Quantity < 0 {
 					t.Fatalf("effect %d: bad grant accepted: %+v", i, g)
 				}
-			case sdk.KindNotify:
+			case pluginhost.KindNotify:
 				if n := e.Notify; n == nil || (n.Channel != "sms" && n.Channel != "email") || n.Template == "" {
 					t.Fatalf("effect %d: bad notify accepted: %+v", i, n)
 				}
-			case sdk.KindChangeBenefit, sdk.KindEndBenefit, sdk.KindSetTier:
+			case pluginhost.KindChangeBenefit, pluginhost.KindEndBenefit, pluginhost.KindSetTier:
 				if e.ChangeBenefit == nil && e.EndBenefit == nil && e.SetTier == nil {
 					t.Fatalf("effect %d: %s without its payload accepted", i, e.Kind)
 				}

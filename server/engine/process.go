@@ -15,7 +15,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/promogate/promogate/db"
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/ledger"
@@ -33,7 +32,7 @@ const maxRounds = 5
 
 // decision is one campaign's answer for one event.
 type decision struct {
-	effects  []sdk.Effect
+	effects  []pluginhost.Effect
 	noEffect string
 	// version is the (campaign, member) state version the plugin saw.
 	version int64
@@ -147,14 +146,14 @@ func (e *Engine) evaluate(ctx context.Context, wave []job) map[int64]map[int64]*
 			continue
 		}
 		prog := e.plugins.Program(pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion})
-		sc := sdkCampaign(c, snap.programCodes[c.ProgramID])
+		sc := pluginCampaign(c, snap.programCodes[c.ProgramID])
 		for start := 0; start < len(evs); start += e.opts.BatchSize {
 			chunk := evs[start:min(start+e.opts.BatchSize, len(evs))]
-			req := sdk.EvaluateRequest{Campaign: sc, Items: make([]sdk.EvaluateItem, len(chunk))}
+			req := pluginhost.EvaluateRequest{Campaign: sc, Items: make([]pluginhost.EvaluateItem, len(chunk))}
 			versions := make([]int64, len(chunk))
 			for i, ev := range chunk {
 				m, v := snap.member(ev.MemberID, cid)
-				req.Items[i] = sdk.EvaluateItem{Event: sdkEvent(ev), Member: m}
+				req.Items[i] = pluginhost.EvaluateItem{Event: pluginEvent(ev), Member: m}
 				versions[i] = v
 			}
 			resp, err := prog.Evaluate(ctx, req)
@@ -354,14 +353,14 @@ func (e *Engine) applyBatch(ctx context.Context, tx bun.Tx, group []job, decisio
 
 // creditsOnly reports whether effects hold nothing but credits, or a reject (which stands for
 // the whole decision).
-func creditsOnly(effects []sdk.Effect) bool {
+func creditsOnly(effects []pluginhost.Effect) bool {
 	for _, eff := range effects {
-		if eff.Kind == sdk.KindReject {
+		if eff.Kind == pluginhost.KindReject {
 			return true
 		}
 	}
 	for _, eff := range effects {
-		if eff.Kind != sdk.KindCreditPoints {
+		if eff.Kind != pluginhost.KindCreditPoints {
 			return false
 		}
 	}
@@ -602,7 +601,7 @@ func settledWithoutEffects(d *decision, co *CampaignOutcome) bool {
 		return true
 	}
 	for _, eff := range d.effects {
-		if eff.Kind == sdk.KindReject {
+		if eff.Kind == pluginhost.KindReject {
 			co.Status, co.Code, co.Reason = OutcomeRejected, eff.Reject.Code, eff.Reject.Message
 			return true
 		}
@@ -620,7 +619,7 @@ type applied struct {
 // if one of them is refused by the domain (a debit beyond the balance, an unknown benefit key),
 // none of them is, and the result says why. Other errors abort the transaction. Applying any
 // effect bumps the (campaign, member) state version.
-func (e *Engine) applyEffects(ctx context.Context, tx bun.Tx, target effectTarget, effects []sdk.Effect) (applied, error) {
+func (e *Engine) applyEffects(ctx context.Context, tx bun.Tx, target effectTarget, effects []pluginhost.Effect) (applied, error) {
 	var out applied
 	if len(effects) == 0 {
 		return out, nil
@@ -667,7 +666,7 @@ func (e *Engine) checkVersion(ctx context.Context, tx bun.Tx, campaignID, member
 }
 
 func unavailable(err error) bool {
-	return errors.Is(err, pluginhost.ErrUnavailable) || errors.Is(err, sdk.ErrUnavailable)
+	return errors.Is(err, pluginhost.ErrUnavailable)
 }
 
 // domainError reports whether err is a refusal by the ledger (as opposed to a database
@@ -792,42 +791,42 @@ func (e *Engine) balances(ctx context.Context, memberIDs []int64) (map[int64][]l
 }
 
 // member returns the SDK snapshot of a member for a campaign, and the state version it shows.
-func (s *snapshot) member(memberID, campaignID int64) (sdk.Member, int64) {
+func (s *snapshot) member(memberID, campaignID int64) (pluginhost.Member, int64) {
 	m := s.members[memberID]
 	st := s.state[[2]int64{campaignID, memberID}]
-	out := sdk.Member{ID: strconv.FormatInt(memberID, 10), State: st.State, Version: st.Version}
+	out := pluginhost.Member{ID: strconv.FormatInt(memberID, 10), State: st.State, Version: st.Version}
 	if string(out.State) == "null" {
 		out.State = nil
 	}
 	if m != nil {
 		out.ExternalRef, out.Name, out.Email, out.Phone = m.ExternalRef, m.Name, m.Email, m.Phone
-		out.Region, out.Status, out.Attributes = m.Region, m.Status, sdk.Values(m.Attributes)
+		out.Region, out.Status, out.Attributes = m.Region, m.Status, pluginhost.Values(m.Attributes)
 		if m.BirthDate != nil {
 			out.BirthDate = m.BirthDate.Format("2006-01-02")
 		}
 	}
 	for _, b := range s.balances[memberID] {
-		out.Balances = append(out.Balances, sdk.Balance{Program: s.programCodes[b.ProgramID], Available: b.Available,
+		out.Balances = append(out.Balances, pluginhost.Balance{Program: s.programCodes[b.ProgramID], Available: b.Available,
 			Pending: b.Pending, LifetimeEarned: b.LifetimeEarned, StatusBalance: b.StatusBalance})
 	}
 	for _, t := range s.tiers[memberID] {
-		out.Tiers = append(out.Tiers, sdk.Tier{Program: s.programCodes[t.ProgramID], Tier: t.Tier, ValidUntil: t.ValidUntil})
+		out.Tiers = append(out.Tiers, pluginhost.Tier{Program: s.programCodes[t.ProgramID], Tier: t.Tier, ValidUntil: t.ValidUntil})
 	}
 	for _, b := range s.benefits[memberID] {
-		out.Benefits = append(out.Benefits, sdk.Benefit{ID: strconv.FormatInt(b.ID, 10), Key: b.Key,
+		out.Benefits = append(out.Benefits, pluginhost.Benefit{ID: strconv.FormatInt(b.ID, 10), Key: b.Key,
 			Campaign: s.campaignCodes[b.CampaignID], Kind: b.Kind, Title: b.Title, Code: b.Code, Percent: b.Percent,
 			Scope: b.Scope, Exclusions: b.Exclusions, ValidFrom: b.ValidFrom, ValidUntil: b.ValidUntil, Status: b.Status,
-			Attributes: sdk.Values(b.Attributes)})
+			Attributes: pluginhost.Values(b.Attributes)})
 	}
 	for _, en := range s.enrollments[memberID] {
-		out.Enrollments = append(out.Enrollments, sdk.Enrollment{Campaign: s.campaignCodes[en.CampaignID],
-			EnrolledAt: en.EnrolledAt, Answers: sdk.Values(en.Answers), RegisteredBy: en.RegisteredBy, Responsible: en.Responsible})
+		out.Enrollments = append(out.Enrollments, pluginhost.Enrollment{Campaign: s.campaignCodes[en.CampaignID],
+			EnrolledAt: en.EnrolledAt, Answers: pluginhost.Values(en.Answers), RegisteredBy: en.RegisteredBy, Responsible: en.Responsible})
 	}
 	return out, st.Version
 }
 
-func sdkCampaign(c *campaigns.Campaign, program string) sdk.Campaign {
-	sc := sdk.Campaign{ID: strconv.FormatInt(c.ID, 10), Code: c.Code, Program: program, TimeZone: c.TimeZone,
+func pluginCampaign(c *campaigns.Campaign, program string) pluginhost.Campaign {
+	sc := pluginhost.Campaign{ID: strconv.FormatInt(c.ID, 10), Code: c.Code, Program: program, TimeZone: c.TimeZone,
 		StartsAt: c.StartsAt, Config: c.Config}
 	if c.EndsAt != nil {
 		sc.EndsAt = *c.EndsAt
@@ -835,7 +834,7 @@ func sdkCampaign(c *campaigns.Campaign, program string) sdk.Campaign {
 	return sc
 }
 
-func sdkEvent(ev *Event) sdk.Event {
-	return sdk.Event{ID: strconv.FormatInt(ev.ID, 10), Type: ev.Type, Source: ev.Source, ExternalID: ev.ExternalID,
-		OccurredAt: ev.OccurredAt, Attributes: sdk.Values(ev.Attributes)}
+func pluginEvent(ev *Event) pluginhost.Event {
+	return pluginhost.Event{ID: strconv.FormatInt(ev.ID, 10), Type: ev.Type, Source: ev.Source, ExternalID: ev.ExternalID,
+		OccurredAt: ev.OccurredAt, Attributes: pluginhost.Values(ev.Attributes)}
 }

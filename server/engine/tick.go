@@ -13,7 +13,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/pluginhost"
@@ -36,7 +35,7 @@ type TickPlan struct {
 	more      bool  // enrolments follow the page
 	memberIDs []int64
 	members   map[int64]bool
-	results   map[int64][]sdk.Effect
+	results   map[int64][]pluginhost.Effect
 	versions  map[int64]int64    // the state version each member's evaluation saw
 	issues    map[int64][]string // a member's effects the engine refused at evaluation
 	problems  []string           // results the engine could not place
@@ -114,7 +113,7 @@ func (e *Engine) ReadTick(ctx context.Context, run TickRun, cursor int64, limit 
 // page's effects, which it validates. It writes nothing; it may run while earlier pages are
 // applied, as long as the page shares no member with them (see Shares).
 func (e *Engine) EvaluateTick(ctx context.Context, p *TickPlan) error {
-	p.results, p.versions, p.issues, p.problems = map[int64][]sdk.Effect{}, map[int64]int64{}, map[int64][]string{}, nil
+	p.results, p.versions, p.issues, p.problems = map[int64][]pluginhost.Effect{}, map[int64]int64{}, map[int64][]string{}, nil
 	p.now = e.now().UTC()
 	return e.evaluateTick(ctx, p, p.memberIDs)
 }
@@ -130,8 +129,8 @@ func (e *Engine) evaluateTick(ctx context.Context, p *TickPlan, ids []int64) err
 	if err != nil {
 		return err
 	}
-	req := sdk.TickRequest{Campaign: sdkCampaign(c, snap.programCodes[c.ProgramID]), Hook: p.run.Hook, Now: p.run.Due,
-		Members: make([]sdk.Member, 0, len(ids))}
+	req := pluginhost.TickRequest{Campaign: pluginCampaign(c, snap.programCodes[c.ProgramID]), Hook: p.run.Hook, Now: p.run.Due,
+		Members: make([]pluginhost.Member, 0, len(ids))}
 	asked := make(map[int64]bool, len(ids))
 	for _, id := range ids {
 		m, version := snap.member(id, c.ID)
@@ -280,16 +279,16 @@ func (e *Engine) applyTick(ctx context.Context, p *TickPlan) (next int64, done b
 type memberEffects struct {
 	memberID int64
 	seen     int64
-	effects  []sdk.Effect
+	effects  []pluginhost.Effect
 }
 
 // batchable reports whether applyTickBatch can write the effects: grants of benefits without
 // codes and put_state only.
-func batchable(effects []sdk.Effect) bool {
+func batchable(effects []pluginhost.Effect) bool {
 	for i := range effects {
 		switch effects[i].Kind {
-		case sdk.KindPutState:
-		case sdk.KindGrantBenefit:
+		case pluginhost.KindPutState:
+		case pluginhost.KindGrantBenefit:
 			if !benefits.Bulk(effects[i].GrantBenefit) {
 				return false
 			}
@@ -302,9 +301,9 @@ func batchable(effects []sdk.Effect) bool {
 
 // checkGrants returns why applyEffects would refuse the effects (the benefits store refusing a
 // grant), in applyEffects' words, or "".
-func checkGrants(effects []sdk.Effect) string {
+func checkGrants(effects []pluginhost.Effect) string {
 	for i := range effects {
-		if effects[i].Kind != sdk.KindGrantBenefit {
+		if effects[i].Kind != pluginhost.KindGrantBenefit {
 			continue
 		}
 		if err := benefits.Check(effects[i].GrantBenefit); err != nil {
@@ -333,9 +332,9 @@ func (e *Engine) applyTickBatch(ctx context.Context, tx bun.Tx, c *campaigns.Cam
 		t := benefits.Target{MemberID: m.memberID, CampaignID: c.ID, ProgramID: c.ProgramID}
 		for j := range m.effects {
 			switch eff := &m.effects[j]; eff.Kind {
-			case sdk.KindGrantBenefit:
+			case pluginhost.KindGrantBenefit:
 				grants = append(grants, benefits.Grantee{Target: t, Grant: eff.GrantBenefit})
-			case sdk.KindPutState:
+			case pluginhost.KindPutState:
 				puts[i] = true
 				states[i] = string(stateJSON(eff.PutState.State))
 			}

@@ -187,7 +187,7 @@ func TestTickPageWritesMembersTogetherAsOneByOne(t *testing.T) {
 	f.setState(t, m[5], `null`, 1)
 	f.setState(t, m[6], `{"s": 7}`, 5)
 	f.setState(t, m[7], `null`, 0)
-	if _, _, err := benefits.Grant(ctx, f.bdb, benefits.Target{MemberID: m[4], CampaignID: f.run.Campaign.ID}, &sdk.GrantBenefit{Key: "g-5", Kind: "gift", Title: "old"}, f.now.Add(-time.Hour)); err != nil {
+	if _, _, err := benefits.Grant(ctx, f.bdb, benefits.Target{MemberID: m[4], CampaignID: f.run.Campaign.ID}, &benefits.Spec{Key: "g-5", Kind: "gift", Title: "old"}, f.now.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 

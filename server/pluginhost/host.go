@@ -52,8 +52,11 @@ var (
 	// ErrInvalid means the registration input is malformed.
 	ErrInvalid = errors.New("invalid plugin registration")
 	// ErrUnavailable means the plugin cannot be called now (starting failed, it crashed and is
-	// backing off, or it is disabled); the work should wait and be retried.
+	// backing off, or it is disabled, or it answered that it is unavailable); the work should
+	// wait and be retried.
 	ErrUnavailable = errors.New("plugin unavailable")
+	// ErrInvalidConfig means the plugin refused to work with the campaign's configuration.
+	ErrInvalidConfig = errors.New("invalid campaign config")
 )
 
 // Options tunes process management. Zero values take the defaults shown.
@@ -82,16 +85,16 @@ func (o *Options) defaults() {
 type Entry struct {
 	bun.BaseModel `bun:"table:plugins"`
 
-	ID              int64           `bun:"id,pk,autoincrement"`
-	Name            string          `bun:"name"`
-	Version         string          `bun:"version"`
-	Path            string          `bun:"path"`
-	SHA256          string          `bun:"sha256"`
-	ProtocolVersion int             `bun:"protocol_version"`
-	Status          string          `bun:"status"`
-	Description     sdk.Description `bun:"description,type:jsonb"`
-	RegisteredAt    time.Time       `bun:"registered_at"`
-	RegisteredBy    string          `bun:"registered_by"`
+	ID              int64       `bun:"id,pk,autoincrement"`
+	Name            string      `bun:"name"`
+	Version         string      `bun:"version"`
+	Path            string      `bun:"path"`
+	SHA256          string      `bun:"sha256"`
+	ProtocolVersion int         `bun:"protocol_version"`
+	Status          string      `bun:"status"`
+	Description     Description `bun:"description,type:jsonb"`
+	RegisteredAt    time.Time   `bun:"registered_at"`
+	RegisteredBy    string      `bun:"registered_by"`
 }
 
 // Key names one plugin version.
@@ -264,12 +267,12 @@ func (h *Host) EntryByID(ctx context.Context, id int64) (*Entry, error) {
 
 // ValidateConfig asks plugin name@version to check a campaign configuration and returns its
 // field errors (none when the configuration is acceptable).
-func (h *Host) ValidateConfig(ctx context.Context, name, version string, config json.RawMessage) ([]sdk.FieldError, error) {
+func (h *Host) ValidateConfig(ctx context.Context, name, version string, config json.RawMessage) ([]FieldError, error) {
 	k := Key{Name: name, Version: version}
 	if _, err := h.Entry(ctx, k); err != nil {
 		return nil, err
 	}
-	resp, err := h.Program(k).ValidateConfig(ctx, sdk.ValidateConfigRequest{Config: config})
+	resp, err := h.Program(k).ValidateConfig(ctx, ValidateConfigRequest{Config: config})
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +289,7 @@ func (h *Host) Entries(ctx context.Context) ([]Entry, error) {
 // Program returns a handle that calls plugin k, starting its process on first use. Every call
 // has the host's deadline, is counted in the metrics, and fails with ErrUnavailable while the
 // process cannot be reached.
-func (h *Host) Program(k Key) sdk.Program {
+func (h *Host) Program(k Key) Program {
 	return &instrumented{key: k, next: &client{h: h, key: k}, m: h.metrics}
 }
 
@@ -370,23 +373,23 @@ func (h *Host) Discover(ctx context.Context, dir string) ([]Entry, error) {
 }
 
 // probe starts the binary once, asks it to describe itself and stops it.
-func (h *Host) probe(ctx context.Context, path, sum string) (sdk.Description, error) {
+func (h *Host) probe(ctx context.Context, path, sum string) (Description, error) {
 	c, prog, err := h.spawn(Key{Name: filepath.Base(path), Version: "probe"}, path, sum)
 	if err != nil {
-		return sdk.Description{}, err
+		return Description{}, err
 	}
 	defer c.Kill()
 	ctx, cancel := context.WithTimeout(ctx, h.opts.CallTimeout)
 	defer cancel()
 	desc, err := prog.Describe(ctx)
 	if err != nil {
-		return sdk.Description{}, fmt.Errorf("%w: describe: %v", ErrUnavailable, err)
+		return Description{}, fmt.Errorf("%w: describe: %v", ErrUnavailable, err)
 	}
 	return desc, nil
 }
 
 // spawn starts one plugin process with the checksum verified and returns its client.
-func (h *Host) spawn(k Key, path, sum string) (*plugin.Client, sdk.Program, error) {
+func (h *Host) spawn(k Key, path, sum string) (*plugin.Client, Program, error) {
 	raw, err := hex.DecodeString(sum)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: bad checksum %q", ErrInvalid, sum)
@@ -421,7 +424,7 @@ func (h *Host) spawn(k Key, path, sum string) (*plugin.Client, sdk.Program, erro
 		c.Kill()
 		return nil, nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	return c, prog, nil
+	return c, Adapt(prog), nil
 }
 
 // proc returns the process record for k, creating an idle one.

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/promogate/promogate/plugins/sdk"
 )
 
 // Metrics are the per-plugin, per-method call counters and latency histograms exported at
@@ -90,11 +88,11 @@ func (p *processes) Collect(ch chan<- prometheus.Metric) {
 // of the call path's logic).
 type instrumented struct {
 	key  Key
-	next sdk.Program
+	next Program
 	m    *Metrics
 }
 
-var _ sdk.Program = (*instrumented)(nil)
+var _ Program = (*instrumented)(nil)
 
 func observe[T any](i *instrumented, method string, fn func() (T, error)) (T, error) {
 	start := time.Now()
@@ -111,26 +109,26 @@ func observe[T any](i *instrumented, method string, fn func() (T, error)) (T, er
 	return out, err
 }
 
-func (i *instrumented) Describe(ctx context.Context) (sdk.Description, error) {
-	return observe(i, "Describe", func() (sdk.Description, error) { return i.next.Describe(ctx) })
+func (i *instrumented) Describe(ctx context.Context) (Description, error) {
+	return observe(i, "Describe", func() (Description, error) { return i.next.Describe(ctx) })
 }
 
-func (i *instrumented) ValidateConfig(ctx context.Context, req sdk.ValidateConfigRequest) (sdk.ValidateConfigResponse, error) {
-	return observe(i, "ValidateConfig", func() (sdk.ValidateConfigResponse, error) { return i.next.ValidateConfig(ctx, req) })
+func (i *instrumented) ValidateConfig(ctx context.Context, req ValidateConfigRequest) (ValidateConfigResponse, error) {
+	return observe(i, "ValidateConfig", func() (ValidateConfigResponse, error) { return i.next.ValidateConfig(ctx, req) })
 }
 
-func (i *instrumented) CheckEligibility(ctx context.Context, req sdk.EligibilityRequest) (sdk.EligibilityResponse, error) {
-	return observe(i, "CheckEligibility", func() (sdk.EligibilityResponse, error) { return i.next.CheckEligibility(ctx, req) })
+func (i *instrumented) CheckEligibility(ctx context.Context, req EligibilityRequest) (EligibilityResponse, error) {
+	return observe(i, "CheckEligibility", func() (EligibilityResponse, error) { return i.next.CheckEligibility(ctx, req) })
 }
 
-func (i *instrumented) Evaluate(ctx context.Context, req sdk.EvaluateRequest) (sdk.EvaluateResponse, error) {
-	return observe(i, "Evaluate", func() (sdk.EvaluateResponse, error) { return i.next.Evaluate(ctx, req) })
+func (i *instrumented) Evaluate(ctx context.Context, req EvaluateRequest) (EvaluateResponse, error) {
+	return observe(i, "Evaluate", func() (EvaluateResponse, error) { return i.next.Evaluate(ctx, req) })
 }
 
-func (i *instrumented) Quote(ctx context.Context, req sdk.QuoteRequest) (sdk.QuoteResponse, error) {
-	return observe(i, "Quote", func() (sdk.QuoteResponse, error) { return i.next.Quote(ctx, req) })
+func (i *instrumented) Quote(ctx context.Context, req QuoteRequest) (QuoteResponse, error) {
+	return observe(i, "Quote", func() (QuoteResponse, error) { return i.next.Quote(ctx, req) })
 }
 
-func (i *instrumented) Tick(ctx context.Context, req sdk.TickRequest) (sdk.TickResponse, error) {
-	return observe(i, "Tick", func() (sdk.TickResponse, error) { return i.next.Tick(ctx, req) })
+func (i *instrumented) Tick(ctx context.Context, req TickRequest) (TickResponse, error) {
+	return observe(i, "Tick", func() (TickResponse, error) { return i.next.Tick(ctx, req) })
 }

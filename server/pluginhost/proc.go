@@ -22,7 +22,7 @@ type proc struct {
 
 	mu       sync.Mutex
 	client   *plugin.Client
-	prog     sdk.Program
+	prog     Program
 	failures int // consecutive
 	restarts int
 	retryAt  time.Time
@@ -31,7 +31,7 @@ type proc struct {
 
 // program returns the running plugin, starting it if needed. While the process is backing off
 // after failures it returns ErrUnavailable without trying (the open circuit).
-func (p *proc) program(ctx context.Context) (sdk.Program, error) {
+func (p *proc) program(ctx context.Context) (Program, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.client != nil && !p.client.Exited() {
@@ -81,7 +81,7 @@ func (p *proc) failLocked(err error) {
 
 // failed kills the process after a call that showed it is broken (hung past its deadline,
 // connection gone), unless it was already replaced.
-func (p *proc) failed(prog sdk.Program, err error) {
+func (p *proc) failed(prog Program, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.prog != prog || p.client == nil {
@@ -146,19 +146,19 @@ func (p *proc) health() Health {
 	return h
 }
 
-// client implements sdk.Program by calling the process of one plugin version, with the host's
+// client implements Program by calling the process of one plugin version, with the host's
 // deadline on every call.
 type client struct {
 	h   *Host
 	key Key
 }
 
-var _ sdk.Program = (*client)(nil)
+var _ Program = (*client)(nil)
 
 // call runs fn against the running plugin. A deadline overrun or a broken connection marks the
 // process failed (it is killed and respawned after back-off) and returns ErrUnavailable; an
 // error the plugin itself returned is passed through.
-func call[T any](ctx context.Context, c *client, fn func(context.Context, sdk.Program) (T, error)) (T, error) {
+func call[T any](ctx context.Context, c *client, fn func(context.Context, Program) (T, error)) (T, error) {
 	var zero T
 	p := c.h.proc(c.key)
 	prog, err := p.program(ctx)
@@ -210,30 +210,30 @@ func brokenCall(ctx context.Context, err error) bool {
 	return false
 }
 
-func (c *client) Describe(ctx context.Context) (sdk.Description, error) {
-	return call(ctx, c, func(ctx context.Context, p sdk.Program) (sdk.Description, error) { return p.Describe(ctx) })
+func (c *client) Describe(ctx context.Context) (Description, error) {
+	return call(ctx, c, func(ctx context.Context, p Program) (Description, error) { return p.Describe(ctx) })
 }
 
-func (c *client) ValidateConfig(ctx context.Context, req sdk.ValidateConfigRequest) (sdk.ValidateConfigResponse, error) {
-	return call(ctx, c, func(ctx context.Context, p sdk.Program) (sdk.ValidateConfigResponse, error) {
+func (c *client) ValidateConfig(ctx context.Context, req ValidateConfigRequest) (ValidateConfigResponse, error) {
+	return call(ctx, c, func(ctx context.Context, p Program) (ValidateConfigResponse, error) {
 		return p.ValidateConfig(ctx, req)
 	})
 }
 
-func (c *client) CheckEligibility(ctx context.Context, req sdk.EligibilityRequest) (sdk.EligibilityResponse, error) {
-	return call(ctx, c, func(ctx context.Context, p sdk.Program) (sdk.EligibilityResponse, error) {
+func (c *client) CheckEligibility(ctx context.Context, req EligibilityRequest) (EligibilityResponse, error) {
+	return call(ctx, c, func(ctx context.Context, p Program) (EligibilityResponse, error) {
 		return p.CheckEligibility(ctx, req)
 	})
 }
 
-func (c *client) Evaluate(ctx context.Context, req sdk.EvaluateRequest) (sdk.EvaluateResponse, error) {
-	return call(ctx, c, func(ctx context.Context, p sdk.Program) (sdk.EvaluateResponse, error) { return p.Evaluate(ctx, req) })
+func (c *client) Evaluate(ctx context.Context, req EvaluateRequest) (EvaluateResponse, error) {
+	return call(ctx, c, func(ctx context.Context, p Program) (EvaluateResponse, error) { return p.Evaluate(ctx, req) })
 }
 
-func (c *client) Quote(ctx context.Context, req sdk.QuoteRequest) (sdk.QuoteResponse, error) {
-	return call(ctx, c, func(ctx context.Context, p sdk.Program) (sdk.QuoteResponse, error) { return p.Quote(ctx, req) })
+func (c *client) Quote(ctx context.Context, req QuoteRequest) (QuoteResponse, error) {
+	return call(ctx, c, func(ctx context.Context, p Program) (QuoteResponse, error) { return p.Quote(ctx, req) })
 }
 
-func (c *client) Tick(ctx context.Context, req sdk.TickRequest) (sdk.TickResponse, error) {
-	return call(ctx, c, func(ctx context.Context, p sdk.Program) (sdk.TickResponse, error) { return p.Tick(ctx, req) })
+func (c *client) Tick(ctx context.Context, req TickRequest) (TickResponse, error) {
+	return call(ctx, c, func(ctx context.Context, p Program) (TickResponse, error) { return p.Tick(ctx, req) })
 }

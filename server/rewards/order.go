@@ -8,8 +8,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
+	"github.com/promogate/promogate/server/pluginhost"
 )
 
 // Order statuses.
@@ -80,16 +80,16 @@ type OrderLine struct {
 
 	ID int64 `bun:"id,pk,autoincrement"`
 	// OrderID and Line (1, 2, …) identify the line.
-	OrderID          int64        `bun:"order_id"`
-	Line             int          `bun:"line"`
-	MemberID         int64        `bun:"member_id"`
-	RewardID         int64        `bun:"reward_id"`
-	ListPrice        int64        `bun:"list_price"`
-	Price            int64        `bun:"price"`
-	MaxPointsPayable *int64       `bun:"max_points_payable"`
-	Points           int64        `bun:"points"`
-	MoneyDue         int64        `bun:"money_due"`
-	Reasons          []sdk.Reason `bun:"reasons,type:jsonb"`
+	OrderID          int64               `bun:"order_id"`
+	Line             int                 `bun:"line"`
+	MemberID         int64               `bun:"member_id"`
+	RewardID         int64               `bun:"reward_id"`
+	ListPrice        int64               `bun:"list_price"`
+	Price            int64               `bun:"price"`
+	MaxPointsPayable *int64              `bun:"max_points_payable"`
+	Points           int64               `bun:"points"`
+	MoneyDue         int64               `bun:"money_due"`
+	Reasons          []pluginhost.Reason `bun:"reasons,type:jsonb"`
 	// BenefitID is the benefit granted for the line (rewards bound to a campaign).
 	BenefitID *int64 `bun:"benefit_id"`
 	// Code is the promo code handed out from the reward's pool.
@@ -107,7 +107,7 @@ type OrderLine struct {
 func (l *OrderLine) Quote() *Quote {
 	reasons := l.Reasons
 	if reasons == nil {
-		reasons = []sdk.Reason{}
+		reasons = []pluginhost.Reason{}
 	}
 	points := l.Price
 	if l.MaxPointsPayable != nil && *l.MaxPointsPayable < points {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/promogate/promogate/db"
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
@@ -46,7 +45,7 @@ type Quote struct {
 	MoneyDue int64
 	Allowed  bool
 	// Reasons say why it is not allowed; an allowed quote may carry a plugin's notes.
-	Reasons []sdk.Reason
+	Reasons []pluginhost.Reason
 	// PluginVersion is the version of the plugin that quoted, if any.
 	PluginVersion string
 
@@ -85,8 +84,8 @@ func (s *Service) Quote(ctx context.Context, memberID, rewardID int64) (*Quote, 
 func (s *Service) quote(ctx context.Context, m *members.Member, lines []*Reward, counts map[int64]int, now time.Time) ([]Quote, error) {
 	camps := map[int64]*campaigns.Campaign{}
 	type snap struct {
-		member   sdk.Member
-		campaign sdk.Campaign
+		member   pluginhost.Member
+		campaign pluginhost.Campaign
 	}
 	snaps := map[int64]*snap{}
 	seen := map[int64]int{}
@@ -106,7 +105,7 @@ func (s *Service) quote(ctx context.Context, m *members.Member, lines []*Reward,
 				camps[c.ID] = c
 			}
 			if !c.Live(now) {
-				reasons = append(reasons, sdk.Reason{Code: CodeNotAvailable,
+				reasons = append(reasons, pluginhost.Reason{Code: CodeNotAvailable,
 					Message: fmt.Sprintf("%s is not offered now: its campaign %s is not running", r.Code, c.Code)})
 				c = nil
 			}
@@ -127,26 +126,26 @@ func (s *Service) quote(ctx context.Context, m *members.Member, lines []*Reward,
 				snaps[c.ID] = sn
 			}
 			resp, err := s.plugins.Program(pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion}).Quote(ctx,
-				sdk.QuoteRequest{Campaign: sn.campaign, Member: sn.member, Item: item(r), Now: now})
+				pluginhost.QuoteRequest{Campaign: sn.campaign, Member: sn.member, Item: item(r), Now: now})
 			if err != nil {
 				if !errors.Is(err, pluginhost.ErrUnavailable) {
 					err = fmt.Errorf("%w: %s quote: %v", pluginhost.ErrUnavailable, c.PluginName, err)
 				}
 				return nil, err
 			}
-			if resp.Price < 0 || resp.Price > ledger.MaxAmount || resp.MaxPointsPayable < sdk.NoPointsCap {
+			if resp.Price < 0 || resp.Price > ledger.MaxAmount || resp.MaxPointsPayable < pluginhost.NoPointsCap {
 				return nil, fmt.Errorf("%w: %s@%s quoted price %d, max points %d for %s", pluginhost.ErrUnavailable,
 					c.PluginName, c.PluginVersion, resp.Price, resp.MaxPointsPayable, r.Code)
 			}
 			q.Price, q.PluginVersion, q.campaign = resp.Price, c.PluginVersion, c
-			if resp.MaxPointsPayable != sdk.NoPointsCap {
+			if resp.MaxPointsPayable != pluginhost.NoPointsCap {
 				mp := resp.MaxPointsPayable
 				q.MaxPointsPayable = &mp
 			}
 			if !resp.Allowed {
 				q.Allowed = false
 				if len(resp.Reasons) == 0 {
-					reasons = append(reasons, sdk.Reason{Code: CodeNotAvailable, Message: fmt.Sprintf("the programme's rules do not allow %s now", r.Code)})
+					reasons = append(reasons, pluginhost.Reason{Code: CodeNotAvailable, Message: fmt.Sprintf("the programme's rules do not allow %s now", r.Code)})
 				}
 			}
 			if resp.Allowed {
@@ -163,7 +162,7 @@ func (s *Service) quote(ctx context.Context, m *members.Member, lines []*Reward,
 			q.Allowed = false
 		}
 		if reasons == nil {
-			reasons = []sdk.Reason{}
+			reasons = []pluginhost.Reason{}
 		}
 		q.Reasons = reasons
 		out[i] = q
@@ -173,10 +172,10 @@ func (s *Service) quote(ctx context.Context, m *members.Member, lines []*Reward,
 
 // catalogueReasons checks the catalogue's own rules for one line: the member may redeem
 // `upTo` units in total (earlier orders plus this order so far), and this order needs `units`.
-func (s *Service) catalogueReasons(m *members.Member, r *Reward, upTo, units int) []sdk.Reason {
-	var out []sdk.Reason
+func (s *Service) catalogueReasons(m *members.Member, r *Reward, upTo, units int) []pluginhost.Reason {
+	var out []pluginhost.Reason
 	add := func(code, format string, args ...any) {
-		out = append(out, sdk.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
+		out = append(out, pluginhost.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
 	}
 	if m.Status != "active" {
 		add(CodeNotAvailable, "the member's account is %s", m.Status)
@@ -225,8 +224,8 @@ func (s *Service) catalogueReasons(m *members.Member, r *Reward, upTo, units int
 // item is the reward as its campaign's plugin sees it. Attributes carry the reward's own
 // attributes plus the catalogue fields (regions — ["*"] for everywhere — servicesRequired,
 // perMemberLimit, validity, title).
-func item(r *Reward) sdk.QuoteItem {
-	attrs := sdk.Values{}
+func item(r *Reward) pluginhost.QuoteItem {
+	attrs := pluginhost.Values{}
 	for k, v := range r.Attributes {
 		attrs[k] = v
 	}
@@ -239,7 +238,7 @@ func item(r *Reward) sdk.QuoteItem {
 	attrs["perMemberLimit"] = r.PerMemberLimit
 	attrs["validity"] = r.Validity
 	attrs["title"] = r.Title
-	return sdk.QuoteItem{RewardID: RewardRef(r.ID), Category: r.Category, Code: r.Code, Price: r.Price, Attributes: attrs}
+	return pluginhost.QuoteItem{RewardID: RewardRef(r.ID), Category: r.Category, Code: r.Code, Price: r.Price, Attributes: attrs}
 }
 
 func toAny(ss []string) []any {

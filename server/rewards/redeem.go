@@ -13,12 +13,12 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
+	"github.com/promogate/promogate/server/pluginhost"
 )
 
 // MaxOrderLines is the most rewards (units) one order may hold.
@@ -291,18 +291,18 @@ func (s *Service) finishReplay(ctx context.Context, res *RedeemResult, m *member
 
 // lineRow is an order line as writeOrder sends it to PostgreSQL (one element of a JSON array).
 type lineRow struct {
-	Line             int          `json:"line"`
-	RewardID         int64        `json:"reward_id"`
-	ListPrice        int64        `json:"list_price"`
-	Price            int64        `json:"price"`
-	MaxPointsPayable *int64       `json:"max_points_payable"`
-	Points           int64        `json:"points"`
-	MoneyDue         int64        `json:"money_due"`
-	Reasons          []sdk.Reason `json:"reasons"`
-	BenefitID        *int64       `json:"benefit_id"`
-	Code             *string      `json:"code"`
-	ValidFrom        *time.Time   `json:"valid_from"`
-	ValidUntil       *time.Time   `json:"valid_until"`
+	Line             int                 `json:"line"`
+	RewardID         int64               `json:"reward_id"`
+	ListPrice        int64               `json:"list_price"`
+	Price            int64               `json:"price"`
+	MaxPointsPayable *int64              `json:"max_points_payable"`
+	Points           int64               `json:"points"`
+	MoneyDue         int64               `json:"money_due"`
+	Reasons          []pluginhost.Reason `json:"reasons"`
+	BenefitID        *int64              `json:"benefit_id"`
+	Code             *string             `json:"code"`
+	ValidFrom        *time.Time          `json:"valid_from"`
+	ValidUntil       *time.Time          `json:"valid_until"`
 }
 
 // insertOrder stores an order (its id allocated beforehand) and its lines, given as a JSON
@@ -366,8 +366,8 @@ func (s *Service) writeOrder(ctx context.Context, tx bun.Tx, o *Order, lines []*
 			codeIDs = append(codeIDs, code.ID)
 		}
 		if r.CampaignID != nil {
-			g := &sdk.GrantBenefit{Key: fmt.Sprintf("order-%d-%d", o.ID, n), Kind: "reward", Title: r.Title, ValidFrom: &from,
-				ValidUntil: until, Attributes: sdk.Values{"orderId": fmt.Sprintf("order-%d", o.ID), "rewardId": RewardRef(r.ID),
+			g := &benefits.Spec{Key: fmt.Sprintf("order-%d-%d", o.ID, n), Kind: "reward", Title: r.Title, ValidFrom: &from,
+				ValidUntil: until, Attributes: pluginhost.Values{"orderId": fmt.Sprintf("order-%d", o.ID), "rewardId": RewardRef(r.ID),
 					"rewardCode": r.Code, "category": r.Category, "validity": r.Validity, "points": q.Points, "moneyDue": q.MoneyDue,
 					"month": now.In(loc).Format("2006-01")}}
 			if code != nil {

@@ -15,7 +15,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
 	"github.com/promogate/promogate/server/ledger"
@@ -26,13 +25,13 @@ import (
 // Engine is what the service needs from the event engine: member snapshots for quotes, and
 // recording the reward.redeemed event after an order. *engine.Engine implements it.
 type Engine interface {
-	MemberSnapshot(ctx context.Context, memberID int64, c *campaigns.Campaign) (sdk.Member, sdk.Campaign, int64, error)
+	MemberSnapshot(ctx context.Context, memberID int64, c *campaigns.Campaign) (pluginhost.Member, pluginhost.Campaign, int64, error)
 	Record(ctx context.Context, ins []engine.Input) ([]engine.Result, error)
 }
 
 // Plugins gives the programme plugin of a campaign. *pluginhost.Host implements it.
 type Plugins interface {
-	Program(k pluginhost.Key) sdk.Program
+	Program(k pluginhost.Key) pluginhost.Program
 }
 
 // Config holds the service's dependencies.

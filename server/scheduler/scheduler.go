@@ -24,7 +24,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/uptrace/bun"
 
-	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
@@ -192,8 +191,8 @@ func (s *Scheduler) hooks(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-func (s *Scheduler) hook(ctx context.Context, c *campaigns.Campaign, sch sdk.Schedule, loc *time.Location, now time.Time) error {
-	spec, err := sdk.ParseSchedule(sch.Spec)
+func (s *Scheduler) hook(ctx context.Context, c *campaigns.Campaign, sch pluginhost.Schedule, loc *time.Location, now time.Time) error {
+	spec, err := pluginhost.ParseSchedule(sch.Spec)
 	if err != nil {
 		return err
 	}

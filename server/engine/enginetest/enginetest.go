@@ -27,8 +27,8 @@ import (
 // Host serves Prog for every plugin key and describes none.
 type Host struct{ Prog sdk.Program }
 
-// Program returns h.Prog.
-func (h Host) Program(pluginhost.Key) sdk.Program { return h.Prog }
+// Program returns h.Prog as the core sees it (through the host's translation).
+func (h Host) Program(pluginhost.Key) pluginhost.Program { return pluginhost.Adapt(h.Prog) }
 
 // Entry reports every plugin as not registered.
 func (h Host) Entry(context.Context, pluginhost.Key) (*pluginhost.Entry, error) {
