@@ -102,7 +102,7 @@ func TestEndShowsTheRealEnd(t *testing.T) {
 	grant := func(tg benefits.Target, from time.Time) {
 		t.Helper()
 		if err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
-			_, _, err := benefits.Grant(ctx, tx, tg, &sdk.GrantBenefit{Key: "fee-discount", Kind: "discount", Percent: 2501,
+			_, _, err := benefits.Grant(ctx, tx, tg, &benefits.Spec{Key: "fee-discount", Kind: "discount", Percent: 2501,
 				ValidFrom: &from, ValidUntil: &sixMonths}, granted)
 			return err
 		}); err != nil {
@@ -195,7 +195,7 @@ func TestEndShowsTheRealEnd(t *testing.T) {
 		grant(tg, granted)
 		end(tg, "plan_changed", &lastSecond, changed)
 		if err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
-			_, err := benefits.Change(ctx, tx, tg, &sdk.ChangeBenefit{Key: "fee-discount", ValidUntil: &sixMonths}, changed)
+			_, err := benefits.Change(ctx, tx, tg, &benefits.ChangeSpec{Key: "fee-discount", ValidUntil: &sixMonths}, changed)
 			return err
 		}); err != nil {
 			t.Fatal(err)
