@@ -199,7 +199,7 @@ func newBenefit(t Target, g *Spec, now time.Time) (*Benefit, error) {
 	if err := Check(g); err != nil {
 		return nil, err
 	}
-	attrs := map[string]any(g.Attributes)
+	attrs := g.Attributes
 	if attrs == nil {
 		attrs = map[string]any{}
 	}

@@ -79,7 +79,7 @@ func (e *Engine) Enroll(ctx context.Context, memberID, campaignID int64, answers
 		member, version := snap.member(memberID, c.ID)
 		prog := e.plugins.Program(pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion})
 		resp, err := prog.CheckEligibility(ctx, pluginhost.EligibilityRequest{Campaign: pluginCampaign(c, snap.programCodes[c.ProgramID]),
-			Member: member, Answers: pluginhost.Values(answers), Now: now})
+			Member: member, Answers: answers, Now: now})
 		if err != nil {
 			return nil, err
 		}
@@ -218,7 +218,7 @@ func (e *Engine) Simulate(ctx context.Context, c *campaigns.Campaign, ins []Inpu
 	for i, in := range ins {
 		m, _ := snap.member(memberIDs[i], c.ID)
 		req.Items[i] = pluginhost.EvaluateItem{Member: m, Event: pluginhost.Event{ID: fmt.Sprintf("simulated-%d", i), Type: in.Type,
-			Source: in.Source, ExternalID: in.ExternalID, OccurredAt: in.OccurredAt.UTC(), Attributes: pluginhost.Values(in.Attributes)}}
+			Source: in.Source, ExternalID: in.ExternalID, OccurredAt: in.OccurredAt.UTC(), Attributes: in.Attributes}}
 	}
 	resp, err := e.plugins.Program(pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion}).Evaluate(ctx, req)
 	if err != nil {

@@ -800,7 +800,7 @@ func (s *snapshot) member(memberID, campaignID int64) (pluginhost.Member, int64)
 	}
 	if m != nil {
 		out.ExternalRef, out.Name, out.Email, out.Phone = m.ExternalRef, m.Name, m.Email, m.Phone
-		out.Region, out.Status, out.Attributes = m.Region, m.Status, pluginhost.Values(m.Attributes)
+		out.Region, out.Status, out.Attributes = m.Region, m.Status, m.Attributes
 		if m.BirthDate != nil {
 			out.BirthDate = m.BirthDate.Format("2006-01-02")
 		}
@@ -816,11 +816,11 @@ func (s *snapshot) member(memberID, campaignID int64) (pluginhost.Member, int64)
 		out.Benefits = append(out.Benefits, pluginhost.Benefit{ID: strconv.FormatInt(b.ID, 10), Key: b.Key,
 			Campaign: s.campaignCodes[b.CampaignID], Kind: b.Kind, Title: b.Title, Code: b.Code, Percent: b.Percent,
 			Scope: b.Scope, Exclusions: b.Exclusions, ValidFrom: b.ValidFrom, ValidUntil: b.ValidUntil, Status: b.Status,
-			Attributes: pluginhost.Values(b.Attributes)})
+			Attributes: b.Attributes})
 	}
 	for _, en := range s.enrollments[memberID] {
 		out.Enrollments = append(out.Enrollments, pluginhost.Enrollment{Campaign: s.campaignCodes[en.CampaignID],
-			EnrolledAt: en.EnrolledAt, Answers: pluginhost.Values(en.Answers), RegisteredBy: en.RegisteredBy, Responsible: en.Responsible})
+			EnrolledAt: en.EnrolledAt, Answers: en.Answers, RegisteredBy: en.RegisteredBy, Responsible: en.Responsible})
 	}
 	return out, st.Version
 }
@@ -836,5 +836,5 @@ func pluginCampaign(c *campaigns.Campaign, program string) pluginhost.Campaign {
 
 func pluginEvent(ev *Event) pluginhost.Event {
 	return pluginhost.Event{ID: strconv.FormatInt(ev.ID, 10), Type: ev.Type, Source: ev.Source, ExternalID: ev.ExternalID,
-		OccurredAt: ev.OccurredAt, Attributes: pluginhost.Values(ev.Attributes)}
+		OccurredAt: ev.OccurredAt, Attributes: ev.Attributes}
 }
