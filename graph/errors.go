@@ -55,7 +55,6 @@ var errorCodes = []struct {
 	{pluginhost.ErrDescribeMismatch, model.ErrorCodePluginDescribeMismatch},
 	{pluginhost.ErrInvalid, model.ErrorCodeInvalidInput},
 	{pluginhost.ErrUnavailable, model.ErrorCodePluginUnavailable},
-	{pluginhost.ErrUnavailable, model.ErrorCodePluginUnavailable},
 	{pluginhost.ErrInvalidConfig, model.ErrorCodeInvalidConfig},
 	{campaigns.ErrNotFound, model.ErrorCodeCampaignNotFound},
 	{campaigns.ErrExists, model.ErrorCodeAlreadyExists},

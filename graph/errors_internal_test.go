@@ -33,6 +33,8 @@ var unmappedSentinels = map[string]string{
 	// A plugin's own failure: in an event's outcome the engine records it as FAILED with
 	// PLUGIN_ERROR; from a call a resolver makes (ValidateConfig, CheckEligibility, Quote) it
 	// is INTERNAL and logged at error level, as a defect to look into.
+	"plugins/sdk.ErrUnavailable":      "the plugin host wraps it in pluginhost.ErrUnavailable (pluginhost/translate.go)",
+	"plugins/sdk.ErrInvalidConfig":    "the plugin host wraps it in pluginhost.ErrInvalidConfig (pluginhost/translate.go)",
 	"plugins/sdk.ErrInvalidRequest":   "a plugin's own failure (PLUGIN_ERROR in outcomes, else INTERNAL)",
 	"plugins/sdk.ErrUnsupportedEvent": "a plugin's own failure (PLUGIN_ERROR in outcomes, else INTERNAL)",
 	"plugins/sdk.ErrUnsupportedHook":  "a plugin's own failure (PLUGIN_ERROR in outcomes, else INTERNAL)",
