@@ -82,6 +82,6 @@ export PROMOGATE_INTROSPECTION=${PROMOGATE_INTROSPECTION:-true}
 export PROMOGATE_ANONYMOUS_ROLES=${PROMOGATE_ANONYMOUS_ROLES-frontend}
 
 listen=${PROMOGATE_LISTEN:-127.0.0.1:8080}
-note "serving on http://$listen/"
+note "serving on http://$listen/ (the explorer) and http://$listen/console (the marketing console: sign in with the key below)"
 note "admin API key (explorer Headers: {\"Authorization\": \"Bearer <key>\"}): $PROMOGATE_BOOTSTRAP_ADMIN_KEY"
 exec bin/promogate serve --listen "$listen" --migrate --demo --plugins-dir bin/plugins "$@"

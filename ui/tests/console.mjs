@@ -85,7 +85,7 @@ try {
   check(await page.getByRole("link", { name: "Audit log" }).count() === 0, "marketing does not see the admin-only audit log");
 
   // --- campaigns list ----------------------------------------------------------------------
-  await page.getByRole("link", { name: "Campaigns" }).click();
+  await page.locator(".sidebar").getByRole("link", { name: "Campaigns" }).click();
   await page.getByRole("link", { name: /ITS PROF gift programme/ }).first().waitFor();
   await shot(page, "campaigns");
   await page.locator("select[name=status]").selectOption("ENDED");
@@ -178,7 +178,7 @@ try {
   await page.locator("h1 .badge", { hasText: "Active" }).waitFor();
   check(true, "the campaign is paused and resumed");
 
-  await page.getByRole("link", { name: "Members" }).click();
+  await page.locator(".sidebar").getByRole("link", { name: "Members" }).click();
   await page.getByLabel(/External ref/).fill("demo-anna");
   await page.getByRole("button", { name: "Search" }).click();
   await page.getByRole("link", { name: "Anna Kovalenko" }).click();
@@ -189,8 +189,18 @@ try {
     "the member lookup shows the event with its outcome: " + evText);
   await shot(page, "member");
 
+  // --- participants of the gift programme, searched ------------------------------------------------
+  await page.goto(base + "/console/campaigns/its-gifts-2021");
+  const participants = page.locator(".card", { has: page.getByRole("heading", { name: "Participants" }) }).locator("tbody tr");
+  await participants.first().waitFor();
+  const all = await participants.count();
+  await page.locator("input[name=participant-search]").fill("june");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.waitForFunction(() => document.querySelectorAll(".card tbody tr").length === 1);
+  check(all >= 2 && (await participants.first().textContent()).includes("its-june-12"), `searching the ${all} participants for "june" leaves its-june-12`);
+
   // --- fulfilment: April 2021 of the gift programme, as CSV -----------------------------------------
-  await page.getByRole("link", { name: "Fulfilment" }).click();
+  await page.locator(".sidebar").getByRole("link", { name: "Fulfilment" }).click();
   await page.locator("select[name=campaign]").selectOption("its-gifts-2021");
   await page.locator("input[name=month]").fill("2021-04");
   await page.getByTestId("fulfilment").waitFor();
@@ -220,7 +230,7 @@ try {
   }
 
   // --- rewards catalogue: create, edit the stock, import promo codes from a CSV file --------------------
-  await page.getByRole("link", { name: "Rewards" }).click();
+  await page.locator(".sidebar").getByRole("link", { name: "Rewards" }).click();
   const rewardCode = fresh ? "cinema-2" : "cinema-" + code;
   await page.locator(".filters select").selectOption("demo");
   if (fresh) {
