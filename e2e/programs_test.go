@@ -320,6 +320,22 @@ func TestEarnTableRegistrationMatters(t *testing.T) {
 	if got := c.quote(t, "client", seminar); got != `{"allowed":true,"listPrice":3000,"maxPointsPayable":1500,"moneyDue":1500,"points":1500,"price":3000,"reasons":[]}` {
 		t.Fatalf("seminar quote: %s", got)
 	}
+	// The client has 1,005 bonuses: it pays 1,000 of the seminar with them and owes 2,000.
+	paid := compact(data(t, c.gql(`mutation($m: ID!, $r: [ID!]!) { redeemRewards(memberId: $m, rewardIds: $r, idempotencyKey: "seminar-1", points: 1000) {
+		rejection { code } redemption { points moneyDue lines { points moneyDue } } } }`, map[string]any{"m": client, "r": []string{seminar}}), "redeemRewards"))
+	if want := `{"redemption":{"lines":[{"moneyDue":2000,"points":1000}],"moneyDue":2000,"points":1000},"rejection":null}`; paid != want {
+		t.Fatalf("seminar paid with 1000 bonuses: got %s want %s", paid, want)
+	}
+	if got := c.available(t, "client", "vashplus"); got != 5 {
+		t.Fatalf("balance after the seminar: %d, want 5", got)
+	}
+	// Bonuses are never money (§4.1): a cash reward cannot be bound to the programme's campaign.
+	resp := c.gql(`mutation($in: CreateRewardInput!) { createReward(input: $in) { id } }`, map[string]any{"in": map[string]any{
+		"program": "vashplus", "campaign": camp, "code": "cash-1000", "title": "1,000 roubles", "category": "cash", "price": 1000}})
+	if got := compact(resp["errors"]); !strings.Contains(got, `"extensions":{"code":"REWARD_KIND_FORBIDDEN"}`) ||
+		!strings.Contains(got, `forbids rewards of category cash`) {
+		t.Fatalf("a cash reward bound to VashPlus: %s", compact(resp))
+	}
 }
 
 // TestTierStatusPrivilegeAndExpiry: 10,000 status points make a member Privilege for 24

@@ -78,6 +78,7 @@ var errorCodes = []struct {
 	{rewards.ErrIdempotencyConflict, model.ErrorCodeIdempotencyConflict},
 	{rewards.ErrRateLimited, model.ErrorCodeRateLimited},
 	{rewards.ErrPointsOutOfRange, model.ErrorCodePointsOutOfRange},
+	{rewards.ErrKindForbidden, model.ErrorCodeRewardKindForbidden},
 	{auth.ErrKeyNotFound, model.ErrorCodeAPIKeyNotFound},
 	{auth.ErrInvalid, model.ErrorCodeInvalidInput},
 	{auth.ErrUnauthenticated, model.ErrorCodeUnauthenticated},

@@ -4807,6 +4807,12 @@ extend enum ErrorCode {
   member's available points; the message names the field and the bound.
   """
   POINTS_OUT_OF_RANGE
+  """
+  The programme of the reward's campaign forbids rewards of its category (its plugin's
+  forbidden reward kinds, e.g. ` + "`" + `cash` + "`" + ` where points have no money equivalent): the reward cannot
+  be bound to that campaign. The message names the field.
+  """
+  REWARD_KIND_FORBIDDEN
 }
 
 extend type Query {
@@ -4817,12 +4823,13 @@ extend type Query {
 }
 
 extend type Mutation {
-  "Adds a reward to a programme's catalogue. Errors: ALREADY_EXISTS (the code), PROGRAM_NOT_FOUND, CAMPAIGN_NOT_FOUND, INVALID_INPUT."
+  "Adds a reward to a programme's catalogue. Errors: ALREADY_EXISTS (the code), PROGRAM_NOT_FOUND, CAMPAIGN_NOT_FOUND, REWARD_KIND_FORBIDDEN (the campaign's programme forbids the category), INVALID_INPUT."
   createReward(input: CreateRewardInput!): Reward!
   """
   Changes a reward; omitted fields stay. The code and programme never change. Stock changes are
   safe against concurrent orders (the reward's row is locked). Errors: REWARD_NOT_FOUND,
-  CAMPAIGN_NOT_FOUND, INVALID_INPUT.
+  CAMPAIGN_NOT_FOUND, REWARD_KIND_FORBIDDEN (the campaign's programme forbids the category),
+  INVALID_INPUT.
   """
   updateReward(id: ID!, input: UpdateRewardInput!): Reward!
   """
@@ -4840,7 +4847,7 @@ extend type Mutation {
   POINTS_OUT_OF_RANGE); they go to the lines in line order, each taking up to its quoted
   ` + "`" + `points` + "`" + `, and the rest of each price is ` + "`" + `moneyDue` + "`" + `. A refusal is a ` + "`" + `rejection` + "`" + `
   (INSUFFICIENT_POINTS, ALREADY_REDEEMED, FREQUENCY_LIMIT, OUTSTANDING_DEBT, NOT_AVAILABLE,
-  OUT_OF_STOCK) and nothing is written. The same idempotency key (per member) with the same
+  OUT_OF_STOCK, REWARD_KIND_FORBIDDEN) and nothing is written. The same idempotency key (per member) with the same
   rewards and ` + "`" + `points` + "`" + ` returns the first order (` + "`" + `replayed` + "`" + `); with other rewards or points it
   fails with IDEMPOTENCY_CONFLICT. Members cannot cancel an order. Errors: MEMBER_NOT_FOUND,
   REWARD_NOT_FOUND, INVALID_IDEMPOTENCY_KEY, IDEMPOTENCY_CONFLICT, POINTS_OUT_OF_RANGE,
@@ -5006,7 +5013,7 @@ type RewardQuote {
   moneyDue: Int!
   "False when the member may not redeem it; reasons say why."
   allowed: Boolean!
-  "Why not (NOT_AVAILABLE, ALREADY_REDEEMED, OUT_OF_STOCK from the catalogue; FREQUENCY_LIMIT, OUTSTANDING_DEBT, … from the plugin); an allowed quote may carry a plugin's notes."
+  "Why not (NOT_AVAILABLE, ALREADY_REDEEMED, OUT_OF_STOCK, REWARD_KIND_FORBIDDEN from the catalogue and the programme's forbidden reward kinds; FREQUENCY_LIMIT, OUTSTANDING_DEBT, … from the plugin); an allowed quote may carry a plugin's notes."
   reasons: [Reason!]!
 }
 
@@ -5024,6 +5031,8 @@ enum RedeemRejectionCode {
   NOT_AVAILABLE
   "No units (or promo codes) left."
   OUT_OF_STOCK
+  "The programme of the reward's campaign forbids its category (e.g. cash); see ErrorCode.REWARD_KIND_FORBIDDEN."
+  REWARD_KIND_FORBIDDEN
 }
 
 "Why an order was refused."

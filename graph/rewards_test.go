@@ -642,6 +642,50 @@ func TestRedeemWithFewerPoints(t *testing.T) {
 		`{"data":{"member":{"redemptions":{"edges":[]}}}}`)
 }
 
+// TestRewardKindForbidden: a programme refuses reward kinds it forbids (seed 001 §4.1: bonuses
+// are never money). The quoter forbids cash, so a cash reward cannot be bound to its campaign,
+// on creation or update, nor a bound reward become cash; one bound before (written directly, as
+// if the plugin forbade cash only later) is quoted not allowed and its order refused.
+func TestRewardKindForbidden(t *testing.T) {
+	a := newRewardsAPI(t)
+	const create = `mutation($in: CreateRewardInput!) { createReward(input: $in) { code category campaign { code } } }`
+	const update = `mutation($id: ID!, $in: UpdateRewardInput!) { updateReward(id: $id, input: $in) { code category campaign { code } } }`
+	why := fmt.Sprintf("reward kind forbidden: category: the programme of campaign %s (quoter@1.0.0) forbids rewards of category cash", a.campaign.Code)
+	refused := func(q, field string) string {
+		return fmt.Sprintf(`{"errors":[{"message":%q,"path":[%q],"locations":[{"line":1,"column":%d}],
+			"extensions":{"code":"REWARD_KIND_FORBIDDEN"}}],"data":null}`, why, field, strings.Index(q, field+"(")+1)
+	}
+	campaign := rwGID("Campaign", a.campaign.ID)
+	a.expect(create, map[string]any{"in": map[string]any{"program": a.program.Code, "code": "cashback", "title": "1,000 roubles",
+		"category": "cash", "price": 1000, "campaign": campaign}}, refused(create, "createReward"))
+
+	cash := a.reward(rewards.CreateInput{Code: "cash", Title: "1,000 roubles", Category: "cash", Price: 1000})
+	a.expect(update, map[string]any{"id": rwGID("Reward", cash.ID), "in": map[string]any{"campaign": campaign}}, refused(update, "updateReward"))
+	tv := a.reward(rewards.CreateInput{Code: "tv", Title: "TV package", Category: "tv", Price: 800, CampaignID: a.withCampaign()})
+	a.expect(update, map[string]any{"id": rwGID("Reward", tv.ID), "in": map[string]any{"category": "cash"}}, refused(update, "updateReward"))
+	// Nothing was written; without the campaign a cash reward is the catalogue's own business.
+	a.expect(`query($a: ID!, $b: ID!) { a: reward(id: $a) { category campaign { code } } b: reward(id: $b) { category campaign { code } } }`,
+		map[string]any{"a": rwGID("Reward", cash.ID), "b": rwGID("Reward", tv.ID)}, fmt.Sprintf(
+			`{"data":{"a":{"category":"cash","campaign":null},"b":{"category":"tv","campaign":{"code":%q}}}}`, a.campaign.Code))
+
+	if _, err := a.db.NewRaw(`UPDATE rewards SET campaign_id = ? WHERE id = ?`, a.campaign.ID, cash.ID).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m := a.member("anna", "Kyiv", nil)
+	a.credit(m, 5000, nil)
+	a.expect(`query($m: ID!, $r: ID!) { member(id: $m) { rewardQuote(rewardId: $r) { price maxPointsPayable points allowed reasons { code message } } } }`,
+		map[string]any{"m": rwGID("Member", m.ID), "r": rwGID("Reward", cash.ID)}, fmt.Sprintf(
+			`{"data":{"member":{"rewardQuote":{"price":1000,"maxPointsPayable":null,"points":1000,"allowed":false,
+			"reasons":[{"code":"REWARD_KIND_FORBIDDEN","message":%q}]}}}}`, strings.TrimPrefix(why, "reward kind forbidden: category: ")))
+	rej := fmt.Sprintf(`{"code":"REWARD_KIND_FORBIDDEN","message":%q,"rewardId":%q}`, strings.TrimPrefix(why, "reward kind forbidden: category: "),
+		rwGID("Reward", cash.ID))
+	a.expect(redeemQ, a.redeemVars(m, "cash-1", cash),
+		`{"data":{"redeemRewards":{"replayed":false,"rejection":`+rej+`,"rejections":[`+rej+`],"redemption":null}}}`)
+	if got := a.balance(m); got != `[{"available":5000,"nextExpiration":null}]` {
+		t.Fatalf("balance after the refused order: %s", got)
+	}
+}
+
 // TestRedeemRejections: one refused order per rejection code, through GraphQL, exact JSON.
 func TestRedeemRejections(t *testing.T) {
 	a := newRewardsAPI(t)

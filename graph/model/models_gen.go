@@ -811,6 +811,10 @@ const (
 	// of its lines' quoted `points`: each price, or the programme's cap when lower), or more than the
 	// member's available points; the message names the field and the bound.
 	ErrorCodePointsOutOfRange ErrorCode = "POINTS_OUT_OF_RANGE"
+	// The programme of the reward's campaign forbids rewards of its category (its plugin's
+	// forbidden reward kinds, e.g. `cash` where points have no money equivalent): the reward cannot
+	// be bound to that campaign. The message names the field.
+	ErrorCodeRewardKindForbidden ErrorCode = "REWARD_KIND_FORBIDDEN"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -859,11 +863,12 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeRewardNotFound,
 	ErrorCodeRedemptionNotFound,
 	ErrorCodePointsOutOfRange,
+	ErrorCodeRewardKindForbidden,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidCharacter, ErrorCodeIntOutOfRange, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeBenefitNotFound, ErrorCodeTooManyErrors, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound, ErrorCodePointsOutOfRange:
+	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidCharacter, ErrorCodeIntOutOfRange, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeBenefitNotFound, ErrorCodeTooManyErrors, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound, ErrorCodePointsOutOfRange, ErrorCodeRewardKindForbidden:
 		return true
 	}
 	return false
@@ -1384,6 +1389,8 @@ const (
 	RedeemRejectionCodeNotAvailable RedeemRejectionCode = "NOT_AVAILABLE"
 	// No units (or promo codes) left.
 	RedeemRejectionCodeOutOfStock RedeemRejectionCode = "OUT_OF_STOCK"
+	// The programme of the reward's campaign forbids its category (e.g. cash); see ErrorCode.REWARD_KIND_FORBIDDEN.
+	RedeemRejectionCodeRewardKindForbidden RedeemRejectionCode = "REWARD_KIND_FORBIDDEN"
 )
 
 var AllRedeemRejectionCode = []RedeemRejectionCode{
@@ -1393,11 +1400,12 @@ var AllRedeemRejectionCode = []RedeemRejectionCode{
 	RedeemRejectionCodeOutstandingDebt,
 	RedeemRejectionCodeNotAvailable,
 	RedeemRejectionCodeOutOfStock,
+	RedeemRejectionCodeRewardKindForbidden,
 }
 
 func (e RedeemRejectionCode) IsValid() bool {
 	switch e {
-	case RedeemRejectionCodeInsufficientPoints, RedeemRejectionCodeAlreadyRedeemed, RedeemRejectionCodeFrequencyLimit, RedeemRejectionCodeOutstandingDebt, RedeemRejectionCodeNotAvailable, RedeemRejectionCodeOutOfStock:
+	case RedeemRejectionCodeInsufficientPoints, RedeemRejectionCodeAlreadyRedeemed, RedeemRejectionCodeFrequencyLimit, RedeemRejectionCodeOutstandingDebt, RedeemRejectionCodeNotAvailable, RedeemRejectionCodeOutOfStock, RedeemRejectionCodeRewardKindForbidden:
 		return true
 	}
 	return false

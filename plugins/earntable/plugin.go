@@ -51,6 +51,9 @@ func (Plugin) Describe(context.Context) (sdk.Description, error) {
 		ConfigSchema:  json.RawMessage(configSchema),
 		DefaultConfig: def,
 		RewardKinds:   []string{"shop", "service", "seminar", "online_seminar"},
+		// Seed 001 §1.4, §4.1: bonuses have no money equivalent and can never be turned into
+		// cash, so the core refuses cash rewards for the programme's campaigns.
+		ForbiddenRewardKinds: []string{"cash"},
 	}, nil
 }
 

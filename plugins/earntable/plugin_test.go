@@ -66,6 +66,10 @@ func TestDescribe(t *testing.T) {
 	if d.Name != "earntable" || d.Version != "1.0.0" || !slices.Equal(d.EventTypes, wantTypes) || d.Schedules != nil {
 		t.Errorf("Describe = %s %s %v %v", d.Name, d.Version, d.EventTypes, d.Schedules)
 	}
+	// Bonuses are never money (seed 001 §4.1): the core refuses cash rewards for the campaigns.
+	if !slices.Equal(d.ForbiddenRewardKinds, []string{"cash"}) {
+		t.Errorf("ForbiddenRewardKinds = %v, want [cash]", d.ForbiddenRewardKinds)
+	}
 	var schema map[string]any
 	if err := json.Unmarshal(d.ConfigSchema, &schema); err != nil {
 		t.Errorf("ConfigSchema is not JSON: %v", err)

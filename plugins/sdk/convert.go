@@ -113,13 +113,14 @@ func tsPtrIn(ts *timestamppb.Timestamp) *time.Time {
 
 func descriptionOut(d Description) *programv1.Description {
 	out := &programv1.Description{
-		Name:              d.Name,
-		Version:           d.Version,
-		EventTypes:        d.EventTypes,
-		ConfigSchemaJson:  rawOut(d.ConfigSchema),
-		DefaultConfigJson: rawOut(d.DefaultConfig),
-		BenefitKinds:      d.BenefitKinds,
-		RewardKinds:       d.RewardKinds,
+		Name:                 d.Name,
+		Version:              d.Version,
+		EventTypes:           d.EventTypes,
+		ConfigSchemaJson:     rawOut(d.ConfigSchema),
+		DefaultConfigJson:    rawOut(d.DefaultConfig),
+		BenefitKinds:         d.BenefitKinds,
+		RewardKinds:          d.RewardKinds,
+		ForbiddenRewardKinds: d.ForbiddenRewardKinds,
 	}
 	for _, s := range d.Schedules {
 		out.Schedules = append(out.Schedules, &programv1.Schedule{Name: s.Name, Spec: s.Spec})
@@ -129,13 +130,14 @@ func descriptionOut(d Description) *programv1.Description {
 
 func descriptionIn(d *programv1.Description) Description {
 	out := Description{
-		Name:          d.GetName(),
-		Version:       d.GetVersion(),
-		EventTypes:    stringsIn(d.GetEventTypes()),
-		ConfigSchema:  rawIn(d.GetConfigSchemaJson()),
-		DefaultConfig: rawIn(d.GetDefaultConfigJson()),
-		BenefitKinds:  stringsIn(d.GetBenefitKinds()),
-		RewardKinds:   stringsIn(d.GetRewardKinds()),
+		Name:                 d.GetName(),
+		Version:              d.GetVersion(),
+		EventTypes:           stringsIn(d.GetEventTypes()),
+		ConfigSchema:         rawIn(d.GetConfigSchemaJson()),
+		DefaultConfig:        rawIn(d.GetDefaultConfigJson()),
+		BenefitKinds:         stringsIn(d.GetBenefitKinds()),
+		RewardKinds:          stringsIn(d.GetRewardKinds()),
+		ForbiddenRewardKinds: stringsIn(d.GetForbiddenRewardKinds()),
 	}
 	for _, s := range d.GetSchedules() {
 		out.Schedules = append(out.Schedules, Schedule{Name: s.GetName(), Spec: s.GetSpec()})

@@ -309,8 +309,9 @@ func TestRoundTripDescribe(t *testing.T) {
 			{Name: "month-close", Spec: "monthly day=28 at=23:59:59"},
 			{Name: "expire", Spec: "every=1h"},
 		},
-		BenefitKinds: []string{"discount", "gift"},
-		RewardKinds:  []string{"voucher"},
+		BenefitKinds:         []string{"discount", "gift"},
+		RewardKinds:          []string{"voucher"},
+		ForbiddenRewardKinds: []string{"cash"},
 	}
 	assertAllSet(t, "description", reflect.ValueOf(full))
 	empties := sdk.Description{EventTypes: []string{}, Schedules: []sdk.Schedule{}, ConfigSchema: json.RawMessage{}}

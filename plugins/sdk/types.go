@@ -34,6 +34,12 @@ type Description struct {
 	BenefitKinds []string
 	// RewardKinds are the reward categories the plugin quotes.
 	RewardKinds []string
+	// ForbiddenRewardKinds are reward categories the programme forbids (e.g.
+	// "cash" where points can never be exchanged for money). The core refuses
+	// to bind a reward of such a category to a campaign of the plugin, and
+	// quotes one bound earlier as not allowed (REWARD_KIND_FORBIDDEN), without
+	// calling Quote.
+	ForbiddenRewardKinds []string
 }
 
 // Schedule asks the core to run a hook. Spec follows the grammar of

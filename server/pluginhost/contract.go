@@ -38,6 +38,10 @@ type Description struct {
 	Schedules     []Schedule
 	BenefitKinds  []string
 	RewardKinds   []string
+	// ForbiddenRewardKinds are reward categories the programme forbids (e.g. cash): the
+	// rewards service refuses to bind such rewards to the plugin's campaigns and quotes them
+	// as not allowed.
+	ForbiddenRewardKinds []string
 }
 
 // Schedule is a hook the plugin wants run, with a spec in the schedule grammar (ParseSchedule).

@@ -143,7 +143,8 @@ func ParseSchedule(spec string) (ScheduleSpec, error) {
 
 func descriptionIn(d sdk.Description) Description {
 	out := Description{Name: d.Name, Version: d.Version, EventTypes: d.EventTypes, ConfigSchema: d.ConfigSchema,
-		DefaultConfig: d.DefaultConfig, BenefitKinds: d.BenefitKinds, RewardKinds: d.RewardKinds}
+		DefaultConfig: d.DefaultConfig, BenefitKinds: d.BenefitKinds, RewardKinds: d.RewardKinds,
+		ForbiddenRewardKinds: d.ForbiddenRewardKinds}
 	if d.Schedules != nil {
 		out.Schedules = make([]Schedule, len(d.Schedules))
 		for i, s := range d.Schedules {

@@ -27,6 +27,9 @@ var (
 	// its quotes let points pay, or more than the member's available points; the message says
 	// which bound.
 	ErrPointsOutOfRange = errors.New("points out of range")
+	// ErrKindForbidden means the programme of the reward's campaign forbids rewards of its
+	// category (sdk.Description.ForbiddenRewardKinds); the message names the field.
+	ErrKindForbidden = errors.New("reward kind forbidden")
 	// ErrRateLimited means a Limiter refused an attempt; see *RateLimitError for when to retry.
 	ErrRateLimited = errors.New("too many attempts")
 )

@@ -23,12 +23,14 @@ const (
 	CodeOutstandingDebt    = "OUTSTANDING_DEBT"
 	CodeNotAvailable       = "NOT_AVAILABLE"
 	CodeOutOfStock         = "OUT_OF_STOCK"
+	// CodeKindForbidden: the programme of the reward's campaign forbids its category.
+	CodeKindForbidden = "REWARD_KIND_FORBIDDEN"
 )
 
 // rejectionCodes are the codes a Rejection may carry; a plugin's other reason codes are
 // reported as NOT_AVAILABLE (the quote keeps the plugin's own code).
 var rejectionCodes = map[string]bool{CodeInsufficientPoints: true, CodeAlreadyRedeemed: true, CodeFrequencyLimit: true,
-	CodeOutstandingDebt: true, CodeNotAvailable: true, CodeOutOfStock: true}
+	CodeOutstandingDebt: true, CodeNotAvailable: true, CodeOutOfStock: true, CodeKindForbidden: true}
 
 // Quote is the price of a reward for a member now.
 type Quote struct {
@@ -88,6 +90,7 @@ func (s *Service) quote(ctx context.Context, m *members.Member, lines []*Reward,
 		campaign pluginhost.Campaign
 	}
 	snaps := map[int64]*snap{}
+	kinds := map[int64][]string{} // forbidden reward kinds by campaign
 	seen := map[int64]int{}
 	out := make([]Quote, len(lines))
 	for i, r := range lines {
@@ -107,6 +110,22 @@ func (s *Service) quote(ctx context.Context, m *members.Member, lines []*Reward,
 			if !c.Live(now) {
 				reasons = append(reasons, pluginhost.Reason{Code: CodeNotAvailable,
 					Message: fmt.Sprintf("%s is not offered now: its campaign %s is not running", r.Code, c.Code)})
+				c = nil
+			}
+		}
+		if c != nil {
+			// A reward bound before its plugin forbade the category: refused without asking
+			// the plugin.
+			ks, ok := kinds[c.ID]
+			if !ok {
+				var err error
+				if ks, err = s.forbiddenKinds(ctx, c); err != nil {
+					return nil, fmt.Errorf("%w: %v", pluginhost.ErrUnavailable, err)
+				}
+				kinds[c.ID] = ks
+			}
+			if why := forbids(c, ks, r.Category); why != "" {
+				reasons = append(reasons, pluginhost.Reason{Code: CodeKindForbidden, Message: why})
 				c = nil
 			}
 		}

@@ -29,9 +29,11 @@ type Engine interface {
 	Record(ctx context.Context, ins []engine.Input) ([]engine.Result, error)
 }
 
-// Plugins gives the programme plugin of a campaign. *pluginhost.Host implements it.
+// Plugins gives the programme plugin of a campaign and its registered description (for the
+// reward kinds it forbids). *pluginhost.Host implements it.
 type Plugins interface {
 	Program(k pluginhost.Key) pluginhost.Program
+	Entry(ctx context.Context, k pluginhost.Key) (*pluginhost.Entry, error)
 }
 
 // Config holds the service's dependencies.
@@ -324,8 +326,41 @@ func (s *Service) check(ctx context.Context, r *Reward) error {
 		if c.ProgramID != r.ProgramID {
 			return invalid("campaign %s belongs to another programme", c.Code)
 		}
+		kinds, err := s.forbiddenKinds(ctx, c)
+		if err != nil {
+			return err
+		}
+		if why := forbids(c, kinds, r.Category); why != "" {
+			return fmt.Errorf("%w: category: %s", ErrKindForbidden, why)
+		}
 	}
 	return nil
+}
+
+// forbiddenKinds returns the reward categories campaign c's programme forbids: its plugin's
+// Description.ForbiddenRewardKinds, as registered. Without a plugin host nothing is forbidden
+// (nor can rewards bound to a campaign be quoted).
+func (s *Service) forbiddenKinds(ctx context.Context, c *campaigns.Campaign) ([]string, error) {
+	if s.plugins == nil {
+		return nil, nil
+	}
+	e, err := s.plugins.Entry(ctx, pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion})
+	if err != nil {
+		return nil, err
+	}
+	return e.Description.ForbiddenRewardKinds, nil
+}
+
+// forbids says why campaign c's programme, forbidding kinds, forbids rewards of the category,
+// or returns "" when it does not.
+func forbids(c *campaigns.Campaign, kinds []string, category string) string {
+	for _, k := range kinds {
+		if strings.EqualFold(strings.TrimSpace(k), category) {
+			return fmt.Sprintf("the programme of campaign %s (%s@%s) forbids rewards of category %s", c.Code, c.PluginName,
+				c.PluginVersion, category)
+		}
+	}
+	return ""
 }
 
 // cleanList trims the entries of a region or service list, drops duplicates (case-insensitive)

@@ -56,6 +56,8 @@ func (Plugin) Describe(context.Context) (sdk.Description, error) {
 			"caps":{"type":"object"},"monthlyLimit":{"type":"integer","minimum":0}}}`),
 		DefaultConfig: json.RawMessage(`{"tierDiscounts":{},"caps":{},"monthlyLimit":0}`),
 		RewardKinds:   []string{"tv", "internet", "phone", "partner", "seminar"},
+		// Points are no money: the core refuses cash rewards for its campaigns.
+		ForbiddenRewardKinds: []string{"cash"},
 	}, nil
 }
 

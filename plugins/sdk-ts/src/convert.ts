@@ -283,6 +283,7 @@ export function descriptionOut(d: Description): Wire {
     schedules: (d.schedules ?? []).map((s) => ({ name: s.name, spec: s.spec })),
     benefit_kinds: stringsOut(d.benefitKinds),
     reward_kinds: stringsOut(d.rewardKinds),
+    forbidden_reward_kinds: stringsOut(d.forbiddenRewardKinds),
   };
 }
 

@@ -29,6 +29,11 @@ export interface Description {
   benefitKinds?: string[];
   /** rewardKinds are the reward categories the plugin quotes. */
   rewardKinds?: string[];
+  /**
+   * forbiddenRewardKinds are reward categories the programme forbids (e.g. "cash"): the core
+   * refuses to bind such a reward to the plugin's campaigns and quotes one as not allowed.
+   */
+  forbiddenRewardKinds?: string[];
 }
 
 /**

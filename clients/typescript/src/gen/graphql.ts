@@ -81,7 +81,9 @@ export type RedeemRejectionCode =
   /** The member has a debt on the reward's service, from the plugin's quote. */
   | 'OUTSTANDING_DEBT'
   /** No units (or promo codes) left. */
-  | 'OUT_OF_STOCK';
+  | 'OUT_OF_STOCK'
+  /** The programme of the reward's campaign forbids its category (e.g. cash); see ErrorCode.REWARD_KIND_FORBIDDEN. */
+  | 'REWARD_KIND_FORBIDDEN';
 
 export type RedemptionStatus =
   | 'COMPLETED'

@@ -92,6 +92,11 @@ export const descriptors = {
                       "rule": "repeated",
                       "type": "string",
                       "id": 8
+                    },
+                    "forbidden_reward_kinds": {
+                      "rule": "repeated",
+                      "type": "string",
+                      "id": 9
                     }
                   }
                 },

@@ -128,17 +128,18 @@ func (x *Schedule) GetSpec() string {
 }
 
 type Description struct {
-	state             protoimpl.MessageState `protogen:"open.v1"`
-	Name              string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Version           string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
-	EventTypes        []string               `protobuf:"bytes,3,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
-	ConfigSchemaJson  []byte                 `protobuf:"bytes,4,opt,name=config_schema_json,json=configSchemaJson,proto3" json:"config_schema_json,omitempty"`
-	DefaultConfigJson []byte                 `protobuf:"bytes,5,opt,name=default_config_json,json=defaultConfigJson,proto3" json:"default_config_json,omitempty"`
-	Schedules         []*Schedule            `protobuf:"bytes,6,rep,name=schedules,proto3" json:"schedules,omitempty"`
-	BenefitKinds      []string               `protobuf:"bytes,7,rep,name=benefit_kinds,json=benefitKinds,proto3" json:"benefit_kinds,omitempty"`
-	RewardKinds       []string               `protobuf:"bytes,8,rep,name=reward_kinds,json=rewardKinds,proto3" json:"reward_kinds,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	Name                 string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version              string                 `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	EventTypes           []string               `protobuf:"bytes,3,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	ConfigSchemaJson     []byte                 `protobuf:"bytes,4,opt,name=config_schema_json,json=configSchemaJson,proto3" json:"config_schema_json,omitempty"`
+	DefaultConfigJson    []byte                 `protobuf:"bytes,5,opt,name=default_config_json,json=defaultConfigJson,proto3" json:"default_config_json,omitempty"`
+	Schedules            []*Schedule            `protobuf:"bytes,6,rep,name=schedules,proto3" json:"schedules,omitempty"`
+	BenefitKinds         []string               `protobuf:"bytes,7,rep,name=benefit_kinds,json=benefitKinds,proto3" json:"benefit_kinds,omitempty"`
+	RewardKinds          []string               `protobuf:"bytes,8,rep,name=reward_kinds,json=rewardKinds,proto3" json:"reward_kinds,omitempty"`
+	ForbiddenRewardKinds []string               `protobuf:"bytes,9,rep,name=forbidden_reward_kinds,json=forbiddenRewardKinds,proto3" json:"forbidden_reward_kinds,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Description) Reset() {
@@ -223,6 +224,13 @@ func (x *Description) GetBenefitKinds() []string {
 func (x *Description) GetRewardKinds() []string {
 	if x != nil {
 		return x.RewardKinds
+	}
+	return nil
+}
+
+func (x *Description) GetForbiddenRewardKinds() []string {
+	if x != nil {
+		return x.ForbiddenRewardKinds
 	}
 	return nil
 }
@@ -2712,7 +2720,7 @@ const file_plugins_sdk_proto_v1_program_proto_rawDesc = "" +
 	"\x0fDescribeRequest\"2\n" +
 	"\bSchedule\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
-	"\x04spec\x18\x02 \x01(\tR\x04spec\"\xbf\x02\n" +
+	"\x04spec\x18\x02 \x01(\tR\x04spec\"\xf5\x02\n" +
 	"\vDescription\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1f\n" +
@@ -2722,7 +2730,8 @@ const file_plugins_sdk_proto_v1_program_proto_rawDesc = "" +
 	"\x13default_config_json\x18\x05 \x01(\fR\x11defaultConfigJson\x12;\n" +
 	"\tschedules\x18\x06 \x03(\v2\x1d.promogate.plugin.v1.ScheduleR\tschedules\x12#\n" +
 	"\rbenefit_kinds\x18\a \x03(\tR\fbenefitKinds\x12!\n" +
-	"\freward_kinds\x18\b \x03(\tR\vrewardKinds\"\xf4\x01\n" +
+	"\freward_kinds\x18\b \x03(\tR\vrewardKinds\x124\n" +
+	"\x16forbidden_reward_kinds\x18\t \x03(\tR\x14forbiddenRewardKinds\"\xf4\x01\n" +
 	"\bCampaign\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\tR\x04code\x12\x18\n" +
