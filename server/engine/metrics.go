@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
+	"github.com/promogate/promogate/server/telemetry"
 )
 
 // Metrics count the events the engine records and decides. Install them with Options.Metrics;
@@ -74,42 +75,13 @@ func (m *Metrics) decidedAfterCommit(ctx context.Context, ev *Event) {
 	})
 }
 
-// backlog reports the pending events: how many, and how long the oldest has waited since it
-// was received, read from the database at each scrape (one index scan of the pending ones).
-type backlog struct {
-	db      *bun.DB
-	now     func() time.Time
-	waiting *prometheus.Desc
-	oldest  *prometheus.Desc
-}
-
 // NewBacklog returns a collector of the events waiting for evaluation, as every replica sees
-// them (promogate_events_waiting, promogate_events_oldest_waiting_age_seconds).
+// them (promogate_events_waiting, promogate_events_oldest_waiting_age_seconds), read at each
+// scrape with one scan of the pending events' index.
 func NewBacklog(bdb *bun.DB, now func() time.Time) prometheus.Collector {
-	return &backlog{db: bdb, now: now,
-		waiting: prometheus.NewDesc("promogate_events_waiting", "Events stored and not yet decided (pending: being evaluated or waiting for a plugin).", nil, nil),
-		oldest:  prometheus.NewDesc("promogate_events_oldest_waiting_age_seconds", "Age of the oldest pending event (0 when none).", nil, nil),
+	return &telemetry.Backlog{DB: bdb, Now: now,
+		Query: `SELECT count(*), min(received_at) FROM events WHERE status = 'pending'`,
+		Count: prometheus.NewDesc("promogate_events_waiting", "Events stored and not yet decided (pending: being evaluated or waiting for a plugin).", nil, nil),
+		Age:   prometheus.NewDesc("promogate_events_oldest_waiting_age_seconds", "Age of the oldest pending event (0 when none).", nil, nil),
 	}
-}
-
-func (b *backlog) Describe(ch chan<- *prometheus.Desc) {
-	ch <- b.waiting
-	ch <- b.oldest
-}
-
-func (b *backlog) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	var n int64
-	var oldest *time.Time
-	if err := b.db.NewRaw(`SELECT count(*), min(received_at) FROM events WHERE status = 'pending'`).Scan(ctx, &n, &oldest); err != nil {
-		ch <- prometheus.NewInvalidMetric(b.waiting, err)
-		return
-	}
-	age := 0.0
-	if oldest != nil {
-		age = max(b.now().Sub(*oldest).Seconds(), 0)
-	}
-	ch <- prometheus.MustNewConstMetric(b.waiting, prometheus.GaugeValue, float64(n))
-	ch <- prometheus.MustNewConstMetric(b.oldest, prometheus.GaugeValue, age)
 }

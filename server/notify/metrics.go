@@ -1,11 +1,12 @@
 package notify
 
 import (
-	"context"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/uptrace/bun"
+
+	"github.com/promogate/promogate/server/telemetry"
 )
 
 // Metrics count the dispatcher's delivery attempts by outcome (delivered, retry, failed).
@@ -24,9 +25,10 @@ func NewMetrics(reg prometheus.Registerer, bdb *bun.DB, now func() time.Time) *M
 	for _, o := range []string{OutcomeDelivered, OutcomeRetry, OutcomeFailed} {
 		m.attempts.WithLabelValues(o)
 	}
-	reg.MustRegister(m.attempts, &outbox{db: bdb, now: now,
-		pending: prometheus.NewDesc("promogate_outbox_pending", "Notifications waiting for delivery.", nil, nil),
-		oldest:  prometheus.NewDesc("promogate_outbox_oldest_pending_age_seconds", "Age of the oldest pending notification (0 when none).", nil, nil),
+	reg.MustRegister(m.attempts, &telemetry.Backlog{DB: bdb, Now: now,
+		Query: `SELECT count(*), min(created_at) FROM notifications WHERE status = 'pending'`,
+		Count: prometheus.NewDesc("promogate_outbox_pending", "Notifications waiting for delivery.", nil, nil),
+		Age:   prometheus.NewDesc("promogate_outbox_oldest_pending_age_seconds", "Age of the oldest pending notification (0 when none).", nil, nil),
 	})
 	return m
 }
@@ -38,33 +40,4 @@ func (m *Metrics) attempt(outcome string) {
 	if m != nil {
 		m.attempts.WithLabelValues(outcome).Inc()
 	}
-}
-
-// outbox collects the pending notifications at each scrape (one index scan of the pending ones).
-type outbox struct {
-	db              *bun.DB
-	now             func() time.Time
-	pending, oldest *prometheus.Desc
-}
-
-func (o *outbox) Describe(ch chan<- *prometheus.Desc) {
-	ch <- o.pending
-	ch <- o.oldest
-}
-
-func (o *outbox) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	var n int64
-	var oldest *time.Time
-	if err := o.db.NewRaw(`SELECT count(*), min(created_at) FROM notifications WHERE status = 'pending'`).Scan(ctx, &n, &oldest); err != nil {
-		ch <- prometheus.NewInvalidMetric(o.pending, err)
-		return
-	}
-	age := 0.0
-	if oldest != nil {
-		age = max(o.now().Sub(*oldest).Seconds(), 0)
-	}
-	ch <- prometheus.MustNewConstMetric(o.pending, prometheus.GaugeValue, float64(n))
-	ch <- prometheus.MustNewConstMetric(o.oldest, prometheus.GaugeValue, age)
 }
