@@ -63,7 +63,7 @@ test:
 # generate also rewrites the TypeScript client's types and documents (clients/typescript/src/gen)
 # from the schema; proto also rewrites the TypeScript plugin SDK's descriptors. Both need npm.
 generate:
-	$(GO) run graph/generate.go
+	$(GO) tool gqlgen generate
 	@$(call npm_run,clients/typescript,generate)
 
 # The console's built files are committed (go build needs no Node.js); this rebuilds them and

@@ -18,6 +18,10 @@ type Options struct {
 	MaxOpenConns int
 	// ApplicationName is reported to PostgreSQL (pg_stat_activity).
 	ApplicationName string
+	// OnStatement, when set, is called with the text of every statement the pool sends
+	// (BEGIN and COMMIT included), before it is sent; tests count statements with it. It must
+	// be safe for concurrent use.
+	OnStatement func(sql string)
 }
 
 // Open connects to the PostgreSQL database at url (postgres://user@host:port/db?sslmode=disable)
@@ -33,7 +37,7 @@ func Open(ctx context.Context, url string, opts Options) (*bun.DB, error) {
 		pgdriver.WithReadTimeout(60*time.Second),
 		pgdriver.WithWriteTimeout(15*time.Second),
 	)
-	sqldb := sql.OpenDB(cachingConnector{connector})
+	sqldb := sql.OpenDB(cachingConnector{Connector: connector, observe: opts.OnStatement})
 	maxOpen := opts.MaxOpenConns
 	if maxOpen <= 0 {
 		maxOpen = 32

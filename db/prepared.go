@@ -137,6 +137,7 @@ func arrayText(n, sizeHint int, elem func(b []byte, i int) []byte) string {
 // arguments prepared (see Prepared).
 type cachingConnector struct {
 	driver.Connector
+	observe func(string)
 }
 
 func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -149,14 +150,21 @@ func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		cn.Close()
 		return nil, fmt.Errorf("db: unexpected driver connection %T", cn)
 	}
-	return &cachingConn{Conn: pc, stmts: make(map[string]driver.Stmt)}, nil
+	return &cachingConn{Conn: pc, stmts: make(map[string]driver.Stmt), observe: c.observe}, nil
 }
 
 // cachingConn is a pgdriver connection with a per-connection cache of prepared statements.
 // database/sql uses a connection from one goroutine at a time, so the map needs no lock.
 type cachingConn struct {
 	*pgdriver.Conn
-	stmts map[string]driver.Stmt
+	stmts   map[string]driver.Stmt
+	observe func(string)
+}
+
+func (c *cachingConn) sent(query string) {
+	if c.observe != nil {
+		c.observe(query)
+	}
 }
 
 var (
@@ -197,6 +205,7 @@ func (c *cachingConn) forget(query string, err error) {
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.sent(query)
 	if len(args) == 0 {
 		return c.Conn.QueryContext(ctx, query, nil)
 	}
@@ -212,6 +221,7 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.sent(query)
 	if len(args) == 0 {
 		return c.Conn.ExecContext(ctx, query, nil)
 	}
@@ -247,6 +257,7 @@ func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 	if opts.ReadOnly {
 		level += " READ ONLY"
 	}
+	c.sent("BEGIN" + level)
 	if _, err := c.Conn.ExecContext(ctx, "BEGIN"+level, nil); err != nil {
 		return nil, err
 	}
@@ -257,11 +268,13 @@ func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (drive
 type connTx struct{ c *cachingConn }
 
 func (t connTx) Commit() error {
+	t.c.sent("COMMIT")
 	_, err := t.c.Conn.ExecContext(context.Background(), "COMMIT", nil)
 	return err
 }
 
 func (t connTx) Rollback() error {
+	t.c.sent("ROLLBACK")
 	_, err := t.c.Conn.ExecContext(context.Background(), "ROLLBACK", nil)
 	return err
 }

@@ -10,24 +10,99 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vikstrous/dataloadgen"
 
+	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
+	"github.com/promogate/promogate/server/notify"
+	"github.com/promogate/promogate/server/pluginhost"
 )
 
-// Loaders batch the look-ups that lists would otherwise make once per row. A fresh set is made
-// per request (see WithLoaders), so nothing is cached across requests.
+// Loaders batch the look-ups that the elements of a list would otherwise make once per row
+// (gqlgen resolves a list's elements, and an object's resolver fields, concurrently; each
+// loader collects the keys asked for within its wait and reads them with one statement). A
+// fresh set is made per request (see WithLoaders), so nothing is cached across requests.
+//
+// Outside lists a loader has nothing to batch, and its wait would only add to the request's
+// latency: a field of a single object (one member, one event) reads with a look-up of its own
+// (see loader.load).
 type Loaders struct {
-	Program  *dataloadgen.Loader[int64, *ledger.Program]
-	Member   *dataloadgen.Loader[int64, *members.Member]
-	Balances *dataloadgen.Loader[int64, []ledger.Balance]
+	Program         loader[int64, *ledger.Program]
+	Member          loader[int64, *members.Member]
+	Balances        loader[int64, []ledger.Balance]
+	Campaign        loader[int64, *campaigns.Campaign]
+	Transaction     loader[int64, *ledger.Transaction]
+	Reversal        loader[int64, *ledger.Transaction] // by the id of the transaction reversed
+	Plugin          loader[pluginhost.Key, *pluginhost.Entry]
+	PluginCampaigns loader[campaigns.PluginVersion, []campaigns.Campaign]
+	Deliveries      loader[int64, []notify.Delivery] // by notification id
 
 	mu      sync.Mutex
 	members map[int64]*members.Member // see remember
 }
 
+// LoaderWait is how long a loader collects keys before it reads them: the elements of a list are
+// resolved within microseconds of each other.
+const LoaderWait = time.Millisecond
+
+// loader reads values by key, in batches inside lists (see Loaders).
+type loader[K comparable, V any] struct {
+	batch *dataloadgen.Loader[K, V]
+	fetch func(ctx context.Context, keys []K) (map[K]V, error)
+	// absent is the value of a key fetch does not return; with notFound nil, that value is the
+	// result, else notFound is the error.
+	absent   V
+	notFound error
+}
+
+func newLoader[K comparable, V any](wait time.Duration, notFound error, fetch func(ctx context.Context, keys []K) (map[K]V, error)) loader[K, V] {
+	l := loader[K, V]{fetch: fetch, notFound: notFound}
+	l.batch = dataloadgen.NewLoader(func(ctx context.Context, keys []K) ([]V, []error) {
+		vs := make([]V, len(keys))
+		m, err := fetch(ctx, keys)
+		if err != nil {
+			errs := make([]error, len(keys))
+			for i := range errs {
+				errs[i] = err
+			}
+			return vs, errs
+		}
+		var errs []error
+		for i, k := range keys {
+			v, ok := m[k]
+			if !ok && notFound != nil {
+				if errs == nil {
+					errs = make([]error, len(keys))
+				}
+				errs[i] = notFound
+			}
+			vs[i] = v
+		}
+		return vs, errs
+	}, dataloadgen.WithWait(wait))
+	return l
+}
+
+// load returns the value of key: through the batch when the field being resolved belongs to an
+// element of a list, whose siblings ask for their keys at the same time, else with a read of
+// its own.
+func (l loader[K, V]) load(ctx context.Context, key K) (V, error) {
+	if inList(ctx) {
+		return l.batch.Load(ctx, key)
+	}
+	m, err := l.fetch(ctx, []K{key})
+	if err != nil {
+		return l.absent, err
+	}
+	v, ok := m[key]
+	if !ok && l.notFound != nil {
+		return l.absent, l.notFound
+	}
+	return v, nil
+}
+
 // remember keeps a member that a root field read, for the fields resolved after it in the same
-// request (Query's fields are resolved in order): the cabinet asks for member(externalRef:) and
-// rewards(filter: {availableTo:}) of the same member, and reads it once.
+// request: the cabinet asks for member(externalRef:) and rewards(filter: {availableTo:}) of the
+// same member, which then need not read it again. The loaders' member cache is primed too.
 func (l *Loaders) remember(m *members.Member) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -35,6 +110,7 @@ func (l *Loaders) remember(m *members.Member) {
 		l.members = map[int64]*members.Member{}
 	}
 	l.members[m.ID] = m
+	l.Member.batch.Prime(m.ID, m)
 }
 
 // remembered returns the member with the id that a root field of the request read, or nil.
@@ -47,9 +123,12 @@ func (l *Loaders) remembered(id int64) *members.Member {
 type loadersKey struct{}
 
 func newLoaders(r *Resolver) *Loaders {
-	wait := dataloadgen.WithWait(time.Millisecond)
+	wait := r.LoaderWait
+	if wait <= 0 {
+		wait = LoaderWait
+	}
 	return &Loaders{
-		Program: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int64) (map[int64]*ledger.Program, error) {
+		Program: newLoader(wait, ledger.ErrProgramNotFound, func(ctx context.Context, ids []int64) (map[int64]*ledger.Program, error) {
 			ps, err := r.Ledger.ProgramsByIDs(ctx, ids)
 			if err != nil {
 				return nil, err
@@ -60,11 +139,15 @@ func newLoaders(r *Resolver) *Loaders {
 				r.programs.put(&ps[i])
 			}
 			return out, nil
-		}, wait),
-		Member: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int64) (map[int64]*members.Member, error) {
-			return r.MemberStore.GetMany(ctx, ids)
-		}, wait),
-		Balances: dataloadgen.NewMappedLoader(r.balances, wait),
+		}),
+		Member:          newLoader(wait, members.ErrNotFound, r.MemberStore.GetMany),
+		Balances:        newLoader(wait, nil, r.balances),
+		Campaign:        newLoader(wait, campaigns.ErrNotFound, r.CampaignStore.GetMany),
+		Transaction:     newLoader(wait, ledger.ErrTransactionNotFound, r.Ledger.TransactionsByIDs),
+		Reversal:        newLoader(wait, nil, r.Ledger.ReversalsOf),
+		Plugin:          newLoader(wait, pluginhost.ErrNotFound, r.Host.EntriesByKeys),
+		PluginCampaigns: newLoader(wait, nil, r.CampaignStore.ByPlugins),
+		Deliveries:      newLoader(wait, nil, r.NotificationStore.DeliveriesOf),
 	}
 }
 
@@ -82,22 +165,8 @@ func (r *Resolver) balances(ctx context.Context, ids []int64) (map[int64][]ledge
 	return bs, nil
 }
 
-// memberBalances returns the member's balances: through the request's dataloader when the
-// member is an element of a list, with a look-up of its own otherwise.
-func (r *Resolver) memberBalances(ctx context.Context, id int64) ([]ledger.Balance, error) {
-	if inList(ctx) {
-		return r.loaders(ctx).Balances.Load(ctx, id)
-	}
-	bs, err := r.balances(ctx, []int64{id})
-	if err != nil {
-		return nil, err
-	}
-	return bs[id], nil
-}
-
 // inList reports whether the field being resolved belongs to an element of a list, whose
-// siblings may ask a dataloader for their keys at the same time. Outside lists a dataloader
-// has nothing to batch, and its wait only adds to the request's latency.
+// siblings may ask a loader for their keys at the same time.
 func inList(ctx context.Context) bool {
 	for fc := graphql.GetFieldContext(ctx); fc != nil; fc = fc.Parent {
 		if fc.Index != nil {
@@ -143,7 +212,7 @@ func (r *Resolver) program(ctx context.Context, id int64) (*ledger.Program, erro
 	if p := r.programs.get(id); p != nil {
 		return p, nil
 	}
-	return r.loaders(ctx).Program.Load(ctx, id)
+	return r.loaders(ctx).Program.load(ctx, id)
 }
 
 type clientAddrKey struct{}

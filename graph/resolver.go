@@ -38,6 +38,9 @@ type Resolver struct {
 	ClockSetter func(time.Time)
 	Log         hclog.Logger
 	Now         func() time.Time
+	// LoaderWait is how long the request's loaders collect keys before a read (default
+	// LoaderWait).
+	LoaderWait time.Duration
 
 	programs programCache
 }

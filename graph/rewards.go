@@ -84,5 +84,5 @@ func (r *Resolver) transactionOrNil(ctx context.Context, id *int64) (*ledger.Tra
 	if id == nil {
 		return nil, nil
 	}
-	return r.Ledger.Transaction(ctx, *id)
+	return r.loaders(ctx).Transaction.load(ctx, *id)
 }

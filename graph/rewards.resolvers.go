@@ -189,7 +189,7 @@ func (r *redemptionResolver) ID(ctx context.Context, obj *rewards.Order) (string
 
 // Member is the resolver for the member field.
 func (r *redemptionResolver) Member(ctx context.Context, obj *rewards.Order) (*members.Member, error) {
-	return r.loaders(ctx).Member.Load(ctx, obj.MemberID)
+	return r.loaders(ctx).Member.load(ctx, obj.MemberID)
 }
 
 // Program is the resolver for the program field.
@@ -236,7 +236,7 @@ func (r *rewardResolver) Campaign(ctx context.Context, obj *rewards.Reward) (*ca
 	if obj.CampaignID == nil {
 		return nil, nil
 	}
-	return r.CampaignStore.Get(ctx, *obj.CampaignID)
+	return r.loaders(ctx).Campaign.load(ctx, *obj.CampaignID)
 }
 
 // RedeemRejection returns RedeemRejectionResolver implementation.

@@ -38,7 +38,7 @@ func (r *appliedEffectResolver) Transaction(ctx context.Context, obj *engine.App
 	if obj.TransactionID == 0 {
 		return nil, nil
 	}
-	return nilIfNotFound(r.Ledger.Transaction(ctx, obj.TransactionID))
+	return nilIfNotFound(r.loaders(ctx).Transaction.load(ctx, obj.TransactionID))
 }
 
 // Detail is the resolver for the detail field.
@@ -58,12 +58,12 @@ func (r *benefitResolver) ID(ctx context.Context, obj *benefits.Benefit) (string
 
 // Campaign is the resolver for the campaign field.
 func (r *benefitResolver) Campaign(ctx context.Context, obj *benefits.Benefit) (*campaigns.Campaign, error) {
-	return r.CampaignStore.Get(ctx, obj.CampaignID)
+	return r.loaders(ctx).Campaign.load(ctx, obj.CampaignID)
 }
 
 // Member is the resolver for the member field.
 func (r *benefitResolver) Member(ctx context.Context, obj *benefits.Benefit) (*members.Member, error) {
-	return r.loaders(ctx).Member.Load(ctx, obj.MemberID)
+	return r.loaders(ctx).Member.load(ctx, obj.MemberID)
 }
 
 // Kind is the resolver for the kind field.
@@ -148,7 +148,7 @@ func (r *campaignResolver) Program(ctx context.Context, obj *campaigns.Campaign)
 
 // Plugin is the resolver for the plugin field.
 func (r *campaignResolver) Plugin(ctx context.Context, obj *campaigns.Campaign) (*pluginhost.Entry, error) {
-	return nilIfNotFound(r.Host.Entry(ctx, pluginhost.Key{Name: obj.PluginName, Version: obj.PluginVersion}))
+	return nilIfNotFound(r.loaders(ctx).Plugin.load(ctx, pluginhost.Key{Name: obj.PluginName, Version: obj.PluginVersion}))
 }
 
 // Config is the resolver for the config field.
@@ -163,7 +163,7 @@ func (r *campaignResolver) Status(ctx context.Context, obj *campaigns.Campaign) 
 
 // Campaign is the resolver for the campaign field.
 func (r *campaignOutcomeResolver) Campaign(ctx context.Context, obj *engine.CampaignOutcome) (*campaigns.Campaign, error) {
-	return r.CampaignStore.Get(ctx, obj.CampaignID)
+	return r.loaders(ctx).Campaign.load(ctx, obj.CampaignID)
 }
 
 // Status is the resolver for the status field.
@@ -196,12 +196,12 @@ func (r *enrollmentResolver) ID(ctx context.Context, obj *benefits.Enrollment) (
 
 // Campaign is the resolver for the campaign field.
 func (r *enrollmentResolver) Campaign(ctx context.Context, obj *benefits.Enrollment) (*campaigns.Campaign, error) {
-	return r.CampaignStore.Get(ctx, obj.CampaignID)
+	return r.loaders(ctx).Campaign.load(ctx, obj.CampaignID)
 }
 
 // Member is the resolver for the member field.
 func (r *enrollmentResolver) Member(ctx context.Context, obj *benefits.Enrollment) (*members.Member, error) {
-	return r.loaders(ctx).Member.Load(ctx, obj.MemberID)
+	return r.loaders(ctx).Member.load(ctx, obj.MemberID)
 }
 
 // ID is the resolver for the id field.
@@ -211,7 +211,7 @@ func (r *eventResolver) ID(ctx context.Context, obj *engine.Event) (string, erro
 
 // Member is the resolver for the member field.
 func (r *eventResolver) Member(ctx context.Context, obj *engine.Event) (*members.Member, error) {
-	return r.loaders(ctx).Member.Load(ctx, obj.MemberID)
+	return r.loaders(ctx).Member.load(ctx, obj.MemberID)
 }
 
 // Status is the resolver for the status field.
@@ -249,7 +249,7 @@ func (r *memberResolver) Status(ctx context.Context, obj *members.Member) (model
 
 // Balances is the resolver for the balances field.
 func (r *memberResolver) Balances(ctx context.Context, obj *members.Member, program *string) ([]ledger.Balance, error) {
-	all, err := r.memberBalances(ctx, obj.ID)
+	all, err := r.loaders(ctx).Balances.load(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -659,7 +659,7 @@ func (r *notificationResolver) Campaign(ctx context.Context, obj *notify.Notific
 	if obj.CampaignID == nil {
 		return nil, nil
 	}
-	return nilIfNotFound(r.CampaignStore.Get(ctx, *obj.CampaignID))
+	return nilIfNotFound(r.loaders(ctx).Campaign.load(ctx, *obj.CampaignID))
 }
 
 // Params is the resolver for the params field.
@@ -683,7 +683,7 @@ func (r *notificationResolver) LastError(ctx context.Context, obj *notify.Notifi
 
 // Deliveries is the resolver for the deliveries field.
 func (r *notificationResolver) Deliveries(ctx context.Context, obj *notify.Notification) ([]notify.Delivery, error) {
-	ds, err := r.NotificationStore.Deliveries(ctx, obj.ID)
+	ds, err := r.loaders(ctx).Deliveries.load(ctx, obj.ID)
 	if ds == nil && err == nil {
 		ds = []notify.Delivery{}
 	}
@@ -739,7 +739,11 @@ func (r *pluginResolver) Health(ctx context.Context, obj *pluginhost.Entry) (*pl
 
 // Campaigns is the resolver for the campaigns field.
 func (r *pluginResolver) Campaigns(ctx context.Context, obj *pluginhost.Entry) ([]campaigns.Campaign, error) {
-	return r.CampaignStore.ByPlugin(ctx, obj.Name, obj.Version)
+	cs, err := r.loaders(ctx).PluginCampaigns.load(ctx, campaigns.PluginVersion{Name: obj.Name, Version: obj.Version})
+	if cs == nil && err == nil {
+		cs = []campaigns.Campaign{}
+	}
+	return cs, err
 }
 
 // State is the resolver for the state field.
@@ -931,7 +935,7 @@ func (r *refereeResolver) Member(ctx context.Context, obj *referral.Referee) (*m
 	if err != nil {
 		return nil, nil //nolint:nilerr // a referee the plugin's state names without a member id has no member
 	}
-	return nilIfNotFound(r.MemberStore.Get(ctx, id))
+	return nilIfNotFound(r.loaders(ctx).Member.load(ctx, id))
 }
 
 // Percent is the resolver for the percent field.
@@ -984,7 +988,7 @@ func (r *transactionResolver) Program(ctx context.Context, obj *ledger.Transacti
 
 // Member is the resolver for the member field.
 func (r *transactionResolver) Member(ctx context.Context, obj *ledger.Transaction) (*members.Member, error) {
-	return r.loaders(ctx).Member.Load(ctx, obj.MemberID)
+	return r.loaders(ctx).Member.load(ctx, obj.MemberID)
 }
 
 // Kind is the resolver for the kind field.
@@ -997,12 +1001,12 @@ func (r *transactionResolver) Reverses(ctx context.Context, obj *ledger.Transact
 	if obj.ReversesID == nil {
 		return nil, nil
 	}
-	return r.Ledger.Transaction(ctx, *obj.ReversesID)
+	return r.loaders(ctx).Transaction.load(ctx, *obj.ReversesID)
 }
 
 // ReversedBy is the resolver for the reversedBy field.
 func (r *transactionResolver) ReversedBy(ctx context.Context, obj *ledger.Transaction) (*ledger.Transaction, error) {
-	return r.Ledger.ReversalOf(ctx, obj.ID)
+	return r.loaders(ctx).Reversal.load(ctx, obj.ID)
 }
 
 // PluginVersion is the resolver for the pluginVersion field.
@@ -1015,7 +1019,7 @@ func (r *transactionResolver) PluginVersion(ctx context.Context, obj *ledger.Tra
 
 // Campaign is the resolver for the campaign field.
 func (r *waitingCampaignResolver) Campaign(ctx context.Context, obj *engine.Waiting) (*campaigns.Campaign, error) {
-	return r.CampaignStore.Get(ctx, obj.CampaignID)
+	return r.loaders(ctx).Campaign.load(ctx, obj.CampaignID)
 }
 
 // AppliedEffect returns AppliedEffectResolver implementation.

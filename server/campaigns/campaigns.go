@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/pluginhost"
@@ -276,6 +277,43 @@ func (s *Store) Codes(ctx context.Context) (map[int64]string, error) {
 	out := make(map[int64]string, len(rows))
 	for _, r := range rows {
 		out[r.ID] = r.Code
+	}
+	return out, nil
+}
+
+// GetMany returns the campaigns with the given ids, keyed by id; missing ids are absent.
+func (s *Store) GetMany(ctx context.Context, ids []int64) (map[int64]*Campaign, error) {
+	var cs []Campaign
+	if err := s.db.NewSelect().Model(&cs).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]*Campaign, len(cs))
+	for i := range cs {
+		out[cs[i].ID] = &cs[i]
+	}
+	return out, nil
+}
+
+// PluginVersion names a plugin version, as campaigns refer to it.
+type PluginVersion struct{ Name, Version string }
+
+// ByPlugins returns the campaigns of each plugin version, in id order; a version without
+// campaigns is absent.
+func (s *Store) ByPlugins(ctx context.Context, vs []PluginVersion) (map[PluginVersion][]Campaign, error) {
+	names, versions := make([]string, len(vs)), make([]string, len(vs))
+	for i, v := range vs {
+		names[i], versions[i] = v.Name, v.Version
+	}
+	var cs []Campaign
+	if err := s.db.NewSelect().Model(&cs).
+		Where("(plugin_name, plugin_version) IN (SELECT * FROM unnest(?::text[], ?::text[]))", pgdialect.Array(names), pgdialect.Array(versions)).
+		Order("id").Scan(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[PluginVersion][]Campaign, len(vs))
+	for _, c := range cs {
+		k := PluginVersion{c.PluginName, c.PluginVersion}
+		out[k] = append(out[k], c)
 	}
 	return out, nil
 }

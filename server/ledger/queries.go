@@ -227,6 +227,34 @@ func (l *Ledger) Transactions(ctx context.Context, p TransactionPage) ([]Transac
 	return ts, more, nil
 }
 
+// TransactionsByIDs returns the transactions with the given ids, keyed by id; missing ids are
+// absent.
+func (l *Ledger) TransactionsByIDs(ctx context.Context, ids []int64) (map[int64]*Transaction, error) {
+	var ts []Transaction
+	if err := l.db.NewSelect().Model(&ts).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]*Transaction, len(ts))
+	for i := range ts {
+		out[ts[i].ID] = &ts[i]
+	}
+	return out, nil
+}
+
+// ReversalsOf returns the transactions that reversed the given ones, keyed by the id of the
+// transaction reversed; one that was not reversed is absent.
+func (l *Ledger) ReversalsOf(ctx context.Context, ids []int64) (map[int64]*Transaction, error) {
+	var ts []Transaction
+	if err := l.db.NewSelect().Model(&ts).Where("reverses_id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]*Transaction, len(ts))
+	for i := range ts {
+		out[*ts[i].ReversesID] = &ts[i]
+	}
+	return out, nil
+}
+
 // ReversalOf returns the transaction that reversed id, or nil.
 func (l *Ledger) ReversalOf(ctx context.Context, id int64) (*Transaction, error) {
 	var t Transaction

@@ -220,6 +220,21 @@ func (s *Store) List(ctx context.Context, memberID int64, beforeID int64, limit 
 	return ns, more, nil
 }
 
+// DeliveriesOf returns the delivery attempts of the given notifications in attempt order, keyed
+// by notification id; a notification without attempts is absent.
+func (s *Store) DeliveriesOf(ctx context.Context, ids []int64) (map[int64][]Delivery, error) {
+	var ds []Delivery
+	if err := s.db.NewSelect().Model(&ds).Where("notification_id IN (?)", bun.List(ids)).
+		OrderExpr("notification_id, attempt, id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("notify: deliveries: %w", err)
+	}
+	out := make(map[int64][]Delivery, len(ids))
+	for _, d := range ds {
+		out[d.NotificationID] = append(out[d.NotificationID], d)
+	}
+	return out, nil
+}
+
 // Deliveries returns the delivery log of a notification: one row per attempt, in attempt
 // order. A notification never attempted (or unknown) has none.
 func (s *Store) Deliveries(ctx context.Context, notificationID int64) ([]Delivery, error) {

@@ -30,6 +30,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 
@@ -277,6 +278,25 @@ func (h *Host) ValidateConfig(ctx context.Context, name, version string, config 
 		return nil, err
 	}
 	return resp.Errors, nil
+}
+
+// EntriesByKeys returns the catalog entries of the given keys; a key not registered is absent.
+func (h *Host) EntriesByKeys(ctx context.Context, ks []Key) (map[Key]*Entry, error) {
+	names, versions := make([]string, len(ks)), make([]string, len(ks))
+	for i, k := range ks {
+		names[i], versions[i] = k.Name, k.Version
+	}
+	var es []Entry
+	if err := h.db.NewSelect().Model(&es).
+		Where("(name, version) IN (SELECT * FROM unnest(?::text[], ?::text[]))", pgdialect.Array(names), pgdialect.Array(versions)).
+		Scan(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[Key]*Entry, len(es))
+	for i := range es {
+		out[Key{es[i].Name, es[i].Version}] = &es[i]
+	}
+	return out, nil
 }
 
 // Entries returns the whole catalog ordered by name and version.
