@@ -43,7 +43,7 @@ func (o *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	o.mu.Unlock()
 	out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
 	w.Header().Set("Content-Type", "application/x-protobuf")
-	w.Write(out)
+	_, _ = w.Write(out)
 }
 
 // inTrace returns the spans of trace id received so far.
