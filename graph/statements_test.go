@@ -70,8 +70,9 @@ func TestCabinetStatementsDoNotGrowWithRows(t *testing.T) {
 	eng := engine.New(bdb, led, mem, camps, bens, host, log, clk.Now, engine.Options{})
 	r := &graph.Resolver{Ledger: led, MemberStore: mem, Host: host, CampaignStore: camps, Engine: eng, BenefitStore: bens,
 		NotificationStore: notify.NewStore(bdb), Log: log, Now: clk.Now,
-		// Generous, so that a loaded machine still resolves a list's rows within one wait.
-		LoaderWait: 50 * time.Millisecond}
+		// Generous: several lists ask the campaign and transaction loaders, each as its own
+		// rows arrive, and a loaded machine must still see them all within one wait.
+		LoaderWait: 300 * time.Millisecond}
 	a := &api{t: t, h: asAdmin(graph.NewHandler(r, graph.HandlerOptions{}))}
 
 	p, err := led.CreateProgram(ctx, fmt.Sprintf("stmts%d", seq.Add(1)), "Statements", "")
