@@ -13,6 +13,8 @@ import (
 	"math/big"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
@@ -417,6 +419,9 @@ func SetTier(ctx context.Context, idb bun.IDB, t Target, tier string, validUntil
 	return err
 }
 
+// codeLength is the number of characters of a code NewCode makes, without its dash.
+const codeLength = 10
+
 // codeAlphabet has no characters that are easy to confuse when dictated or read (0/O, 1/I/L).
 const codeAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -424,8 +429,8 @@ const codeAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 // XXXXX-XXXXX (about 49 bits of entropy: unguessable at any rate-limited guessing speed).
 func NewCode() string {
 	var sb strings.Builder
-	for i := 0; i < 10; i++ {
-		if i == 5 {
+	for i := 0; i < codeLength; i++ {
+		if i == codeLength/2 {
 			sb.WriteByte('-')
 		}
 		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(codeAlphabet))))
@@ -437,10 +442,23 @@ func NewCode() string {
 	return sb.String()
 }
 
-// NormalizeCode upper-cases a code as typed by a person and drops spaces, so codes compare
-// case-insensitively.
+// NormalizeCode reads a code as typed by a person: it upper-cases it and drops spaces and
+// separators (hyphens and other dashes, underscores, dots, slashes), then groups a code of
+// NewCode's length as NewCode does (XXXXX-XXXXX). So "vdjss-dmgv9", "VDJSSDMGV9" and
+// "VDJSS – DMGV9" are one code.
 func NormalizeCode(s string) string {
-	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
+	var sb strings.Builder
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) || strings.ContainsRune("_./\\\u2212", r) {
+			continue
+		}
+		sb.WriteRune(unicode.ToUpper(r))
+	}
+	out := sb.String()
+	if len(out) == codeLength && utf8.RuneCountInString(out) == codeLength {
+		out = out[:codeLength/2] + "-" + out[codeLength/2:]
+	}
+	return out
 }
 
 func utc(t *time.Time) *time.Time {

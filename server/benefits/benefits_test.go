@@ -235,3 +235,33 @@ func TestGrantIsIdempotentAndCodesAreDictatable(t *testing.T) {
 		t.Fatalf("NormalizeCode: %q", got)
 	}
 }
+
+// TestNormalizeCode: a code typed in lower case, with spaces, without its dash or with another
+// separator is the code NewCode made.
+func TestNormalizeCode(t *testing.T) {
+	for _, tc := range []struct{ typed, want string }{
+		{"VDJSS-DMGV9", "VDJSS-DMGV9"},
+		{"VDJSSDMGV9", "VDJSS-DMGV9"},
+		{"vdjssdmgv9", "VDJSS-DMGV9"},
+		{" vdjss - dmgv9 ", "VDJSS-DMGV9"},
+		{"VDJSS–DMGV9", "VDJSS-DMGV9"}, // en dash
+		{"VDJSS—DMGV9", "VDJSS-DMGV9"}, // em dash
+		{"VDJSS−DMGV9", "VDJSS-DMGV9"}, // minus sign
+		{"VDJSS_DMGV9", "VDJSS-DMGV9"},
+		{"VDJSS.DMGV9", "VDJSS-DMGV9"},
+		{"VD-JS-SD-MG-V9", "VDJSS-DMGV9"},
+		{"VDJSS DMGV9", "VDJSS-DMGV9"},
+		{"NOPE-NOPE", "NOPENOPE"},
+		{"", ""},
+	} {
+		if got := benefits.NormalizeCode(tc.typed); got != tc.want {
+			t.Errorf("NormalizeCode(%q) = %q, want %q", tc.typed, got, tc.want)
+		}
+	}
+	for range 20 {
+		code := benefits.NewCode()
+		if got := benefits.NormalizeCode(code); got != code {
+			t.Errorf("NormalizeCode(%q) = %q, want the code unchanged", code, got)
+		}
+	}
+}
