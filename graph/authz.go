@@ -56,9 +56,11 @@ func allow(roles ...auth.Role) access { return access{Roles: roles} }
 var Authorization = map[string]access{
 	// Anyone, anonymous callers too. Introspection itself is switched on or off by
 	// --introspection; when it is on, the explorer may load the schema before a key is entered.
-	"Query.viewer":   {Roles: auth.AllRoles, Anonymous: true},
-	"Query.__schema": {Roles: auth.AllRoles, Anonymous: true},
-	"Query.__type":   {Roles: auth.AllRoles, Anonymous: true},
+	"Query.viewer": {Roles: auth.AllRoles, Anonymous: true},
+	// A campaign's participant names, when the campaign publishes them (and only the names).
+	"Query.publicParticipants": {Roles: auth.AllRoles, Anonymous: true},
+	"Query.__schema":           {Roles: auth.AllRoles, Anonymous: true},
+	"Query.__type":             {Roles: auth.AllRoles, Anonymous: true},
 
 	// Reads. A member reads itself (member(id|externalRef), node(its own id)) and the
 	// programme and reward catalogues; campaigns are not open to members because a campaign
@@ -76,8 +78,10 @@ var Authorization = map[string]access{
 	"Query.rewards":     allow(member, frontend, marketing, admin),
 	"Query.reward":      allow(member, frontend, marketing, admin),
 	"Query.event":       allow(frontend, ingest, admin),
-	"Query.apiKeys":     allow(admin),
-	"Query.auditLog":    allow(admin),
+	// The check before enrolling: a member for itself, or a frontend for any member.
+	"Query.checkEligibility": allow(member, frontend, admin),
+	"Query.apiKeys":          allow(admin),
+	"Query.auditLog":         allow(admin),
 
 	// Members and events from other systems.
 	"Mutation.upsertMember": allow(frontend, ingest, admin),
@@ -92,16 +96,17 @@ var Authorization = map[string]access{
 	"Mutation.activateBenefit":   allow(member, frontend, admin),
 
 	// Marketing: campaigns and rewards.
-	"Mutation.createCampaign":       allow(marketing, admin),
-	"Mutation.updateCampaignConfig": allow(marketing, admin),
-	"Mutation.activateCampaign":     allow(marketing, admin),
-	"Mutation.pauseCampaign":        allow(marketing, admin),
-	"Mutation.endCampaign":          allow(marketing, admin),
-	"Mutation.simulateCampaign":     allow(marketing, admin),
-	"Mutation.setFulfillmentStatus": allow(marketing, admin),
-	"Mutation.createReward":         allow(marketing, admin),
-	"Mutation.updateReward":         allow(marketing, admin),
-	"Mutation.importRewardCodes":    allow(marketing, admin),
+	"Mutation.createCampaign":        allow(marketing, admin),
+	"Mutation.updateCampaignConfig":  allow(marketing, admin),
+	"Mutation.activateCampaign":      allow(marketing, admin),
+	"Mutation.pauseCampaign":         allow(marketing, admin),
+	"Mutation.endCampaign":           allow(marketing, admin),
+	"Mutation.simulateCampaign":      allow(marketing, admin),
+	"Mutation.setFulfillmentStatus":  allow(marketing, admin),
+	"Mutation.setParticipantsPublic": allow(marketing, admin),
+	"Mutation.createReward":          allow(marketing, admin),
+	"Mutation.updateReward":          allow(marketing, admin),
+	"Mutation.importRewardCodes":     allow(marketing, admin),
 
 	// Admin: programmes, plugins, points corrections, keys, the development clock.
 	"Mutation.createProgram":      allow(admin),
@@ -190,7 +195,11 @@ var memberData = map[string]dataClass{
 	"Referral": partData, "Referee": partData, "ReferralDiscount": partData,
 	"Viewer": partData,
 
+	"EligibilityCheck": partData,
+
 	"Program": publicData, "Reward": publicData, "Campaign": publicData,
+	// A campaign's participant names, when it publishes them (publicParticipants): names only.
+	"PublicParticipant": publicData, "PublicParticipantConnection": publicData, "PublicParticipantEdge": publicData,
 
 	"Plugin": staffData, "PluginSchedule": staffData, "PluginHealth": staffData,
 	"ApiKey": staffData, "ApiKeyConnection": staffData, "ApiKeyEdge": staffData, "CreateApiKeyPayload": staffData,
@@ -356,7 +365,7 @@ func (a authorizer) checkData(ctx context.Context, p *auth.Principal, fc *graphq
 // one member argument must be present (and, like every member argument, name the token's
 // member).
 var memberSelfFields = map[string]bool{
-	"Query.node": true, "Query.member": true,
+	"Query.node": true, "Query.member": true, "Query.checkEligibility": true,
 	"Mutation.enroll": true, "Mutation.redeemRewards": true, "Mutation.applyReferralCode": true,
 	"Mutation.sendInvite": true, "Mutation.activateBenefit": true,
 }

@@ -182,23 +182,25 @@ type ComplexityRoot struct {
 	}
 
 	Campaign struct {
-		Code          func(childComplexity int) int
-		Config        func(childComplexity int) int
-		CreatedAt     func(childComplexity int) int
-		EndsAt        func(childComplexity int) int
-		Figures       func(childComplexity int, from *time.Time, to *time.Time) int
-		Fulfillment   func(childComplexity int, month string) int
-		ID            func(childComplexity int) int
-		Name          func(childComplexity int) int
-		Participants  func(childComplexity int, search *string, first *int64, after *string) int
-		Plugin        func(childComplexity int) int
-		PluginName    func(childComplexity int) int
-		PluginVersion func(childComplexity int) int
-		Program       func(childComplexity int) int
-		StartsAt      func(childComplexity int) int
-		Status        func(childComplexity int) int
-		TimeZone      func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
+		Code               func(childComplexity int) int
+		Config             func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		EndedAt            func(childComplexity int) int
+		EndsAt             func(childComplexity int) int
+		Figures            func(childComplexity int, from *time.Time, to *time.Time) int
+		Fulfillment        func(childComplexity int, month string) int
+		ID                 func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Participants       func(childComplexity int, search *string, first *int64, after *string) int
+		Plugin             func(childComplexity int) int
+		PluginName         func(childComplexity int) int
+		PluginVersion      func(childComplexity int) int
+		Program            func(childComplexity int) int
+		PublicParticipants func(childComplexity int) int
+		StartsAt           func(childComplexity int) int
+		Status             func(childComplexity int) int
+		TimeZone           func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
 	}
 
 	CampaignConnection struct {
@@ -249,6 +251,11 @@ type ComplexityRoot struct {
 	CreateApiKeyPayload struct {
 		APIKey func(childComplexity int) int
 		Key    func(childComplexity int) int
+	}
+
+	EligibilityCheck struct {
+		Eligible func(childComplexity int) int
+		Reasons  func(childComplexity int) int
 	}
 
 	EnrollPayload struct {
@@ -359,33 +366,34 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		ActivateBenefit      func(childComplexity int, memberID string, campaignID string, kind string, idempotencyKey string) int
-		ActivateCampaign     func(childComplexity int, id string) int
-		AdjustPoints         func(childComplexity int, memberID string, program string, amount int64, reason string, idempotencyKey string) int
-		ApplyReferralCode    func(childComplexity int, memberID string, code string) int
-		CreateAPIKey         func(childComplexity int, input model.CreateAPIKeyInput) int
-		CreateCampaign       func(childComplexity int, input model.CreateCampaignInput) int
-		CreateProgram        func(childComplexity int, input model.CreateProgramInput) int
-		CreateReward         func(childComplexity int, input model.CreateRewardInput) int
-		EndCampaign          func(childComplexity int, id string) int
-		Enroll               func(childComplexity int, memberID string, campaignID string, answers map[string]any, idempotencyKey string) int
-		ImportRewardCodes    func(childComplexity int, rewardID string, codes []string) int
-		PauseCampaign        func(childComplexity int, id string) int
-		RecordEvent          func(childComplexity int, input model.EventInput) int
-		RecordEvents         func(childComplexity int, inputs []model.EventInput) int
-		RedeemRewards        func(childComplexity int, memberID string, rewardIds []string, idempotencyKey string, points *int64) int
-		RegisterPlugin       func(childComplexity int, input model.RegisterPluginInput) int
-		ReloadPlugin         func(childComplexity int, name string, version string) int
-		ReverseRedemption    func(childComplexity int, orderID string, reason string) int
-		ReverseTransaction   func(childComplexity int, id string, reason string) int
-		RevokeAPIKey         func(childComplexity int, id string) int
-		SendInvite           func(childComplexity int, memberID string, channel model.InviteChannel, to string, program *string) int
-		SetClock             func(childComplexity int, now time.Time) int
-		SetFulfillmentStatus func(childComplexity int, input model.SetFulfillmentStatusInput) int
-		SimulateCampaign     func(childComplexity int, id string, events []model.EventInput) int
-		UpdateCampaignConfig func(childComplexity int, id string, config map[string]any) int
-		UpdateReward         func(childComplexity int, id string, input model.UpdateRewardInput) int
-		UpsertMember         func(childComplexity int, input model.UpsertMemberInput) int
+		ActivateBenefit       func(childComplexity int, memberID string, campaignID string, kind string, idempotencyKey string) int
+		ActivateCampaign      func(childComplexity int, id string) int
+		AdjustPoints          func(childComplexity int, memberID string, program string, amount int64, reason string, idempotencyKey string) int
+		ApplyReferralCode     func(childComplexity int, memberID string, code string) int
+		CreateAPIKey          func(childComplexity int, input model.CreateAPIKeyInput) int
+		CreateCampaign        func(childComplexity int, input model.CreateCampaignInput) int
+		CreateProgram         func(childComplexity int, input model.CreateProgramInput) int
+		CreateReward          func(childComplexity int, input model.CreateRewardInput) int
+		EndCampaign           func(childComplexity int, id string) int
+		Enroll                func(childComplexity int, memberID string, campaignID string, answers map[string]any, idempotencyKey string) int
+		ImportRewardCodes     func(childComplexity int, rewardID string, codes []string) int
+		PauseCampaign         func(childComplexity int, id string) int
+		RecordEvent           func(childComplexity int, input model.EventInput) int
+		RecordEvents          func(childComplexity int, inputs []model.EventInput) int
+		RedeemRewards         func(childComplexity int, memberID string, rewardIds []string, idempotencyKey string, points *int64) int
+		RegisterPlugin        func(childComplexity int, input model.RegisterPluginInput) int
+		ReloadPlugin          func(childComplexity int, name string, version string) int
+		ReverseRedemption     func(childComplexity int, orderID string, reason string) int
+		ReverseTransaction    func(childComplexity int, id string, reason string) int
+		RevokeAPIKey          func(childComplexity int, id string) int
+		SendInvite            func(childComplexity int, memberID string, channel model.InviteChannel, to string, program *string) int
+		SetClock              func(childComplexity int, now time.Time) int
+		SetFulfillmentStatus  func(childComplexity int, input model.SetFulfillmentStatusInput) int
+		SetParticipantsPublic func(childComplexity int, id string, public bool) int
+		SimulateCampaign      func(childComplexity int, id string, events []model.EventInput) int
+		UpdateCampaignConfig  func(childComplexity int, id string, config map[string]any) int
+		UpdateReward          func(childComplexity int, id string, input model.UpdateRewardInput) int
+		UpsertMember          func(childComplexity int, input model.UpsertMemberInput) int
 	}
 
 	Notification struct {
@@ -468,22 +476,38 @@ type ComplexityRoot struct {
 		Name        func(childComplexity int) int
 	}
 
+	PublicParticipant struct {
+		Name func(childComplexity int) int
+	}
+
+	PublicParticipantConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	PublicParticipantEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Query struct {
-		APIKeys     func(childComplexity int, includeRevoked *bool, first *int64, after *string) int
-		AuditLog    func(childComplexity int, filter *model.AuditFilter, first *int64, after *string) int
-		Campaign    func(childComplexity int, id *string, code *string) int
-		Campaigns   func(childComplexity int, filter *model.CampaignFilter, first *int64, after *string) int
-		Event       func(childComplexity int, id string) int
-		Member      func(childComplexity int, id *string, externalRef *string) int
-		Members     func(childComplexity int, filter *model.MemberFilter, first *int64, after *string) int
-		Node        func(childComplexity int, id string) int
-		Plugins     func(childComplexity int) int
-		Program     func(childComplexity int, code string) int
-		Programs    func(childComplexity int) int
-		Reward      func(childComplexity int, id string) int
-		Rewards     func(childComplexity int, filter *model.RewardFilter, first *int64, after *string) int
-		Transaction func(childComplexity int, id string) int
-		Viewer      func(childComplexity int) int
+		APIKeys            func(childComplexity int, includeRevoked *bool, first *int64, after *string) int
+		AuditLog           func(childComplexity int, filter *model.AuditFilter, first *int64, after *string) int
+		Campaign           func(childComplexity int, id *string, code *string) int
+		Campaigns          func(childComplexity int, filter *model.CampaignFilter, first *int64, after *string) int
+		CheckEligibility   func(childComplexity int, memberID string, campaignID string, answers map[string]any) int
+		Event              func(childComplexity int, id string) int
+		Member             func(childComplexity int, id *string, externalRef *string) int
+		Members            func(childComplexity int, filter *model.MemberFilter, first *int64, after *string) int
+		Node               func(childComplexity int, id string) int
+		Plugins            func(childComplexity int) int
+		Program            func(childComplexity int, code string) int
+		Programs           func(childComplexity int) int
+		PublicParticipants func(childComplexity int, campaign string, first *int64, after *string) int
+		Reward             func(childComplexity int, id string) int
+		Rewards            func(childComplexity int, filter *model.RewardFilter, first *int64, after *string) int
+		Transaction        func(childComplexity int, id string) int
+		Viewer             func(childComplexity int) int
 	}
 
 	Reason struct {
@@ -816,6 +840,7 @@ type MutationResolver interface {
 	SendInvite(ctx context.Context, memberID string, channel model.InviteChannel, to string, program *string) (*notify.Notification, error)
 	SimulateCampaign(ctx context.Context, id string, events []model.EventInput) ([]engine.Simulation, error)
 	SetFulfillmentStatus(ctx context.Context, input model.SetFulfillmentStatusInput) (*model.SetFulfillmentStatusPayload, error)
+	SetParticipantsPublic(ctx context.Context, id string, public bool) (*campaigns.Campaign, error)
 	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error)
 	RevokeAPIKey(ctx context.Context, id string) (*auth.APIKey, error)
 	CreateReward(ctx context.Context, input model.CreateRewardInput) (*rewards.Reward, error)
@@ -870,6 +895,8 @@ type QueryResolver interface {
 	Campaigns(ctx context.Context, filter *model.CampaignFilter, first *int64, after *string) (*model.CampaignConnection, error)
 	Campaign(ctx context.Context, id *string, code *string) (*campaigns.Campaign, error)
 	Event(ctx context.Context, id string) (*engine.Event, error)
+	CheckEligibility(ctx context.Context, memberID string, campaignID string, answers map[string]any) (*model.EligibilityCheck, error)
+	PublicParticipants(ctx context.Context, campaign string, first *int64, after *string) (*model.PublicParticipantConnection, error)
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	APIKeys(ctx context.Context, includeRevoked *bool, first *int64, after *string) (*model.APIKeyConnection, error)
 	AuditLog(ctx context.Context, filter *model.AuditFilter, first *int64, after *string) (*model.AuditEntryConnection, error)
@@ -1387,6 +1414,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Campaign.CreatedAt(childComplexity), true
+	case "Campaign.endedAt":
+		if e.ComplexityRoot.Campaign.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.EndedAt(childComplexity), true
 	case "Campaign.endsAt":
 		if e.ComplexityRoot.Campaign.EndsAt == nil {
 			break
@@ -1462,6 +1495,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Campaign.Program(childComplexity), true
+	case "Campaign.publicParticipants":
+		if e.ComplexityRoot.Campaign.PublicParticipants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.PublicParticipants(childComplexity), true
 	case "Campaign.startsAt":
 		if e.ComplexityRoot.Campaign.StartsAt == nil {
 			break
@@ -1667,6 +1706,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreateApiKeyPayload.Key(childComplexity), true
+
+	case "EligibilityCheck.eligible":
+		if e.ComplexityRoot.EligibilityCheck.Eligible == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.Eligible(childComplexity), true
+	case "EligibilityCheck.reasons":
+		if e.ComplexityRoot.EligibilityCheck.Reasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EligibilityCheck.Reasons(childComplexity), true
 
 	case "EnrollPayload.enrollment":
 		if e.ComplexityRoot.EnrollPayload.Enrollment == nil {
@@ -2370,6 +2422,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetFulfillmentStatus(childComplexity, args["input"].(model.SetFulfillmentStatusInput)), true
+	case "Mutation.setParticipantsPublic":
+		if e.ComplexityRoot.Mutation.SetParticipantsPublic == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setParticipantsPublic_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetParticipantsPublic(childComplexity, args["id"].(string), args["public"].(bool)), true
 	case "Mutation.simulateCampaign":
 		if e.ComplexityRoot.Mutation.SimulateCampaign == nil {
 			break
@@ -2742,6 +2805,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Program.Name(childComplexity), true
 
+	case "PublicParticipant.name":
+		if e.ComplexityRoot.PublicParticipant.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicParticipant.Name(childComplexity), true
+
+	case "PublicParticipantConnection.edges":
+		if e.ComplexityRoot.PublicParticipantConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicParticipantConnection.Edges(childComplexity), true
+	case "PublicParticipantConnection.pageInfo":
+		if e.ComplexityRoot.PublicParticipantConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicParticipantConnection.PageInfo(childComplexity), true
+
+	case "PublicParticipantEdge.cursor":
+		if e.ComplexityRoot.PublicParticipantEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicParticipantEdge.Cursor(childComplexity), true
+	case "PublicParticipantEdge.node":
+		if e.ComplexityRoot.PublicParticipantEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PublicParticipantEdge.Node(childComplexity), true
+
 	case "Query.apiKeys":
 		if e.ComplexityRoot.Query.APIKeys == nil {
 			break
@@ -2786,6 +2882,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Campaigns(childComplexity, args["filter"].(*model.CampaignFilter), args["first"].(*int64), args["after"].(*string)), true
+	case "Query.checkEligibility":
+		if e.ComplexityRoot.Query.CheckEligibility == nil {
+			break
+		}
+
+		args, err := ec.field_Query_checkEligibility_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CheckEligibility(childComplexity, args["memberId"].(string), args["campaignId"].(string), args["answers"].(map[string]any)), true
 	case "Query.event":
 		if e.ComplexityRoot.Query.Event == nil {
 			break
@@ -2854,6 +2961,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Programs(childComplexity), true
+	case "Query.publicParticipants":
+		if e.ComplexityRoot.Query.PublicParticipants == nil {
+			break
+		}
+
+		args, err := ec.field_Query_publicParticipants_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PublicParticipants(childComplexity, args["campaign"].(string), args["first"].(*int64), args["after"].(*string)), true
 	case "Query.reward":
 		if e.ComplexityRoot.Query.Reward == nil {
 			break
@@ -3851,6 +3969,10 @@ enum ErrorCode {
   BENEFIT_NOT_FOUND
   "The response had more errors than it carries; this last error says how many were left out (` + "`" + `extensions.dropped` + "`" + `)."
   TOO_MANY_ERRORS
+  "The campaign does not publish its participants' names, or no campaign has the code."
+  PARTICIPANTS_NOT_PUBLIC
+  "An event's occurredAt is further ahead of programme time than the server accepts (--event-max-skew); the message names it."
+  FUTURE_EVENT
   "An unexpected failure; the server logged it. Retrying with the same idempotency key is safe."
   INTERNAL
 }
@@ -3890,6 +4012,21 @@ type Query {
   campaign(id: ID, code: String): Campaign
   "An inbound event with its outcome; null when none."
   event(id: ID!): Event
+  """
+  Asks the campaign's plugin whether the member could enrol now, and why not, without enrolling
+  or writing anything (seed 000: check, then answer the questionnaire). ` + "`" + `answers` + "`" + ` are those the
+  enrolment would carry, when the check depends on them (e.g. which contract). A campaign that
+  takes no enrolments now answers not eligible with reason CAMPAIGN_NOT_OPEN. Errors:
+  MEMBER_NOT_FOUND, CAMPAIGN_NOT_FOUND, PLUGIN_UNAVAILABLE.
+  """
+  checkEligibility(memberId: ID!, campaignId: ID!, answers: JSON): EligibilityCheck!
+  """
+  The names of a campaign's registered participants, in registration order, when the campaign
+  publishes them (Campaign.publicParticipants; seed 000 publishes its list). Anyone may ask,
+  anonymous callers too; nothing else about the members is shown. Errors:
+  PARTICIPANTS_NOT_PUBLIC (the campaign does not publish them, or there is no such campaign).
+  """
+  publicParticipants(campaign: String!, first: Int = 20, after: String): PublicParticipantConnection!
 }
 
 type Mutation {
@@ -3963,7 +4100,8 @@ type Mutation {
   """
   setClock(now: Time!): Time!
   """
-  Applies an invite code for a new client. Refusals are results: UNKNOWN_CODE, OWN_CODE,
+  Applies an invite code for a new client. Case, spaces and separators in the code do not
+  matter (vdjssdmgv9 is VDJSS-DMGV9). Refusals are results: UNKNOWN_CODE, OWN_CODE,
   NOT_AVAILABLE (no referral campaign running), and the programme's own codes such as
   CODE_WINDOW_EXPIRED or CODE_ALREADY_APPLIED. Calling again is safe.
   """
@@ -3976,7 +4114,11 @@ type Mutation {
   sendInvite(memberId: ID!, channel: InviteChannel!, to: String!, program: String): Notification!
   """
   A dry run: the campaign's plugin decides on the given events as if they were recorded now;
-  nothing is stored or applied. ` + "`" + `problem` + "`" + ` says why the core would refuse a decision.
+  nothing is stored or applied. Events are checked and routed as recorded ones are: an event
+  the campaign would not evaluate (a draft, paused or ended campaign, an event outside its
+  period, a type its plugin does not evaluate) is not shown to the plugin and its
+  ` + "`" + `noEffectReason` + "`" + ` says why; an event too far in the future is FUTURE_EVENT. ` + "`" + `problem` + "`" + ` says
+  why the core would refuse a decision.
   """
   simulateCampaign(id: ID!, events: [EventInput!]!): [SimulatedDecision!]!
   """
@@ -3987,6 +4129,8 @@ type Mutation {
   bytes), INVALID_ID.
   """
   setFulfillmentStatus(input: SetFulfillmentStatusInput!): SetFulfillmentStatusPayload!
+  "Makes the names of a campaign's participants public (publicParticipants), or private again."
+  setParticipantsPublic(id: ID!, public: Boolean!): Campaign!
 }
 
 "A member's account status."
@@ -4246,8 +4390,13 @@ type Campaign implements Node {
   "IANA time zone in which the campaign's dates and windows are evaluated."
   timeZone: String!
   startsAt: Time!
+  "The end of the period (exclusive). At endsAt the scheduler ends the campaign; events of the period that arrive later still count, and its hooks' first occurrence after endsAt (e.g. the close of the last month) still runs."
   endsAt: Time
   status: CampaignStatus!
+  "When the campaign ended: endsAt when its period ran out, or when endCampaign ended it; null before."
+  endedAt: Time
+  "Whether anyone may list the participants' names (publicParticipants); off by default."
+  publicParticipants: Boolean!
   createdAt: Time!
   updatedAt: Time!
 }
@@ -4280,6 +4429,8 @@ input CreateCampaignInput {
   timeZone: String
   startsAt: Time!
   endsAt: Time
+  "Make the participants' names public (default false)."
+  publicParticipants: Boolean
 }
 
 input EventInput {
@@ -4310,6 +4461,8 @@ enum EventErrorCode {
   UNKNOWN_MEMBER
   "The (source, externalId) was recorded before with other content."
   EVENT_CONFLICT
+  "occurredAt is further ahead of programme time than the server accepts (--event-max-skew, 5 minutes by default); nothing is stored, send the event when it has happened."
+  FUTURE_EVENT
 }
 
 type EventError {
@@ -4498,6 +4651,29 @@ type EnrollmentConnection {
 type EnrollmentEdge {
   cursor: String!
   node: Enrollment!
+}
+
+"What checkEligibility found."
+type EligibilityCheck {
+  "True when the member could enrol now."
+  eligible: Boolean!
+  "Every reason the member could not enrol (empty when eligible)."
+  reasons: [Reason!]!
+}
+
+"A participant as a campaign publishes it: the name, nothing else."
+type PublicParticipant {
+  name: String!
+}
+
+type PublicParticipantConnection {
+  edges: [PublicParticipantEdge!]!
+  pageInfo: PageInfo!
+}
+
+type PublicParticipantEdge {
+  cursor: String!
+  node: PublicParticipant!
 }
 
 "A reason with a stable code and a human message."
@@ -5446,6 +5622,10 @@ func (ec *executionContext) childFields_Campaign(ctx context.Context, field grap
 		return ec.fieldContext_Campaign_endsAt(ctx, field)
 	case "status":
 		return ec.fieldContext_Campaign_status(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_Campaign_endedAt(ctx, field)
+	case "publicParticipants":
+		return ec.fieldContext_Campaign_publicParticipants(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Campaign_createdAt(ctx, field)
 	case "updatedAt":
@@ -5554,6 +5734,16 @@ func (ec *executionContext) childFields_CreateApiKeyPayload(ctx context.Context,
 		return ec.fieldContext_CreateApiKeyPayload_apiKey(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreateApiKeyPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_EligibilityCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "eligible":
+		return ec.fieldContext_EligibilityCheck_eligible(ctx, field)
+	case "reasons":
+		return ec.fieldContext_EligibilityCheck_reasons(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EligibilityCheck", field.Name)
 }
 
 func (ec *executionContext) childFields_EnrollPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5928,6 +6118,34 @@ func (ec *executionContext) childFields_Program(ctx context.Context, field graph
 		return ec.fieldContext_Program_createdAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Program", field.Name)
+}
+
+func (ec *executionContext) childFields_PublicParticipant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_PublicParticipant_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PublicParticipant", field.Name)
+}
+
+func (ec *executionContext) childFields_PublicParticipantConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PublicParticipantConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PublicParticipantConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PublicParticipantConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PublicParticipantEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PublicParticipantEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PublicParticipantEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PublicParticipantEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Reason(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7208,6 +7426,28 @@ func (ec *executionContext) field_Mutation_setFulfillmentStatus_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setParticipantsPublic_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "public",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["public"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_simulateCampaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7414,6 +7654,36 @@ func (ec *executionContext) field_Query_campaigns_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_checkEligibility_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "memberId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["memberId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "campaignId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaignId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "answers",
+		func(ctx context.Context, v any) (map[string]any, error) {
+			return ec.unmarshalOJSON2map(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["answers"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_event_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7505,6 +7775,36 @@ func (ec *executionContext) field_Query_program_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["code"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_publicParticipants_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaign",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaign"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -9748,6 +10048,52 @@ func (ec *executionContext) fieldContext_Campaign_status(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Campaign", field, true, true, "CampaignStatus")
 }
 
+func (ec *executionContext) _Campaign_endedAt(ctx context.Context, field graphql.CollectedField, obj *campaigns.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Campaign_publicParticipants(ctx context.Context, field graphql.CollectedField, obj *campaigns.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_publicParticipants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublicParticipants, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_publicParticipants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Campaign", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Campaign_createdAt(ctx context.Context, field graphql.CollectedField, obj *campaigns.Campaign) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10581,6 +10927,61 @@ func (ec *executionContext) fieldContext_CreateApiKeyPayload_apiKey(_ context.Co
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ApiKey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EligibilityCheck_eligible(ctx context.Context, field graphql.CollectedField, obj *model.EligibilityCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EligibilityCheck_eligible(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eligible, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EligibilityCheck_eligible(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EligibilityCheck", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _EligibilityCheck_reasons(ctx context.Context, field graphql.CollectedField, obj *model.EligibilityCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EligibilityCheck_reasons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reasons, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []pluginhost.Reason) graphql.Marshaler {
+			return ec.marshalNReason2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐReasonᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EligibilityCheck_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EligibilityCheck",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Reason(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13321,6 +13722,50 @@ func (ec *executionContext) fieldContext_Mutation_setFulfillmentStatus(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setParticipantsPublic(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setParticipantsPublic(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetParticipantsPublic(ctx, fc.Args["id"].(string), fc.Args["public"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *campaigns.Campaign) graphql.Marshaler {
+			return ec.marshalNCampaign2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋcampaignsᚐCampaign(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setParticipantsPublic(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Campaign(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setParticipantsPublic_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createApiKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14920,6 +15365,148 @@ func (ec *executionContext) fieldContext_Program_createdAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Program", field, false, false, "Time")
 }
 
+func (ec *executionContext) _PublicParticipant_name(ctx context.Context, field graphql.CollectedField, obj *model.PublicParticipant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublicParticipant_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublicParticipant_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PublicParticipant", field, false, false, "String")
+}
+
+func (ec *executionContext) _PublicParticipantConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PublicParticipantConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublicParticipantConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.PublicParticipantEdge) graphql.Marshaler {
+			return ec.marshalNPublicParticipantEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐPublicParticipantEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublicParticipantConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PublicParticipantConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PublicParticipantEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PublicParticipantConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PublicParticipantConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublicParticipantConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublicParticipantConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PublicParticipantConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PublicParticipantEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PublicParticipantEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublicParticipantEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublicParticipantEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PublicParticipantEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _PublicParticipantEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PublicParticipantEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PublicParticipantEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PublicParticipant) graphql.Marshaler {
+			return ec.marshalNPublicParticipant2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐPublicParticipant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PublicParticipantEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PublicParticipantEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PublicParticipant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15330,6 +15917,94 @@ func (ec *executionContext) fieldContext_Query_event(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_event_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_checkEligibility(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_checkEligibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CheckEligibility(ctx, fc.Args["memberId"].(string), fc.Args["campaignId"].(string), fc.Args["answers"].(map[string]any))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EligibilityCheck) graphql.Marshaler {
+			return ec.marshalNEligibilityCheck2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEligibilityCheck(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_checkEligibility(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EligibilityCheck(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_checkEligibility_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_publicParticipants(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_publicParticipants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PublicParticipants(ctx, fc.Args["campaign"].(string), fc.Args["first"].(*int64), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PublicParticipantConnection) graphql.Marshaler {
+			return ec.marshalNPublicParticipantConnection2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐPublicParticipantConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_publicParticipants(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PublicParticipantConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_publicParticipants_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20093,7 +20768,7 @@ func (ec *executionContext) unmarshalInputCreateCampaignInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"code", "name", "program", "plugin", "pluginVersion", "config", "timeZone", "startsAt", "endsAt"}
+	fieldsInOrder := [...]string{"code", "name", "program", "plugin", "pluginVersion", "config", "timeZone", "startsAt", "endsAt", "publicParticipants"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20163,6 +20838,13 @@ func (ec *executionContext) unmarshalInputCreateCampaignInput(ctx context.Contex
 				return it, err
 			}
 			it.EndsAt = data
+		case "publicParticipants":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publicParticipants"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PublicParticipants = data
 		}
 	}
 	return it, nil
@@ -21834,6 +22516,16 @@ func (ec *executionContext) _Campaign(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Campaign_status(ctx, field, obj)
 				})
+		case "endedAt":
+			out.Values[i] = ec._Campaign_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publicParticipants":
+			out.Values[i] = ec._Campaign_publicParticipants(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "createdAt":
 			out.Values[i] = ec._Campaign_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -22193,6 +22885,44 @@ func (ec *executionContext) _CreateApiKeyPayload(ctx context.Context, sel ast.Se
 			}
 		case "apiKey":
 			out.Values[i] = ec._CreateApiKeyPayload_apiKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eligibilityCheckImplementors = []string{"EligibilityCheck"}
+
+func (ec *executionContext) _EligibilityCheck(ctx context.Context, sel ast.SelectionSet, obj *model.EligibilityCheck) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eligibilityCheckImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EligibilityCheck")
+		case "eligible":
+			out.Values[i] = ec._EligibilityCheck_eligible(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reasons":
+			out.Values[i] = ec._EligibilityCheck_reasons(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -23110,6 +23840,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setParticipantsPublic":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setParticipantsPublic(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createApiKey":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createApiKey(ctx, field)
@@ -23712,6 +24449,115 @@ func (ec *executionContext) _Program(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var publicParticipantImplementors = []string{"PublicParticipant"}
+
+func (ec *executionContext) _PublicParticipant(ctx context.Context, sel ast.SelectionSet, obj *model.PublicParticipant) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, publicParticipantImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PublicParticipant")
+		case "name":
+			out.Values[i] = ec._PublicParticipant_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var publicParticipantConnectionImplementors = []string{"PublicParticipantConnection"}
+
+func (ec *executionContext) _PublicParticipantConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PublicParticipantConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, publicParticipantConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PublicParticipantConnection")
+		case "edges":
+			out.Values[i] = ec._PublicParticipantConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PublicParticipantConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var publicParticipantEdgeImplementors = []string{"PublicParticipantEdge"}
+
+func (ec *executionContext) _PublicParticipantEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PublicParticipantEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, publicParticipantEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PublicParticipantEdge")
+		case "cursor":
+			out.Values[i] = ec._PublicParticipantEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._PublicParticipantEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -23790,6 +24636,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_event(ctx, field)
+				})
+		case "checkEligibility":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_checkEligibility(ctx, field)
+				})
+		case "publicParticipants":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_publicParticipants(ctx, field)
 				})
 		case "viewer":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -26055,6 +26913,14 @@ func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) marshalNEligibilityCheck2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEligibilityCheck(ctx context.Context, sel ast.SelectionSet, v *model.EligibilityCheck) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EligibilityCheck!")
+		return graphql.Null
+	}
+	return ec._EligibilityCheck(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNEnrollPayload2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEnrollPayload(ctx context.Context, sel ast.SelectionSet, v *model.EnrollPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EnrollPayload!")
@@ -26527,6 +27393,42 @@ func (ec *executionContext) marshalNProgram2ᚖgithubᚗcomᚋpromogateᚋpromog
 		return graphql.Null
 	}
 	return ec._Program(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPublicParticipant2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐPublicParticipant(ctx context.Context, sel ast.SelectionSet, v *model.PublicParticipant) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PublicParticipant!")
+		return graphql.Null
+	}
+	return ec._PublicParticipant(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPublicParticipantConnection2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐPublicParticipantConnection(ctx context.Context, sel ast.SelectionSet, v *model.PublicParticipantConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PublicParticipantConnection!")
+		return graphql.Null
+	}
+	return ec._PublicParticipantConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPublicParticipantEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐPublicParticipantEdge(ctx context.Context, sel ast.SelectionSet, v model.PublicParticipantEdge) graphql.Marshaler {
+	return ec._PublicParticipantEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPublicParticipantEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐPublicParticipantEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.PublicParticipantEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPublicParticipantEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐPublicParticipantEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNReason2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐReason(ctx context.Context, sel ast.SelectionSet, v pluginhost.Reason) graphql.Marshaler {

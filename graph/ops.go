@@ -48,6 +48,8 @@ func (r *Resolver) recordEvents(ctx context.Context, inputs []model.EventInput) 
 				code = model.EventErrorCodeUnknownMember
 			case errors.Is(res.Err, engine.ErrEventConflict):
 				code = model.EventErrorCodeEventConflict
+			case errors.Is(res.Err, engine.ErrFutureEvent):
+				code = model.EventErrorCodeFutureEvent
 			}
 			out[i].Error = &model.EventError{Code: code, Message: res.Err.Error()}
 		}

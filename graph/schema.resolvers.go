@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -456,7 +457,8 @@ func (r *mutationResolver) CreateCampaign(ctx context.Context, input model.Creat
 		return nil, err
 	}
 	in := campaigns.CreateInput{Code: input.Code, Name: input.Name, ProgramID: p.ID, PluginName: input.Plugin,
-		PluginVersion: input.PluginVersion, StartsAt: input.StartsAt, EndsAt: input.EndsAt, TimeZone: deref(input.TimeZone)}
+		PluginVersion: input.PluginVersion, StartsAt: input.StartsAt, EndsAt: input.EndsAt, TimeZone: deref(input.TimeZone),
+		PublicParticipants: input.PublicParticipants != nil && *input.PublicParticipants}
 	if input.Config != nil {
 		b, err := json.Marshal(input.Config)
 		if err != nil {
@@ -647,6 +649,15 @@ func (r *mutationResolver) SetFulfillmentStatus(ctx context.Context, input model
 		return nil, err
 	}
 	return &model.SetFulfillmentStatusPayload{Benefit: b}, nil
+}
+
+// SetParticipantsPublic is the resolver for the setParticipantsPublic field.
+func (r *mutationResolver) SetParticipantsPublic(ctx context.Context, id string, public bool) (*campaigns.Campaign, error) {
+	cid, err := idOf(typeCampaign, id)
+	if err != nil {
+		return nil, err
+	}
+	return r.CampaignStore.SetParticipantsPublic(ctx, cid, public)
 }
 
 // ID is the resolver for the id field.
@@ -927,6 +938,50 @@ func (r *queryResolver) Event(ctx context.Context, id string) (*engine.Event, er
 		return nil, err
 	}
 	return nilIfNotFound(r.Engine.Get(ctx, eid))
+}
+
+// CheckEligibility is the resolver for the checkEligibility field.
+func (r *queryResolver) CheckEligibility(ctx context.Context, memberID string, campaignID string, answers map[string]any) (*model.EligibilityCheck, error) {
+	mid, err := idOf(typeMember, memberID)
+	if err != nil {
+		return nil, err
+	}
+	cid, err := idOf(typeCampaign, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Engine.CheckEligibility(ctx, mid, cid, answers)
+	if err != nil {
+		return nil, err
+	}
+	return &model.EligibilityCheck{Eligible: res.Eligible, Reasons: res.Reasons}, nil
+}
+
+// PublicParticipants is the resolver for the publicParticipants field.
+func (r *queryResolver) PublicParticipants(ctx context.Context, campaign string, first *int64, after *string) (*model.PublicParticipantConnection, error) {
+	n, afterID, err := page(first, after)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.CampaignStore.GetByCode(ctx, campaign)
+	if errors.Is(err, campaigns.ErrNotFound) || (err == nil && !c.PublicParticipants) {
+		return nil, fmt.Errorf("%w: no campaign %q publishes its participants", campaigns.ErrNotPublic, campaign)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ps, more, err := r.BenefitStore.PublicParticipants(ctx, c.ID, afterID, n)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.PublicParticipantConnection{Edges: make([]model.PublicParticipantEdge, len(ps))}
+	cursors := make([]string, len(ps))
+	for i, p := range ps {
+		cursors[i] = cursor(p.EnrollmentID)
+		conn.Edges[i] = model.PublicParticipantEdge{Cursor: cursors[i], Node: &model.PublicParticipant{Name: p.Name}}
+	}
+	conn.PageInfo = pageInfo(cursors, more, afterID != 0)
+	return conn, nil
 }
 
 // Member is the resolver for the member field.

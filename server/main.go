@@ -119,6 +119,7 @@ type config struct {
 	pluginStartTimeout time.Duration
 	pluginBackoffMax   time.Duration
 	eventRetryMax      time.Duration
+	eventMaxSkew       time.Duration
 	recordSlots        int
 	maxPointsPerEffect int64
 	schedulerInterval  time.Duration
@@ -152,6 +153,7 @@ func parseConfig(name string, args []string) (*config, error) {
 		fs.DurationVar(&c.pluginBackoffMax, "plugin-backoff-max", envDuration("PROMOGATE_PLUGIN_BACKOFF_MAX", 30*time.Second), "longest wait before restarting a failing plugin (env PROMOGATE_PLUGIN_BACKOFF_MAX)")
 		fs.IntVar(&c.recordSlots, "record-slots", envInt("PROMOGATE_RECORD_SLOTS", 2), "how many merged batches of concurrent single-event recordEvent calls are evaluated at once (env PROMOGATE_RECORD_SLOTS)")
 		fs.DurationVar(&c.eventRetryMax, "event-retry-max", envDuration("PROMOGATE_EVENT_RETRY_MAX", 10*time.Second), "longest wait before evaluating a waiting event again (env PROMOGATE_EVENT_RETRY_MAX)")
+		fs.DurationVar(&c.eventMaxSkew, "event-max-skew", envDuration("PROMOGATE_EVENT_MAX_SKEW", engine.DefaultMaxFutureSkew), "how far ahead of programme time an event's occurredAt may be; events further ahead are refused FUTURE_EVENT (env PROMOGATE_EVENT_MAX_SKEW)")
 		fs.DurationVar(&c.schedulerInterval, "scheduler-interval", envDuration("PROMOGATE_SCHEDULER_INTERVAL", time.Second), "time between scheduler passes; 0 disables the scheduler in this replica (env PROMOGATE_SCHEDULER_INTERVAL)")
 		fs.StringVar(&c.webhookURL, "webhook-url", env("PROMOGATE_WEBHOOK_URL", ""), "deliver notifications (SMS, e-mail) by POSTing them here (env PROMOGATE_WEBHOOK_URL)")
 		fs.StringVar(&c.webhookSecret, "webhook-secret", env("PROMOGATE_WEBHOOK_SECRET", ""), "HMAC-SHA256 key of the X-Promogate-Signature header (env PROMOGATE_WEBHOOK_SECRET)")
@@ -169,6 +171,9 @@ func parseConfig(name string, args []string) (*config, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if name == "serve" && c.eventMaxSkew <= 0 {
+		return nil, fmt.Errorf("--event-max-skew must be positive, got %s", c.eventMaxSkew)
 	}
 	if c.databaseURL == "" {
 		return nil, errors.New("no database: set DATABASE_URL or --database-url (`make run` starts a private cluster for you)")
@@ -311,7 +316,8 @@ func runServe(args []string) error {
 	bens := benefits.NewStore(bdb)
 	eng := engine.New(bdb, led, mem, camps, bens, host, log.Named("engine"), clk.Now, engine.Options{
 		RetryMax: c.eventRetryMax, RecordSlots: c.recordSlots, Limits: engine.Limits{MaxPoints: c.maxPointsPerEffect},
-		Metrics: engine.NewMetrics(reg),
+		Metrics:       engine.NewMetrics(reg),
+		MaxFutureSkew: c.eventMaxSkew,
 	})
 	rewardsSvc := rewards.New(rewards.Config{DB: bdb, Ledger: led, Members: mem, Campaigns: camps, Engine: eng, Plugins: host,
 		Log: log.Named("rewards"), Now: clk.Now})

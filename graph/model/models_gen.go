@@ -132,6 +132,8 @@ type CreateCampaignInput struct {
 	TimeZone *string    `json:"timeZone,omitempty"`
 	StartsAt time.Time  `json:"startsAt"`
 	EndsAt   *time.Time `json:"endsAt,omitempty"`
+	// Make the participants' names public (default false).
+	PublicParticipants *bool `json:"publicParticipants,omitempty"`
 }
 
 type CreateProgramInput struct {
@@ -166,6 +168,14 @@ type CreateRewardInput struct {
 	// Default true.
 	Active     *bool          `json:"active,omitempty"`
 	Attributes map[string]any `json:"attributes,omitempty"`
+}
+
+// What checkEligibility found.
+type EligibilityCheck struct {
+	// True when the member could enrol now.
+	Eligible bool `json:"eligible"`
+	// Every reason the member could not enrol (empty when eligible).
+	Reasons []pluginhost.Reason `json:"reasons"`
 }
 
 type EnrollPayload struct {
@@ -260,6 +270,21 @@ type PageInfo struct {
 	HasPreviousPage bool    `json:"hasPreviousPage"`
 	StartCursor     *string `json:"startCursor,omitempty"`
 	EndCursor       *string `json:"endCursor,omitempty"`
+}
+
+// A participant as a campaign publishes it: the name, nothing else.
+type PublicParticipant struct {
+	Name string `json:"name"`
+}
+
+type PublicParticipantConnection struct {
+	Edges    []PublicParticipantEdge `json:"edges"`
+	PageInfo *PageInfo               `json:"pageInfo"`
+}
+
+type PublicParticipantEdge struct {
+	Cursor string             `json:"cursor"`
+	Node   *PublicParticipant `json:"node"`
 }
 
 type Query struct {
@@ -777,6 +802,10 @@ const (
 	ErrorCodeBenefitNotFound ErrorCode = "BENEFIT_NOT_FOUND"
 	// The response had more errors than it carries; this last error says how many were left out (`extensions.dropped`).
 	ErrorCodeTooManyErrors ErrorCode = "TOO_MANY_ERRORS"
+	// The campaign does not publish its participants' names, or no campaign has the code.
+	ErrorCodeParticipantsNotPublic ErrorCode = "PARTICIPANTS_NOT_PUBLIC"
+	// An event's occurredAt is further ahead of programme time than the server accepts (--event-max-skew); the message names it.
+	ErrorCodeFutureEvent ErrorCode = "FUTURE_EVENT"
 	// An unexpected failure; the server logged it. Retrying with the same idempotency key is safe.
 	ErrorCodeInternal ErrorCode = "INTERNAL"
 	// The HTTP request is not a GraphQL-over-HTTP request: the body is not a JSON object, a parameter has the wrong type, there is no query, or the method or media type is not served (HTTP 400, 405, 406 or 415).
@@ -847,6 +876,8 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeIllegalTransition,
 	ErrorCodeBenefitNotFound,
 	ErrorCodeTooManyErrors,
+	ErrorCodeParticipantsNotPublic,
+	ErrorCodeFutureEvent,
 	ErrorCodeInternal,
 	ErrorCodeBadRequest,
 	ErrorCodeUnauthenticated,
@@ -868,7 +899,7 @@ var AllErrorCode = []ErrorCode{
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidCharacter, ErrorCodeIntOutOfRange, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeBenefitNotFound, ErrorCodeTooManyErrors, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound, ErrorCodePointsOutOfRange, ErrorCodeRewardKindForbidden:
+	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidCharacter, ErrorCodeIntOutOfRange, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeBenefitNotFound, ErrorCodeTooManyErrors, ErrorCodeParticipantsNotPublic, ErrorCodeFutureEvent, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound, ErrorCodePointsOutOfRange, ErrorCodeRewardKindForbidden:
 		return true
 	}
 	return false
@@ -918,17 +949,20 @@ const (
 	EventErrorCodeUnknownMember EventErrorCode = "UNKNOWN_MEMBER"
 	// The (source, externalId) was recorded before with other content.
 	EventErrorCodeEventConflict EventErrorCode = "EVENT_CONFLICT"
+	// occurredAt is further ahead of programme time than the server accepts (--event-max-skew, 5 minutes by default); nothing is stored, send the event when it has happened.
+	EventErrorCodeFutureEvent EventErrorCode = "FUTURE_EVENT"
 )
 
 var AllEventErrorCode = []EventErrorCode{
 	EventErrorCodeInvalidEvent,
 	EventErrorCodeUnknownMember,
 	EventErrorCodeEventConflict,
+	EventErrorCodeFutureEvent,
 }
 
 func (e EventErrorCode) IsValid() bool {
 	switch e {
-	case EventErrorCodeInvalidEvent, EventErrorCodeUnknownMember, EventErrorCodeEventConflict:
+	case EventErrorCodeInvalidEvent, EventErrorCodeUnknownMember, EventErrorCodeEventConflict, EventErrorCodeFutureEvent:
 		return true
 	}
 	return false

@@ -247,3 +247,37 @@ func (s *Store) LapseTiers(ctx context.Context, now time.Time) (int64, error) {
 	}
 	return res.RowsAffected()
 }
+
+// PublicParticipant is a participant as a campaign that publishes its participants shows it:
+// the member's name and nothing else (the enrolment id only orders and pages the list).
+type PublicParticipant struct {
+	EnrollmentID int64
+	Name         string
+}
+
+// PublicParticipants returns a page of the names of a campaign's participants after afterID, in
+// enrolment order, and whether more follow. It does not check that the campaign publishes them.
+func (s *Store) PublicParticipants(ctx context.Context, campaignID, afterID int64, limit int) ([]PublicParticipant, bool, error) {
+	rows, err := db.Prepared(s.db).QueryContext(ctx, `SELECT e.id, m.name FROM enrollments e JOIN members m ON m.id = e.member_id
+		WHERE e.campaign_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3`, campaignID, afterID, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("benefits: public participants: %w", err)
+	}
+	defer rows.Close()
+	var ps []PublicParticipant
+	for rows.Next() {
+		var p PublicParticipant
+		if err := rows.Scan(&p.EnrollmentID, &p.Name); err != nil {
+			return nil, false, fmt.Errorf("benefits: public participants: %w", err)
+		}
+		ps = append(ps, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("benefits: public participants: %w", err)
+	}
+	more := len(ps) > limit
+	if more {
+		ps = ps[:limit]
+	}
+	return ps, more, nil
+}

@@ -29,6 +29,8 @@ var (
 	ErrInvalid = errors.New("invalid campaign")
 	// ErrIllegalTransition means the requested state change is not allowed from the current state.
 	ErrIllegalTransition = errors.New("illegal campaign state transition")
+	// ErrNotPublic means the campaign does not publish its participants' names.
+	ErrNotPublic = errors.New("participants are not public")
 )
 
 // ConfigError lists the plugin's field-level objections to a configuration.
@@ -78,17 +80,54 @@ type Campaign struct {
 	StartsAt      time.Time       `bun:"starts_at"`
 	EndsAt        *time.Time      `bun:"ends_at"`
 	Status        Status          `bun:"status"`
-	CreatedAt     time.Time       `bun:"created_at"`
-	UpdatedAt     time.Time       `bun:"updated_at"`
+	// EndedAt is when the campaign ended: at EndsAt when its period ran out (the scheduler
+	// ends it then), or when endCampaign ended it. Nil while it has not ended.
+	EndedAt *time.Time `bun:"ended_at"`
+	// PeriodWorkDone is set once the scheduled work of a campaign whose period ran out is
+	// finished: the last occurrence of each hook (see Scheduler).
+	PeriodWorkDone bool `bun:"period_work_done"`
+	// PublicParticipants makes the names of the campaign's participants public (anyone may
+	// list them, anonymous callers too); off by default.
+	PublicParticipants bool      `bun:"public_participants"`
+	CreatedAt          time.Time `bun:"created_at"`
+	UpdatedAt          time.Time `bun:"updated_at"`
 }
 
-// Live reports whether the campaign takes events that occurred at t: it is scheduled or active
-// and t is within [StartsAt, EndsAt).
+// Live reports whether the campaign takes events that occurred at t: t is within [StartsAt,
+// EndsAt) and the campaign is scheduled or active, or its period ran out (PeriodOver: events
+// of its period that arrive late still count).
 func (c *Campaign) Live(t time.Time) bool {
-	if c.Status != Active && c.Status != Scheduled {
+	if c.Status != Active && c.Status != Scheduled && !c.PeriodOver() {
 		return false
 	}
 	return !t.Before(c.StartsAt) && (c.EndsAt == nil || t.Before(*c.EndsAt))
+}
+
+// PeriodOver reports whether the campaign ended because its period ran out (at EndsAt, not
+// earlier by endCampaign): its period's events and scheduled work still belong to it.
+func (c *Campaign) PeriodOver() bool {
+	return c.Status == Ended && c.EndedAt != nil && c.EndsAt != nil && !c.EndedAt.Before(*c.EndsAt)
+}
+
+// WhyNotLive says why the campaign does not take events that occurred at t (see Live), or is
+// empty when it does.
+func (c *Campaign) WhyNotLive(t time.Time) string {
+	switch {
+	case c.Live(t):
+		return ""
+	case c.Status == Draft:
+		return fmt.Sprintf("campaign %s is a draft: it takes no events until it is activated", c.Code)
+	case c.Status == Paused:
+		return fmt.Sprintf("campaign %s is paused: events that occur while it is paused are not evaluated", c.Code)
+	case c.Status == Ended && !c.PeriodOver():
+		return fmt.Sprintf("campaign %s was ended before its period was over", c.Code)
+	case t.Before(c.StartsAt):
+		return fmt.Sprintf("campaign %s starts at %s, after %s", c.Code, c.StartsAt.UTC().Format(time.RFC3339),
+			t.UTC().Format(time.RFC3339))
+	default:
+		return fmt.Sprintf("campaign %s ends at %s, not after %s", c.Code, c.EndsAt.UTC().Format(time.RFC3339),
+			t.UTC().Format(time.RFC3339))
+	}
 }
 
 // Validator asks a plugin whether a configuration is acceptable.
@@ -120,6 +159,8 @@ type CreateInput struct {
 	TimeZone string
 	StartsAt time.Time
 	EndsAt   *time.Time
+	// PublicParticipants makes the participants' names public (see Campaign).
+	PublicParticipants bool
 }
 
 var codeRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -151,7 +192,7 @@ func (s *Store) Create(ctx context.Context, in CreateInput) (*Campaign, error) {
 	now := s.now().UTC()
 	c := &Campaign{Code: in.Code, Name: in.Name, ProgramID: in.ProgramID, PluginName: in.PluginName,
 		PluginVersion: in.PluginVersion, Config: in.Config, TimeZone: in.TimeZone, StartsAt: in.StartsAt.UTC(),
-		EndsAt: utc(in.EndsAt), Status: Draft, CreatedAt: now, UpdatedAt: now}
+		EndsAt: utc(in.EndsAt), Status: Draft, PublicParticipants: in.PublicParticipants, CreatedAt: now, UpdatedAt: now}
 	if _, err := s.db.NewInsert().Model(c).ExcludeColumn("id").Returning("id").Exec(ctx); err != nil {
 		switch db.Constraint(err) {
 		case "campaigns_code_key":
@@ -221,8 +262,16 @@ func (s *Store) Transition(ctx context.Context, id int64, to Status) (*Campaign,
 		if !legal(c.Status, target) {
 			return fmt.Errorf("%w: %s → %s", ErrIllegalTransition, c.Status, to)
 		}
+		from := c.Status
 		c.Status, c.UpdatedAt = target, now
-		if _, err := tx.NewUpdate().Model(&c).Column("status", "updated_at").WherePK().Exec(ctx); err != nil {
+		if target == Ended {
+			c.EndedAt = &now
+			if c.EndsAt != nil && !now.Before(*c.EndsAt) && from != Draft {
+				end := *c.EndsAt // its period ran out before anyone ended it: it ended then
+				c.EndedAt = &end
+			}
+		}
+		if _, err := tx.NewUpdate().Model(&c).Column("status", "ended_at", "updated_at").WherePK().Exec(ctx); err != nil {
 			return err
 		}
 		out = &c
@@ -258,11 +307,55 @@ func (s *Store) one(ctx context.Context, where string, arg any) (*Campaign, erro
 	return &c, nil
 }
 
-// Routable returns every campaign that can take events now or later: scheduled or active.
+// Routable returns every campaign that can take events: scheduled or active, or ended because
+// its period ran out (for events of its period that arrive late; see Live).
 func (s *Store) Routable(ctx context.Context) ([]Campaign, error) {
 	var cs []Campaign
-	err := s.db.NewSelect().Model(&cs).Where("status IN ('scheduled', 'active')").Order("id").Scan(ctx)
+	err := s.db.NewSelect().Model(&cs).Where("status IN ('scheduled', 'active') OR " + periodOverSQL).Order("id").Scan(ctx)
 	return cs, err
+}
+
+// periodOverSQL is Campaign.PeriodOver as SQL.
+const periodOverSQL = "(status = 'ended' AND ended_at IS NOT NULL AND ends_at IS NOT NULL AND ended_at >= ends_at)"
+
+// EndDue ends every started campaign (scheduled, active or paused) whose period is over by now,
+// as of its EndsAt, and returns how many it ended. One statement: replicas running it at once
+// end each campaign once.
+func (s *Store) EndDue(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.db.NewRaw(`UPDATE campaigns SET status = 'ended', ended_at = ends_at, updated_at = ?
+		WHERE status IN ('scheduled', 'active', 'paused') AND ends_at IS NOT NULL AND ends_at <= ?`, now, now).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("campaigns: end due: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// WithScheduledWork returns the campaigns whose plugin hooks the scheduler runs: the active
+// ones, and those whose period ran out while the last occurrences of their hooks (the work of
+// the period, e.g. the close of its last month) have not all run, in id order.
+func (s *Store) WithScheduledWork(ctx context.Context) ([]Campaign, error) {
+	var cs []Campaign
+	err := s.db.NewSelect().Model(&cs).Where("status = 'active' OR (" + periodOverSQL + " AND NOT period_work_done)").
+		Order("id").Scan(ctx)
+	return cs, err
+}
+
+// FinishPeriodWork records that the scheduled work of campaign id's period is done.
+func (s *Store) FinishPeriodWork(ctx context.Context, id int64) error {
+	_, err := s.db.NewRaw(`UPDATE campaigns SET period_work_done = true WHERE id = ? AND NOT period_work_done`, id).Exec(ctx)
+	return err
+}
+
+// SetParticipantsPublic makes the names of campaign id's participants public, or private again.
+// Errors: ErrNotFound.
+func (s *Store) SetParticipantsPublic(ctx context.Context, id int64, public bool) (*Campaign, error) {
+	var c Campaign
+	err := s.db.NewRaw(`UPDATE campaigns SET public_participants = ?, updated_at = CASE WHEN public_participants = ? THEN updated_at ELSE ? END
+		WHERE id = ? RETURNING *`, public, public, s.now().UTC(), id).Scan(ctx, &c)
+	if err != nil {
+		return nil, db.Resolve(err, ErrNotFound)
+	}
+	return &c, nil
 }
 
 // Codes returns every campaign's code by id.

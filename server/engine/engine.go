@@ -53,7 +53,14 @@ var (
 	ErrEventConflict = errors.New("event id reused with different content")
 	// ErrNotFound means no event has the id.
 	ErrNotFound = db.NotFound("event not found")
+	// ErrFutureEvent means the event's occurredAt is further ahead of programme time than
+	// Options.MaxFutureSkew allows.
+	ErrFutureEvent = errors.New("event from the future")
 )
+
+// DefaultMaxFutureSkew is how far ahead of programme time an event's occurredAt may be (clocks
+// of the sending systems differ a little) unless Options.MaxFutureSkew says otherwise.
+const DefaultMaxFutureSkew = 5 * time.Minute
 
 // Plugins gives the engine the plugins it calls and their descriptions.
 type Plugins interface {
@@ -86,6 +93,9 @@ type Options struct {
 	RecordSlots int
 	// Metrics, when set, count recorded and decided events.
 	Metrics *Metrics
+	// MaxFutureSkew is how far ahead of programme time an event may have occurred
+	// (DefaultMaxFutureSkew); events further ahead are refused with ErrFutureEvent.
+	MaxFutureSkew time.Duration
 }
 
 func (o *Options) defaults() {
@@ -110,6 +120,9 @@ func (o *Options) defaults() {
 	}
 	if o.RecordSlots <= 0 {
 		o.RecordSlots = 2
+	}
+	if o.MaxFutureSkew <= 0 {
+		o.MaxFutureSkew = DefaultMaxFutureSkew
 	}
 }
 
@@ -194,7 +207,7 @@ func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
 	rows := make([]*Event, len(ins))
 	var refList []string
 	for i, in := range ins {
-		if err := validateInput(in); err != nil {
+		if err := e.checkInput(in, now); err != nil {
 			results[i].Err = err
 			continue
 		}
@@ -371,6 +384,20 @@ func timestampText(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05.999999Z07:00")
 }
 
+// checkInput reports why an input is refused at programme time now (ErrInvalidEvent,
+// ErrFutureEvent), or nil: the rule of recorded and simulated events alike.
+func (e *Engine) checkInput(in Input, now time.Time) error {
+	if err := validateInput(in); err != nil {
+		return err
+	}
+	if limit := now.Add(e.opts.MaxFutureSkew); in.OccurredAt.After(limit) {
+		return fmt.Errorf("%w: occurredAt %s is %s ahead of programme time %s; at most %s is accepted", ErrFutureEvent,
+			in.OccurredAt.Format(time.RFC3339), in.OccurredAt.Sub(now).Round(time.Second), now.Format(time.RFC3339),
+			e.opts.MaxFutureSkew)
+	}
+	return nil
+}
+
 func validateInput(in Input) error {
 	switch {
 	case !tokenRe.MatchString(in.Type):
@@ -477,11 +504,26 @@ func (e *Engine) CampaignsFor(ctx context.Context, programID int64, typ string, 
 	var out []campaigns.Campaign
 	for i := range routable {
 		c := &routable[i]
-		if c.ProgramID == programID && c.Live(t) && e.handles(ctx, c, typ) {
+		if c.ProgramID == programID && e.routes(ctx, c, typ, t) {
 			out = append(out, *c)
 		}
 	}
 	return out, nil
+}
+
+// routes reports whether campaign c evaluates an event of type typ that occurred at t: the one
+// routing rule of recorded events, CampaignsFor and simulations. The campaign must be live at
+// t (scheduled or active, t within its period) and its plugin must list the type.
+func (e *Engine) routes(ctx context.Context, c *campaigns.Campaign, typ string, t time.Time) bool {
+	return c.Live(t) && e.handles(ctx, c, typ)
+}
+
+// whyNotRouted says why routes is false for c, typ and t.
+func (e *Engine) whyNotRouted(ctx context.Context, c *campaigns.Campaign, typ string, t time.Time) string {
+	if why := c.WhyNotLive(t); why != "" {
+		return why
+	}
+	return fmt.Sprintf("plugin %s@%s of campaign %s does not evaluate events of type %q", c.PluginName, c.PluginVersion, c.Code, typ)
 }
 
 // State returns the plugin state a campaign keeps for a member (nil when none).

@@ -69,26 +69,12 @@ func (e *Engine) Enroll(ctx context.Context, memberID, campaignID int64, answers
 		return nil, fmt.Errorf("%w: %s is %s", ErrCampaignNotOpen, c.Code, c.Status)
 	}
 	for attempt := 0; ; attempt++ {
-		snap, err := e.snapshots(ctx, []int64{memberID}, map[int64]*campaigns.Campaign{c.ID: c})
-		if err != nil {
-			return nil, err
-		}
-		if snap.members[memberID] == nil {
-			return nil, fmt.Errorf("%w: member %d", ErrUnknownMember, memberID)
-		}
-		member, version := snap.member(memberID, c.ID)
-		prog := e.plugins.Program(pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion})
-		resp, err := prog.CheckEligibility(ctx, pluginhost.EligibilityRequest{Campaign: pluginCampaign(c, snap.programCodes[c.ProgramID]),
-			Member: member, Answers: answers, Now: now})
+		resp, version, err := e.askEligibility(ctx, c, memberID, answers, now)
 		if err != nil {
 			return nil, err
 		}
 		if !resp.Eligible {
-			reasons := resp.Reasons
-			if len(reasons) == 0 {
-				reasons = []pluginhost.Reason{{Code: "NOT_ELIGIBLE", Message: "the programme's rules do not allow this enrolment"}}
-			}
-			return &EnrollResult{Reasons: reasons}, nil
+			return &EnrollResult{Reasons: resp.Reasons}, nil
 		}
 		if err := validateEffects(resp.Effects, &e.opts.Limits, now); err != nil {
 			return nil, fmt.Errorf("%w: plugin answered eligibility with %v", pluginhost.ErrUnavailable, err)
@@ -108,6 +94,80 @@ func (e *Engine) Enroll(ctx context.Context, memberID, campaignID int64, answers
 		}
 		return res, nil
 	}
+}
+
+// askEligibility asks campaign c's plugin whether the member may enrol at now with answers, on
+// a fresh member snapshot, and returns its answer (a refusal always has a reason) and the
+// (campaign, member) state version the plugin saw.
+func (e *Engine) askEligibility(ctx context.Context, c *campaigns.Campaign, memberID int64, answers map[string]any,
+	now time.Time) (pluginhost.EligibilityResponse, int64, error) {
+	snap, err := e.snapshots(ctx, []int64{memberID}, map[int64]*campaigns.Campaign{c.ID: c})
+	if err != nil {
+		return pluginhost.EligibilityResponse{}, 0, err
+	}
+	if snap.members[memberID] == nil {
+		return pluginhost.EligibilityResponse{}, 0, fmt.Errorf("%w: member %d", ErrUnknownMember, memberID)
+	}
+	member, version := snap.member(memberID, c.ID)
+	prog := e.plugins.Program(pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion})
+	resp, err := prog.CheckEligibility(ctx, pluginhost.EligibilityRequest{Campaign: pluginCampaign(c, snap.programCodes[c.ProgramID]),
+		Member: member, Answers: answers, Now: now})
+	if err != nil {
+		return pluginhost.EligibilityResponse{}, 0, err
+	}
+	if !resp.Eligible && len(resp.Reasons) == 0 {
+		resp.Reasons = []pluginhost.Reason{{Code: "NOT_ELIGIBLE", Message: "the programme's rules do not allow this enrolment"}}
+	}
+	return resp, version, nil
+}
+
+// Eligibility is what CheckEligibility found: whether the member could enrol now, and every
+// reason why not.
+type Eligibility struct {
+	Eligible bool
+	Reasons  []pluginhost.Reason
+}
+
+// CodeCampaignNotOpen is the reason CheckEligibility gives when the campaign takes no
+// enrolments now.
+const CodeCampaignNotOpen = "CAMPAIGN_NOT_OPEN"
+
+// CheckEligibility asks campaign campaignID's plugin whether member memberID could enrol now
+// with answers, exactly as Enroll asks it, and writes nothing: what the plugin would do on
+// enrolment (its effects) is neither applied nor shown. A campaign that takes no enrolments now
+// is not eligible, with reason CAMPAIGN_NOT_OPEN. Errors: ErrInvalidEnrollment,
+// campaigns.ErrNotFound, ErrUnknownMember, and the plugin's (pluginhost.ErrUnavailable).
+func (e *Engine) CheckEligibility(ctx context.Context, memberID, campaignID int64, answers map[string]any) (*Eligibility, error) {
+	if answers == nil {
+		answers = map[string]any{}
+	}
+	if raw, err := json.Marshal(answers); err != nil || len(raw) > 64<<10 {
+		return nil, fmt.Errorf("%w: answers must be a JSON object of at most 64 KiB", ErrInvalidEnrollment)
+	}
+	c, err := e.campaigns.Get(ctx, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.members.Get(ctx, memberID); err != nil {
+		return nil, err
+	}
+	now := e.now().UTC()
+	if !c.Live(now) {
+		why := c.WhyNotLive(now)
+		if c.PeriodOver() {
+			why = fmt.Sprintf("campaign %s ended at %s", c.Code, c.EndsAt.UTC().Format(time.RFC3339))
+		}
+		return &Eligibility{Reasons: []pluginhost.Reason{{Code: CodeCampaignNotOpen, Message: why}}}, nil
+	}
+	resp, _, err := e.askEligibility(ctx, c, memberID, answers, now)
+	if err != nil {
+		return nil, err
+	}
+	out := &Eligibility{Eligible: resp.Eligible, Reasons: resp.Reasons}
+	if out.Reasons == nil || out.Eligible {
+		out.Reasons = []pluginhost.Reason{}
+	}
+	return out, nil
 }
 
 func (e *Engine) findEnrollment(ctx context.Context, campaignID int64, key string, hash []byte) (*benefits.Enrollment, error) {
@@ -194,14 +254,18 @@ type Simulation struct {
 
 // Simulate asks campaign c's plugin to decide on the given events, as if each were recorded now
 // for its member, and returns the decisions without storing or applying anything. Members are
-// looked up by externalRef; events of one member see the same snapshot.
+// looked up by externalRef; events of one member see the same snapshot. Inputs are checked and
+// routed as recorded events are (checkInput, routes): an event the campaign would not evaluate
+// (a draft, paused or ended campaign, an event outside its period, a type its plugin does not
+// list) is not shown to the plugin, and its decision says why in NoEffectReason.
 func (e *Engine) Simulate(ctx context.Context, c *campaigns.Campaign, ins []Input) ([]Simulation, error) {
 	if len(ins) > MaxBatch {
 		return nil, fmt.Errorf("%w: at most %d events per call", ErrInvalidEvent, MaxBatch)
 	}
+	now := e.now().UTC()
 	memberIDs := make([]int64, len(ins))
 	for i, in := range ins {
-		if err := validateInput(in); err != nil {
+		if err := e.checkInput(in, now); err != nil {
 			return nil, fmt.Errorf("event %d: %w", i, err)
 		}
 		m, err := e.members.GetByExternalRef(ctx, in.MemberRef)
@@ -214,22 +278,31 @@ func (e *Engine) Simulate(ctx context.Context, c *campaigns.Campaign, ins []Inpu
 	if err != nil {
 		return nil, err
 	}
-	req := pluginhost.EvaluateRequest{Campaign: pluginCampaign(c, snap.programCodes[c.ProgramID]), Items: make([]pluginhost.EvaluateItem, len(ins))}
+	out := make([]Simulation, len(ins))
+	req := pluginhost.EvaluateRequest{Campaign: pluginCampaign(c, snap.programCodes[c.ProgramID])}
+	var asked []int // the inputs the plugin is asked about, in order
 	for i, in := range ins {
+		if !e.routes(ctx, c, in.Type, in.OccurredAt) {
+			out[i] = Simulation{Effects: []pluginhost.Effect{}, NoEffectReason: e.whyNotRouted(ctx, c, in.Type, in.OccurredAt)}
+			continue
+		}
 		m, _ := snap.member(memberIDs[i], c.ID)
-		req.Items[i] = pluginhost.EvaluateItem{Member: m, Event: pluginhost.Event{ID: fmt.Sprintf("simulated-%d", i), Type: in.Type,
-			Source: in.Source, ExternalID: in.ExternalID, OccurredAt: in.OccurredAt.UTC(), Attributes: in.Attributes}}
+		req.Items = append(req.Items, pluginhost.EvaluateItem{Member: m, Event: pluginhost.Event{ID: fmt.Sprintf("simulated-%d", i), Type: in.Type,
+			Source: in.Source, ExternalID: in.ExternalID, OccurredAt: in.OccurredAt.UTC(), Attributes: in.Attributes}})
+		asked = append(asked, i)
+	}
+	if len(asked) == 0 {
+		return out, nil
 	}
 	resp, err := e.plugins.Program(pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion}).Evaluate(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if len(resp.Results) != len(ins) {
-		return nil, fmt.Errorf("%w: plugin returned %d results for %d events", errInvalidEffect, len(resp.Results), len(ins))
+	if len(resp.Results) != len(asked) {
+		return nil, fmt.Errorf("%w: plugin returned %d results for %d events", errInvalidEffect, len(resp.Results), len(asked))
 	}
-	out := make([]Simulation, len(ins))
-	now := e.now().UTC()
-	for i, r := range resp.Results {
+	for k, r := range resp.Results {
+		i := asked[k]
 		out[i] = Simulation{Effects: r.Effects, NoEffectReason: r.NoEffectReason}
 		if err := validateEffects(r.Effects, &e.opts.Limits, now); err != nil {
 			out[i].Problem = err.Error()

@@ -91,7 +91,7 @@ func (e *Engine) targets(ctx context.Context, ev *Event, routable []campaigns.Ca
 	var out []*campaigns.Campaign
 	for i := range routable {
 		c := &routable[i]
-		if !c.Live(ev.OccurredAt) || !e.handles(ctx, c, ev.Type) {
+		if !e.routes(ctx, c, ev.Type, ev.OccurredAt) {
 			continue
 		}
 		if ev.Outcome != nil && ev.Outcome.has(c.ID) {

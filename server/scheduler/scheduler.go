@@ -1,7 +1,8 @@
 // Package scheduler runs programme time: pending points become available, lots expire,
 // benefits end at the last moment of their validity, tiers lapse, campaigns start and end on
 // their dates, and each campaign's plugin hooks (e.g. a month close) run at the moments its
-// plugin asks for, in the campaign's time zone.
+// plugin asks for, in the campaign's time zone, up to and including the first occurrence after
+// the campaign's end (the work of its period, such as the close of its last month).
 //
 // It is safe with several core replicas on one database: every ledger job works under row
 // locks, and each hook occurrence is a tick_runs row claimed with a lease and advanced page by
@@ -61,15 +62,16 @@ type Options struct {
 
 // Scheduler runs scheduled work.
 type Scheduler struct {
-	db       *bun.DB
-	ledger   *ledger.Ledger
-	benefits *benefits.Store
-	engine   *engine.Engine
-	plugins  Descriptions
-	log      hclog.Logger
-	now      func() time.Time
-	opts     Options
-	owner    string
+	db        *bun.DB
+	ledger    *ledger.Ledger
+	benefits  *benefits.Store
+	engine    *engine.Engine
+	campaigns *campaigns.Store
+	plugins   Descriptions
+	log       hclog.Logger
+	now       func() time.Time
+	opts      Options
+	owner     string
 }
 
 // New returns a scheduler.
@@ -97,7 +99,9 @@ func New(bdb *bun.DB, led *ledger.Ledger, bens *benefits.Store, eng *engine.Engi
 	host, _ := os.Hostname()
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return &Scheduler{db: bdb, ledger: led, benefits: bens, engine: eng, plugins: plugins, log: log, now: now, opts: opts,
+	// The scheduler only moves campaigns through time; it never validates configurations.
+	camps := campaigns.NewStore(bdb, now, nil)
+	return &Scheduler{db: bdb, ledger: led, benefits: bens, engine: eng, campaigns: camps, plugins: plugins, log: log, now: now, opts: opts,
 		owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))}
 }
 
@@ -142,6 +146,9 @@ func (s *Scheduler) RunOnce(ctx context.Context) error {
 		now, now).Exec(ctx); err != nil {
 		return err
 	}
+	if _, err := s.campaigns.EndDue(ctx, now); err != nil {
+		return err
+	}
 	return s.hooks(ctx, now)
 }
 
@@ -166,10 +173,11 @@ func (s *Scheduler) ledgerJobs(ctx context.Context, now time.Time) error {
 	}
 }
 
-// hooks runs every due occurrence of every active campaign's plugin hooks.
+// hooks runs every due occurrence of the plugin hooks of every active campaign, and of every
+// campaign whose period ran out until the work of its period is done (see hook).
 func (s *Scheduler) hooks(ctx context.Context, now time.Time) error {
-	var cs []campaigns.Campaign
-	if err := s.db.NewSelect().Model(&cs).Where("status = 'active'").Order("id").Scan(ctx); err != nil {
+	cs, err := s.campaigns.WithScheduledWork(ctx)
+	if err != nil {
 		return err
 	}
 	for i := range cs {
@@ -182,28 +190,44 @@ func (s *Scheduler) hooks(ctx context.Context, now time.Time) error {
 		if err != nil {
 			continue
 		}
+		done := true
 		for _, sch := range entry.Description.Schedules {
-			if err := s.hook(ctx, c, sch, loc, now); err != nil {
+			finished, err := s.hook(ctx, c, sch, loc, now)
+			if err != nil {
 				s.log.Warn("hook not run", "campaign", c.Code, "hook", sch.Name, "error", err)
 			}
+			done = done && finished && err == nil
+		}
+		if done && c.PeriodOver() {
+			if err := s.campaigns.FinishPeriodWork(ctx, c.ID); err != nil {
+				return err
+			}
+			s.log.Info("campaign period's scheduled work done", "campaign", c.Code, "ended", c.EndedAt)
 		}
 	}
 	return nil
 }
 
-func (s *Scheduler) hook(ctx context.Context, c *campaigns.Campaign, sch pluginhost.Schedule, loc *time.Location, now time.Time) error {
+// hook runs the due occurrences of one of campaign c's hooks. A campaign with an end runs its
+// hooks' occurrences due up to EndsAt and then one more, the first due after it: that one closes
+// the period's last interval (the close of the last month of a programme that runs "to 28
+// December" is due on the 29th). hook reports whether that last occurrence has run.
+func (s *Scheduler) hook(ctx context.Context, c *campaigns.Campaign, sch pluginhost.Schedule, loc *time.Location, now time.Time) (bool, error) {
 	spec, err := pluginhost.ParseSchedule(sch.Spec)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var last *time.Time
 	if err := s.db.NewRaw(`SELECT max(due_at) FROM tick_runs WHERE campaign_id = ? AND hook = ?`, c.ID, sch.Name).Scan(ctx, &last); err != nil {
-		return err
+		return false, err
 	}
 	// Finish an unfinished run first (its owner may have died), then start the next ones.
 	if last != nil {
 		if err := s.runOccurrence(ctx, engine.TickRun{Campaign: c, Hook: sch.Name, Due: *last}); err != nil {
-			return err
+			return false, err
+		}
+		if c.EndsAt != nil && last.After(*c.EndsAt) {
+			return !s.running(ctx, c.ID, sch.Name, *last), nil // the last occurrence has started
 		}
 	}
 	// Occurrences before the campaign existed never happened: a campaign created today with a
@@ -221,16 +245,33 @@ func (s *Scheduler) hook(ctx context.Context, c *campaigns.Campaign, sch pluginh
 		after = *last
 	}
 	for i := 0; i < s.opts.MaxCatchUp; i++ {
+		if c.EndsAt != nil && after.After(*c.EndsAt) {
+			return true, nil // a campaign created after its end: nothing is owed
+		}
 		due := spec.Next(after, loc)
-		if due.After(now) || (c.EndsAt != nil && due.After(*c.EndsAt)) {
-			return nil
+		if due.After(now) {
+			return false, nil
 		}
 		if err := s.runOccurrence(ctx, engine.TickRun{Campaign: c, Hook: sch.Name, Due: due.UTC()}); err != nil {
-			return err
+			return false, err
+		}
+		if c.EndsAt != nil && due.After(*c.EndsAt) {
+			return !s.running(ctx, c.ID, sch.Name, due.UTC()), nil
 		}
 		after = due
 	}
-	return nil
+	return false, nil
+}
+
+// running reports whether the hook's occurrence due then is unfinished (another replica may be
+// running it); on a failed read it reports true, so the caller tries again.
+func (s *Scheduler) running(ctx context.Context, campaignID int64, hook string, due time.Time) bool {
+	var status string
+	if err := s.db.NewRaw(`SELECT status FROM tick_runs WHERE campaign_id = ? AND hook = ? AND due_at = ?`, campaignID, hook, due).
+		Scan(ctx, &status); err != nil {
+		return true
+	}
+	return status == "running"
 }
 
 // runOccurrence claims the occurrence (or resumes it when its lease ran out) and pages through

@@ -28,6 +28,8 @@ export type CampaignOutcomeStatus =
 export type EventErrorCode =
   /** The (source, externalId) was recorded before with other content. */
   | 'EVENT_CONFLICT'
+  /** occurredAt is further ahead of programme time than the server accepts (--event-max-skew, 5 minutes by default); nothing is stored, send the event when it has happened. */
+  | 'FUTURE_EVENT'
   /** A field is malformed; the message names it. */
   | 'INVALID_EVENT'
   /** No member has the memberRef. */
