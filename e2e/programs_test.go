@@ -347,10 +347,13 @@ func TestTierStatusPrivilegeAndExpiry(t *testing.T) {
 	if r := c.enroll(t, m, camp, "join-1", map[string]any{"acceptTerms": true}); len(r["reasons"].([]any)) != 0 {
 		t.Fatalf("joining refused: %s", compact(r))
 	}
+	// Events are recorded once they have happened (an event ahead of programme time is FUTURE_EVENT).
+	c.setClock(t, "2021-03-02T10:00:30+03:00")
 	for i := 0; i < 10; i++ {
 		c.event(t, "survey.answered", "subscriber", fmt.Sprintf("s-%d", i), "2021-03-02T10:00:00+03:00",
 			map[string]any{"points": 1000, "surveyId": fmt.Sprintf("survey-%d", i)})
 	}
+	c.setClock(t, "2021-03-10T10:00:30+03:00")
 	c.event(t, "payment", "subscriber", "p-1", "2021-03-10T10:00:00+03:00", map[string]any{"service": "internet", "amountRub": 1000})
 	tiers := data(t, c.gql(`{ member(externalRef: "subscriber") { tiers { program { code } tier validUntil }
 		balances { available pending lifetimeEarned statusPoints } } }`, nil), "member")
@@ -415,6 +418,7 @@ func TestTariffPromoSummer2023(t *testing.T) {
 	}
 	late := conn("postpaid")
 	late["number"] = "+375291112244"
+	c.setClock(t, "2023-08-15T00:00:30+03:00") // events are recorded once they have happened
 	c.event(t, "subscriber.connected", "sub-0815", "c-2", "2023-08-15T00:00:00+03:00", late)
 	if d := c.benefit(t, "sub-0815", "fee-discount"); d != nil {
 		t.Fatalf("a number connected on 15 August got a discount: %s", compact(d))
@@ -441,6 +445,7 @@ func TestTariffPromoSummer2023(t *testing.T) {
 	if want := `{"kind":"ADDON","status":"ACTIVE","validUntil":"2023-12-29T20:59:59Z"}`; addon() != want {
 		t.Fatalf("add-on: got %s want %s", addon(), want)
 	}
+	c.setClock(t, "2023-10-26T10:00:30+03:00")
 	c.event(t, "subscriber.status_changed", "sub-0814", "st-1", "2023-10-05T09:00:00+03:00", map[string]any{"status": "blocked"})
 	c.event(t, "subscriber.status_changed", "sub-0814", "st-2", "2023-10-25T09:00:00+03:00", map[string]any{"status": "active"})
 	if want := `{"kind":"ADDON","status":"ACTIVE","validUntil":"2023-12-29T20:59:59Z"}`; addon() != want {
