@@ -3971,7 +3971,7 @@ enum ErrorCode {
   TOO_MANY_ERRORS
   "The campaign does not publish its participants' names, or no campaign has the code."
   PARTICIPANTS_NOT_PUBLIC
-  "An event's occurredAt is further ahead of programme time than the server accepts (--event-max-skew); the message names it."
+  "An event's occurredAt is further ahead of programme time than the server accepts (--event-max-skew); recordEvent(s) report it per event (EventErrorCode)."
   FUTURE_EVENT
   "An unexpected failure; the server logged it. Retrying with the same idempotency key is safe."
   INTERNAL
@@ -4113,12 +4113,13 @@ type Mutation {
   """
   sendInvite(memberId: ID!, channel: InviteChannel!, to: String!, program: String): Notification!
   """
-  A dry run: the campaign's plugin decides on the given events as if they were recorded now;
-  nothing is stored or applied. Events are checked and routed as recorded ones are: an event
-  the campaign would not evaluate (a draft, paused or ended campaign, an event outside its
-  period, a type its plugin does not evaluate) is not shown to the plugin and its
-  ` + "`" + `noEffectReason` + "`" + ` says why; an event too far in the future is FUTURE_EVENT. ` + "`" + `problem` + "`" + ` says
-  why the core would refuse a decision.
+  A dry run: the campaign's plugin decides on the given events as if each were recorded when
+  it occurred, on the members' state now; nothing is stored or applied. Events are routed as
+  recorded ones are: an event the campaign would not evaluate (a paused campaign, one ended
+  before its period was over, an event outside its period, a type its plugin does not
+  evaluate) is not shown to the plugin and its ` + "`" + `noEffectReason` + "`" + ` says why. A draft is simulated
+  as it will run once activated; event times may lie ahead (a what-if). ` + "`" + `problem` + "`" + ` says why the
+  core would refuse a decision.
   """
   simulateCampaign(id: ID!, events: [EventInput!]!): [SimulatedDecision!]!
   """

@@ -804,7 +804,7 @@ const (
 	ErrorCodeTooManyErrors ErrorCode = "TOO_MANY_ERRORS"
 	// The campaign does not publish its participants' names, or no campaign has the code.
 	ErrorCodeParticipantsNotPublic ErrorCode = "PARTICIPANTS_NOT_PUBLIC"
-	// An event's occurredAt is further ahead of programme time than the server accepts (--event-max-skew); the message names it.
+	// An event's occurredAt is further ahead of programme time than the server accepts (--event-max-skew); recordEvent(s) report it per event (EventErrorCode).
 	ErrorCodeFutureEvent ErrorCode = "FUTURE_EVENT"
 	// An unexpected failure; the server logged it. Retrying with the same idempotency key is safe.
 	ErrorCodeInternal ErrorCode = "INTERNAL"

@@ -252,12 +252,14 @@ type Simulation struct {
 	Problem string
 }
 
-// Simulate asks campaign c's plugin to decide on the given events, as if each were recorded now
-// for its member, and returns the decisions without storing or applying anything. Members are
-// looked up by externalRef; events of one member see the same snapshot. Inputs are checked and
-// routed as recorded events are (checkInput, routes): an event the campaign would not evaluate
-// (a draft, paused or ended campaign, an event outside its period, a type its plugin does not
-// list) is not shown to the plugin, and its decision says why in NoEffectReason.
+// Simulate asks campaign c's plugin to decide on the given events, as if each were recorded when
+// it occurred, on its member's state now, and returns the decisions without storing or applying
+// anything. Members are looked up by externalRef; events of one member see the same snapshot.
+// Events are routed as recorded events are (routes): one the campaign would not evaluate (a
+// paused campaign, one ended before its period was over, an event outside its period, a type
+// its plugin does not list) is not shown to the plugin, and its decision says why in
+// NoEffectReason. A draft is simulated as it will run once activated (the dry run before a
+// launch). An event's time may be ahead of programme time: it is a what-if.
 func (e *Engine) Simulate(ctx context.Context, c *campaigns.Campaign, ins []Input) ([]Simulation, error) {
 	if len(ins) > MaxBatch {
 		return nil, fmt.Errorf("%w: at most %d events per call", ErrInvalidEvent, MaxBatch)
@@ -265,7 +267,7 @@ func (e *Engine) Simulate(ctx context.Context, c *campaigns.Campaign, ins []Inpu
 	now := e.now().UTC()
 	memberIDs := make([]int64, len(ins))
 	for i, in := range ins {
-		if err := e.checkInput(in, now); err != nil {
+		if err := validateInput(in); err != nil {
 			return nil, fmt.Errorf("event %d: %w", i, err)
 		}
 		m, err := e.members.GetByExternalRef(ctx, in.MemberRef)
@@ -281,9 +283,13 @@ func (e *Engine) Simulate(ctx context.Context, c *campaigns.Campaign, ins []Inpu
 	out := make([]Simulation, len(ins))
 	req := pluginhost.EvaluateRequest{Campaign: pluginCampaign(c, snap.programCodes[c.ProgramID])}
 	var asked []int // the inputs the plugin is asked about, in order
+	as := *c
+	if as.Status == campaigns.Draft {
+		as.Status = campaigns.Active
+	}
 	for i, in := range ins {
-		if !e.routes(ctx, c, in.Type, in.OccurredAt) {
-			out[i] = Simulation{Effects: []pluginhost.Effect{}, NoEffectReason: e.whyNotRouted(ctx, c, in.Type, in.OccurredAt)}
+		if !e.routes(ctx, &as, in.Type, in.OccurredAt) {
+			out[i] = Simulation{Effects: []pluginhost.Effect{}, NoEffectReason: e.whyNotRouted(ctx, &as, in.Type, in.OccurredAt)}
 			continue
 		}
 		m, _ := snap.member(memberIDs[i], c.ID)
