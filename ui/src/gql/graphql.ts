@@ -55,6 +55,8 @@ export type CreateCampaignInput = {
   pluginVersion: string;
   /** Programme code. */
   program: string;
+  /** Make the participants' names public (default false). */
+  publicParticipants?: boolean | null | undefined;
   startsAt: string;
   /** IANA zone name; default UTC. */
   timeZone?: string | null | undefined;
