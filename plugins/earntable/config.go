@@ -1,8 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -37,43 +37,41 @@ var EventTypes = []string{
 // maxPoints is the largest credit the core accepts in one effect.
 const maxPoints = 1_000_000
 
-// Config is a campaign's configuration. Fields left out of the JSON keep
-// their value from the default.
+// Config is a campaign's configuration. Fields left out of the JSON keep their value from the
+// default. The struct tags make its JSON Schema (see sdk.Config).
 type Config struct {
 	// Rows is the accrual table.
-	Rows []Row `json:"rows"`
-	// MaxPayablePercent caps, per reward category, the share of the price
-	// that bonuses may pay (percent, floored); a category not listed has no
-	// cap.
-	MaxPayablePercent map[string]int64 `json:"maxPayablePercent"`
-	// LinkedAttribute is the member attribute that is true when the client is
-	// linked to a bonus account without registering in the cabinet.
-	LinkedAttribute string `json:"linkedAttribute"`
+	Rows []Row `json:"rows" jsonschema:"title=Accrual table,maxItems=13" jsonschema_description:"One row per event type (Appendix 1 of the programme); an event type without a row earns nothing. A list given replaces the whole default table."`
+	// MaxPayablePercent caps, per reward category, the share of the price that bonuses may pay
+	// (percent, floored); a category not listed has no cap.
+	MaxPayablePercent map[string]int64 `json:"maxPayablePercent" jsonschema:"title=Most of a price payable with bonuses" jsonschema_description:"Reward category → the most percent of its price that bonuses may pay (floored); categories not listed have no cap." jsonschema_values:"minimum=0,maximum=100"`
+	// LinkedAttribute is the member attribute that is true when the client is linked to a bonus
+	// account without registering in the cabinet.
+	LinkedAttribute string `json:"linkedAttribute" jsonschema:"title=Linked-account attribute,minLength=1,maxLength=100" jsonschema_description:"The member attribute that is true when the client is linked to a bonus account without registering in the cabinet."`
 }
 
 // Row is one row of the accrual table.
 type Row struct {
 	// Row is the row's number in the published table (reasons cite it).
-	Row int `json:"row"`
+	Row int `json:"row" jsonschema:"title=Row,required,minimum=1,maximum=999" jsonschema_description:"The row's number in the published table; reasons cite it."`
 	// Event is the event type the row pays for.
-	Event string `json:"event"`
+	Event string `json:"event" jsonschema:"title=Event type,required,enum=prepayment,enum=online_seminar.purchased,enum=seminar.purchased,enum=kit.extended,enum=certificate.basic,enum=certificate.professional,enum=client.new,enum=recommendation.sale,enum=recommendation.contact,enum=contest.participation,enum=seminar.friend_brought,enum=journal.subscribed,enum=review" jsonschema_description:"The event type the row pays for."`
 	// Title is the basis of the accrual, shown on the bonus account.
-	Title string `json:"title"`
+	Title string `json:"title" jsonschema:"title=Basis of accrual,required,minLength=1,maxLength=200" jsonschema_description:"Shown on the bonus account as the credit's reason."`
 	// Points is the amount credited, or the minimum when From is set.
-	Points int64 `json:"points"`
-	// From marks a "from N" row: the amount may be higher than Points (by
-	// the event's bonus attribute, or by Percent or PerAmount of its amount
-	// attribute) but never lower.
-	From bool `json:"from"`
-	// Percent, when positive, makes a "from" row proportional: that percent
-	// of the event's amount (roubles), floored.
-	Percent int64 `json:"percent,omitempty"`
-	// PerAmount, when positive, makes a "from" row proportional: one bonus
-	// per PerAmount whole roubles of the event's amount.
-	PerAmount int64 `json:"perAmount,omitempty"`
-	// MinMonths, when positive, requires the event's months attribute to be
-	// at least this (row 1: prepayment for 6 months or more).
-	MinMonths int64 `json:"minMonths,omitempty"`
+	Points int64 `json:"points" jsonschema:"title=Bonuses,required,minimum=1,maximum=1000000" jsonschema_description:"The bonuses credited, or the minimum of a \"from\" row."`
+	// From marks a "from N" row: the amount may be higher than Points (by the event's bonus
+	// attribute, or by Percent or PerAmount of its amount attribute) but never lower.
+	From bool `json:"from" jsonschema:"title=From (at least)" jsonschema_description:"A \"from N\" row: more is possible (the event's bonus attribute, percent or perAmount of its amount), never less."`
+	// Percent, when positive, makes a "from" row proportional: that percent of the event's
+	// amount (roubles), floored.
+	Percent int64 `json:"percent,omitempty" jsonschema:"title=Percent of the amount,minimum=0,maximum=100" jsonschema_description:"\"From\" rows: the bonuses are this percent of the event's amount in roubles, floored, if above points; 0 for none."`
+	// PerAmount, when positive, makes a "from" row proportional: one bonus per PerAmount whole
+	// roubles of the event's amount.
+	PerAmount int64 `json:"perAmount,omitempty" jsonschema:"title=Roubles per bonus,minimum=0,maximum=1000000" jsonschema_description:"\"From\" rows: one bonus per this many whole roubles of the event's amount, if above points; 0 for none."`
+	// MinMonths, when positive, requires the event's months attribute to be at least this (row
+	// 1: prepayment for 6 months or more).
+	MinMonths int64 `json:"minMonths,omitempty" jsonschema:"title=Minimum months,minimum=0,maximum=120" jsonschema_description:"The event's months attribute must be at least this; 0 for no minimum."`
 }
 
 // defaultConfig returns the seed's Appendix 1 and spending rules; fresh
@@ -100,99 +98,53 @@ func defaultConfig() Config {
 	}
 }
 
-const configSchema = `{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "title": "earntable campaign configuration",
-  "type": "object",
-  "additionalProperties": false,
-  "properties": {
-    "rows": {
-      "type": "array",
-      "description": "Accrual table: one row per event type.",
-      "items": {
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["row", "event", "title", "points"],
-        "properties": {
-          "row": {"type": "integer", "minimum": 1, "description": "Row number in the published table."},
-          "event": {"type": "string", "enum": ["prepayment", "online_seminar.purchased", "seminar.purchased", "kit.extended", "certificate.basic", "certificate.professional", "client.new", "recommendation.sale", "recommendation.contact", "contest.participation", "seminar.friend_brought", "journal.subscribed", "review"]},
-          "title": {"type": "string", "minLength": 1, "description": "Basis of the accrual shown on the bonus account."},
-          "points": {"type": "integer", "minimum": 1, "maximum": 1000000, "description": "Bonuses, or the minimum of a \"from\" row."},
-          "from": {"type": "boolean", "description": "\"From N\" row: more is possible (event attribute bonus, percent, perAmount), never less."},
-          "percent": {"type": "integer", "minimum": 0, "maximum": 100, "description": "\"From\" rows: bonuses = this percent of the event's amount (roubles), floored, if above points."},
-          "perAmount": {"type": "integer", "minimum": 0, "description": "\"From\" rows: one bonus per this many whole roubles of the event's amount, if above points."},
-          "minMonths": {"type": "integer", "minimum": 0, "description": "The event's months attribute must be at least this."}
-        }
-      }
-    },
-    "maxPayablePercent": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 100}, "description": "Reward category → most percent of the price payable with bonuses; unlisted categories have no cap."},
-    "linkedAttribute": {"type": "string", "minLength": 1, "description": "Member attribute that is true when the client is linked to a bonus account."}
-  }
-}`
+// config declares the configuration: schema, default, validation and decoding.
+var config = sdk.MustConfig(sdk.ConfigSpec[Config]{
+	Plugin:      Name,
+	Title:       "Earn table (VashPlus)",
+	Description: "Bonuses per client interaction from the programme's accrual table, and the share of a reward's price that bonuses may pay.",
+	Default:     defaultConfig,
+	Check:       check,
+})
 
-// parseConfig decodes raw over the default and checks every value. An empty
-// or null config is the default.
-func parseConfig(raw json.RawMessage) (Config, []sdk.FieldError) {
-	cfg := defaultConfig()
-	if errs := sdk.DecodeConfig(raw, &cfg, Name); errs != nil {
-		return cfg, errs
-	}
-
+// check reports what the schema cannot: repeated rows and event types, proportional rows that
+// are not "from" rows or are proportional twice, blank titles and category names.
+func check(cfg Config) []sdk.FieldError {
 	var errs []sdk.FieldError
 	add := func(field, code, format string, args ...any) {
-		errs = append(errs, sdk.FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+		errs = append(errs, sdk.FieldError{Field: field, Code: code, Message: field + " " + fmt.Sprintf(format, args...)})
 	}
 	rowsSeen, eventsSeen := map[int]int{}, map[string]int{}
 	for i, r := range cfg.Rows {
-		f := fmt.Sprintf("rows[%d]", i)
-		if r.Row < 1 {
-			add(f+".row", "out_of_range", "%s.row is %d, it must be at least 1", f, r.Row)
-		} else if prev, dup := rowsSeen[r.Row]; dup {
-			add(f+".row", "duplicate", "%s.row %d repeats rows[%d]", f, r.Row, prev)
+		if prev, dup := rowsSeen[r.Row]; dup {
+			add(sdk.Pointer("rows", i, "row"), "duplicate", "%d repeats %s", r.Row, sdk.Pointer("rows", prev))
 		} else {
 			rowsSeen[r.Row] = i
 		}
-		if !slices.Contains(EventTypes, r.Event) {
-			add(f+".event", "unsupported", "%s.event %q is not one of %s", f, r.Event, strings.Join(EventTypes, ", "))
-		} else if prev, dup := eventsSeen[r.Event]; dup {
-			add(f+".event", "duplicate", "%s.event %s already has rows[%d]", f, r.Event, prev)
+		if prev, dup := eventsSeen[r.Event]; dup {
+			add(sdk.Pointer("rows", i, "event"), "duplicate", "%s already has %s", r.Event, sdk.Pointer("rows", prev))
 		} else {
 			eventsSeen[r.Event] = i
 		}
 		if strings.TrimSpace(r.Title) == "" {
-			add(f+".title", "required", "%s.title is empty", f)
-		}
-		if r.Points < 1 || r.Points > maxPoints {
-			add(f+".points", "out_of_range", "%s.points is %d, it must be between 1 and %d", f, r.Points, maxPoints)
-		}
-		if r.Percent < 0 || r.Percent > 100 {
-			add(f+".percent", "out_of_range", "%s.percent is %d, it must be between 0 and 100", f, r.Percent)
-		}
-		if r.PerAmount < 0 {
-			add(f+".perAmount", "out_of_range", "%s.perAmount is %d, it must not be negative", f, r.PerAmount)
+			add(sdk.Pointer("rows", i, "title"), "required", "is blank")
 		}
 		if r.Percent > 0 && r.PerAmount > 0 {
-			add(f, "exclusive", "%s sets both percent and perAmount; choose one", f)
+			add(sdk.Pointer("rows", i), "exclusive", "sets both percent and perAmount; choose one")
 		}
 		if !r.From && (r.Percent > 0 || r.PerAmount > 0) {
-			add(f+".from", "required", "%s is proportional but not a \"from\" row; set from: true", f)
-		}
-		if r.MinMonths < 0 || r.MinMonths > 120 {
-			add(f+".minMonths", "out_of_range", "%s.minMonths is %d, it must be between 0 and 120", f, r.MinMonths)
+			add(sdk.Pointer("rows", i, "from"), "required", "must be true: the row is proportional")
 		}
 	}
-	for _, cat := range sortedKeys(cfg.MaxPayablePercent) {
-		if p := cfg.MaxPayablePercent[cat]; p < 0 || p > 100 {
-			add("maxPayablePercent."+cat, "out_of_range", "maxPayablePercent.%s is %d, it must be between 0 and 100", cat, p)
-		}
+	for _, cat := range slices.Sorted(maps.Keys(cfg.MaxPayablePercent)) {
 		if strings.TrimSpace(cat) == "" {
-			add("maxPayablePercent", "required", "a category name is empty")
+			add(sdk.Pointer("maxPayablePercent", cat), "required", "is a blank category name")
 		}
 	}
 	if strings.TrimSpace(cfg.LinkedAttribute) == "" {
-		add("linkedAttribute", "required", "linkedAttribute must name a member attribute")
+		add("/linkedAttribute", "required", "is blank, it must name a member attribute")
 	}
-	return cfg, errs
+	return errs
 }
 
 // row returns the table row for an event type.
@@ -203,13 +155,4 @@ func (c Config) row(event string) (Row, bool) {
 		}
 	}
 	return Row{}, false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

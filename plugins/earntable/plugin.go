@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/promogate/promogate/plugins/sdk"
 )
@@ -33,23 +29,20 @@ const (
 // who is neither registered in the cabinet nor linked to a bonus account.
 const ReasonNotParticipant = "client is not registered in the programme's personal cabinet and has no linked bonus account"
 
-// Plugin implements the earntable programme.
-type Plugin struct{}
+// Plugin implements the earntable programme; sdk.Base supplies Tick (the programme schedules
+// nothing).
+type Plugin struct{ sdk.Base }
 
-var _ sdk.Program = (*Plugin)(nil)
+var _ sdk.Program = Plugin{}
 
 // Describe reports the plugin, its config schema and its default config.
 func (Plugin) Describe(context.Context) (sdk.Description, error) {
-	def, err := json.Marshal(defaultConfig())
-	if err != nil {
-		return sdk.Description{}, err
-	}
 	return sdk.Description{
 		Name:          Name,
 		Version:       Version,
 		EventTypes:    EventTypes,
-		ConfigSchema:  json.RawMessage(configSchema),
-		DefaultConfig: def,
+		ConfigSchema:  config.Schema(),
+		DefaultConfig: config.Default(),
 		RewardKinds:   []string{"shop", "service", "seminar", "online_seminar"},
 		// Seed 001 §1.4, §4.1: bonuses have no money equivalent and can never be turned into
 		// cash, so the core refuses cash rewards for the programme's campaigns.
@@ -59,22 +52,13 @@ func (Plugin) Describe(context.Context) (sdk.Description, error) {
 
 // ValidateConfig reports every problem with a campaign configuration.
 func (Plugin) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest) (sdk.ValidateConfigResponse, error) {
-	_, errs := parseConfig(req.Config)
-	return sdk.ValidateConfigResponse{Errors: errs}, nil
-}
-
-func load(c sdk.Campaign) (Config, error) {
-	cfg, errs := parseConfig(c.Config)
-	if len(errs) > 0 {
-		return cfg, fmt.Errorf("%w: %s: %s", sdk.ErrInvalidConfig, errs[0].Field, errs[0].Message)
-	}
-	return cfg, nil
+	return config.Validate(req), nil
 }
 
 // CheckEligibility lets every client register in the programme's cabinet:
 // the seed makes every client of the organisers a participant.
 func (Plugin) CheckEligibility(_ context.Context, req sdk.EligibilityRequest) (sdk.EligibilityResponse, error) {
-	if _, err := load(req.Campaign); err != nil {
+	if _, err := config.Load(req.Campaign); err != nil {
 		return sdk.EligibilityResponse{}, err
 	}
 	return sdk.EligibilityResponse{Eligible: true}, nil
@@ -82,7 +66,7 @@ func (Plugin) CheckEligibility(_ context.Context, req sdk.EligibilityRequest) (s
 
 // Evaluate credits each interaction by its row of the accrual table.
 func (Plugin) Evaluate(_ context.Context, req sdk.EvaluateRequest) (sdk.EvaluateResponse, error) {
-	cfg, err := load(req.Campaign)
+	cfg, err := config.Load(req.Campaign)
 	if err != nil {
 		return sdk.EvaluateResponse{}, err
 	}
@@ -95,45 +79,42 @@ func (Plugin) Evaluate(_ context.Context, req sdk.EvaluateRequest) (sdk.Evaluate
 
 func evaluate(cfg Config, c sdk.Campaign, item sdk.EvaluateItem) sdk.EvaluateResult {
 	ev, m := item.Event, item.Member
-	none := func(format string, args ...any) sdk.EvaluateResult {
-		return sdk.EvaluateResult{NoEffectReason: fmt.Sprintf(format, args...)}
-	}
 	row, ok := cfg.row(ev.Type)
 	if !ok {
-		return none("event type %q earns nothing in this campaign: the accrual table has no row for it", ev.Type)
+		return sdk.NoEffect("event type %q earns nothing in this campaign: the accrual table has no row for it", ev.Type)
 	}
 	if !participant(cfg, c, m) {
-		return none("%s", ReasonNotParticipant)
+		return sdk.NoEffect("%s", ReasonNotParticipant)
 	}
 	if row.MinMonths > 0 {
-		months, ok := wholeNumber(ev.Attributes[AttrMonths])
+		months, ok := ev.Attributes.Whole(AttrMonths)
 		if !ok {
-			return none("row %d (%s) needs a whole number of months paid in advance in the %q attribute", row.Row, row.Title, AttrMonths)
+			return sdk.NoEffect("row %d (%s) needs a whole number of months paid in advance in the %q attribute", row.Row, row.Title, AttrMonths)
 		}
 		if months < row.MinMonths {
-			return none("a %s for %d months earns nothing: row %d needs %d months or more", ev.Type, months, row.Row, row.MinMonths)
+			return sdk.NoEffect("a %s for %d months earns nothing: row %d needs %d months or more", ev.Type, months, row.Row, row.MinMonths)
 		}
 	}
 	amount := row.Points
 	if row.From {
-		if raw, present := ev.Attributes[AttrBonus]; present {
-			bonus, ok := wholeNumber(raw)
+		if _, present := ev.Attributes[AttrBonus]; present {
+			bonus, ok := ev.Attributes.Whole(AttrBonus)
 			if !ok || bonus < 1 || bonus > maxPoints {
-				return none("the %q attribute must be a whole number of bonuses between 1 and %d", AttrBonus, maxPoints)
+				return sdk.NoEffect("the %q attribute must be a whole number of bonuses between 1 and %d", AttrBonus, maxPoints)
 			}
 			amount = max(amount, bonus)
 		} else if row.Percent > 0 || row.PerAmount > 0 {
 			if raw, present := ev.Attributes[AttrAmount]; present {
-				kopecks, ok := money(raw)
+				kopecks, ok := ev.Attributes.Minor(AttrAmount)
 				if !ok {
-					return none("the %q attribute must be a non-negative amount in roubles, not %v", AttrAmount, raw)
+					return sdk.NoEffect("the %q attribute must be a non-negative amount in roubles, not %v", AttrAmount, raw)
 				}
 				amount = max(amount, proportional(row, kopecks))
 			}
 		}
 	}
 	if amount > maxPoints {
-		return none("row %d would credit %d bonuses, more than the %d one credit may carry", row.Row, amount, maxPoints)
+		return sdk.NoEffect("row %d would credit %d bonuses, more than the %d one credit may carry", row.Row, amount, maxPoints)
 	}
 	return sdk.EvaluateResult{Effects: []sdk.Effect{sdk.Credit(amount, row.Title)}}
 }
@@ -160,20 +141,13 @@ func participant(cfg Config, c sdk.Campaign, m sdk.Member) bool {
 			return true
 		}
 	}
-	switch v := m.Attributes[cfg.LinkedAttribute].(type) {
-	case bool:
-		return v
-	case string:
-		return strings.EqualFold(strings.TrimSpace(v), "true")
-	default:
-		return false
-	}
+	return m.Attributes.Bool(cfg.LinkedAttribute)
 }
 
 // Quote caps the bonuses payable for categories with a cap (seminars: up to
 // 50% of the price); prices are not changed.
 func (Plugin) Quote(_ context.Context, req sdk.QuoteRequest) (sdk.QuoteResponse, error) {
-	cfg, err := load(req.Campaign)
+	cfg, err := config.Load(req.Campaign)
 	if err != nil {
 		return sdk.QuoteResponse{}, err
 	}
@@ -183,49 +157,4 @@ func (Plugin) Quote(_ context.Context, req sdk.QuoteRequest) (sdk.QuoteResponse,
 		resp.MaxPointsPayable = price/100*pct + price%100*pct/100
 	}
 	return resp, nil
-}
-
-// Tick is not used: the programme schedules nothing.
-func (Plugin) Tick(_ context.Context, req sdk.TickRequest) (sdk.TickResponse, error) {
-	return sdk.TickResponse{}, fmt.Errorf("%w: %q", sdk.ErrUnsupportedHook, req.Hook)
-}
-
-// wholeNumber reads an integer from a JSON number or a numeric string.
-func wholeNumber(x any) (int64, bool) {
-	if s, ok := x.(string); ok {
-		x = json.Number(strings.TrimSpace(s))
-	}
-	return sdk.Values{"v": x}.Int("v")
-}
-
-// money reads a non-negative amount in roubles (at most two decimals count;
-// further digits are dropped) as kopecks.
-func money(x any) (int64, bool) {
-	var s string
-	switch v := x.(type) {
-	case json.Number:
-		s = v.String()
-	case string:
-		s = strings.TrimSpace(v)
-	default:
-		n, ok := sdk.Values{"v": x}.Int("v")
-		if !ok || n < 0 || n > 1<<50 {
-			return 0, false
-		}
-		return n * 100, true
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || strings.ContainsAny(whole, "+-eE") || strings.ContainsAny(frac, "+-eE") {
-		return 0, false
-	}
-	rub, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil || rub < 0 || rub > 1<<50 {
-		return 0, false
-	}
-	frac = (frac + "00")[:2]
-	kop, err := strconv.ParseInt(frac, 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	return rub*100 + kop, true
 }

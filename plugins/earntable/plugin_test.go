@@ -70,14 +70,7 @@ func TestDescribe(t *testing.T) {
 	if !slices.Equal(d.ForbiddenRewardKinds, []string{"cash"}) {
 		t.Errorf("ForbiddenRewardKinds = %v, want [cash]", d.ForbiddenRewardKinds)
 	}
-	var schema map[string]any
-	if err := json.Unmarshal(d.ConfigSchema, &schema); err != nil {
-		t.Errorf("ConfigSchema is not JSON: %v", err)
-	}
-	v, err := p.ValidateConfig(context.Background(), sdk.ValidateConfigRequest{Config: d.DefaultConfig})
-	if err != nil || v.Errors != nil {
-		t.Errorf("the default config is invalid: %+v, %v", v.Errors, err)
-	}
+	sdktest.CheckConfigSchema(t, p)
 	// The seed's Appendix 1, written out independently: row, event, bonuses, "from".
 	type seedRow struct {
 		row    int
@@ -125,36 +118,49 @@ func TestValidateConfig(t *testing.T) {
 		{"null", `null`, nil},
 		{"empty", `{}`, nil},
 		{"a proportional season", `{"rows":[{"row":1,"event":"prepayment","title":"prepayment","points":100,"from":true,"percent":1,"minMonths":6},{"row":2,"event":"review","title":"review","points":7}],"maxPayablePercent":{"seminar":30}}`, nil},
-		{"bad rows", `{"rows":[
+		{"rows outside the schema", `{"rows":[
 			{"row":0,"event":"refund","title":"","points":0,"percent":101,"perAmount":-1,"minMonths":-1},
-			{"row":4,"event":"seminar.purchased","title":"seminar","points":5,"from":true,"percent":5,"perAmount":100},
-			{"row":4,"event":"seminar.purchased","title":"seminar again","points":1000001},
-			{"row":5,"event":"review","title":"review","points":5,"perAmount":10}]}`, []sdk.FieldError{
-			{Field: "rows[0].row", Code: "out_of_range", Message: "rows[0].row is 0, it must be at least 1"},
-			{Field: "rows[0].event", Code: "unsupported", Message: `rows[0].event "refund" is not one of prepayment, online_seminar.purchased, seminar.purchased, kit.extended, certificate.basic, certificate.professional, client.new, recommendation.sale, recommendation.contact, contest.participation, seminar.friend_brought, journal.subscribed, review`},
-			{Field: "rows[0].title", Code: "required", Message: "rows[0].title is empty"},
-			{Field: "rows[0].points", Code: "out_of_range", Message: "rows[0].points is 0, it must be between 1 and 1000000"},
-			{Field: "rows[0].percent", Code: "out_of_range", Message: "rows[0].percent is 101, it must be between 0 and 100"},
-			{Field: "rows[0].perAmount", Code: "out_of_range", Message: "rows[0].perAmount is -1, it must not be negative"},
-			{Field: "rows[0].from", Code: "required", Message: `rows[0] is proportional but not a "from" row; set from: true`},
-			{Field: "rows[0].minMonths", Code: "out_of_range", Message: "rows[0].minMonths is -1, it must be between 0 and 120"},
-			{Field: "rows[1]", Code: "exclusive", Message: "rows[1] sets both percent and perAmount; choose one"},
-			{Field: "rows[2].row", Code: "duplicate", Message: "rows[2].row 4 repeats rows[1]"},
-			{Field: "rows[2].event", Code: "duplicate", Message: "rows[2].event seminar.purchased already has rows[1]"},
-			{Field: "rows[2].points", Code: "out_of_range", Message: "rows[2].points is 1000001, it must be between 1 and 1000000"},
-			{Field: "rows[3].from", Code: "required", Message: `rows[3] is proportional but not a "from" row; set from: true`},
+			{"row":4,"event":"seminar.purchased","title":"seminar","points":1000001}]}`, []sdk.FieldError{
+			{Field: "/rows/0/event", Code: "unsupported", Message: `/rows/0/event is "refund", it must be one of prepayment, online_seminar.purchased, seminar.purchased, kit.extended, certificate.basic, certificate.professional, client.new, recommendation.sale, recommendation.contact, contest.participation, seminar.friend_brought, journal.subscribed, review`},
+			{Field: "/rows/0/minMonths", Code: "out_of_range", Message: "/rows/0/minMonths is -1, it must be at least 0"},
+			{Field: "/rows/0/perAmount", Code: "out_of_range", Message: "/rows/0/perAmount is -1, it must be at least 0"},
+			{Field: "/rows/0/percent", Code: "out_of_range", Message: "/rows/0/percent is 101, it must be at most 100"},
+			{Field: "/rows/0/points", Code: "out_of_range", Message: "/rows/0/points is 0, it must be at least 1"},
+			{Field: "/rows/0/row", Code: "out_of_range", Message: "/rows/0/row is 0, it must be at least 1"},
+			{Field: "/rows/0/title", Code: "required", Message: "/rows/0/title must not be empty"},
+			{Field: "/rows/1/points", Code: "out_of_range", Message: "/rows/1/points is 1000001, it must be at most 1000000"},
 		}},
-		{"bad caps and attribute", `{"maxPayablePercent":{"seminar":150,"shop":-1},"linkedAttribute":" "}`, []sdk.FieldError{
-			{Field: "maxPayablePercent.seminar", Code: "out_of_range", Message: "maxPayablePercent.seminar is 150, it must be between 0 and 100"},
-			{Field: "maxPayablePercent.shop", Code: "out_of_range", Message: "maxPayablePercent.shop is -1, it must be between 0 and 100"},
-			{Field: "linkedAttribute", Code: "required", Message: "linkedAttribute must name a member attribute"},
+		{"a row without its required fields", `{"rows":[{"points":5}]}`, []sdk.FieldError{
+			{Field: "/rows/0/event", Code: "required", Message: "/rows/0/event is required"},
+			{Field: "/rows/0/row", Code: "required", Message: "/rows/0/row is required"},
+			{Field: "/rows/0/title", Code: "required", Message: "/rows/0/title is required"},
+		}},
+		{"rows that contradict each other", `{"rows":[
+			{"row":3,"event":"review","title":" ","points":5},
+			{"row":4,"event":"seminar.purchased","title":"seminar","points":5,"from":true,"percent":5,"perAmount":100},
+			{"row":4,"event":"seminar.purchased","title":"seminar again","points":5},
+			{"row":5,"event":"client.new","title":"new client","points":5,"perAmount":10}],
+			"maxPayablePercent":{" ":10},"linkedAttribute":" "}`, []sdk.FieldError{
+			{Field: "/rows/0/title", Code: "required", Message: "/rows/0/title is blank"},
+			{Field: "/rows/1", Code: "exclusive", Message: "/rows/1 sets both percent and perAmount; choose one"},
+			{Field: "/rows/2/row", Code: "duplicate", Message: "/rows/2/row 4 repeats /rows/1"},
+			{Field: "/rows/2/event", Code: "duplicate", Message: "/rows/2/event seminar.purchased already has /rows/1"},
+			{Field: "/rows/3/from", Code: "required", Message: "/rows/3/from must be true: the row is proportional"},
+			{Field: "/maxPayablePercent/ ", Code: "required", Message: "/maxPayablePercent/  is a blank category name"},
+			{Field: "/linkedAttribute", Code: "required", Message: "/linkedAttribute is blank, it must name a member attribute"},
+		}},
+		{"caps outside 0..100", `{"maxPayablePercent":{"seminar":150,"shop":-1}}`, []sdk.FieldError{
+			{Field: "/maxPayablePercent/seminar", Code: "out_of_range", Message: "/maxPayablePercent/seminar is 150, it must be at most 100"},
+			{Field: "/maxPayablePercent/shop", Code: "out_of_range", Message: "/maxPayablePercent/shop is -1, it must be at least 0"},
 		}},
 		{"wrong type", `{"rows":[{"row":1,"event":"review","title":"r","points":"5"}]}`, []sdk.FieldError{
-			{Field: "rows.points", Code: "invalid_type", Message: "rows.points must be a int64, not a JSON string"},
+			{Field: "/rows/0/points", Code: "invalid_type", Message: "/rows/0/points must be an integer, not a string"},
 		}},
-		{"unknown field", `{"rowz":[]}`, []sdk.FieldError{{Field: "rowz", Code: "unknown_field", Message: "rowz is not a setting of earntable"}}},
-		{"broken JSON", `{"rows":`, []sdk.FieldError{{Code: "invalid_json", Message: "unexpected EOF"}}},
-		{"two values", `{} {}`, []sdk.FieldError{{Code: "invalid_json", Message: "config holds more than one JSON value"}}},
+		{"unknown field", `{"rowz":[]}`, []sdk.FieldError{{Field: "/rowz", Code: "unknown_field", Message: "/rowz is not a setting of earntable"}}},
+		{"unknown field in a row", `{"rows":[{"row":1,"event":"review","title":"r","points":5,"bonus":1}]}`, []sdk.FieldError{
+			{Field: "/rows/0/bonus", Code: "unknown_field", Message: "/rows/0/bonus is not a field of /rows/0"}}},
+		{"broken JSON", `{"rows":`, []sdk.FieldError{{Code: "invalid_json", Message: "the config is not one JSON value: unexpected EOF"}}},
+		{"two values", `{} {}`, []sdk.FieldError{{Code: "invalid_json", Message: "the config is not one JSON value: invalid character after top-level value"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -279,33 +285,6 @@ func TestEvaluateRules(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestMoney(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		in   any
-		want int64
-		ok   bool
-	}{
-		{json.Number("3000"), 300000, true},
-		{json.Number("3000.5"), 300050, true},
-		{json.Number("3000.129"), 300012, true},
-		{"0.01", 1, true},
-		{int64(7), 700, true},
-		{json.Number("1e3"), 0, false},
-		{json.Number("-1"), 0, false},
-		{".5", 0, false},
-		{"12a", 0, false},
-		{"1.x", 0, false},
-		{true, 0, false},
-	}
-	for _, tc := range cases {
-		got, ok := money(tc.in)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("money(%#v) = %d, %v; want %d, %v", tc.in, got, ok, tc.want, tc.ok)
-		}
 	}
 }
 

@@ -55,20 +55,21 @@ func resetPresent(cfg any, raw []byte) {
 }
 
 // ConfigDecodeError turns an encoding/json decoding error into a field error: invalid_type
-// naming the field and the expected type, unknown_field (from DisallowUnknownFields), or
-// invalid_json.
+// naming the field (as a JSON pointer without list indexes, which encoding/json does not
+// report) and the expected type, unknown_field (from DisallowUnknownFields), or invalid_json.
 func ConfigDecodeError(err error, plugin string) FieldError {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
+		f := Pointer(anySlice(strings.Split(typeErr.Field, "."))...)
 		return FieldError{
-			Field:   typeErr.Field,
+			Field:   f,
 			Code:    "invalid_type",
-			Message: fmt.Sprintf("%s must be a %s, not a JSON %s", typeErr.Field, typeErr.Type, typeErr.Value),
+			Message: fmt.Sprintf("%s must be a %s, not a JSON %s", f, typeErr.Type, typeErr.Value),
 		}
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		name = strings.Trim(name, `"`)
-		return FieldError{Field: name, Code: "unknown_field", Message: fmt.Sprintf("%s is not a setting of %s", name, plugin)}
+		f := Pointer(strings.Trim(name, `"`))
+		return FieldError{Field: f, Code: "unknown_field", Message: fmt.Sprintf("%s is not a setting of %s", f, plugin)}
 	}
 	return FieldError{Code: "invalid_json", Message: err.Error()}
 }

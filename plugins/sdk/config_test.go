@@ -39,9 +39,9 @@ func TestDecodeConfig(t *testing.T) {
 		{"a map replaces the default's", `{"rates":{"z":3}}`,
 			testConfig{Name: "default", Rows: defaults().Rows, Rates: map[string]int{"z": 3}}, nil},
 		{"wrong type", `{"name":5}`, testConfig{},
-			[]sdk.FieldError{{Field: "name", Code: "invalid_type", Message: "name must be a string, not a JSON number"}}},
+			[]sdk.FieldError{{Field: "/name", Code: "invalid_type", Message: "/name must be a string, not a JSON number"}}},
 		{"unknown field", `{"nam":"x"}`, testConfig{},
-			[]sdk.FieldError{{Field: "nam", Code: "unknown_field", Message: "nam is not a setting of testplugin"}}},
+			[]sdk.FieldError{{Field: "/nam", Code: "unknown_field", Message: "/nam is not a setting of testplugin"}}},
 		{"two values", `{} {}`, defaults(),
 			[]sdk.FieldError{{Code: "invalid_json", Message: "config holds more than one JSON value"}}},
 	} {

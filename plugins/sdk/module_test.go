@@ -12,12 +12,15 @@ import (
 
 // allowedModules are the modules the SDK may require directly. Everything a
 // partner's plugin module ends up with must be one of these, or required by
-// one of them (directly or not): see docs/partners.md.
+// one of them (directly or not): see plugins/sdk/README.md. The two JSON Schema
+// libraries generate and check campaign configurations (Config).
 var allowedModules = []string{
 	"github.com/hashicorp/go-plugin",
 	"github.com/hashicorp/go-hclog",
 	"google.golang.org/grpc",
 	"google.golang.org/protobuf",
+	"github.com/invopop/jsonschema",
+	"github.com/santhosh-tekuri/jsonschema/v6",
 }
 
 // partnerMain is a plugin as a partner writes it: it imports only the SDK.

@@ -1,6 +1,9 @@
 package sdk
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // Program is the contract between the core and a program plugin. Every method
 // receives a context whose deadline is the core's deadline for the call; an
@@ -55,7 +58,8 @@ func (Base) Quote(_ context.Context, req QuoteRequest) (QuoteResponse, error) {
 	return QuoteResponse{Price: req.Item.Price, MaxPointsPayable: NoPointsCap, Allowed: true}, nil
 }
 
-// Tick has no effects and ends the run (empty NextCursor).
-func (Base) Tick(context.Context, TickRequest) (TickResponse, error) {
-	return TickResponse{}, nil
+// Tick refuses every hook with ErrUnsupportedHook: a plugin that asks for Schedules writes its
+// own Tick.
+func (Base) Tick(_ context.Context, req TickRequest) (TickResponse, error) {
+	return TickResponse{}, fmt.Errorf("%w: %q", ErrUnsupportedHook, req.Hook)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -330,4 +331,68 @@ type TickResponse struct {
 type MemberEffects struct {
 	MemberID string
 	Effects  []Effect
+}
+
+// Text returns the string at key with surrounding space trimmed; "" when the key is absent or
+// holds anything else.
+func (v Values) Text(key string) string {
+	s, _ := v[key].(string)
+	return strings.TrimSpace(s)
+}
+
+// Bool reports whether key holds JSON true or the string "true" (in any case, trimmed), as
+// billing systems send flags both ways.
+func (v Values) Bool(key string) bool {
+	switch x := v[key].(type) {
+	case bool:
+		return x
+	case string:
+		return strings.EqualFold(strings.TrimSpace(x), "true")
+	default:
+		return false
+	}
+}
+
+// Whole returns the integer at key given as a JSON number or as a decimal string ("6"); ok is
+// false when it is absent, not a whole number, or out of range.
+func (v Values) Whole(key string) (n int64, ok bool) {
+	x := v[key]
+	if s, isText := x.(string); isText {
+		x = json.Number(strings.TrimSpace(s))
+	}
+	return Values{key: x}.Int(key)
+}
+
+// Minor returns the non-negative amount of money at key, a JSON number or a decimal string in
+// major units ("1999.90" roubles), as minor units (199990 kopecks). Two decimals count, further
+// digits are dropped. ok is false when it is absent, negative, not a decimal number, or above
+// 2^50 major units.
+func (v Values) Minor(key string) (minor int64, ok bool) {
+	var s string
+	switch x := v[key].(type) {
+	case json.Number:
+		s = x.String()
+	case string:
+		s = strings.TrimSpace(x)
+	default:
+		n, ok := v.Int(key)
+		if !ok || n < 0 || n > 1<<50 {
+			return 0, false
+		}
+		return n * 100, true
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || strings.ContainsAny(whole, "+-eE") || strings.ContainsAny(frac, "+-eE") {
+		return 0, false
+	}
+	major, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || major < 0 || major > 1<<50 {
+		return 0, false
+	}
+	frac = (frac + "00")[:2]
+	cents, err := strconv.ParseInt(frac, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return major*100 + cents, true
 }

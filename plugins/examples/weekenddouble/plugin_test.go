@@ -56,13 +56,7 @@ func TestDescribe(t *testing.T) {
 	if string(d.DefaultConfig) != wantDefault {
 		t.Errorf("DefaultConfig = %s, want %s", d.DefaultConfig, wantDefault)
 	}
-	if !json.Valid(d.ConfigSchema) {
-		t.Errorf("ConfigSchema is not JSON: %s", d.ConfigSchema)
-	}
-	v, err := p.ValidateConfig(context.Background(), sdk.ValidateConfigRequest{Config: d.DefaultConfig})
-	if err != nil || v.Errors != nil {
-		t.Errorf("the default config is invalid: %+v, %v", v.Errors, err)
-	}
+	sdktest.CheckConfigSchema(t, p)
 }
 
 func TestValidateConfig(t *testing.T) {
@@ -77,29 +71,29 @@ func TestValidateConfig(t *testing.T) {
 		{"absent", ``, nil},
 		{"full", `{"pointsPerUnit":3,"unitAmount":250,"weekendMultiplier":3,"eventType":"purchase","expiresInDays":0}`, nil},
 		{"every value bad", `{"pointsPerUnit":0,"unitAmount":-1,"weekendMultiplier":101,"eventType":"refund","expiresInDays":-2}`, []sdk.FieldError{
-			{Field: "pointsPerUnit", Code: "out_of_range", Message: "pointsPerUnit is 0, it must be between 1 and 1000000"},
-			{Field: "unitAmount", Code: "must_be_positive", Message: "unitAmount is -1, it must be at least 1"},
-			{Field: "weekendMultiplier", Code: "out_of_range", Message: "weekendMultiplier is 101, it must be between 1 and 100"},
-			{Field: "eventType", Code: "unsupported", Message: `eventType "refund" is not one of purchase`},
-			{Field: "expiresInDays", Code: "out_of_range", Message: "expiresInDays is -2, it must be between 0 (never) and 3650"},
+			{Field: "/eventType", Code: "unsupported", Message: `/eventType is "refund", it must be one of purchase`},
+			{Field: "/expiresInDays", Code: "out_of_range", Message: "/expiresInDays is -2, it must be at least 0"},
+			{Field: "/pointsPerUnit", Code: "out_of_range", Message: "/pointsPerUnit is 0, it must be at least 1"},
+			{Field: "/unitAmount", Code: "out_of_range", Message: "/unitAmount is -1, it must be at least 1"},
+			{Field: "/weekendMultiplier", Code: "out_of_range", Message: "/weekendMultiplier is 101, it must be at most 100"},
 		}},
 		{"multiplier zero", `{"weekendMultiplier":0}`, []sdk.FieldError{
-			{Field: "weekendMultiplier", Code: "out_of_range", Message: "weekendMultiplier is 0, it must be between 1 and 100"},
+			{Field: "/weekendMultiplier", Code: "out_of_range", Message: "/weekendMultiplier is 0, it must be at least 1"},
 		}},
 		{"wrong type", `{"unitAmount":"100"}`, []sdk.FieldError{
-			{Field: "unitAmount", Code: "invalid_type", Message: "unitAmount must be a int64, not a JSON string"},
+			{Field: "/unitAmount", Code: "invalid_type", Message: "/unitAmount must be an integer, not a string"},
 		}},
 		{"fraction", `{"pointsPerUnit":1.5}`, []sdk.FieldError{
-			{Field: "pointsPerUnit", Code: "invalid_type", Message: "pointsPerUnit must be a int64, not a JSON number 1.5"},
+			{Field: "/pointsPerUnit", Code: "invalid_type", Message: "/pointsPerUnit must be an integer, not a number"},
 		}},
 		{"unknown field", `{"weekendMultipler":2}`, []sdk.FieldError{
-			{Field: "weekendMultipler", Code: "unknown_field", Message: "weekendMultipler is not a setting of weekenddouble"},
+			{Field: "/weekendMultipler", Code: "unknown_field", Message: "/weekendMultipler is not a setting of weekenddouble"},
 		}},
 		{"broken JSON", `{"unitAmount":`, []sdk.FieldError{
-			{Code: "invalid_json", Message: "unexpected EOF"},
+			{Code: "invalid_json", Message: "the config is not one JSON value: unexpected EOF"},
 		}},
 		{"two values", `{} {}`, []sdk.FieldError{
-			{Code: "invalid_json", Message: "config holds more than one JSON value"},
+			{Code: "invalid_json", Message: "the config is not one JSON value: invalid character after top-level value"},
 		}},
 	}
 	for _, tc := range cases {
