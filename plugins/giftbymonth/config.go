@@ -1,8 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -10,58 +10,57 @@ import (
 	"github.com/promogate/promogate/plugins/sdk"
 )
 
-// Config is a campaign's configuration. Fields left out of the JSON keep
-// their value from DefaultConfig.
+// Config is a campaign's configuration. Fields left out of the JSON keep their value from the
+// default. The struct tags make its JSON Schema (see sdk.Config).
 type Config struct {
-	// ProgramStart and ProgramEnd (YYYY-MM-DD, inclusive, campaign zone) bound
-	// the days on which members may register.
-	ProgramStart string `json:"programStart"`
-	ProgramEnd   string `json:"programEnd"`
-	// FirstContractMonth and LastContractMonth (YYYY-MM, inclusive) bound the
-	// start months of the contracts that take part.
-	FirstContractMonth string `json:"firstContractMonth"`
-	LastContractMonth  string `json:"lastContractMonth"`
-	// RegistrationLastDay is the last day of each month on which registration
-	// is open (inclusive); it is also the last day on which a contract
-	// starting in that month may be registered, and the month's gifts are
-	// released when that day has ended. In a shorter month it is the last day.
-	RegistrationLastDay int `json:"registrationLastDay"`
+	// ProgramStart and ProgramEnd (YYYY-MM-DD, inclusive, campaign zone) bound the days on which
+	// members may register.
+	ProgramStart string `json:"programStart" jsonschema:"title=Registration opens,pattern=^[0-9]{4}-[0-9]{2}-[0-9]{2}$" jsonschema_description:"First day on which members may register (YYYY-MM-DD, in the campaign's time zone)."`
+	ProgramEnd   string `json:"programEnd" jsonschema:"title=Registration closes,pattern=^[0-9]{4}-[0-9]{2}-[0-9]{2}$" jsonschema_description:"Last day on which members may register, inclusive (YYYY-MM-DD, in the campaign's time zone)."`
+	// FirstContractMonth and LastContractMonth (YYYY-MM, inclusive) bound the start months of
+	// the contracts that take part.
+	FirstContractMonth string `json:"firstContractMonth" jsonschema:"title=First contract month,pattern=^[0-9]{4}-[0-9]{2}$" jsonschema_description:"Earliest start month (YYYY-MM) of the contracts that take part."`
+	LastContractMonth  string `json:"lastContractMonth" jsonschema:"title=Last contract month,pattern=^[0-9]{4}-[0-9]{2}$" jsonschema_description:"Latest start month (YYYY-MM) of the contracts that take part."`
+	// RegistrationLastDay is the last day of each month on which registration is open
+	// (inclusive); it is also the last day on which a contract starting in that month may be
+	// registered, and the month's gifts are released when that day has ended. In a shorter month
+	// it is the last day.
+	RegistrationLastDay int `json:"registrationLastDay" jsonschema:"title=Last registration day of a month,minimum=1,maximum=31" jsonschema_description:"Registration is open from the 1st to this day of each month, inclusive (the last day in a shorter month); a contract must be registered by this day of its start month, and the month's gifts are released when it ends."`
 	// Levels are the contract levels that take part ("PROF").
-	Levels []string `json:"levels"`
+	Levels []string `json:"levels" jsonschema:"title=Contract levels,minItems=1,maxItems=20,minLength=1,maxLength=40" jsonschema_description:"The contract levels that take part, e.g. PROF."`
 	// Terms are the eligible contract terms in months.
-	Terms []int `json:"terms"`
-	// Schemes maps a preferential contract scheme to the term it counts as
-	// ("8+4" counts as 12 months).
-	Schemes map[string]int `json:"schemes"`
+	Terms []int `json:"terms" jsonschema:"title=Eligible terms,minItems=1,maxItems=12,minimum=1,maximum=120" jsonschema_description:"The eligible contract terms, in months."`
+	// Schemes maps a preferential contract scheme to the term it counts as ("8+4" counts as 12
+	// months).
+	Schemes map[string]int `json:"schemes" jsonschema:"title=Preferential schemes" jsonschema_description:"A preferential contract scheme and the eligible term it counts as, e.g. 8+4 counts as 12 months." jsonschema_values:"minimum=1,maximum=120"`
 	// RequirePaidInFull refuses contracts not paid for the whole term up front.
-	RequirePaidInFull bool `json:"requirePaidInFull"`
-	// RequireProductRegistered refuses members whose software product is not
-	// registered in their account.
-	RequireProductRegistered bool `json:"requireProductRegistered"`
-	// ContractsAttribute is the member attribute holding the member's ITS
-	// contracts (an array of contract objects).
-	ContractsAttribute string `json:"contractsAttribute"`
-	// ProductRegisteredAttribute is the member attribute that is true when
-	// the member's software product is registered.
-	ProductRegisteredAttribute string `json:"productRegisteredAttribute"`
-	// HeadAttribute is the member attribute naming the head of the
-	// organisation, the last-resort gift recipient (the member's name if
-	// it is absent).
-	HeadAttribute string `json:"headAttribute"`
+	RequirePaidInFull bool `json:"requirePaidInFull" jsonschema:"title=Paid in full" jsonschema_description:"Only contracts paid for the whole term up front take part."`
+	// RequireProductRegistered refuses members whose software product is not registered in their
+	// account.
+	RequireProductRegistered bool `json:"requireProductRegistered" jsonschema:"title=Product registered" jsonschema_description:"The member's software product must be registered in its account."`
+	// ContractsAttribute is the member attribute holding the member's ITS contracts (an array of
+	// contract objects).
+	ContractsAttribute string `json:"contractsAttribute" jsonschema:"title=Contracts attribute,minLength=1,maxLength=100" jsonschema_description:"The member attribute holding the member's ITS contracts (an array of contract objects)."`
+	// ProductRegisteredAttribute is the member attribute that is true when the member's software
+	// product is registered.
+	ProductRegisteredAttribute string `json:"productRegisteredAttribute" jsonschema:"title=Product-registered attribute,minLength=1,maxLength=100" jsonschema_description:"The member attribute that is true when the member's software product is registered."`
+	// HeadAttribute is the member attribute naming the head of the organisation, the last-resort
+	// gift recipient (the member's name if it is absent).
+	HeadAttribute string `json:"headAttribute" jsonschema:"title=Head-of-organisation attribute,minLength=1,maxLength=100" jsonschema_description:"The member attribute naming the head of the organisation, the last-resort gift recipient."`
 	// Gifts is the gift table: one row per contract start month and term.
-	Gifts []Gift `json:"gifts"`
+	Gifts []Gift `json:"gifts" jsonschema:"title=Gift table,maxItems=240" jsonschema_description:"One row per contract start month and term; a list given replaces the whole default table."`
 }
 
 // Gift is one row of the gift table.
 type Gift struct {
 	// StartMonth is the contract start month, YYYY-MM.
-	StartMonth string `json:"startMonth"`
-	// TermMonths is the contract term the row is for (an eligible term; an
-	// "8+4" contract counts as the term of its scheme).
-	TermMonths int `json:"termMonths"`
-	// Items are the gift's items, in lower case as they read inside a
-	// sentence; the benefit's title joins them with " + ".
-	Items []string `json:"items"`
+	StartMonth string `json:"startMonth" jsonschema:"title=Contract start month,required,pattern=^[0-9]{4}-[0-9]{2}$" jsonschema_description:"The contract start month (YYYY-MM) the row is for."`
+	// TermMonths is the contract term the row is for (an eligible term; an "8+4" contract counts
+	// as the term of its scheme).
+	TermMonths int `json:"termMonths" jsonschema:"title=Term,required,minimum=1,maximum=120" jsonschema_description:"The contract term in months the row is for; a preferential scheme counts as its term."`
+	// Items are the gift's items, in lower case as they read inside a sentence; the benefit's
+	// title joins them with " + ".
+	Items []string `json:"items" jsonschema:"title=Items,required,minItems=1,maxItems=10,minLength=1,maxLength=200" jsonschema_description:"The gift's items, in lower case as they read inside a sentence; the benefit's title joins them with +."`
 }
 
 const (
@@ -112,146 +111,99 @@ func defaultConfig() Config {
 	}
 }
 
-const configSchema = `{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "title": "giftbymonth campaign configuration",
-  "type": "object",
-  "additionalProperties": false,
-  "properties": {
-    "programStart": {"type": "string", "format": "date", "description": "First day of registration (YYYY-MM-DD, campaign zone)."},
-    "programEnd": {"type": "string", "format": "date", "description": "Last day of registration, inclusive (YYYY-MM-DD, campaign zone)."},
-    "firstContractMonth": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "description": "Earliest contract start month that takes part (YYYY-MM)."},
-    "lastContractMonth": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "description": "Latest contract start month that takes part (YYYY-MM)."},
-    "registrationLastDay": {"type": "integer", "minimum": 1, "maximum": 31, "description": "Registration is open from the 1st to this day of each month (inclusive); a contract must be registered by this day of its start month; the month's gifts are released when this day ends."},
-    "levels": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}, "description": "Contract levels that take part."},
-    "terms": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 1}, "description": "Eligible contract terms in months."},
-    "schemes": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}, "description": "Preferential schemes and the term each counts as, e.g. {\"8+4\": 12}."},
-    "requirePaidInFull": {"type": "boolean", "description": "Only contracts paid for the whole term up front take part."},
-    "requireProductRegistered": {"type": "boolean", "description": "The member's software product must be registered in its account."},
-    "contractsAttribute": {"type": "string", "minLength": 1, "description": "Member attribute holding the ITS contracts."},
-    "productRegisteredAttribute": {"type": "string", "minLength": 1, "description": "Member attribute that is true when the software product is registered."},
-    "headAttribute": {"type": "string", "minLength": 1, "description": "Member attribute naming the head of the organisation (last-resort gift recipient)."},
-    "gifts": {
-      "type": "array",
-      "description": "Gift table: one row per contract start month and term.",
-      "items": {
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["startMonth", "termMonths", "items"],
-        "properties": {
-          "startMonth": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
-          "termMonths": {"type": "integer", "minimum": 1},
-          "items": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}
-        }
-      }
-    }
-  }
-}`
+// config declares the configuration: schema, default, validation and decoding.
+var config = sdk.MustConfig(sdk.ConfigSpec[Config]{
+	Plugin:      Name,
+	Title:       "Gift by month (ITS 2021)",
+	Description: "A gift for every eligible ITS contract registered in the programme, by the contract's start month and term, released after each month's registration closes.",
+	Default:     defaultConfig,
+	Check:       check,
+})
 
-// parseConfig decodes raw over defaultConfig and checks every value. An empty
-// or null config is the default.
-func parseConfig(raw json.RawMessage) (Config, []sdk.FieldError) {
-	cfg := defaultConfig()
-	if errs := sdk.DecodeConfig(raw, &cfg, Name); errs != nil {
-		return cfg, errs
-	}
-
+// check reports what the schema cannot: dates and months that do not exist or are out of
+// order, repeated terms and gift rows, schemes and gifts of terms that are not eligible, gifts
+// outside the contract months, and blank names.
+func check(cfg Config) []sdk.FieldError {
 	var errs []sdk.FieldError
 	add := func(field, code, format string, args ...any) {
-		errs = append(errs, sdk.FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+		errs = append(errs, sdk.FieldError{Field: field, Code: code, Message: field + " " + fmt.Sprintf(format, args...)})
 	}
 	start, startErr := time.Parse(time.DateOnly, cfg.ProgramStart)
 	if startErr != nil {
-		add("programStart", "invalid_date", "programStart %q is not a date YYYY-MM-DD", cfg.ProgramStart)
+		add("/programStart", "invalid_date", "%q is not a date", cfg.ProgramStart)
 	}
 	end, endErr := time.Parse(time.DateOnly, cfg.ProgramEnd)
 	if endErr != nil {
-		add("programEnd", "invalid_date", "programEnd %q is not a date YYYY-MM-DD", cfg.ProgramEnd)
+		add("/programEnd", "invalid_date", "%q is not a date", cfg.ProgramEnd)
 	}
 	if startErr == nil && endErr == nil && end.Before(start) {
-		add("programEnd", "before_start", "programEnd %s is before programStart %s", cfg.ProgramEnd, cfg.ProgramStart)
+		add("/programEnd", "before_start", "%s is before programStart %s", cfg.ProgramEnd, cfg.ProgramStart)
 	}
 	first, firstOK := parseMonth(cfg.FirstContractMonth)
 	if !firstOK {
-		add("firstContractMonth", "invalid_month", "firstContractMonth %q is not a month YYYY-MM", cfg.FirstContractMonth)
+		add("/firstContractMonth", "invalid_month", "%q is not a month", cfg.FirstContractMonth)
 	}
 	last, lastOK := parseMonth(cfg.LastContractMonth)
 	if !lastOK {
-		add("lastContractMonth", "invalid_month", "lastContractMonth %q is not a month YYYY-MM", cfg.LastContractMonth)
+		add("/lastContractMonth", "invalid_month", "%q is not a month", cfg.LastContractMonth)
 	}
 	if firstOK && lastOK && last.Before(first) {
-		add("lastContractMonth", "before_start", "lastContractMonth %s is before firstContractMonth %s", cfg.LastContractMonth, cfg.FirstContractMonth)
-	}
-	if cfg.RegistrationLastDay < 1 || cfg.RegistrationLastDay > 31 {
-		add("registrationLastDay", "out_of_range", "registrationLastDay is %d, it must be between 1 and 31", cfg.RegistrationLastDay)
-	}
-	if len(cfg.Levels) == 0 {
-		add("levels", "required", "levels must name at least one contract level")
+		add("/lastContractMonth", "before_start", "%s is before firstContractMonth %s", cfg.LastContractMonth, cfg.FirstContractMonth)
 	}
 	for i, l := range cfg.Levels {
 		if strings.TrimSpace(l) == "" {
-			add(fmt.Sprintf("levels[%d]", i), "required", "levels[%d] is empty", i)
+			add(sdk.Pointer("levels", i), "required", "is blank")
 		}
-	}
-	if len(cfg.Terms) == 0 {
-		add("terms", "required", "terms must list at least one eligible term")
 	}
 	for i, t := range cfg.Terms {
-		switch {
-		case t < 1 || t > 120:
-			add(fmt.Sprintf("terms[%d]", i), "out_of_range", "terms[%d] is %d, it must be between 1 and 120 months", i, t)
-		case slices.Contains(cfg.Terms[:i], t):
-			add(fmt.Sprintf("terms[%d]", i), "duplicate", "terms[%d]: %d months is listed twice", i, t)
+		if slices.Contains(cfg.Terms[:i], t) {
+			add(sdk.Pointer("terms", i), "duplicate", "%d months is listed twice", t)
 		}
 	}
-	for _, name := range sortedKeys(cfg.Schemes) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Schemes)) {
+		f := sdk.Pointer("schemes", name)
 		if strings.TrimSpace(name) == "" {
-			add("schemes", "required", "a scheme name is empty")
+			add(f, "required", "is a blank scheme name")
 			continue
 		}
 		if t := cfg.Schemes[name]; !slices.Contains(cfg.Terms, t) {
-			add("schemes."+name, "not_a_term", "scheme %s counts as %d months, which is not one of the eligible terms %s", name, t, joinInts(cfg.Terms))
+			add(f, "not_a_term", "counts as %d months, which is not one of the eligible terms %s", t, joinInts(cfg.Terms))
 		}
 	}
 	for _, a := range []struct{ field, value string }{
-		{"contractsAttribute", cfg.ContractsAttribute},
-		{"productRegisteredAttribute", cfg.ProductRegisteredAttribute},
-		{"headAttribute", cfg.HeadAttribute},
+		{"/contractsAttribute", cfg.ContractsAttribute},
+		{"/productRegisteredAttribute", cfg.ProductRegisteredAttribute},
+		{"/headAttribute", cfg.HeadAttribute},
 	} {
 		if strings.TrimSpace(a.value) == "" {
-			add(a.field, "required", "%s must name a member attribute", a.field)
+			add(a.field, "required", "is blank, it must name a member attribute")
 		}
 	}
-
 	seen := map[string]int{}
 	for i, g := range cfg.Gifts {
-		field := fmt.Sprintf("gifts[%d]", i)
 		m, ok := parseMonth(g.StartMonth)
 		switch {
 		case !ok:
-			add(field+".startMonth", "invalid_month", "%s.startMonth %q is not a month YYYY-MM", field, g.StartMonth)
+			add(sdk.Pointer("gifts", i, "startMonth"), "invalid_month", "%q is not a month", g.StartMonth)
 		case firstOK && lastOK && (m.Before(first) || m.After(last)):
-			add(field+".startMonth", "out_of_range", "%s.startMonth %s is outside the contract months %s..%s", field, g.StartMonth, cfg.FirstContractMonth, cfg.LastContractMonth)
+			add(sdk.Pointer("gifts", i, "startMonth"), "out_of_range", "%s is outside the contract months %s..%s", g.StartMonth, cfg.FirstContractMonth, cfg.LastContractMonth)
 		}
 		if !slices.Contains(cfg.Terms, g.TermMonths) {
-			add(field+".termMonths", "not_a_term", "%s.termMonths %d is not one of the eligible terms %s", field, g.TermMonths, joinInts(cfg.Terms))
-		}
-		if len(g.Items) == 0 {
-			add(field+".items", "required", "%s.items must list at least one item", field)
+			add(sdk.Pointer("gifts", i, "termMonths"), "not_a_term", "%d is not one of the eligible terms %s", g.TermMonths, joinInts(cfg.Terms))
 		}
 		for j, it := range g.Items {
 			if strings.TrimSpace(it) == "" {
-				add(fmt.Sprintf("%s.items[%d]", field, j), "required", "%s.items[%d] is empty", field, j)
+				add(sdk.Pointer("gifts", i, "items", j), "required", "is blank")
 			}
 		}
 		key := fmt.Sprintf("%s/%d", g.StartMonth, g.TermMonths)
 		if prev, dup := seen[key]; dup {
-			add(field, "duplicate", "%s repeats gifts[%d]: %s, %d months", field, prev, g.StartMonth, g.TermMonths)
+			add(sdk.Pointer("gifts", i), "duplicate", "repeats %s: %s, %d months", sdk.Pointer("gifts", prev), g.StartMonth, g.TermMonths)
 		} else {
 			seen[key] = i
 		}
 	}
-	return cfg, errs
+	return errs
 }
 
 // gift returns the gift table row for a start month and an effective term.
@@ -270,7 +222,7 @@ func (c Config) termsText() string {
 	for i, t := range c.Terms {
 		parts[i] = fmt.Sprint(t)
 		var schemes []string
-		for _, name := range sortedKeys(c.Schemes) {
+		for _, name := range slices.Sorted(maps.Keys(c.Schemes)) {
 			if c.Schemes[name] == t {
 				schemes = append(schemes, name)
 			}
@@ -296,15 +248,6 @@ func joinInts(v []int) string {
 		parts[i] = fmt.Sprint(n)
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // parseMonth parses YYYY-MM as the first day of that month in UTC.

@@ -76,10 +76,11 @@ const (
 	maxRegistrationsPerMember = 100
 )
 
-// Plugin implements the giftbymonth programme.
-type Plugin struct{}
+// Plugin implements the giftbymonth programme; sdk.Base supplies Quote (the programme has no
+// points: prices stay as they are).
+type Plugin struct{ sdk.Base }
 
-var _ sdk.Program = (*Plugin)(nil)
+var _ sdk.Program = Plugin{}
 
 // Contract is an ITS contract of a member, as the plugin keeps it.
 type Contract struct {
@@ -129,16 +130,12 @@ func (s State) registration(contractID string) (Registration, bool) {
 // Describe reports the plugin, its config schema, its default config and its
 // schedule.
 func (Plugin) Describe(context.Context) (sdk.Description, error) {
-	def, err := json.Marshal(defaultConfig())
-	if err != nil {
-		return sdk.Description{}, err
-	}
 	return sdk.Description{
 		Name:          Name,
 		Version:       Version,
 		EventTypes:    []string{EventContractSigned, EventRegistrationSubmitted},
-		ConfigSchema:  json.RawMessage(configSchema),
-		DefaultConfig: def,
+		ConfigSchema:  config.Schema(),
+		DefaultConfig: config.Default(),
 		Schedules:     []sdk.Schedule{{Name: HookMonthClose, Spec: SpecMonthClose}},
 		BenefitKinds:  []string{benefitKindGift},
 	}, nil
@@ -146,8 +143,7 @@ func (Plugin) Describe(context.Context) (sdk.Description, error) {
 
 // ValidateConfig reports every problem with a campaign configuration.
 func (Plugin) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest) (sdk.ValidateConfigResponse, error) {
-	_, errs := parseConfig(req.Config)
-	return sdk.ValidateConfigResponse{Errors: errs}, nil
+	return config.Validate(req), nil
 }
 
 // rules is a campaign's parsed configuration and time zone.
@@ -157,26 +153,15 @@ type rules struct {
 }
 
 func load(c sdk.Campaign) (rules, error) {
-	cfg, errs := parseConfig(c.Config)
-	if len(errs) > 0 {
-		return rules{}, fmt.Errorf("%w: %s: %s", sdk.ErrInvalidConfig, errs[0].Field, errs[0].Message)
+	cfg, err := config.Load(c)
+	if err != nil {
+		return rules{}, err
 	}
 	loc, err := c.Location()
 	if err != nil {
 		return rules{}, fmt.Errorf("%w: %w", sdk.ErrInvalidConfig, err)
 	}
 	return rules{cfg: cfg, loc: loc}, nil
-}
-
-func readState(raw json.RawMessage) (State, error) {
-	var s State
-	if len(raw) == 0 || string(raw) == "null" {
-		return s, nil
-	}
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return s, fmt.Errorf("%w: unreadable member state: %w", sdk.ErrInvalidRequest, err)
-	}
-	return s, nil
 }
 
 // CheckEligibility registers the member's eligible contracts, or says why it
@@ -186,7 +171,7 @@ func (Plugin) CheckEligibility(_ context.Context, req sdk.EligibilityRequest) (s
 	if err != nil {
 		return sdk.EligibilityResponse{}, err
 	}
-	st, err := readState(req.Member.State)
+	st, err := sdk.ReadState[State](req.Member.State)
 	if err != nil {
 		return sdk.EligibilityResponse{}, err
 	}
@@ -220,26 +205,26 @@ func (Plugin) Evaluate(_ context.Context, req sdk.EvaluateRequest) (sdk.Evaluate
 }
 
 func (r rules) evaluate(c sdk.Campaign, item sdk.EvaluateItem) (sdk.EvaluateResult, error) {
-	st, err := readState(item.Member.State)
+	st, err := sdk.ReadState[State](item.Member.State)
 	if err != nil {
-		return sdk.EvaluateResult{NoEffectReason: err.Error()}, nil //nolint:nilerr // an unreadable state is this member's outcome, not the batch's failure
+		return sdk.NoEffect("%s", err), nil //nolint:nilerr // an unreadable state is this member's outcome, not the batch's failure
 	}
 	ev := item.Event
 	switch ev.Type {
 	case EventContractSigned:
 		ct, problems := parseContract(ev.Attributes)
 		if ct.ID == "" {
-			return sdk.EvaluateResult{NoEffectReason: "the contract has no id attribute"}, nil
+			return sdk.NoEffect("the contract has no id attribute"), nil
 		}
 		if len(problems) > 0 {
-			return sdk.EvaluateResult{NoEffectReason: fmt.Sprintf("contract %s: %s", ct.ID, strings.Join(problems, "; "))}, nil
+			return sdk.NoEffect("contract %s: %s", ct.ID, strings.Join(problems, "; ")), nil
 		}
 		idx := slices.IndexFunc(st.Contracts, func(x Contract) bool { return x.ID == ct.ID })
 		switch {
 		case idx < 0:
 			st.Contracts = append(st.Contracts, ct)
 		case st.Contracts[idx] == ct:
-			return sdk.EvaluateResult{NoEffectReason: fmt.Sprintf("contract %s is already recorded with the same terms", ct.ID)}, nil
+			return sdk.NoEffect("contract %s is already recorded with the same terms", ct.ID), nil
 		default:
 			st.Contracts[idx] = ct
 		}
@@ -251,7 +236,7 @@ func (r rules) evaluate(c sdk.Campaign, item sdk.EvaluateItem) (sdk.EvaluateResu
 
 	case EventRegistrationSubmitted:
 		if !enrolled(item.Member, c.Code) {
-			return reject(CodeNotEnrolled, "the member is not registered in the programme; register through the programme page first"), nil
+			return sdk.Rejected(CodeNotEnrolled, "the member is not registered in the programme; register through the programme page first"), nil
 		}
 		answers := sdk.Values{}
 		if id := stringOf(ev.Attributes[answerContractID]); id != "" {
@@ -268,7 +253,7 @@ func (r rules) evaluate(c sdk.Campaign, item sdk.EvaluateItem) (sdk.EvaluateResu
 			for i, rs := range reasons {
 				msgs[i] = rs.Message
 			}
-			return reject(reasons[0].Code, strings.Join(msgs, "; ")), nil
+			return sdk.Rejected(reasons[0].Code, "%s", strings.Join(msgs, "; ")), nil
 		}
 		st.Registrations = append(st.Registrations, regs...)
 		put, err := sdk.StoreState(st)
@@ -278,17 +263,8 @@ func (r rules) evaluate(c sdk.Campaign, item sdk.EvaluateItem) (sdk.EvaluateResu
 		return sdk.EvaluateResult{Effects: []sdk.Effect{put}}, nil
 
 	default:
-		return sdk.EvaluateResult{NoEffectReason: fmt.Sprintf("event type %q is not part of %s", ev.Type, Name)}, nil
+		return sdk.NoEffect("event type %q is not part of %s", ev.Type, Name), nil
 	}
-}
-
-func reject(code, msg string) sdk.EvaluateResult {
-	return sdk.EvaluateResult{Effects: []sdk.Effect{sdk.Reject{Code: code, Message: msg}.Effect()}}
-}
-
-// Quote leaves catalogue prices alone: the programme has no points.
-func (Plugin) Quote(_ context.Context, req sdk.QuoteRequest) (sdk.QuoteResponse, error) {
-	return sdk.QuoteResponse{Price: req.Item.Price, MaxPointsPayable: sdk.NoPointsCap, Allowed: true}, nil
 }
 
 // Tick runs month-close: every registration whose month has closed and that
@@ -317,7 +293,7 @@ func (Plugin) Tick(_ context.Context, req sdk.TickRequest) (sdk.TickResponse, er
 // closeMonths grants the gifts of m's registrations whose month has closed by
 // now.
 func (r rules) closeMonths(c sdk.Campaign, now time.Time, m sdk.Member) ([]sdk.Effect, error) {
-	st, err := readState(m.State)
+	st, err := sdk.ReadState[State](m.State)
 	if err != nil {
 		// One unreadable state must not stop the month's close for everyone.
 		slog.Warn("month-close: member skipped", "member", m.ID, "error", err)
@@ -423,7 +399,7 @@ func (r rules) register(now time.Time, m sdk.Member, st State, answers sdk.Value
 		reasons = append(reasons, sdk.Reason{Code: code, Message: fmt.Sprintf(format, args...)})
 	}
 
-	if cfg.RequireProductRegistered && !truthy(m.Attributes[cfg.ProductRegisteredAttribute]) {
+	if cfg.RequireProductRegistered && !m.Attributes.Bool(cfg.ProductRegisteredAttribute) {
 		add(CodeProductNotRegistered, "the software product is not registered in the account on the ITS portal")
 	}
 	contracts := r.contracts(m, st)
@@ -479,7 +455,7 @@ func (r rules) register(now time.Time, m sdk.Member, st State, answers sdk.Value
 	if !open && (!contractClosed || openCandidate) {
 		add(CodeRegistrationClosed, "%s", why)
 	}
-	if !open || len(ok) == 0 || (cfg.RequireProductRegistered && !truthy(m.Attributes[cfg.ProductRegisteredAttribute])) {
+	if !open || len(ok) == 0 || (cfg.RequireProductRegistered && !m.Attributes.Bool(cfg.ProductRegisteredAttribute)) {
 		return nil, reasons
 	}
 	if len(st.Registrations)+len(ok) > maxRegistrationsPerMember {
@@ -658,7 +634,7 @@ func parseContract(v sdk.Values) (Contract, []string) {
 	} else if ct.Scheme == "" {
 		problems = append(problems, "the contract has no term in months")
 	}
-	ct.PaidInFull = truthy(v[contractPaidAttribute])
+	ct.PaidInFull = v.Bool(contractPaidAttribute)
 	start := stringOf(v[contractStartAttribute])
 	if len(start) == len("2006-01-02") {
 		if d, err := time.Parse(time.DateOnly, start); err == nil {
@@ -706,18 +682,6 @@ func intOf(x any) (int64, bool) {
 		x = json.Number(strings.TrimSpace(s))
 	}
 	return sdk.Values{"v": x}.Int("v")
-}
-
-// truthy is true for JSON true and the string "true".
-func truthy(x any) bool {
-	switch v := x.(type) {
-	case bool:
-		return v
-	case string:
-		return strings.EqualFold(strings.TrimSpace(v), "true")
-	default:
-		return false
-	}
 }
 
 func firstNonEmpty(s ...string) string {

@@ -109,14 +109,7 @@ func TestDescribe(t *testing.T) {
 	if !slices.Equal(d.BenefitKinds, []string{"gift"}) {
 		t.Errorf("BenefitKinds = %v", d.BenefitKinds)
 	}
-	var schema map[string]any
-	if err := json.Unmarshal(d.ConfigSchema, &schema); err != nil {
-		t.Errorf("ConfigSchema is not JSON: %v", err)
-	}
-	v, err := p.ValidateConfig(context.Background(), sdk.ValidateConfigRequest{Config: d.DefaultConfig})
-	if err != nil || v.Errors != nil {
-		t.Errorf("the default config is invalid: %+v, %v", v.Errors, err)
-	}
+	sdktest.CheckConfigSchema(t, p)
 	var cfg Config
 	if err := json.Unmarshal(d.DefaultConfig, &cfg); err != nil {
 		t.Fatal(err)
@@ -176,64 +169,76 @@ func TestValidateConfig(t *testing.T) {
 		{"empty object", `{}`, nil},
 		{"another season", `{"programStart":"2022-01-01","programEnd":"2022-06-28","firstContractMonth":"2022-01","lastContractMonth":"2022-06","gifts":[{"startMonth":"2022-03","termMonths":24,"items":["mug"]}]}`, nil},
 		{"schemes replaced, not merged", `{"terms":[24],"schemes":{}}`, []sdk.FieldError{
-			{Field: "gifts[0].termMonths", Code: "not_a_term", Message: "gifts[0].termMonths 12 is not one of the eligible terms [24]"},
-			{Field: "gifts[2].termMonths", Code: "not_a_term", Message: "gifts[2].termMonths 12 is not one of the eligible terms [24]"},
-			{Field: "gifts[4].termMonths", Code: "not_a_term", Message: "gifts[4].termMonths 12 is not one of the eligible terms [24]"},
-			{Field: "gifts[6].termMonths", Code: "not_a_term", Message: "gifts[6].termMonths 12 is not one of the eligible terms [24]"},
-			{Field: "gifts[8].termMonths", Code: "not_a_term", Message: "gifts[8].termMonths 12 is not one of the eligible terms [24]"},
-			{Field: "gifts[10].termMonths", Code: "not_a_term", Message: "gifts[10].termMonths 12 is not one of the eligible terms [24]"},
-			{Field: "gifts[12].termMonths", Code: "not_a_term", Message: "gifts[12].termMonths 12 is not one of the eligible terms [24]"},
-			{Field: "gifts[14].termMonths", Code: "not_a_term", Message: "gifts[14].termMonths 12 is not one of the eligible terms [24]"},
-			{Field: "gifts[16].termMonths", Code: "not_a_term", Message: "gifts[16].termMonths 12 is not one of the eligible terms [24]"},
-			{Field: "gifts[18].termMonths", Code: "not_a_term", Message: "gifts[18].termMonths 12 is not one of the eligible terms [24]"},
-			{Field: "gifts[20].termMonths", Code: "not_a_term", Message: "gifts[20].termMonths 12 is not one of the eligible terms [24]"},
-			{Field: "gifts[22].termMonths", Code: "not_a_term", Message: "gifts[22].termMonths 12 is not one of the eligible terms [24]"},
+			{Field: "/gifts/0/termMonths", Code: "not_a_term", Message: "/gifts/0/termMonths 12 is not one of the eligible terms [24]"},
+			{Field: "/gifts/2/termMonths", Code: "not_a_term", Message: "/gifts/2/termMonths 12 is not one of the eligible terms [24]"},
+			{Field: "/gifts/4/termMonths", Code: "not_a_term", Message: "/gifts/4/termMonths 12 is not one of the eligible terms [24]"},
+			{Field: "/gifts/6/termMonths", Code: "not_a_term", Message: "/gifts/6/termMonths 12 is not one of the eligible terms [24]"},
+			{Field: "/gifts/8/termMonths", Code: "not_a_term", Message: "/gifts/8/termMonths 12 is not one of the eligible terms [24]"},
+			{Field: "/gifts/10/termMonths", Code: "not_a_term", Message: "/gifts/10/termMonths 12 is not one of the eligible terms [24]"},
+			{Field: "/gifts/12/termMonths", Code: "not_a_term", Message: "/gifts/12/termMonths 12 is not one of the eligible terms [24]"},
+			{Field: "/gifts/14/termMonths", Code: "not_a_term", Message: "/gifts/14/termMonths 12 is not one of the eligible terms [24]"},
+			{Field: "/gifts/16/termMonths", Code: "not_a_term", Message: "/gifts/16/termMonths 12 is not one of the eligible terms [24]"},
+			{Field: "/gifts/18/termMonths", Code: "not_a_term", Message: "/gifts/18/termMonths 12 is not one of the eligible terms [24]"},
+			{Field: "/gifts/20/termMonths", Code: "not_a_term", Message: "/gifts/20/termMonths 12 is not one of the eligible terms [24]"},
+			{Field: "/gifts/22/termMonths", Code: "not_a_term", Message: "/gifts/22/termMonths 12 is not one of the eligible terms [24]"},
 		}},
-		{"every scalar bad", `{"programStart":"2021-13-01","programEnd":"soon","firstContractMonth":"2021-1","lastContractMonth":"x","registrationLastDay":0,"levels":[],"terms":[],"schemes":{"8+4":12},"contractsAttribute":"","productRegisteredAttribute":" ","headAttribute":"","gifts":[]}`, []sdk.FieldError{
-			{Field: "programStart", Code: "invalid_date", Message: `programStart "2021-13-01" is not a date YYYY-MM-DD`},
-			{Field: "programEnd", Code: "invalid_date", Message: `programEnd "soon" is not a date YYYY-MM-DD`},
-			{Field: "firstContractMonth", Code: "invalid_month", Message: `firstContractMonth "2021-1" is not a month YYYY-MM`},
-			{Field: "lastContractMonth", Code: "invalid_month", Message: `lastContractMonth "x" is not a month YYYY-MM`},
-			{Field: "registrationLastDay", Code: "out_of_range", Message: "registrationLastDay is 0, it must be between 1 and 31"},
-			{Field: "levels", Code: "required", Message: "levels must name at least one contract level"},
-			{Field: "terms", Code: "required", Message: "terms must list at least one eligible term"},
-			{Field: "schemes.8+4", Code: "not_a_term", Message: "scheme 8+4 counts as 12 months, which is not one of the eligible terms []"},
-			{Field: "contractsAttribute", Code: "required", Message: "contractsAttribute must name a member attribute"},
-			{Field: "productRegisteredAttribute", Code: "required", Message: "productRegisteredAttribute must name a member attribute"},
-			{Field: "headAttribute", Code: "required", Message: "headAttribute must name a member attribute"},
+		{"every scalar outside the schema", `{"programStart":"2021-13-01","programEnd":"soon","firstContractMonth":"2021-1","lastContractMonth":"x","registrationLastDay":0,"levels":[],"terms":[],"schemes":{"8+4":12},"contractsAttribute":"","productRegisteredAttribute":" ","headAttribute":"","gifts":[]}`, []sdk.FieldError{
+			{Field: "/contractsAttribute", Code: "required", Message: "/contractsAttribute must not be empty"},
+			{Field: "/firstContractMonth", Code: "invalid_format", Message: `/firstContractMonth is "2021-1", it must match ^[0-9]{4}-[0-9]{2}$`},
+			{Field: "/headAttribute", Code: "required", Message: "/headAttribute must not be empty"},
+			{Field: "/lastContractMonth", Code: "invalid_format", Message: `/lastContractMonth is "x", it must match ^[0-9]{4}-[0-9]{2}$`},
+			{Field: "/levels", Code: "invalid_length", Message: "/levels has 0 items, it must have at least 1"},
+			{Field: "/programEnd", Code: "invalid_format", Message: `/programEnd is "soon", it must match ^[0-9]{4}-[0-9]{2}-[0-9]{2}$`},
+			{Field: "/registrationLastDay", Code: "out_of_range", Message: "/registrationLastDay is 0, it must be at least 1"},
+			{Field: "/terms", Code: "invalid_length", Message: "/terms has 0 items, it must have at least 1"},
+		}},
+		{"dates that do not exist, schemes of other terms, blank names", `{"programStart":"2021-13-01","firstContractMonth":"2021-13","schemes":{"8+4":36},"productRegisteredAttribute":" "}`, []sdk.FieldError{
+			{Field: "/programStart", Code: "invalid_date", Message: `/programStart "2021-13-01" is not a date`},
+			{Field: "/firstContractMonth", Code: "invalid_month", Message: `/firstContractMonth "2021-13" is not a month`},
+			{Field: "/schemes/8+4", Code: "not_a_term", Message: "/schemes/8+4 counts as 36 months, which is not one of the eligible terms [12, 24]"},
+			{Field: "/productRegisteredAttribute", Code: "required", Message: "/productRegisteredAttribute is blank, it must name a member attribute"},
 		}},
 		{"order of dates", `{"programStart":"2021-12-28","programEnd":"2021-01-01","firstContractMonth":"2021-12","lastContractMonth":"2021-01","gifts":[]}`, []sdk.FieldError{
-			{Field: "programEnd", Code: "before_start", Message: "programEnd 2021-01-01 is before programStart 2021-12-28"},
-			{Field: "lastContractMonth", Code: "before_start", Message: "lastContractMonth 2021-01 is before firstContractMonth 2021-12"},
+			{Field: "/programEnd", Code: "before_start", Message: "/programEnd 2021-01-01 is before programStart 2021-12-28"},
+			{Field: "/lastContractMonth", Code: "before_start", Message: "/lastContractMonth 2021-01 is before firstContractMonth 2021-12"},
 		}},
-		{"bad lists", `{"levels":["PROF",""],"terms":[12,24,12,0],"gifts":[]}`, []sdk.FieldError{
-			{Field: "levels[1]", Code: "required", Message: "levels[1] is empty"},
-			{Field: "terms[2]", Code: "duplicate", Message: "terms[2]: 12 months is listed twice"},
-			{Field: "terms[3]", Code: "out_of_range", Message: "terms[3] is 0, it must be between 1 and 120 months"},
+		{"lists outside the schema", `{"levels":["PROF",""],"terms":[12,24,0],"gifts":[]}`, []sdk.FieldError{
+			{Field: "/levels/1", Code: "required", Message: "/levels/1 must not be empty"},
+			{Field: "/terms/2", Code: "out_of_range", Message: "/terms/2 is 0, it must be at least 1"},
 		}},
-		{"bad gift rows", `{"gifts":[
+		{"repeated terms and blank levels", `{"levels":["PROF"," "],"terms":[12,24,12],"gifts":[]}`, []sdk.FieldError{
+			{Field: "/levels/1", Code: "required", Message: "/levels/1 is blank"},
+			{Field: "/terms/2", Code: "duplicate", Message: "/terms/2 12 months is listed twice"},
+		}},
+		{"gift rows outside the schema", `{"gifts":[
 			{"startMonth":"2021-04","termMonths":24,"items":["calculator"]},
 			{"startMonth":"April","termMonths":6,"items":[]},
-			{"startMonth":"2022-01","termMonths":12,"items":["mug",""]},
+			{"startMonth":"2022-01","termMonths":12,"items":["mug",""]}]}`, []sdk.FieldError{
+			{Field: "/gifts/1/items", Code: "invalid_length", Message: "/gifts/1/items has 0 items, it must have at least 1"},
+			{Field: "/gifts/1/startMonth", Code: "invalid_format", Message: `/gifts/1/startMonth is "April", it must match ^[0-9]{4}-[0-9]{2}$`},
+			{Field: "/gifts/2/items/1", Code: "required", Message: "/gifts/2/items/1 must not be empty"},
+		}},
+		{"gift rows against the rest of the config", `{"gifts":[
+			{"startMonth":"2021-04","termMonths":24,"items":["calculator"]},
+			{"startMonth":"2021-04","termMonths":6,"items":["mug"]},
+			{"startMonth":"2022-01","termMonths":12,"items":["mug"," "]},
 			{"startMonth":"2021-04","termMonths":24,"items":["hair dryer"]}]}`, []sdk.FieldError{
-			{Field: "gifts[1].startMonth", Code: "invalid_month", Message: `gifts[1].startMonth "April" is not a month YYYY-MM`},
-			{Field: "gifts[1].termMonths", Code: "not_a_term", Message: "gifts[1].termMonths 6 is not one of the eligible terms [12, 24]"},
-			{Field: "gifts[1].items", Code: "required", Message: "gifts[1].items must list at least one item"},
-			{Field: "gifts[2].startMonth", Code: "out_of_range", Message: "gifts[2].startMonth 2022-01 is outside the contract months 2021-01..2021-12"},
-			{Field: "gifts[2].items[1]", Code: "required", Message: "gifts[2].items[1] is empty"},
-			{Field: "gifts[3]", Code: "duplicate", Message: "gifts[3] repeats gifts[0]: 2021-04, 24 months"},
+			{Field: "/gifts/1/termMonths", Code: "not_a_term", Message: "/gifts/1/termMonths 6 is not one of the eligible terms [12, 24]"},
+			{Field: "/gifts/2/startMonth", Code: "out_of_range", Message: "/gifts/2/startMonth 2022-01 is outside the contract months 2021-01..2021-12"},
+			{Field: "/gifts/2/items/1", Code: "required", Message: "/gifts/2/items/1 is blank"},
+			{Field: "/gifts/3", Code: "duplicate", Message: "/gifts/3 repeats /gifts/0: 2021-04, 24 months"},
 		}},
 		{"a row leaving out items does not inherit the default's", `{"gifts":[{"startMonth":"2021-01","termMonths":12}]}`, []sdk.FieldError{
-			{Field: "gifts[0].items", Code: "required", Message: "gifts[0].items must list at least one item"},
+			{Field: "/gifts/0/items", Code: "required", Message: "/gifts/0/items is required"},
 		}},
 		{"wrong type", `{"registrationLastDay":"28"}`, []sdk.FieldError{
-			{Field: "registrationLastDay", Code: "invalid_type", Message: "registrationLastDay must be a int, not a JSON string"},
+			{Field: "/registrationLastDay", Code: "invalid_type", Message: "/registrationLastDay must be an integer, not a string"},
 		}},
 		{"unknown field", `{"giftz":[]}`, []sdk.FieldError{
-			{Field: "giftz", Code: "unknown_field", Message: "giftz is not a setting of giftbymonth"},
+			{Field: "/giftz", Code: "unknown_field", Message: "/giftz is not a setting of giftbymonth"},
 		}},
-		{"broken JSON", `{"gifts":`, []sdk.FieldError{{Code: "invalid_json", Message: "unexpected EOF"}}},
-		{"two values", `{} {}`, []sdk.FieldError{{Code: "invalid_json", Message: "config holds more than one JSON value"}}},
+		{"broken JSON", `{"gifts":`, []sdk.FieldError{{Code: "invalid_json", Message: "the config is not one JSON value: unexpected EOF"}}},
+		{"two values", `{} {}`, []sdk.FieldError{{Code: "invalid_json", Message: "the config is not one JSON value: invalid character after top-level value"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -124,14 +124,7 @@ func TestDescribe(t *testing.T) {
 	if _, err := sdk.ParseSchedule(d.Schedules[0].Spec); err != nil {
 		t.Error(err)
 	}
-	var schema map[string]any
-	if err := json.Unmarshal(d.ConfigSchema, &schema); err != nil {
-		t.Errorf("ConfigSchema is not JSON: %v", err)
-	}
-	v, err := p.ValidateConfig(context.Background(), sdk.ValidateConfigRequest{Config: d.DefaultConfig})
-	if err != nil || v.Errors != nil {
-		t.Errorf("the default config is invalid: %+v, %v", v.Errors, err)
-	}
+	sdktest.CheckConfigSchema(t, p)
 	var cfg Config
 	if err := json.Unmarshal(d.DefaultConfig, &cfg); err != nil {
 		t.Fatal(err)
