@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,72 +21,66 @@ const (
 // EventTypes lists every event type the plugin evaluates.
 var EventTypes = []string{EventBillEmail, EventProfileCompleted, EventSurveyAnswered, EventTopup, EventPayment, EventRewardRedeemed}
 
-// actionEvents are the event types an Action row may pay for.
-var actionEvents = []string{EventBillEmail, EventProfileCompleted}
-
 // maxPoints is the largest credit the core accepts in one effect.
 const maxPoints = 1_000_000
 
-// Config is a campaign's configuration. Fields left out of the JSON keep
-// their value from the default.
+// Config is a campaign's configuration. Fields left out of the JSON keep their value from the
+// default. The struct tags make its JSON Schema (see sdk.Config).
 type Config struct {
 	// JoinPoints are credited on joining the programme.
-	JoinPoints int64 `json:"joinPoints"`
-	// JoinAvailableAfterHours keeps the joining points pending this long (the
-	// seed promises them "within 24 hours"); 0 credits them at once.
-	JoinAvailableAfterHours int `json:"joinAvailableAfterHours"`
+	JoinPoints int64 `json:"joinPoints" jsonschema:"title=Joining points,minimum=0,maximum=1000000" jsonschema_description:"Points credited on joining the programme; 0 for none."`
+	// JoinAvailableAfterHours keeps the joining points pending this long (the seed promises them
+	// "within 24 hours"); 0 credits them at once.
+	JoinAvailableAfterHours int `json:"joinAvailableAfterHours" jsonschema:"title=Joining points pending for (hours),minimum=0,maximum=720" jsonschema_description:"The joining points stay pending this many hours; 0 credits them at once."`
 	// BirthdayPoints are credited on the member's birthday.
-	BirthdayPoints int64 `json:"birthdayPoints"`
+	BirthdayPoints int64 `json:"birthdayPoints" jsonschema:"title=Birthday points,minimum=0,maximum=1000000" jsonschema_description:"Points credited on the member's birthday; 0 for none."`
 	// Actions are one-off actions credited at once, at most once per member.
-	Actions []Action `json:"actions"`
-	// SurveyMinPoints and SurveyMaxPoints bound the points of a survey (the
-	// survey.answered event's points attribute).
-	SurveyMinPoints int64 `json:"surveyMinPoints"`
-	SurveyMaxPoints int64 `json:"surveyMaxPoints"`
-	// TopupRubPerPoint: one point per this many roubles of a single top-up of
-	// at least TopupMinRub roubles.
-	TopupRubPerPoint int64 `json:"topupRubPerPoint"`
-	TopupMinRub      int64 `json:"topupMinRub"`
+	Actions []Action `json:"actions" jsonschema:"title=One-off actions,maxItems=2" jsonschema_description:"Actions credited at once, at most once per member; one row per event type."`
+	// SurveyMinPoints and SurveyMaxPoints bound the points of a survey (the survey.answered
+	// event's points attribute).
+	SurveyMinPoints int64 `json:"surveyMinPoints" jsonschema:"title=Least points of a survey,minimum=1,maximum=1000000" jsonschema_description:"The least points a survey (its points attribute) may credit."`
+	SurveyMaxPoints int64 `json:"surveyMaxPoints" jsonschema:"title=Most points of a survey,minimum=1,maximum=1000000" jsonschema_description:"The most points a survey (its points attribute) may credit."`
+	// TopupRubPerPoint: one point per this many roubles of a single top-up of at least
+	// TopupMinRub roubles.
+	TopupRubPerPoint int64 `json:"topupRubPerPoint" jsonschema:"title=Roubles per point of a top-up,minimum=1,maximum=1000000" jsonschema_description:"One point per this many roubles of a single top-up."`
+	TopupMinRub      int64 `json:"topupMinRub" jsonschema:"title=Smallest top-up (roubles),minimum=0,maximum=1000000000" jsonschema_description:"The smallest single top-up that earns points, in roubles."`
 	// TopupPending keeps top-up points pending like the month's payments.
-	TopupPending bool `json:"topupPending"`
-	// PaymentRubPerPoint: one point per this many roubles paid for one of
-	// PaymentServices.
-	PaymentRubPerPoint int64    `json:"paymentRubPerPoint"`
-	PaymentServices    []string `json:"paymentServices"`
-	// PendingDaysAfterMonth: payment points become available this many days
-	// after the end of the month of the payment, at 00:00 in the campaign's
-	// zone.
-	PendingDaysAfterMonth int `json:"pendingDaysAfterMonth"`
-	// ExpiryMonths: points expire this many calendar months after they become
-	// available.
-	ExpiryMonths int `json:"expiryMonths"`
-	// Tiers are the statuses, lowest first; the first is given on joining and
-	// needs 0 status points.
-	Tiers []Tier `json:"tiers"`
-	// ExchangesPerMonth is how many exchanges (orders) a member may make per
-	// calendar month in the campaign's zone.
-	ExchangesPerMonth int `json:"exchangesPerMonth"`
+	TopupPending bool `json:"topupPending" jsonschema:"title=Top-up points pending" jsonschema_description:"Top-up points stay pending like the month's payment points."`
+	// PaymentRubPerPoint: one point per this many roubles paid for one of PaymentServices.
+	PaymentRubPerPoint int64    `json:"paymentRubPerPoint" jsonschema:"title=Roubles per point of a payment,minimum=1,maximum=1000000" jsonschema_description:"One point per this many roubles paid for one of the payment services."`
+	PaymentServices    []string `json:"paymentServices" jsonschema:"title=Payment services,minItems=1,maxItems=20,minLength=1,maxLength=40" jsonschema_description:"The services whose payments earn points."`
+	// PendingDaysAfterMonth: payment points become available this many days after the end of
+	// the month of the payment, at 00:00 in the campaign's zone.
+	PendingDaysAfterMonth int `json:"pendingDaysAfterMonth" jsonschema:"title=Pending days after the month,minimum=0,maximum=60" jsonschema_description:"Payment points become available this many days after the end of the payment's month, at 00:00 in the campaign's time zone."`
+	// ExpiryMonths: points expire this many calendar months after they become available.
+	ExpiryMonths int `json:"expiryMonths" jsonschema:"title=Points expire after (months),minimum=1,maximum=120" jsonschema_description:"Points expire this many calendar months after they become available."`
+	// Tiers are the statuses, lowest first; the first is given on joining and needs 0 status
+	// points.
+	Tiers []Tier `json:"tiers" jsonschema:"title=Statuses,minItems=1,maxItems=20" jsonschema_description:"The statuses, lowest first; the first is given on joining and has threshold 0."`
+	// ExchangesPerMonth is how many exchanges (orders) a member may make per calendar month in
+	// the campaign's zone.
+	ExchangesPerMonth int `json:"exchangesPerMonth" jsonschema:"title=Exchanges per month,minimum=1,maximum=1000" jsonschema_description:"How many exchanges (orders) a member may make per calendar month in the campaign's time zone."`
 	// RequiredAnswers are questionnaire fields that must be answered to join.
-	RequiredAnswers []string `json:"requiredAnswers"`
+	RequiredAnswers []string `json:"requiredAnswers" jsonschema:"title=Required answers,maxItems=50,minLength=1,maxLength=100" jsonschema_description:"Questionnaire fields that must be answered to join."`
 }
 
-// Action is a one-off action worth a fixed number of points.
+// Action is a one-off action credited at once.
 type Action struct {
-	Event  string `json:"event"`
-	Title  string `json:"title"`
-	Points int64  `json:"points"`
+	Event  string `json:"event" jsonschema:"title=Event type,required,enum=bill.email_delivery,enum=profile.completed" jsonschema_description:"The event type of the action."`
+	Title  string `json:"title" jsonschema:"title=Reason,required,minLength=1,maxLength=200" jsonschema_description:"The credit's reason shown to the member."`
+	Points int64  `json:"points" jsonschema:"title=Points,required,minimum=1,maximum=1000000" jsonschema_description:"The points credited."`
 }
 
-// Tier is one status.
+// Tier is a status.
 type Tier struct {
-	Name string `json:"name"`
-	// Threshold is the status points (accumulated since the last status
-	// review) at which the status is reached.
-	Threshold int64 `json:"threshold"`
+	Name string `json:"name" jsonschema:"title=Name,required,minLength=1,maxLength=40" jsonschema_description:"The status's name, e.g. Privilege."`
+	// Threshold is the status points (accumulated since the last status review) at which the
+	// status is reached.
+	Threshold int64 `json:"threshold" jsonschema:"title=Threshold,required,minimum=0,maximum=1000000000" jsonschema_description:"The status points, accumulated since the last status review, at which the status is reached."`
 	// DiscountPercent is the discount on every catalogue reward.
-	DiscountPercent int64 `json:"discountPercent"`
+	DiscountPercent int64 `json:"discountPercent" jsonschema:"title=Discount (percent),required,minimum=0,maximum=100" jsonschema_description:"The discount on every catalogue reward, in percent."`
 	// ValidMonths is how long the status lasts once reached.
-	ValidMonths int `json:"validMonths"`
+	ValidMonths int `json:"validMonths" jsonschema:"title=Valid for (months),required,minimum=1,maximum=120" jsonschema_description:"How long the status lasts once reached, in months."`
 }
 
 // defaultConfig returns the seed's programme; fresh values on every call.
@@ -120,137 +113,64 @@ func defaultConfig() Config {
 	}
 }
 
-const configSchema = `{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "title": "tierstatus campaign configuration",
-  "type": "object",
-  "additionalProperties": false,
-  "properties": {
-    "joinPoints": {"type": "integer", "minimum": 0, "maximum": 1000000, "description": "Points on joining; 0 for none."},
-    "joinAvailableAfterHours": {"type": "integer", "minimum": 0, "maximum": 720, "description": "Joining points stay pending this many hours; 0 credits them at once."},
-    "birthdayPoints": {"type": "integer", "minimum": 0, "maximum": 1000000, "description": "Points on the member's birthday; 0 for none."},
-    "actions": {
-      "type": "array",
-      "description": "One-off actions credited at once, once per member.",
-      "items": {
-        "type": "object", "additionalProperties": false, "required": ["event", "title", "points"],
-        "properties": {
-          "event": {"type": "string", "enum": ["bill.email_delivery", "profile.completed"]},
-          "title": {"type": "string", "minLength": 1},
-          "points": {"type": "integer", "minimum": 1, "maximum": 1000000}
-        }
-      }
-    },
-    "surveyMinPoints": {"type": "integer", "minimum": 1, "description": "Least points of a survey."},
-    "surveyMaxPoints": {"type": "integer", "maximum": 1000000, "description": "Most points of a survey."},
-    "topupRubPerPoint": {"type": "integer", "minimum": 1, "description": "Roubles per point of a top-up."},
-    "topupMinRub": {"type": "integer", "minimum": 0, "description": "Smallest single top-up that earns points, in roubles."},
-    "topupPending": {"type": "boolean", "description": "Top-up points are pending until the month's payments are credited."},
-    "paymentRubPerPoint": {"type": "integer", "minimum": 1, "description": "Roubles per point of a service payment."},
-    "paymentServices": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}, "description": "Services whose payments earn points."},
-    "pendingDaysAfterMonth": {"type": "integer", "minimum": 0, "maximum": 60, "description": "Payment points become available this many days after the end of the payment's month (00:00, campaign zone)."},
-    "expiryMonths": {"type": "integer", "minimum": 1, "maximum": 120, "description": "Points expire this many months after they become available."},
-    "tiers": {
-      "type": "array", "minItems": 1,
-      "description": "Statuses, lowest first; the first is given on joining and has threshold 0.",
-      "items": {
-        "type": "object", "additionalProperties": false, "required": ["name", "threshold", "discountPercent", "validMonths"],
-        "properties": {
-          "name": {"type": "string", "minLength": 1},
-          "threshold": {"type": "integer", "minimum": 0},
-          "discountPercent": {"type": "integer", "minimum": 0, "maximum": 100},
-          "validMonths": {"type": "integer", "minimum": 1, "maximum": 120}
-        }
-      }
-    },
-    "exchangesPerMonth": {"type": "integer", "minimum": 1, "description": "Exchanges (orders) a member may make per calendar month."},
-    "requiredAnswers": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "Questionnaire fields that must be answered to join."}
-  }
-}`
+// config declares the configuration: schema, default, validation and decoding.
+var config = sdk.MustConfig(sdk.ConfigSpec[Config]{
+	Plugin:      Name,
+	Title:       "Tier status (RT bonus)",
+	Description: "Points for joining, birthdays, actions, surveys, top-ups and service payments; statuses by status points with a discount on the catalogue; a limit of exchanges per month.",
+	Default:     defaultConfig,
+	Check:       check,
+})
 
-// parseConfig decodes raw over the default and checks every value. An empty
-// or null config is the default.
-func parseConfig(raw json.RawMessage) (Config, []sdk.FieldError) {
-	cfg := defaultConfig()
-	if errs := sdk.DecodeConfig(raw, &cfg, Name); errs != nil {
-		return cfg, errs
-	}
-
+// check reports what the schema cannot: repeated actions and statuses, a survey range upside
+// down, thresholds that do not start at 0 and rise, and blank names.
+func check(cfg Config) []sdk.FieldError {
 	var errs []sdk.FieldError
 	add := func(field, code, format string, args ...any) {
-		errs = append(errs, sdk.FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+		errs = append(errs, sdk.FieldError{Field: field, Code: code, Message: field + " " + fmt.Sprintf(format, args...)})
 	}
-	between := func(field string, v, lo, hi int64) {
-		if v < lo || v > hi {
-			add(field, "out_of_range", "%s is %d, it must be between %d and %d", field, v, lo, hi)
-		}
-	}
-	between("joinPoints", cfg.JoinPoints, 0, maxPoints)
-	between("joinAvailableAfterHours", int64(cfg.JoinAvailableAfterHours), 0, 720)
-	between("birthdayPoints", cfg.BirthdayPoints, 0, maxPoints)
 	seen := map[string]int{}
 	for i, a := range cfg.Actions {
-		f := fmt.Sprintf("actions[%d]", i)
-		if !slices.Contains(actionEvents, a.Event) {
-			add(f+".event", "unsupported", "%s.event %q is not one of %s", f, a.Event, strings.Join(actionEvents, ", "))
-		} else if prev, dup := seen[a.Event]; dup {
-			add(f+".event", "duplicate", "%s.event %s already has actions[%d]", f, a.Event, prev)
+		if prev, dup := seen[a.Event]; dup {
+			add(sdk.Pointer("actions", i, "event"), "duplicate", "%s already has %s", a.Event, sdk.Pointer("actions", prev))
 		} else {
 			seen[a.Event] = i
 		}
 		if strings.TrimSpace(a.Title) == "" {
-			add(f+".title", "required", "%s.title is empty", f)
+			add(sdk.Pointer("actions", i, "title"), "required", "is blank")
 		}
-		between(f+".points", a.Points, 1, maxPoints)
 	}
-	between("surveyMinPoints", cfg.SurveyMinPoints, 1, maxPoints)
-	between("surveyMaxPoints", cfg.SurveyMaxPoints, 1, maxPoints)
 	if cfg.SurveyMaxPoints < cfg.SurveyMinPoints {
-		add("surveyMaxPoints", "below_minimum", "surveyMaxPoints %d is below surveyMinPoints %d", cfg.SurveyMaxPoints, cfg.SurveyMinPoints)
-	}
-	between("topupRubPerPoint", cfg.TopupRubPerPoint, 1, 1_000_000)
-	between("topupMinRub", cfg.TopupMinRub, 0, 1_000_000_000)
-	between("paymentRubPerPoint", cfg.PaymentRubPerPoint, 1, 1_000_000)
-	if len(cfg.PaymentServices) == 0 {
-		add("paymentServices", "required", "paymentServices must list at least one service")
+		add("/surveyMaxPoints", "below_minimum", "%d is below surveyMinPoints %d", cfg.SurveyMaxPoints, cfg.SurveyMinPoints)
 	}
 	for i, s := range cfg.PaymentServices {
 		if strings.TrimSpace(s) == "" {
-			add(fmt.Sprintf("paymentServices[%d]", i), "required", "paymentServices[%d] is empty", i)
+			add(sdk.Pointer("paymentServices", i), "required", "is blank")
 		}
-	}
-	between("pendingDaysAfterMonth", int64(cfg.PendingDaysAfterMonth), 0, 60)
-	between("expiryMonths", int64(cfg.ExpiryMonths), 1, 120)
-	if len(cfg.Tiers) == 0 {
-		add("tiers", "required", "tiers must list at least one status")
 	}
 	names := map[string]int{}
 	for i, t := range cfg.Tiers {
-		f := fmt.Sprintf("tiers[%d]", i)
 		key := strings.ToLower(strings.TrimSpace(t.Name))
 		if key == "" {
-			add(f+".name", "required", "%s.name is empty", f)
+			add(sdk.Pointer("tiers", i, "name"), "required", "is blank")
 		} else if prev, dup := names[key]; dup {
-			add(f+".name", "duplicate", "%s.name %s repeats tiers[%d]", f, t.Name, prev)
+			add(sdk.Pointer("tiers", i, "name"), "duplicate", "%s repeats %s", t.Name, sdk.Pointer("tiers", prev))
 		} else {
 			names[key] = i
 		}
 		switch {
 		case i == 0 && t.Threshold != 0:
-			add(f+".threshold", "must_be_zero", "%s.threshold is %d; the first status is given on joining and needs 0", f, t.Threshold)
+			add(sdk.Pointer("tiers", i, "threshold"), "must_be_zero", "is %d; the first status is given on joining and needs 0", t.Threshold)
 		case i > 0 && t.Threshold <= cfg.Tiers[i-1].Threshold:
-			add(f+".threshold", "not_increasing", "%s.threshold %d is not above tiers[%d].threshold %d", f, t.Threshold, i-1, cfg.Tiers[i-1].Threshold)
+			add(sdk.Pointer("tiers", i, "threshold"), "not_increasing", "%d is not above %s %d", t.Threshold, sdk.Pointer("tiers", i-1, "threshold"), cfg.Tiers[i-1].Threshold)
 		}
-		between(f+".discountPercent", t.DiscountPercent, 0, 100)
-		between(f+".validMonths", int64(t.ValidMonths), 1, 120)
 	}
-	between("exchangesPerMonth", int64(cfg.ExchangesPerMonth), 1, 1000)
 	for i, a := range cfg.RequiredAnswers {
 		if strings.TrimSpace(a) == "" {
-			add(fmt.Sprintf("requiredAnswers[%d]", i), "required", "requiredAnswers[%d] is empty", i)
+			add(sdk.Pointer("requiredAnswers", i), "required", "is blank")
 		}
 	}
-	return cfg, errs
+	return errs
 }
 
 // action returns the action row of an event type.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -70,9 +69,9 @@ const (
 )
 
 // Plugin implements the tierstatus programme.
-type Plugin struct{}
+type Plugin struct{ sdk.Base }
 
-var _ sdk.Program = (*Plugin)(nil)
+var _ sdk.Program = Plugin{}
 
 // State is the plugin's state for one member in one campaign.
 type State struct {
@@ -109,16 +108,12 @@ type Exchange struct {
 // Describe reports the plugin, its config schema, its default config and its
 // schedule.
 func (Plugin) Describe(context.Context) (sdk.Description, error) {
-	def, err := json.Marshal(defaultConfig())
-	if err != nil {
-		return sdk.Description{}, err
-	}
 	return sdk.Description{
 		Name:          Name,
 		Version:       Version,
 		EventTypes:    EventTypes,
-		ConfigSchema:  json.RawMessage(configSchema),
-		DefaultConfig: def,
+		ConfigSchema:  config.Schema(),
+		DefaultConfig: config.Default(),
 		Schedules:     []sdk.Schedule{{Name: HookDaily, Spec: SpecDaily}},
 		RewardKinds:   []string{"tv", "internet", "phone", "partner"},
 	}, nil
@@ -126,8 +121,7 @@ func (Plugin) Describe(context.Context) (sdk.Description, error) {
 
 // ValidateConfig reports every problem with a campaign configuration.
 func (Plugin) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest) (sdk.ValidateConfigResponse, error) {
-	_, errs := parseConfig(req.Config)
-	return sdk.ValidateConfigResponse{Errors: errs}, nil
+	return config.Validate(req), nil
 }
 
 // rules is a campaign with its parsed configuration and time zone.
@@ -138,26 +132,15 @@ type rules struct {
 }
 
 func load(c sdk.Campaign) (rules, error) {
-	cfg, errs := parseConfig(c.Config)
-	if len(errs) > 0 {
-		return rules{}, fmt.Errorf("%w: %s: %s", sdk.ErrInvalidConfig, errs[0].Field, errs[0].Message)
+	cfg, err := config.Load(c)
+	if err != nil {
+		return rules{}, err
 	}
 	loc, err := c.Location()
 	if err != nil {
 		return rules{}, fmt.Errorf("%w: %w", sdk.ErrInvalidConfig, err)
 	}
 	return rules{cfg: cfg, loc: loc, campaign: c}, nil
-}
-
-func readState(raw json.RawMessage) (State, error) {
-	var s State
-	if len(raw) == 0 || string(raw) == "null" {
-		return s, nil
-	}
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return s, fmt.Errorf("unreadable member state: %w", err)
-	}
-	return s, nil
 }
 
 // decision gathers the effects of one call for one member: credits, at most
@@ -280,7 +263,7 @@ func (Plugin) CheckEligibility(_ context.Context, req sdk.EligibilityRequest) (s
 		return sdk.EligibilityResponse{}, err
 	}
 	var reasons []sdk.Reason
-	if !truthy(req.Answers[answerAcceptTerms]) {
+	if !req.Answers.Bool(answerAcceptTerms) {
 		reasons = append(reasons, sdk.Reason{Code: CodeTermsNotAccepted,
 			Message: "the programme's terms must be accepted (answer acceptTerms: true)"})
 	}
@@ -293,7 +276,7 @@ func (Plugin) CheckEligibility(_ context.Context, req sdk.EligibilityRequest) (s
 	if len(reasons) > 0 {
 		return sdk.EligibilityResponse{Eligible: false, Reasons: reasons}, nil
 	}
-	st, err := readState(req.Member.State)
+	st, err := sdk.ReadState[State](req.Member.State)
 	if err != nil {
 		return sdk.EligibilityResponse{}, fmt.Errorf("%w: %w", sdk.ErrInvalidRequest, err)
 	}
@@ -346,9 +329,9 @@ func (Plugin) Evaluate(_ context.Context, req sdk.EvaluateRequest) (sdk.Evaluate
 func (r rules) evaluate(item sdk.EvaluateItem) (sdk.EvaluateResult, error) {
 	ev, m := item.Event, item.Member
 	none := func(format string, args ...any) (sdk.EvaluateResult, error) {
-		return sdk.EvaluateResult{NoEffectReason: fmt.Sprintf(format, args...)}, nil
+		return sdk.NoEffect(format, args...), nil
 	}
-	st, err := readState(m.State)
+	st, err := sdk.ReadState[State](m.State)
 	if err != nil {
 		return none("%v", err)
 	}
@@ -379,7 +362,7 @@ func (r rules) evaluate(item sdk.EvaluateItem) (sdk.EvaluateResult, error) {
 		d.credit(a.Points, a.Title, at, at)
 
 	case EventSurveyAnswered:
-		pts, ok := wholeNumber(ev.Attributes[attrPoints])
+		pts, ok := ev.Attributes.Whole(attrPoints)
 		if !ok {
 			return none("a survey needs its points in the %q attribute", attrPoints)
 		}
@@ -401,7 +384,7 @@ func (r rules) evaluate(item sdk.EvaluateItem) (sdk.EvaluateResult, error) {
 		d.credit(pts, reason, at, at)
 
 	case EventTopup:
-		kop, ok := money(ev.Attributes[attrAmountRub])
+		kop, ok := ev.Attributes.Minor(attrAmountRub)
 		if !ok {
 			return none("a top-up needs its amount in roubles in the %q attribute", attrAmountRub)
 		}
@@ -426,7 +409,7 @@ func (r rules) evaluate(item sdk.EvaluateItem) (sdk.EvaluateResult, error) {
 		if !slices.Contains(r.cfg.PaymentServices, service) {
 			return none("a payment for %q earns nothing: only payments for %s do", service, strings.Join(r.cfg.PaymentServices, ", "))
 		}
-		kop, ok := money(ev.Attributes[attrAmountRub])
+		kop, ok := ev.Attributes.Minor(attrAmountRub)
 		if !ok {
 			return none("a payment needs its amount in roubles in the %q attribute", attrAmountRub)
 		}
@@ -506,7 +489,7 @@ func (Plugin) Tick(_ context.Context, req sdk.TickRequest) (sdk.TickResponse, er
 	}
 	var resp sdk.TickResponse
 	for _, m := range req.Members {
-		st, err := readState(m.State)
+		st, err := sdk.ReadState[State](m.State)
 		if err != nil {
 			slog.Warn("daily: member skipped", "member", m.ID, "error", err)
 			continue
@@ -563,7 +546,7 @@ func (Plugin) Quote(_ context.Context, req sdk.QuoteRequest) (sdk.QuoteResponse,
 	if err != nil {
 		return sdk.QuoteResponse{}, err
 	}
-	st, err := readState(req.Member.State)
+	st, err := sdk.ReadState[State](req.Member.State)
 	if err != nil {
 		return sdk.QuoteResponse{}, fmt.Errorf("%w: %w", sdk.ErrInvalidRequest, err)
 	}
@@ -607,7 +590,7 @@ func (Plugin) Quote(_ context.Context, req sdk.QuoteRequest) (sdk.QuoteResponse,
 	}
 	if service != "" {
 		if debts, ok := m.Attributes[memberDebts].(map[string]any); ok {
-			if kop, ok := money(debts[service]); ok && kop > 0 {
+			if kop, ok := sdk.Values(debts).Minor(service); ok && kop > 0 {
 				add(CodeOutstandingDebt, "there is an outstanding debt of %s RUB on the %s service", rub(kop), service)
 			}
 		}
@@ -626,7 +609,7 @@ func (Plugin) Quote(_ context.Context, req sdk.QuoteRequest) (sdk.QuoteResponse,
 		}
 		add(CodeFrequencyLimit, "%s", msg)
 	}
-	if limit, ok := wholeNumber(item.Attributes[rewardPerMemberLimit]); ok && limit > 0 {
+	if limit, ok := item.Attributes.Whole(rewardPerMemberLimit); ok && limit > 0 {
 		n := max(st.Ordered[item.RewardID], st.Ordered[item.Code])
 		if item.RewardID == "" {
 			n = st.Ordered[item.Code]
@@ -704,56 +687,4 @@ func isBlank(x any) bool {
 func validDate(s string) bool {
 	_, err := time.Parse(time.DateOnly, s)
 	return err == nil
-}
-
-// truthy is true for JSON true and the string "true".
-func truthy(x any) bool {
-	switch v := x.(type) {
-	case bool:
-		return v
-	case string:
-		return strings.EqualFold(strings.TrimSpace(v), "true")
-	default:
-		return false
-	}
-}
-
-// wholeNumber reads an integer from a JSON number or a numeric string.
-func wholeNumber(x any) (int64, bool) {
-	if s, ok := x.(string); ok {
-		x = json.Number(strings.TrimSpace(s))
-	}
-	return sdk.Values{"v": x}.Int("v")
-}
-
-// money reads a non-negative amount in roubles (at most two decimals count;
-// further digits are dropped) as kopecks.
-func money(x any) (int64, bool) {
-	var s string
-	switch v := x.(type) {
-	case json.Number:
-		s = v.String()
-	case string:
-		s = strings.TrimSpace(v)
-	default:
-		n, ok := sdk.Values{"v": x}.Int("v")
-		if !ok || n < 0 || n > 1<<50 {
-			return 0, false
-		}
-		return n * 100, true
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || strings.ContainsAny(whole, "+-eE") || strings.ContainsAny(frac, "+-eE") {
-		return 0, false
-	}
-	r, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil || r < 0 || r > 1<<50 {
-		return 0, false
-	}
-	frac = (frac + "00")[:2]
-	kop, err := strconv.ParseInt(frac, 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	return r*100 + kop, true
 }
