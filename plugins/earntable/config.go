@@ -104,12 +104,12 @@ var config = sdk.MustConfig(sdk.ConfigSpec[Config]{
 	Title:       "Earn table (VashPlus)",
 	Description: "Bonuses per client interaction from the programme's accrual table, and the share of a reward's price that bonuses may pay.",
 	Default:     defaultConfig,
-	Check:       check,
+	Check:       checkConfig,
 })
 
-// check reports what the schema cannot: repeated rows and event types, proportional rows that
+// checkConfig reports what the schema cannot: repeated rows and event types, proportional rows that
 // are not "from" rows or are proportional twice, blank titles and category names.
-func check(cfg Config) []sdk.FieldError {
+func checkConfig(cfg Config) []sdk.FieldError {
 	var errs []sdk.FieldError
 	add := func(field, code, format string, args ...any) {
 		errs = append(errs, sdk.FieldError{Field: field, Code: code, Message: field + " " + fmt.Sprintf(format, args...)})

@@ -117,13 +117,13 @@ var config = sdk.MustConfig(sdk.ConfigSpec[Config]{
 	Title:       "Gift by month (ITS 2021)",
 	Description: "A gift for every eligible ITS contract registered in the programme, by the contract's start month and term, released after each month's registration closes.",
 	Default:     defaultConfig,
-	Check:       check,
+	Check:       checkConfig,
 })
 
-// check reports what the schema cannot: dates and months that do not exist or are out of
+// checkConfig reports what the schema cannot: dates and months that do not exist or are out of
 // order, repeated terms and gift rows, schemes and gifts of terms that are not eligible, gifts
 // outside the contract months, and blank names.
-func check(cfg Config) []sdk.FieldError {
+func checkConfig(cfg Config) []sdk.FieldError {
 	var errs []sdk.FieldError
 	add := func(field, code, format string, args ...any) {
 		errs = append(errs, sdk.FieldError{Field: field, Code: code, Message: field + " " + fmt.Sprintf(format, args...)})

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/promogate/promogate/plugins/sdk"
+	"github.com/promogate/promogate/plugins/sdk/sdktest"
 )
 
 // seedConfig is the seed's discount table, written out by hand from
@@ -41,24 +42,7 @@ func TestDescribe(t *testing.T) {
 	if string(d.DefaultConfig) != seedConfig {
 		t.Errorf("DefaultConfig =\n%s\nwant the seed's table\n%s", d.DefaultConfig, seedConfig)
 	}
-	var schema map[string]any
-	if err := json.Unmarshal(d.ConfigSchema, &schema); err != nil {
-		t.Fatalf("ConfigSchema is not JSON: %v", err)
-	}
-	props, _ := schema["properties"].(map[string]any)
-	var cfg map[string]any
-	if err := json.Unmarshal(d.DefaultConfig, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	for key := range cfg {
-		if _, ok := props[key]; !ok {
-			t.Errorf("config field %s is missing from the schema", key)
-		}
-	}
-	v, err := p.ValidateConfig(context.Background(), sdk.ValidateConfigRequest{Config: d.DefaultConfig})
-	if err != nil || v.Errors != nil {
-		t.Errorf("the default config is invalid: %+v, %v", v.Errors, err)
-	}
+	sdktest.CheckConfigSchema(t, p)
 }
 
 func TestValidateConfig(t *testing.T) {
@@ -76,37 +60,45 @@ func TestValidateConfig(t *testing.T) {
 		{"e-mail", `{"notify":{"channel":"email","template":"friend"}}`, nil},
 		{"one row", `{"ladder":[{"friends":1,"percentBasisPoints":10000,"months":120,"smsPackage":1000000}]}`, nil},
 		{"window bounds", `{"applyWindowMonths":0}`, []sdk.FieldError{
-			{Field: "applyWindowMonths", Code: "out_of_range", Message: "applyWindowMonths is 0, it must be between 1 and 120"},
+			{Field: "/applyWindowMonths", Code: "out_of_range", Message: "/applyWindowMonths is 0, it must be at least 1"},
 		}},
 		{"window above", `{"applyWindowMonths":121}`, []sdk.FieldError{
-			{Field: "applyWindowMonths", Code: "out_of_range", Message: "applyWindowMonths is 121, it must be between 1 and 120"},
+			{Field: "/applyWindowMonths", Code: "out_of_range", Message: "/applyWindowMonths is 121, it must be at most 120"},
 		}},
 		{"referee discount", `{"refereeDiscount":{"percentBasisPoints":10001,"months":0}}`, []sdk.FieldError{
-			{Field: "refereeDiscount.percentBasisPoints", Code: "out_of_range", Message: "refereeDiscount.percentBasisPoints is 10001, it must be between 1 and 10000 (basis points: 2000 is 20%)"},
-			{Field: "refereeDiscount.months", Code: "out_of_range", Message: "refereeDiscount.months is 0, it must be between 1 and 120"},
+			{Field: "/refereeDiscount/months", Code: "out_of_range", Message: "/refereeDiscount/months is 0, it must be at least 1"},
+			{Field: "/refereeDiscount/percentBasisPoints", Code: "out_of_range", Message: "/refereeDiscount/percentBasisPoints is 10001, it must be at most 10000"},
+		}},
+		{"a given object replaces the default whole", `{"refereeDiscount":{"months":6}}`, []sdk.FieldError{
+			{Field: "/refereeDiscount/percentBasisPoints", Code: "required", Message: "/refereeDiscount/percentBasisPoints is required"},
 		}},
 		{"empty ladder", `{"ladder":[]}`, []sdk.FieldError{
-			{Field: "ladder", Code: "required", Message: "ladder must have a row for 1 friend"},
+			{Field: "/ladder", Code: "invalid_length", Message: "/ladder has 0 items, it must have at least 1"},
 		}},
-		{"bad rows", `{"ladder":[{"friends":1,"percentBasisPoints":0,"months":3},{"friends":3,"percentBasisPoints":4000,"months":121,"smsPackage":-1},{"friends":3,"percentBasisPoints":6000,"months":12,"smsPackage":1000001}]}`, []sdk.FieldError{
-			{Field: "ladder[0].percentBasisPoints", Code: "out_of_range", Message: "ladder[0].percentBasisPoints is 0, it must be between 1 and 10000 (basis points: 2000 is 20%)"},
-			{Field: "ladder[1].friends", Code: "not_consecutive", Message: "ladder[1].friends is 3, want 2: rows go 1, 2, 3, ... friends"},
-			{Field: "ladder[1].months", Code: "out_of_range", Message: "ladder[1].months is 121, it must be between 1 and 120"},
-			{Field: "ladder[1].smsPackage", Code: "out_of_range", Message: "ladder[1].smsPackage is -1, it must be between 0 (none) and 1000000"},
-			{Field: "ladder[2].smsPackage", Code: "out_of_range", Message: "ladder[2].smsPackage is 1000001, it must be between 0 (none) and 1000000"},
+		{"rows outside the schema", `{"ladder":[{"friends":1,"percentBasisPoints":0,"months":3},{"friends":2,"percentBasisPoints":4000,"months":121,"smsPackage":-1},{"friends":3,"percentBasisPoints":6000,"months":12,"smsPackage":1000001}]}`, []sdk.FieldError{
+			{Field: "/ladder/0/percentBasisPoints", Code: "out_of_range", Message: "/ladder/0/percentBasisPoints is 0, it must be at least 1"},
+			{Field: "/ladder/1/months", Code: "out_of_range", Message: "/ladder/1/months is 121, it must be at most 120"},
+			{Field: "/ladder/1/smsPackage", Code: "out_of_range", Message: "/ladder/1/smsPackage is -1, it must be at least 0"},
+			{Field: "/ladder/2/smsPackage", Code: "out_of_range", Message: "/ladder/2/smsPackage is 1000001, it must be at most 1000000"},
+		}},
+		{"rows that skip a count", `{"ladder":[{"friends":1,"percentBasisPoints":2000,"months":3},{"friends":3,"percentBasisPoints":4000,"months":6}]}`, []sdk.FieldError{
+			{Field: "/ladder/1/friends", Code: "not_consecutive", Message: "/ladder/1/friends is 3, want 2: rows go 1, 2, 3, ... friends"},
 		}},
 		{"bad notification", `{"notify":{"channel":"push","template":""}}`, []sdk.FieldError{
-			{Field: "notify.channel", Code: "unsupported", Message: `notify.channel is "push", want sms or email`},
-			{Field: "notify.template", Code: "required", Message: "notify.template must not be empty"},
+			{Field: "/notify/channel", Code: "unsupported", Message: `/notify/channel is "push", it must be one of sms, email`},
+			{Field: "/notify/template", Code: "required", Message: "/notify/template must not be empty"},
+		}},
+		{"blank template", `{"notify":{"channel":"sms","template":" "}}`, []sdk.FieldError{
+			{Field: "/notify/template", Code: "required", Message: "/notify/template is blank"},
 		}},
 		{"wrong type", `{"applyWindowMonths":"1"}`, []sdk.FieldError{
-			{Field: "applyWindowMonths", Code: "invalid_type", Message: "applyWindowMonths must be a int, not a JSON string"},
+			{Field: "/applyWindowMonths", Code: "invalid_type", Message: "/applyWindowMonths must be an integer, not a string"},
 		}},
 		{"unknown field", `{"ladders":[]}`, []sdk.FieldError{
-			{Field: "ladders", Code: "unknown_field", Message: "ladders is not a setting of referral"},
+			{Field: "/ladders", Code: "unknown_field", Message: "/ladders is not a setting of referral"},
 		}},
-		{"broken JSON", `{"ladder":[`, []sdk.FieldError{{Code: "invalid_json", Message: "unexpected EOF"}}},
-		{"two values", `{} {}`, []sdk.FieldError{{Code: "invalid_json", Message: "config holds more than one JSON value"}}},
+		{"broken JSON", `{"ladder":[`, []sdk.FieldError{{Code: "invalid_json", Message: "the config is not one JSON value: unexpected EOF"}}},
+		{"two values", `{} {}`, []sdk.FieldError{{Code: "invalid_json", Message: "the config is not one JSON value: invalid character after top-level value"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,7 +126,10 @@ func TestValidateConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []sdk.FieldError{{Field: "ladder", Code: "too_long", Message: "ladder has 101 rows, at most 100"}}
+		want := []sdk.FieldError{
+			{Field: "/ladder", Code: "invalid_length", Message: "/ladder has 101 items, it must have at most 100"},
+			{Field: "/ladder/100/friends", Code: "out_of_range", Message: "/ladder/100/friends is 101, it must be at most 100"},
+		}
 		if !reflect.DeepEqual(want, got.Errors) {
 			t.Errorf("errors:\n%s\nwant:\n%s", show(got.Errors), show(want))
 		}
@@ -145,7 +140,7 @@ func TestValidateConfig(t *testing.T) {
 // the seed's value and a given ladder replaces the default one whole.
 func TestPartialConfigKeepsDefaults(t *testing.T) {
 	t.Parallel()
-	cfg, errs := parseConfig(json.RawMessage(`{"ladder":[{"friends":1,"percentBasisPoints":500,"months":1}]}`))
+	cfg, errs := config.Parse(json.RawMessage(`{"ladder":[{"friends":1,"percentBasisPoints":500,"months":1}]}`))
 	if errs != nil {
 		t.Fatal(errs)
 	}
@@ -180,7 +175,7 @@ func TestEvaluateOddInput(t *testing.T) {
 	check(t, evaluate(t, p, `{}`, sdk.Member{ID: "m"}, sdk.Event{Type: "purchase", OccurredAt: at}), nil,
 		`event type "purchase" is not one of referral.code_applied, referral.friend_joined`)
 	check(t, evaluate(t, p, `{}`, sdk.Member{ID: "m", State: json.RawMessage(`{"referees":{}}`)}, sdk.Event{Type: EventFriendJoined, OccurredAt: at, Attributes: joined("f1", at)}), nil,
-		"unreadable plugin state: json: cannot unmarshal object into Go struct field State.referees of type []main.Referee")
+		"invalid request: unreadable member state: json: cannot unmarshal object into Go struct field State.referees of type []main.Referee")
 }
 
 func TestEveryoneMayEnrol(t *testing.T) {

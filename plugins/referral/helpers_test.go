@@ -80,7 +80,7 @@ func check(t *testing.T, r sdk.EvaluateResult, want []sdk.Effect, wantReason str
 		if st != nil || i != len(r.Effects)-1 {
 			t.Fatalf("put_state is not the single last effect: %s", show(r.Effects))
 		}
-		s, err := loadState(e.PutState.State)
+		s, err := sdk.ReadState[State](e.PutState.State)
 		if err != nil {
 			t.Fatalf("state %s: %v", e.PutState.State, err)
 		}
@@ -149,7 +149,7 @@ func (c *core) send(id, typ string, at time.Time, attrs sdk.Values) sdk.Evaluate
 
 func (c *core) state(id string) State {
 	c.t.Helper()
-	s, err := loadState(c.member(id).State)
+	s, err := sdk.ReadState[State](c.member(id).State)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/promogate/promogate/plugins/sdk"
@@ -22,38 +21,33 @@ const (
 // member of the programme with a personal code.
 type Plugin struct{ sdk.Base }
 
-var _ sdk.Program = (*Plugin)(nil)
+var _ sdk.Program = Plugin{}
 
 // Describe reports the plugin, its events, config schema and default config.
 // The plugin asks for no scheduled hooks: every benefit carries its end date.
 func (Plugin) Describe(context.Context) (sdk.Description, error) {
-	def, err := json.Marshal(defaultConfig())
-	if err != nil {
-		return sdk.Description{}, err
-	}
 	return sdk.Description{
 		Name:          Name,
 		Version:       Version,
 		EventTypes:    eventTypes,
-		ConfigSchema:  json.RawMessage(configSchema),
-		DefaultConfig: def,
+		ConfigSchema:  config.Schema(),
+		DefaultConfig: config.Default(),
 		BenefitKinds:  []string{kindDiscount, kindSMSPackage},
 	}, nil
 }
 
 // ValidateConfig reports every problem with a campaign configuration.
 func (Plugin) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest) (sdk.ValidateConfigResponse, error) {
-	_, errs := parseConfig(req.Config)
-	return sdk.ValidateConfigResponse{Errors: errs}, nil
+	return config.Validate(req), nil
 }
 
 // Evaluate decides each event of the batch on its own member snapshot. It
 // fails with sdk.ErrInvalidConfig if the campaign's configuration or time
 // zone is invalid.
 func (Plugin) Evaluate(_ context.Context, req sdk.EvaluateRequest) (sdk.EvaluateResponse, error) {
-	cfg, errs := parseConfig(req.Campaign.Config)
-	if len(errs) > 0 {
-		return sdk.EvaluateResponse{}, fmt.Errorf("%w: %s: %s", sdk.ErrInvalidConfig, errs[0].Field, errs[0].Message)
+	cfg, err := config.Load(req.Campaign)
+	if err != nil {
+		return sdk.EvaluateResponse{}, err
 	}
 	loc, err := req.Campaign.Location()
 	if err != nil {

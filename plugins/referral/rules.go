@@ -55,9 +55,9 @@ type rules struct {
 
 // evaluate decides one event of one member.
 func (r rules) evaluate(m sdk.Member, ev sdk.Event) sdk.EvaluateResult {
-	st, err := loadState(m.State)
+	st, err := sdk.ReadState[State](m.State)
 	if err != nil {
-		return none("unreadable plugin state: %v", err)
+		return sdk.NoEffect("%v", err)
 	}
 	switch ev.Type {
 	case EventCodeApplied:
@@ -65,7 +65,7 @@ func (r rules) evaluate(m sdk.Member, ev sdk.Event) sdk.EvaluateResult {
 	case EventFriendJoined:
 		return r.friendJoined(m, st, ev)
 	default:
-		return none("event type %q is not one of %s", ev.Type, strings.Join(eventTypes, ", "))
+		return sdk.NoEffect("event type %q is not one of %s", ev.Type, strings.Join(eventTypes, ", "))
 	}
 }
 
@@ -73,26 +73,26 @@ func (r rules) evaluate(m sdk.Member, ev sdk.Event) sdk.EvaluateResult {
 // the referee discount starting when the client's promo period ends.
 func (r rules) codeApplied(m sdk.Member, st State, ev sdk.Event) sdk.EvaluateResult {
 	at, a := ev.OccurredAt, ev.Attributes
-	referrerID, referrerRef := text(a, "referrerId"), text(a, "referrerRef")
-	code := text(a, "code")
+	referrerID, referrerRef := a.Text("referrerId"), a.Text("referrerRef")
+	code := a.Text("code")
 	switch {
 	case referrerID == "":
-		return reject(CodeUnknown, "the invite code %q does not belong to any client", code)
+		return sdk.Rejected(CodeUnknown, "the invite code %q does not belong to any client", code)
 	case referrerID == m.ID || (referrerRef != "" && referrerRef == m.ExternalRef):
-		return reject(CodeOwn, "you cannot apply your own invite code")
+		return sdk.Rejected(CodeOwn, "you cannot apply your own invite code")
 	case st.AppliedCode != nil:
-		return reject(CodeAlreadyApplied, "an invite code was already applied on %s; a client applies one code only", day(st.AppliedCode.AppliedAt, r.loc))
+		return sdk.Rejected(CodeAlreadyApplied, "an invite code was already applied on %s; a client applies one code only", day(st.AppliedCode.AppliedAt, r.loc))
 	}
 	registered, _, set, err := r.instant(a, m.Attributes, "registeredAt", "serviceRegisteredAt")
 	switch {
 	case err != nil:
-		return reject(CodeInvalidAttribute, "%v", err)
+		return sdk.Rejected(CodeInvalidAttribute, "%v", err)
 	case !set:
-		return reject(CodeRegistrationDate, "the date your service was registered is not known, so the invite-code deadline cannot be checked")
+		return sdk.Rejected(CodeRegistrationDate, "the date your service was registered is not known, so the invite-code deadline cannot be checked")
 	}
-	deadline := monthsEnd(registered, r.cfg.ApplyWindowMonths, r.loc)
+	deadline := sdk.MonthsLaterEndOfDay(registered, r.cfg.ApplyWindowMonths, r.loc)
 	if at.After(deadline) {
-		return reject(CodeWindowExpired, "invite codes can be applied within %s of registering the service: registered on %s, the last day was %s",
+		return sdk.Rejected(CodeWindowExpired, "invite codes can be applied within %s of registering the service: registered on %s, the last day was %s",
 			plural(r.cfg.ApplyWindowMonths, "month"), day(registered, r.loc), day(deadline, r.loc))
 	}
 
@@ -101,7 +101,7 @@ func (r rules) codeApplied(m sdk.Member, st State, ev sdk.Event) sdk.EvaluateRes
 	from, base := at, at
 	promoEnd, date, set, err := r.instant(a, m.Attributes, "promoPeriodEndsAt", "promoPeriodEndsAt")
 	if err != nil {
-		return reject(CodeInvalidAttribute, "%v", err)
+		return sdk.Rejected(CodeInvalidAttribute, "%v", err)
 	}
 	if set {
 		if start := r.periodStart(promoEnd, date); start.After(at) {
@@ -109,16 +109,16 @@ func (r rules) codeApplied(m sdk.Member, st State, ev sdk.Event) sdk.EvaluateRes
 		}
 	}
 	d := r.cfg.RefereeDiscount
-	until := monthsEnd(base, d.Months, r.loc).UTC()
+	until := sdk.MonthsLaterEndOfDay(base, d.Months, r.loc).UTC()
 	from = from.UTC()
-	st.AppliedCode = &AppliedCode{Code: code, ReferrerID: referrerID, ReferrerRef: referrerRef, ReferrerName: text(a, "referrerName"),
+	st.AppliedCode = &AppliedCode{Code: code, ReferrerID: referrerID, ReferrerRef: referrerRef, ReferrerName: a.Text("referrerName"),
 		AppliedAt: at.UTC(), RegisteredAt: registered.UTC()}
 	st.DiscountHistory = append(st.DiscountHistory, Discount{Key: refereeKey, Role: roleReferee, Change: changeGranted,
 		Percent: d.PercentBasisPoints, From: from, Until: until})
-	return withState([]sdk.Effect{sdk.GrantBenefit{
+	return sdk.WithState([]sdk.Effect{sdk.GrantBenefit{
 		Key:        refereeKey,
 		Kind:       kindDiscount,
-		Title:      fmt.Sprintf("%s off all services for %s (invite code)", percent(d.PercentBasisPoints), plural(d.Months, "month")),
+		Title:      fmt.Sprintf("%s off all services for %s (invite code)", sdk.FormatPercent(d.PercentBasisPoints), plural(d.Months, "month")),
 		Percent:    d.PercentBasisPoints,
 		Scope:      scopeAllServices,
 		Exclusions: exclusions(),
@@ -133,18 +133,18 @@ func (r rules) codeApplied(m sdk.Member, st State, ev sdk.Event) sdk.EvaluateRes
 // and the SMS package of the row reached.
 func (r rules) friendJoined(m sdk.Member, st State, ev sdk.Event) sdk.EvaluateResult {
 	a := ev.Attributes
-	id := text(a, "refereeId")
+	id := a.Text("refereeId")
 	switch {
 	case id == "":
-		return none("no refereeId attribute")
+		return sdk.NoEffect("no refereeId attribute")
 	case id == m.ID:
-		return none("a member cannot refer themselves")
+		return sdk.NoEffect("a member cannot refer themselves")
 	case st.hasReferee(id):
-		return none("referee %s was already counted", id)
+		return sdk.NoEffect("referee %s was already counted", id)
 	}
 	at, _, set, err := r.instant(a, nil, "appliedAt", "")
 	if err != nil {
-		return none("%v", err)
+		return sdk.NoEffect("%v", err)
 	}
 	if !set {
 		at = ev.OccurredAt
@@ -152,10 +152,10 @@ func (r rules) friendJoined(m sdk.Member, st State, ev sdk.Event) sdk.EvaluateRe
 	at = at.UTC()
 	friends := len(st.Referees) + 1
 	row := r.cfg.Ladder[min(friends, len(r.cfg.Ladder))-1]
-	st.Referees = append(st.Referees, Referee{ID: id, Ref: text(a, "refereeRef"), Name: text(a, "refereeName"), ActivatedAt: at})
+	st.Referees = append(st.Referees, Referee{ID: id, Ref: a.Text("refereeRef"), Name: a.Text("refereeName"), ActivatedAt: at})
 
 	var effects []sdk.Effect
-	bp, until := row.PercentBasisPoints, monthsEnd(at, row.Months, r.loc).UTC()
+	bp, until := row.PercentBasisPoints, sdk.MonthsLaterEndOfDay(at, row.Months, r.loc).UTC()
 	current, grants := st.referrerDiscount()
 	if current != nil && !at.After(current.Until) {
 		bp, until = max(bp, current.Percent), maxTime(until, current.Until)
@@ -171,7 +171,7 @@ func (r rules) friendJoined(m sdk.Member, st State, ev sdk.Event) sdk.EvaluateRe
 		effects = append(effects, sdk.GrantBenefit{
 			Key:        key,
 			Kind:       kindDiscount,
-			Title:      fmt.Sprintf("%s off all services for referred clients", percent(bp)),
+			Title:      fmt.Sprintf("%s off all services for referred clients", sdk.FormatPercent(bp)),
 			Percent:    bp,
 			Scope:      scopeAllServices,
 			Exclusions: exclusions(),
@@ -200,14 +200,14 @@ func (r rules) friendJoined(m sdk.Member, st State, ev sdk.Event) sdk.EvaluateRe
 			sms = strconv.FormatInt(row.SMSPackage, 10)
 		}
 		effects = append(effects, sdk.Notify{Channel: n.Channel, Template: n.Template, Params: map[string]string{
-			"refereeName": text(a, "refereeName"),
+			"refereeName": a.Text("refereeName"),
 			"friends":     strconv.Itoa(friends),
-			"percent":     percent(bp),
+			"percent":     sdk.FormatPercent(bp),
 			"validUntil":  until.In(r.loc).Format("02.01.2006"),
 			"smsPackage":  sms,
 		}}.Effect())
 	}
-	return withState(effects, st)
+	return sdk.WithState(effects, st)
 }
 
 // instant reads a time attribute from the event (key) or, failing that, the
@@ -215,9 +215,9 @@ func (r rules) friendJoined(m sdk.Member, st State, ev sdk.Event) sdk.EvaluateRe
 // read as 00:00:00 of that day in the campaign's zone with date true. set is
 // false when neither has it.
 func (r rules) instant(ev, member sdk.Values, key, memberKey string) (t time.Time, date, set bool, err error) {
-	name, s := key, text(ev, key)
+	name, s := key, ev.Text(key)
 	if s == "" && memberKey != "" {
-		name, s = "member attribute "+memberKey, text(member, memberKey)
+		name, s = "member attribute "+memberKey, member.Text(memberKey)
 	}
 	if s == "" {
 		return time.Time{}, false, false, nil
@@ -244,17 +244,6 @@ func (r rules) periodStart(end time.Time, date bool) time.Time {
 	return time.Date(y, m, d+1, 0, 0, 0, 0, r.loc)
 }
 
-// monthsEnd returns the last second (23:59:59 in loc) of a term of n months
-// that starts on the day after the calendar day of t: the term ends on the
-// same day of the month n months later, or on that month's last day when it
-// has no such day (2023-01-31 + 1 month ends on 2023-02-28).
-func monthsEnd(t time.Time, n int, loc *time.Location) time.Time {
-	y, m, d := t.In(loc).Date()
-	first := time.Date(y, m+time.Month(n), 1, 0, 0, 0, 0, loc)
-	last := time.Date(first.Year(), first.Month()+1, 0, 0, 0, 0, 0, loc).Day()
-	return time.Date(first.Year(), first.Month(), min(d, last), 23, 59, 59, 0, loc)
-}
-
 // maxTime returns the later of a and b.
 func maxTime(a, b time.Time) time.Time {
 	if b.After(a) {
@@ -265,20 +254,6 @@ func maxTime(a, b time.Time) time.Time {
 
 // day formats the calendar day of t in loc as YYYY-MM-DD.
 func day(t time.Time, loc *time.Location) string { return t.In(loc).Format(time.DateOnly) }
-
-// text reads a string attribute, trimmed; empty when absent or not a string.
-func text(v sdk.Values, key string) string {
-	s, _ := v.String(key)
-	return strings.TrimSpace(s)
-}
-
-// percent formats basis points for people: 2000 is "20%", 2501 is "25.01%".
-func percent(bp int) string {
-	if bp%100 == 0 {
-		return fmt.Sprintf("%d%%", bp/100)
-	}
-	return fmt.Sprintf("%d.%02d%%", bp/100, bp%100)
-}
 
 // plural formats a count of a unit: "1 month", "3 months".
 func plural(n int, unit string) string {
@@ -295,23 +270,4 @@ func thousands(n int64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
-}
-
-// none is a result without effects.
-func none(format string, args ...any) sdk.EvaluateResult {
-	return sdk.EvaluateResult{NoEffectReason: fmt.Sprintf(format, args...)}
-}
-
-// reject is a result that refuses the event.
-func reject(code, format string, args ...any) sdk.EvaluateResult {
-	return sdk.EvaluateResult{Effects: []sdk.Effect{sdk.Reject{Code: code, Message: fmt.Sprintf(format, args...)}.Effect()}}
-}
-
-// withState appends the put_state effect holding st to effects.
-func withState(effects []sdk.Effect, st State) sdk.EvaluateResult {
-	put, err := sdk.StoreState(st)
-	if err != nil {
-		return none("cannot encode plugin state: %v", err)
-	}
-	return sdk.EvaluateResult{Effects: append(effects, put)}
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"time"
 )
 
@@ -72,16 +70,6 @@ type SMSPackage struct {
 	Quantity  int64     `json:"quantity"`
 	Friends   int       `json:"friends"`
 	GrantedAt time.Time `json:"grantedAt"`
-}
-
-// loadState decodes a member's state; nil or null is the empty state.
-func loadState(raw json.RawMessage) (State, error) {
-	var s State
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return s, nil
-	}
-	err := json.Unmarshal(raw, &s)
-	return s, err
 }
 
 // referrerDiscount returns the latest referrer entry of the history, nil if

@@ -19,6 +19,17 @@ func Rejected(code, format string, args ...any) EvaluateResult {
 	return EvaluateResult{Effects: []Effect{Reject{Code: code, Message: fmt.Sprintf(format, args...)}.Effect()}}
 }
 
+// WithState returns the result of an event with effects and the member's new state: a put_state
+// effect holding state is appended last. A state that cannot be encoded is a result without
+// effects that says so.
+func WithState(effects []Effect, state any) EvaluateResult {
+	put, err := StoreState(state)
+	if err != nil {
+		return NoEffect("cannot encode the plugin's state: %v", err)
+	}
+	return EvaluateResult{Effects: append(effects, put)}
+}
+
 // ReadState decodes a member's state for this plugin (Member.State) into a new S; no state (nil,
 // empty or null) is S's zero value. A state that does not decode is ErrInvalidRequest.
 func ReadState[S any](raw json.RawMessage) (S, error) {

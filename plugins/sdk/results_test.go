@@ -78,6 +78,14 @@ func TestResultHelpers(t *testing.T) {
 	if got := sdk.Rejected("TOO_LATE", "after %s", "2023-08-31"); !reflect.DeepEqual(got, want) {
 		t.Errorf("Rejected = %+v", got)
 	}
+	credit := sdk.Credit(5, "x")
+	got := sdk.WithState([]sdk.Effect{credit}, map[string]int{"n": 1})
+	if want := (sdk.EvaluateResult{Effects: []sdk.Effect{credit, sdk.PutState{State: json.RawMessage(`{"n":1}`)}.Effect()}}); !reflect.DeepEqual(got, want) {
+		t.Errorf("WithState = %+v", got)
+	}
+	if got := sdk.WithState(nil, func() {}); got.NoEffectReason != "cannot encode the plugin's state: json: unsupported type: func()" || got.Effects != nil {
+		t.Errorf("WithState of a func = %+v", got)
+	}
 	for bp, want := range map[int]string{2501: "25.01%", 2000: "20%", 5: "0.05%", 10000: "100%"} {
 		if got := sdk.FormatPercent(bp); got != want {
 			t.Errorf("FormatPercent(%d) = %q, want %q", bp, got, want)

@@ -119,12 +119,12 @@ var config = sdk.MustConfig(sdk.ConfigSpec[Config]{
 	Title:       "Tier status (RT bonus)",
 	Description: "Points for joining, birthdays, actions, surveys, top-ups and service payments; statuses by status points with a discount on the catalogue; a limit of exchanges per month.",
 	Default:     defaultConfig,
-	Check:       check,
+	Check:       checkConfig,
 })
 
-// check reports what the schema cannot: repeated actions and statuses, a survey range upside
+// checkConfig reports what the schema cannot: repeated actions and statuses, a survey range upside
 // down, thresholds that do not start at 0 and rise, and blank names.
-func check(cfg Config) []sdk.FieldError {
+func checkConfig(cfg Config) []sdk.FieldError {
 	var errs []sdk.FieldError
 	add := func(field, code, format string, args ...any) {
 		errs = append(errs, sdk.FieldError{Field: field, Code: code, Message: field + " " + fmt.Sprintf(format, args...)})
