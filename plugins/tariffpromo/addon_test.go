@@ -221,7 +221,7 @@ func TestTariffChanged(t *testing.T) {
 			t.Parallel()
 			r := evaluate(t, p, `{}`, sdk.Member{ID: "m", State: stateJSON(t, tc.before)}, sdk.Event{Type: EventTariffChanged, OccurredAt: at, Attributes: tc.attrs})
 			st := check(t, r, tc.effects, "")
-			want, _ := loadState(stateJSON(t, tc.before)) // a deep copy
+			want, _ := sdk.ReadState[State](stateJSON(t, tc.before)) // a deep copy
 			for _, ch := range tc.changes {
 				ch(&want)
 			}
@@ -308,7 +308,7 @@ func TestPromotionJoined(t *testing.T) {
 		end("addon-unlimited_minutes-bez-limita-2-0", "other_promotion", last),
 		end("voka-375291112233", "other_promotion", at),
 	}, "")
-	want, _ := loadState(stateJSON(t, full))
+	want, _ := sdk.ReadState[State](stateJSON(t, full))
 	want.Discount.EndedAt, want.Discount.EndReason, want.Discount.Until = ptr(last), "other_promotion", last.UTC()
 	want.Addons[0].EndedAt, want.Addons[0].EndReason, want.Addons[0].Until = ptr(last), "other_promotion", last.UTC()
 	want.PromoCodes["375291112233"].EndedAt, want.PromoCodes["375291112233"].EndReason = ptr(at), "other_promotion"

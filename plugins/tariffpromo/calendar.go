@@ -31,17 +31,6 @@ func (w window) lastSecond() time.Time { return w.end.Add(-time.Second) }
 // String is the window as "YYYY-MM-DD..YYYY-MM-DD".
 func (w window) String() string { return w.period.From + ".." + w.period.To }
 
-// monthsEnd returns the last second (23:59:59 in loc) of a term of n months
-// that starts on the day after the calendar day of t: the term ends on the
-// same day of the month n months later, or on that month's last day when it
-// has no such day (2023-08-31 + 6 months ends on 2024-02-29).
-func monthsEnd(t time.Time, n int, loc *time.Location) time.Time {
-	y, m, d := t.In(loc).Date()
-	first := time.Date(y, m+time.Month(n), 1, 0, 0, 0, 0, loc)
-	last := time.Date(first.Year(), first.Month()+1, 0, 0, 0, 0, 0, loc).Day()
-	return time.Date(first.Year(), first.Month(), min(d, last), 23, 59, 59, 0, loc)
-}
-
 // daysEnd returns the last second (23:59:59 in loc) of a term of n days that
 // starts on the day after the calendar day of t: day 1 is the next day, so the
 // term ends n calendar days after t's day.
@@ -116,10 +105,4 @@ func flag(v sdk.Values, key string) (value, set bool, err error) {
 		}
 	}
 	return false, false, fmt.Errorf("attribute %s is %v, want true or false", key, v[key])
-}
-
-// text reads a string attribute, trimmed; empty when absent or not a string.
-func text(v sdk.Values, key string) string {
-	s, _ := v.String(key)
-	return strings.TrimSpace(s)
 }

@@ -1,92 +1,77 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/promogate/promogate/plugins/sdk"
 )
 
-// Config is a campaign's configuration: the seed's two tables and its three
-// periods. Top-level fields left out of the JSON take their value from
-// DefaultConfig; a field that is given replaces the default as a whole.
+// Config is a campaign's configuration. Top-level fields left out of the JSON keep their
+// default; a field that is given replaces the default as a whole (its objects' fields are
+// required). The struct tags make its JSON Schema (see sdk.Config).
 type Config struct {
-	// SubscriptionPeriod is when a connection makes a client a participant
-	// and earns the discount of Table 1 (seed: "период подписки").
-	SubscriptionPeriod Period `json:"subscriptionPeriod"`
-	// DiscountMonths is how long the discount lasts, in months counted from
-	// the day after the connection.
-	DiscountMonths int `json:"discountMonths"`
-	// Discounts is Table 1: the participating tariff plans and their discount
-	// on the monthly fee.
-	Discounts []DiscountRow `json:"discounts"`
-	// AddonActivationPeriod is when participants may switch on the add-ons of
-	// Table 2 (seed: "период активации" of item 2).
-	AddonActivationPeriod Period `json:"addonActivationPeriod"`
+	// SubscriptionPeriod is when a connection makes a client a participant and earns the
+	// discount of Table 1 (seed: "период подписки").
+	SubscriptionPeriod Period `json:"subscriptionPeriod" jsonschema:"title=Subscription period" jsonschema_description:"Connections in this period make the client a participant and earn the discount of Table 1."`
+	// DiscountMonths is how long the discount lasts, in months counted from the day after the
+	// connection.
+	DiscountMonths int `json:"discountMonths" jsonschema:"title=Discount lasts (months),minimum=1,maximum=120" jsonschema_description:"Months the discount lasts, counted from the day after the connection; it ends at 23:59:59 of the last day."`
+	// Discounts is Table 1: the participating tariff plans and their discount on the monthly
+	// fee.
+	Discounts []DiscountRow `json:"discounts" jsonschema:"title=Table 1: discounts,minItems=1,maxItems=50" jsonschema_description:"The participating tariff plans and their discount on the monthly fee."`
+	// AddonActivationPeriod is when participants may switch on the add-ons of Table 2 (seed:
+	// "период активации" of item 2).
+	AddonActivationPeriod Period `json:"addonActivationPeriod" jsonschema:"title=Add-on activation period" jsonschema_description:"Participants may switch on the add-ons of Table 2 in this period."`
 	// Addons is Table 2: the free add-on services per tariff plan.
-	Addons []AddonRow `json:"addons"`
+	Addons []AddonRow `json:"addons" jsonschema:"title=Table 2: add-ons,maxItems=100" jsonschema_description:"The free add-on services per participating tariff plan."`
 	// PromoCode is item 3, the video-service promo code; null switches it off.
-	PromoCode *PromoCodeConfig `json:"promoCode"`
+	PromoCode *PromoCodeConfig `json:"promoCode" jsonschema:"title=Video promo code,nullable" jsonschema_description:"A video-service promo code sent by SMS for a connection in its period; null switches it off."`
 }
 
-// Period is a range of calendar days in the campaign's time zone, both ends
-// inclusive, written YYYY-MM-DD.
+// Period is a span of calendar days, both inclusive, in the campaign's time zone.
 type Period struct {
-	From string `json:"from"`
-	To   string `json:"to"`
+	From string `json:"from" jsonschema:"title=From,required,pattern=^[0-9]{4}-[0-9]{2}-[0-9]{2}$" jsonschema_description:"The first day (YYYY-MM-DD), inclusive, in the campaign's time zone."`
+	To   string `json:"to" jsonschema:"title=To,required,pattern=^[0-9]{4}-[0-9]{2}-[0-9]{2}$" jsonschema_description:"The last day (YYYY-MM-DD), inclusive, in the campaign's time zone."`
 }
 
-// DiscountRow is one row of Table 1.
+// DiscountRow is a row of Table 1.
 type DiscountRow struct {
 	// Plan is the tariff plan's name as the billing system reports it.
-	Plan string `json:"plan"`
-	// Aliases are other spellings of the plan (e.g. the Russian name).
-	// Matching ignores case, quotes and repeated spaces.
-	Aliases []string `json:"aliases,omitempty"`
-	// PercentBasisPoints is the discount on the monthly fee in basis points
-	// (3001 is 30.01%).
-	PercentBasisPoints int `json:"percentBasisPoints"`
+	Plan string `json:"plan" jsonschema:"title=Tariff plan,required,minLength=1,maxLength=100" jsonschema_description:"The tariff plan's name as the billing system reports it."`
+	// Aliases are other spellings of the plan (e.g. the Russian name). Matching ignores case,
+	// quotes and repeated spaces.
+	Aliases []string `json:"aliases,omitempty" jsonschema:"title=Other names,maxItems=10,minLength=1,maxLength=100" jsonschema_description:"Other spellings of the plan, e.g. its Russian name; matching ignores case, quotes and repeated spaces."`
+	// PercentBasisPoints is the discount on the monthly fee in basis points (3001 is 30.01%).
+	PercentBasisPoints int `json:"percentBasisPoints" jsonschema:"title=Discount (basis points),required,minimum=1,maximum=10000" jsonschema_description:"The discount on the monthly fee in basis points: 3001 is 30.01%."`
 }
 
-// AddonRow is one row of Table 2.
+// AddonRow is a row of Table 2.
 type AddonRow struct {
 	// Plan is a plan of Table 1.
-	Plan string `json:"plan"`
-	// Addon is the id the app sends when the member switches it on
-	// (lower-case letters, digits and underscores).
-	Addon   string `json:"addon"`
-	Title   string `json:"title"`
-	Content string `json:"content"`
+	Plan string `json:"plan" jsonschema:"title=Tariff plan,required,minLength=1,maxLength=100" jsonschema_description:"A plan of Table 1 (by its name or one of its other names)."`
+	// Addon is the id the app sends when the member switches it on (lower-case letters, digits
+	// and underscores).
+	Addon   string `json:"addon" jsonschema:"title=Add-on id,required,pattern=^[a-z0-9_]{1\\,64}$" jsonschema_description:"The id the app sends when the member switches it on, e.g. unlimited_minutes: 1 to 64 lower-case letters, digits and underscores."`
+	Title   string `json:"title" jsonschema:"title=Title,required,minLength=1,maxLength=200" jsonschema_description:"The add-on's name shown to the member."`
+	Content string `json:"content" jsonschema:"title=Content,maxLength=500" jsonschema_description:"What the add-on gives, shown to the member."`
 	// Days is the period of the add-on, counted from the day after activation.
-	Days int `json:"days"`
+	Days int `json:"days" jsonschema:"title=Days,required,minimum=1,maximum=3650" jsonschema_description:"Days of service, counted from the day after activation."`
 }
 
-// PromoCodeConfig is item 3: a promo code for a video-service subscription,
-// sent by SMS.
+// PromoCodeConfig is item 3 of the promotion.
 type PromoCodeConfig struct {
-	// Period is when a connection earns the promo code; the code must be
-	// activated by the member before its end.
-	Period       Period `json:"period"`
-	Service      string `json:"service"`
-	Subscription string `json:"subscription"`
+	// Period is when a connection earns the promo code; the code must be activated by the
+	// member before its end.
+	Period       Period `json:"period" jsonschema:"title=Period,required" jsonschema_description:"A connection in this period earns the promo code; the member must activate it before the period ends."`
+	Service      string `json:"service" jsonschema:"title=Service,required,minLength=1,maxLength=100" jsonschema_description:"The video service, e.g. VOKA."`
+	Subscription string `json:"subscription" jsonschema:"title=Subscription,required,minLength=1,maxLength=100" jsonschema_description:"The service's subscription the code opens."`
 	// MonthlyFee is the subscription's fee with the code, as shown to members.
-	MonthlyFee string `json:"monthlyFee"`
+	MonthlyFee string `json:"monthlyFee" jsonschema:"title=Monthly fee,maxLength=50" jsonschema_description:"The subscription's fee with the code, as shown to members, e.g. 9.90 BYN."`
 	// Template is the SMS template the core renders.
-	Template string `json:"template"`
+	Template string `json:"template" jsonschema:"title=SMS template,required,minLength=1,maxLength=100" jsonschema_description:"The SMS template the core renders."`
 }
-
-// Limits of the configuration values.
-const (
-	maxDiscountMonths = 120
-	maxAddonDays      = 3650
-	maxBasisPoints    = 10000
-)
-
-var addonID = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
 
 // defaultConfig returns the seed's configuration, freshly allocated so that
 // decoding into it never touches a shared value.
@@ -120,181 +105,87 @@ func defaultConfig() Config {
 	}
 }
 
-const configSchema = `{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "title": "tariffpromo campaign",
-  "type": "object",
-  "additionalProperties": false,
-  "$defs": {
-    "period": {
-      "type": "object",
-      "additionalProperties": false,
-      "required": ["from", "to"],
-      "properties": {
-        "from": {"type": "string", "format": "date", "description": "First day, inclusive, in the campaign's time zone."},
-        "to": {"type": "string", "format": "date", "description": "Last day, inclusive, in the campaign's time zone."}
-      }
-    }
-  },
-  "properties": {
-    "subscriptionPeriod": {"$ref": "#/$defs/period", "description": "Connections in this period make the client a participant and earn the Table 1 discount."},
-    "discountMonths": {"type": "integer", "minimum": 1, "maximum": 120, "description": "Months the discount lasts, counted from the day after the connection; it ends at 23:59:59 of the last day."},
-    "discounts": {
-      "type": "array", "minItems": 1, "description": "Table 1: participating tariff plans and their discount on the monthly fee.",
-      "items": {
-        "type": "object", "additionalProperties": false, "required": ["plan", "percentBasisPoints"],
-        "properties": {
-          "plan": {"type": "string", "minLength": 1},
-          "aliases": {"type": "array", "items": {"type": "string", "minLength": 1}},
-          "percentBasisPoints": {"type": "integer", "minimum": 1, "maximum": 10000, "description": "3001 is 30.01%."}
-        }
-      }
-    },
-    "addonActivationPeriod": {"$ref": "#/$defs/period", "description": "Participants may switch on the Table 2 add-ons in this period."},
-    "addons": {
-      "type": "array", "description": "Table 2: free add-on services per participating plan.",
-      "items": {
-        "type": "object", "additionalProperties": false, "required": ["plan", "addon", "title", "days"],
-        "properties": {
-          "plan": {"type": "string", "minLength": 1, "description": "A plan of discounts."},
-          "addon": {"type": "string", "pattern": "^[a-z0-9_]{1,64}$", "description": "Id the app sends, e.g. unlimited_minutes."},
-          "title": {"type": "string", "minLength": 1},
-          "content": {"type": "string"},
-          "days": {"type": "integer", "minimum": 1, "maximum": 3650, "description": "Days of service, counted from the day after activation."}
-        }
-      }
-    },
-    "promoCode": {
-      "type": ["object", "null"], "additionalProperties": false, "description": "Video promo code by SMS; null switches it off.",
-      "required": ["period", "service", "subscription", "template"],
-      "properties": {
-        "period": {"$ref": "#/$defs/period"},
-        "service": {"type": "string", "minLength": 1},
-        "subscription": {"type": "string", "minLength": 1},
-        "monthlyFee": {"type": "string"},
-        "template": {"type": "string", "minLength": 1}
-      }
-    }
-  }
-}`
+// config declares the configuration: schema, default, validation and decoding.
+var config = sdk.MustConfig(sdk.ConfigSpec[Config]{
+	Plugin:      Name,
+	Title:       "Tariff promotion (A1 summer)",
+	Description: "A discount on the monthly fee for connecting a participating tariff plan in the subscription period, free add-on services to switch on, and a video promo code by SMS.",
+	Default:     defaultConfig,
+	Check:       checkConfig,
+})
 
-// parseConfig decodes raw and checks every value. An empty or null config is
-// the default one; top-level fields left out take their default.
-func parseConfig(raw json.RawMessage) (Config, []sdk.FieldError) {
-	def := defaultConfig()
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return def, nil
-	}
-	var cfg Config
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return def, []sdk.FieldError{sdk.ConfigDecodeError(err, Name)}
-	}
-	if dec.More() {
-		return def, []sdk.FieldError{{Code: "invalid_json", Message: "config holds more than one JSON value"}}
-	}
-	var given map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &given); err != nil {
-		return def, []sdk.FieldError{{Code: "invalid_json", Message: err.Error()}}
-	}
-	fill := func(key string, set func()) {
-		if _, ok := given[key]; !ok {
-			set()
-		}
-	}
-	fill("subscriptionPeriod", func() { cfg.SubscriptionPeriod = def.SubscriptionPeriod })
-	fill("discountMonths", func() { cfg.DiscountMonths = def.DiscountMonths })
-	fill("discounts", func() { cfg.Discounts = def.Discounts })
-	fill("addonActivationPeriod", func() { cfg.AddonActivationPeriod = def.AddonActivationPeriod })
-	fill("addons", func() { cfg.Addons = def.Addons })
-	fill("promoCode", func() { cfg.PromoCode = def.PromoCode })
-	return cfg, validate(cfg)
-}
-
-// validate returns one field error per bad value of cfg.
-func validate(cfg Config) []sdk.FieldError {
+// checkConfig reports what the schema cannot: dates that do not exist, periods that end before
+// they start, plan names used twice, add-ons of plans that do not take part or listed twice,
+// and blank names.
+func checkConfig(cfg Config) []sdk.FieldError {
 	var errs []sdk.FieldError
 	add := func(field, code, format string, args ...any) {
-		errs = append(errs, sdk.FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+		errs = append(errs, sdk.FieldError{Field: field, Code: code, Message: field + " " + fmt.Sprintf(format, args...)})
 	}
 	checkPeriod := func(field string, p Period) {
 		from, errFrom := time.Parse(time.DateOnly, p.From)
 		if errFrom != nil {
-			add(field+".from", "invalid_date", "%s.from is %q, want a date YYYY-MM-DD", field, p.From)
+			add(field+"/from", "invalid_date", "%q is not a date", p.From)
 		}
 		to, errTo := time.Parse(time.DateOnly, p.To)
 		if errTo != nil {
-			add(field+".to", "invalid_date", "%s.to is %q, want a date YYYY-MM-DD", field, p.To)
+			add(field+"/to", "invalid_date", "%q is not a date", p.To)
 		}
 		if errFrom == nil && errTo == nil && to.Before(from) {
-			add(field, "empty_period", "%s ends (%s) before it starts (%s)", field, p.To, p.From)
+			add(field, "empty_period", "ends (%s) before it starts (%s)", p.To, p.From)
 		}
 	}
 
-	checkPeriod("subscriptionPeriod", cfg.SubscriptionPeriod)
-	if cfg.DiscountMonths < 1 || cfg.DiscountMonths > maxDiscountMonths {
-		add("discountMonths", "out_of_range", "discountMonths is %d, it must be between 1 and %d", cfg.DiscountMonths, maxDiscountMonths)
-	}
-	if len(cfg.Discounts) == 0 {
-		add("discounts", "required", "discounts must list at least one participating tariff plan")
-	}
-	names := map[string]string{} // normalised name or alias → field that uses it
+	checkPeriod("/subscriptionPeriod", cfg.SubscriptionPeriod)
+	names := map[string]string{} // normalised name or alias → the row that uses it
 	for i, row := range cfg.Discounts {
-		field := fmt.Sprintf("discounts[%d]", i)
+		rowField := sdk.Pointer("discounts", i)
 		if normPlan(row.Plan) == "" {
-			add(field+".plan", "required", "%s.plan must name a tariff plan", field)
+			add(rowField+"/plan", "required", "must name a tariff plan")
 		}
 		for j, name := range append([]string{row.Plan}, row.Aliases...) {
+			field := rowField + "/plan"
+			if j > 0 {
+				field = sdk.Pointer("discounts", i, "aliases", j-1)
+			}
 			n := normPlan(name)
 			if n == "" {
 				if j > 0 {
-					add(fmt.Sprintf("%s.aliases[%d]", field, j-1), "required", "%s.aliases[%d] is empty", field, j-1)
+					add(field, "required", "is blank")
 				}
 				continue
 			}
-			if other, dup := names[n]; dup && other != field {
-				add(field+".plan", "duplicate", "plan name %q of %s is also used by %s", name, field, other)
+			if other, dup := names[n]; dup && other != rowField {
+				add(field, "duplicate", "%q is also a name of %s", name, other)
 			}
-			names[n] = field
-		}
-		if row.PercentBasisPoints < 1 || row.PercentBasisPoints > maxBasisPoints {
-			add(field+".percentBasisPoints", "out_of_range", "%s.percentBasisPoints is %d, it must be between 1 and %d (basis points: 3001 is 30.01%%)",
-				field, row.PercentBasisPoints, maxBasisPoints)
+			names[n] = rowField
 		}
 	}
 
-	checkPeriod("addonActivationPeriod", cfg.AddonActivationPeriod)
+	checkPeriod("/addonActivationPeriod", cfg.AddonActivationPeriod)
 	seen := map[string]int{}
 	for i, row := range cfg.Addons {
-		field := fmt.Sprintf("addons[%d]", i)
 		plan := normPlan(row.Plan)
 		if _, ok := names[plan]; !ok || plan == "" {
-			add(field+".plan", "unknown_plan", "%s.plan %q is not a plan of discounts", field, row.Plan)
-		}
-		if !addonID.MatchString(row.Addon) {
-			add(field+".addon", "invalid_id", "%s.addon is %q, want 1 to 64 lower-case letters, digits or underscores", field, row.Addon)
+			add(sdk.Pointer("addons", i, "plan"), "unknown_plan", "%q is not a plan of discounts", row.Plan)
 		}
 		pair := names[plan] + "/" + row.Addon
 		if j, dup := seen[pair]; dup && plan != "" {
-			add(field+".addon", "duplicate", "%s repeats add-on %q of plan %q from addons[%d]", field, row.Addon, row.Plan, j)
+			add(sdk.Pointer("addons", i, "addon"), "duplicate", "repeats add-on %q of plan %q from %s", row.Addon, row.Plan, sdk.Pointer("addons", j))
 		}
 		seen[pair] = i
 		if strings.TrimSpace(row.Title) == "" {
-			add(field+".title", "required", "%s.title must name the add-on", field)
-		}
-		if row.Days < 1 || row.Days > maxAddonDays {
-			add(field+".days", "out_of_range", "%s.days is %d, it must be between 1 and %d", field, row.Days, maxAddonDays)
+			add(sdk.Pointer("addons", i, "title"), "required", "is blank")
 		}
 	}
 
 	if pc := cfg.PromoCode; pc != nil {
-		checkPeriod("promoCode.period", pc.Period)
+		checkPeriod("/promoCode/period", pc.Period)
 		for _, f := range []struct{ name, value string }{
 			{"service", pc.Service}, {"subscription", pc.Subscription}, {"template", pc.Template},
 		} {
 			if strings.TrimSpace(f.value) == "" {
-				add("promoCode."+f.name, "required", "promoCode.%s must not be empty", f.name)
+				add("/promoCode/"+f.name, "required", "is blank")
 			}
 		}
 	}

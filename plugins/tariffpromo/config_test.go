@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/promogate/promogate/plugins/sdk"
+	"github.com/promogate/promogate/plugins/sdk/sdktest"
 )
 
 // seedConfig is the seed's tables, written out by hand from
@@ -49,24 +50,7 @@ func TestDescribe(t *testing.T) {
 	if string(d.DefaultConfig) != seedConfig {
 		t.Errorf("DefaultConfig =\n%s\nwant the seed's tables\n%s", d.DefaultConfig, seedConfig)
 	}
-	var schema map[string]any
-	if err := json.Unmarshal(d.ConfigSchema, &schema); err != nil {
-		t.Fatalf("ConfigSchema is not JSON: %v", err)
-	}
-	props, _ := schema["properties"].(map[string]any)
-	var cfg map[string]any
-	if err := json.Unmarshal(d.DefaultConfig, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	for key := range cfg {
-		if _, ok := props[key]; !ok {
-			t.Errorf("config field %s is missing from the schema", key)
-		}
-	}
-	v, err := p.ValidateConfig(context.Background(), sdk.ValidateConfigRequest{Config: d.DefaultConfig})
-	if err != nil || v.Errors != nil {
-		t.Errorf("the default config is invalid: %+v, %v", v.Errors, err)
-	}
+	sdktest.CheckConfigSchema(t, p)
 }
 
 func TestValidateConfig(t *testing.T) {
@@ -83,58 +67,69 @@ func TestValidateConfig(t *testing.T) {
 		{"promo codes off", `{"promoCode":null}`, nil},
 		{"no add-ons", `{"addons":[]}`, nil},
 		{"one-day periods", `{"subscriptionPeriod":{"from":"2024-01-01","to":"2024-01-01"},"addonActivationPeriod":{"from":"2024-01-01","to":"2024-01-01"}}`, nil},
-		{"bad dates", `{"subscriptionPeriod":{"from":"2023-7-1","to":"2023-02-30"}}`, []sdk.FieldError{
-			{Field: "subscriptionPeriod.from", Code: "invalid_date", Message: `subscriptionPeriod.from is "2023-7-1", want a date YYYY-MM-DD`},
-			{Field: "subscriptionPeriod.to", Code: "invalid_date", Message: `subscriptionPeriod.to is "2023-02-30", want a date YYYY-MM-DD`},
+		{"dates outside the schema", `{"subscriptionPeriod":{"from":"2023-7-1","to":"2023-02-30"}}`, []sdk.FieldError{
+			{Field: "/subscriptionPeriod/from", Code: "invalid_format", Message: `/subscriptionPeriod/from is "2023-7-1", it must match ^[0-9]{4}-[0-9]{2}-[0-9]{2}$`},
+		}},
+		{"a date that does not exist", `{"subscriptionPeriod":{"from":"2023-07-01","to":"2023-02-30"}}`, []sdk.FieldError{
+			{Field: "/subscriptionPeriod/to", Code: "invalid_date", Message: `/subscriptionPeriod/to "2023-02-30" is not a date`},
 		}},
 		{"period backwards", `{"addonActivationPeriod":{"from":"2023-09-30","to":"2023-09-29"}}`, []sdk.FieldError{
-			{Field: "addonActivationPeriod", Code: "empty_period", Message: "addonActivationPeriod ends (2023-09-29) before it starts (2023-09-30)"},
+			{Field: "/addonActivationPeriod", Code: "empty_period", Message: "/addonActivationPeriod ends (2023-09-29) before it starts (2023-09-30)"},
+		}},
+		{"a period given half", `{"addonActivationPeriod":{"from":"2023-09-30"}}`, []sdk.FieldError{
+			{Field: "/addonActivationPeriod/to", Code: "required", Message: "/addonActivationPeriod/to is required"},
 		}},
 		{"months out of range", `{"discountMonths":0}`, []sdk.FieldError{
-			{Field: "discountMonths", Code: "out_of_range", Message: "discountMonths is 0, it must be between 1 and 120"},
+			{Field: "/discountMonths", Code: "out_of_range", Message: "/discountMonths is 0, it must be at least 1"},
 		}},
 		{"months at most", `{"discountMonths":120}`, nil},
 		{"months above", `{"discountMonths":121}`, []sdk.FieldError{
-			{Field: "discountMonths", Code: "out_of_range", Message: "discountMonths is 121, it must be between 1 and 120"},
+			{Field: "/discountMonths", Code: "out_of_range", Message: "/discountMonths is 121, it must be at most 120"},
 		}},
 		{"no discounts", `{"discounts":[],"addons":[]}`, []sdk.FieldError{
-			{Field: "discounts", Code: "required", Message: "discounts must list at least one participating tariff plan"},
+			{Field: "/discounts", Code: "invalid_length", Message: "/discounts has 0 items, it must have at least 1"},
 		}},
 		{"percent bounds", `{"discounts":[{"plan":"A","percentBasisPoints":0},{"plan":"B","percentBasisPoints":10000},{"plan":"C","percentBasisPoints":10001}],"addons":[]}`, []sdk.FieldError{
-			{Field: "discounts[0].percentBasisPoints", Code: "out_of_range", Message: "discounts[0].percentBasisPoints is 0, it must be between 1 and 10000 (basis points: 3001 is 30.01%)"},
-			{Field: "discounts[2].percentBasisPoints", Code: "out_of_range", Message: "discounts[2].percentBasisPoints is 10001, it must be between 1 and 10000 (basis points: 3001 is 30.01%)"},
+			{Field: "/discounts/0/percentBasisPoints", Code: "out_of_range", Message: "/discounts/0/percentBasisPoints is 0, it must be at least 1"},
+			{Field: "/discounts/2/percentBasisPoints", Code: "out_of_range", Message: "/discounts/2/percentBasisPoints is 10001, it must be at most 10000"},
 		}},
-		{"duplicate plan names", `{"discounts":[{"plan":"Drive 5","percentBasisPoints":1},{"plan":"«DRIVE  5»","percentBasisPoints":2},{"plan":"X","aliases":[""],"percentBasisPoints":3}],"addons":[]}`, []sdk.FieldError{
-			{Field: "discounts[1].plan", Code: "duplicate", Message: `plan name "«DRIVE  5»" of discounts[1] is also used by discounts[0]`},
-			{Field: "discounts[2].aliases[0]", Code: "required", Message: "discounts[2].aliases[0] is empty"},
+		{"duplicate plan names", `{"discounts":[{"plan":"Drive 5","percentBasisPoints":1},{"plan":"«DRIVE  5»","percentBasisPoints":2},{"plan":"X","aliases":[" "],"percentBasisPoints":3}],"addons":[]}`, []sdk.FieldError{
+			{Field: "/discounts/1/plan", Code: "duplicate", Message: `/discounts/1/plan "«DRIVE  5»" is also a name of /discounts/0`},
+			{Field: "/discounts/2/aliases/0", Code: "required", Message: "/discounts/2/aliases/0 is blank"},
 		}},
 		{"empty plan", `{"discounts":[{"plan":" ","percentBasisPoints":1}],"addons":[]}`, []sdk.FieldError{
-			{Field: "discounts[0].plan", Code: "required", Message: "discounts[0].plan must name a tariff plan"},
+			{Field: "/discounts/0/plan", Code: "required", Message: "/discounts/0/plan must name a tariff plan"},
 		}},
-		{"bad add-ons", `{"addons":[{"plan":"Drive 7","addon":"x","title":"X","days":90},{"plan":"Drive 5","addon":"Unlimited Minutes","title":" ","days":0},{"plan":"drive 5","addon":"modem","title":"M","days":3651},{"plan":"Драйв 5","addon":"modem","title":"M","days":1}]}`, []sdk.FieldError{
-			{Field: "addons[0].plan", Code: "unknown_plan", Message: `addons[0].plan "Drive 7" is not a plan of discounts`},
-			{Field: "addons[1].addon", Code: "invalid_id", Message: `addons[1].addon is "Unlimited Minutes", want 1 to 64 lower-case letters, digits or underscores`},
-			{Field: "addons[1].title", Code: "required", Message: "addons[1].title must name the add-on"},
-			{Field: "addons[1].days", Code: "out_of_range", Message: "addons[1].days is 0, it must be between 1 and 3650"},
-			{Field: "addons[2].days", Code: "out_of_range", Message: "addons[2].days is 3651, it must be between 1 and 3650"},
-			{Field: "addons[3].addon", Code: "duplicate", Message: `addons[3] repeats add-on "modem" of plan "Драйв 5" from addons[2]`},
+		{"add-ons outside the schema", `{"addons":[{"plan":"Drive 5","addon":"Unlimited Minutes","title":"U","days":0},{"plan":"drive 5","addon":"modem","title":"M","days":3651}]}`, []sdk.FieldError{
+			{Field: "/addons/0/addon", Code: "invalid_format", Message: `/addons/0/addon is "Unlimited Minutes", it must match ^[a-z0-9_]{1,64}$`},
+			{Field: "/addons/0/days", Code: "out_of_range", Message: "/addons/0/days is 0, it must be at least 1"},
+			{Field: "/addons/1/days", Code: "out_of_range", Message: "/addons/1/days is 3651, it must be at most 3650"},
 		}},
-		{"bad promo code", `{"promoCode":{"period":{"from":"2023-09-15","to":"2023-07-01"},"service":"","subscription":"S","template":" "}}`, []sdk.FieldError{
-			{Field: "promoCode.period", Code: "empty_period", Message: "promoCode.period ends (2023-07-01) before it starts (2023-09-15)"},
-			{Field: "promoCode.service", Code: "required", Message: "promoCode.service must not be empty"},
-			{Field: "promoCode.template", Code: "required", Message: "promoCode.template must not be empty"},
+		{"add-ons against the discounts", `{"addons":[{"plan":"Drive 7","addon":"x","title":"X","days":90},{"plan":"Drive 5","addon":"minutes","title":" ","days":1},{"plan":"drive 5","addon":"modem","title":"M","days":3650},{"plan":"Драйв 5","addon":"modem","title":"M","days":1}]}`, []sdk.FieldError{
+			{Field: "/addons/0/plan", Code: "unknown_plan", Message: `/addons/0/plan "Drive 7" is not a plan of discounts`},
+			{Field: "/addons/1/title", Code: "required", Message: "/addons/1/title is blank"},
+			{Field: "/addons/3/addon", Code: "duplicate", Message: `/addons/3/addon repeats add-on "modem" of plan "Драйв 5" from /addons/2`},
+		}},
+		{"promo code outside the schema", `{"promoCode":{"period":{"from":"2023-09-15","to":"2023-07-01"},"service":"","subscription":"S"}}`, []sdk.FieldError{
+			{Field: "/promoCode/service", Code: "required", Message: "/promoCode/service must not be empty"},
+			{Field: "/promoCode/template", Code: "required", Message: "/promoCode/template is required"},
+		}},
+		{"bad promo code", `{"promoCode":{"period":{"from":"2023-09-15","to":"2023-07-01"},"service":" ","subscription":"S","template":" "}}`, []sdk.FieldError{
+			{Field: "/promoCode/period", Code: "empty_period", Message: "/promoCode/period ends (2023-07-01) before it starts (2023-09-15)"},
+			{Field: "/promoCode/service", Code: "required", Message: "/promoCode/service is blank"},
+			{Field: "/promoCode/template", Code: "required", Message: "/promoCode/template is blank"},
 		}},
 		{"wrong type", `{"discountMonths":"6"}`, []sdk.FieldError{
-			{Field: "discountMonths", Code: "invalid_type", Message: "discountMonths must be a int, not a JSON string"},
+			{Field: "/discountMonths", Code: "invalid_type", Message: "/discountMonths must be an integer, not a string"},
 		}},
 		{"fraction", `{"discounts":[{"plan":"A","percentBasisPoints":25.01}]}`, []sdk.FieldError{
-			{Field: "discounts.percentBasisPoints", Code: "invalid_type", Message: "discounts.percentBasisPoints must be a int, not a JSON number 25.01"},
+			{Field: "/discounts/0/percentBasisPoints", Code: "invalid_type", Message: "/discounts/0/percentBasisPoints must be an integer, not a number"},
 		}},
 		{"unknown field", `{"discountMonth":6}`, []sdk.FieldError{
-			{Field: "discountMonth", Code: "unknown_field", Message: "discountMonth is not a setting of tariffpromo"},
+			{Field: "/discountMonth", Code: "unknown_field", Message: "/discountMonth is not a setting of tariffpromo"},
 		}},
-		{"broken JSON", `{"discountMonths":`, []sdk.FieldError{{Code: "invalid_json", Message: "unexpected EOF"}}},
-		{"two values", `{} {}`, []sdk.FieldError{{Code: "invalid_json", Message: "config holds more than one JSON value"}}},
+		{"broken JSON", `{"discountMonths":`, []sdk.FieldError{{Code: "invalid_json", Message: "the config is not one JSON value: unexpected EOF"}}},
+		{"two values", `{} {}`, []sdk.FieldError{{Code: "invalid_json", Message: "the config is not one JSON value: invalid character after top-level value"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,7 +149,7 @@ func TestValidateConfig(t *testing.T) {
 // the seed's value and a given list replaces the default list whole.
 func TestPartialConfigKeepsDefaults(t *testing.T) {
 	t.Parallel()
-	cfg, errs := parseConfig(json.RawMessage(`{"discounts":[{"plan":"Drive 5","percentBasisPoints":1000}],"addons":[]}`))
+	cfg, errs := config.Parse(json.RawMessage(`{"discounts":[{"plan":"Drive 5","percentBasisPoints":1000}],"addons":[]}`))
 	if errs != nil {
 		t.Fatal(errs)
 	}
@@ -200,7 +195,7 @@ func TestEvaluateOddInput(t *testing.T) {
 		{"unknown event type", sdk.Member{ID: "m"}, sdk.Event{Type: "purchase", OccurredAt: at},
 			`event type "purchase" is not one of subscriber.connected, subscriber.tariff_changed, subscriber.status_changed, promotion.joined, benefit.activate, service.activated`},
 		{"unreadable state", sdk.Member{ID: "m", State: json.RawMessage(`{"addons":{}}`)}, sdk.Event{Type: EventConnected, OccurredAt: at, Attributes: connection("Drive 5")},
-			"unreadable plugin state: json: cannot unmarshal object into Go struct field State.addons of type []main.Grant"},
+			"invalid request: unreadable member state: json: cannot unmarshal object into Go struct field State.addons of type []main.Grant"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -78,7 +78,7 @@ func split(t *testing.T, r sdk.EvaluateResult) ([]sdk.Effect, *State) {
 		if st != nil || i != len(r.Effects)-1 {
 			t.Fatalf("put_state is not the single last effect: %s", show(r.Effects))
 		}
-		s, err := loadState(e.PutState.State)
+		s, err := sdk.ReadState[State](e.PutState.State)
 		if err != nil {
 			t.Fatalf("state %s: %v", e.PutState.State, err)
 		}
@@ -147,7 +147,7 @@ func (c *core) send(typ string, at time.Time, attrs sdk.Values) sdk.EvaluateResu
 
 func (c *core) state() State {
 	c.t.Helper()
-	s, err := loadState(c.member.State)
+	s, err := sdk.ReadState[State](c.member.State)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -20,29 +19,24 @@ const (
 // stateless and safe for concurrent use.
 type Plugin struct{ sdk.Base }
 
-var _ sdk.Program = (*Plugin)(nil)
+var _ sdk.Program = Plugin{}
 
 // Describe reports the plugin, its events, config schema and default config.
 // The plugin asks for no scheduled hooks: every benefit carries its end date.
 func (Plugin) Describe(context.Context) (sdk.Description, error) {
-	def, err := json.Marshal(defaultConfig())
-	if err != nil {
-		return sdk.Description{}, err
-	}
 	return sdk.Description{
 		Name:          Name,
 		Version:       Version,
 		EventTypes:    eventTypes,
-		ConfigSchema:  json.RawMessage(configSchema),
-		DefaultConfig: def,
+		ConfigSchema:  config.Schema(),
+		DefaultConfig: config.Default(),
 		BenefitKinds:  []string{kindDiscount, kindAddon, kindPromoCode},
 	}, nil
 }
 
 // ValidateConfig reports every problem with a campaign configuration.
 func (Plugin) ValidateConfig(_ context.Context, req sdk.ValidateConfigRequest) (sdk.ValidateConfigResponse, error) {
-	_, errs := parseConfig(req.Config)
-	return sdk.ValidateConfigResponse{Errors: errs}, nil
+	return config.Validate(req), nil
 }
 
 // CheckEligibility lets a member enrol unless what is known about them
@@ -76,7 +70,7 @@ func (Plugin) CheckEligibility(_ context.Context, req sdk.EligibilityRequest) (s
 		reasons = append(reasons, sdk.Reason{Code: CodeReregistered,
 			Message: "the number was obtained by re-registration from another holder, which is excluded"})
 	}
-	if st, err := loadState(req.Member.State); err == nil && st.Ended != nil {
+	if st, err := sdk.ReadState[State](req.Member.State); err == nil && st.Ended != nil {
 		reasons = append(reasons, sdk.Reason{Code: CodeParticipationEnded,
 			Message: fmt.Sprintf("the promotion ended for this subscriber on %s (%s)", stamp(st.Ended.At, r.loc), st.Ended.Reason)})
 	}
@@ -100,9 +94,9 @@ func (Plugin) Evaluate(_ context.Context, req sdk.EvaluateRequest) (sdk.Evaluate
 
 // campaignRules resolves a campaign's configuration in its time zone.
 func campaignRules(c sdk.Campaign) (rules, error) {
-	cfg, errs := parseConfig(c.Config)
-	if len(errs) > 0 {
-		return rules{}, fmt.Errorf("%w: %s: %s", sdk.ErrInvalidConfig, errs[0].Field, errs[0].Message)
+	cfg, err := config.Load(c)
+	if err != nil {
+		return rules{}, err
 	}
 	loc, err := c.Location()
 	if err != nil {

@@ -141,9 +141,9 @@ func (r rules) planNames() string {
 
 // evaluate decides one event of one member.
 func (r rules) evaluate(m sdk.Member, ev sdk.Event) sdk.EvaluateResult {
-	st, err := loadState(m.State)
+	st, err := sdk.ReadState[State](m.State)
 	if err != nil {
-		return none("unreadable plugin state: %v", err)
+		return sdk.NoEffect("%v", err)
 	}
 	switch ev.Type {
 	case EventConnected:
@@ -159,7 +159,7 @@ func (r rules) evaluate(m sdk.Member, ev sdk.Event) sdk.EvaluateResult {
 	case EventServiceActivate:
 		return r.serviceActivated(m, st, ev)
 	default:
-		return none("event type %q is not one of %s", ev.Type, strings.Join(eventTypes, ", "))
+		return sdk.NoEffect("event type %q is not one of %s", ev.Type, strings.Join(eventTypes, ", "))
 	}
 }
 
@@ -170,10 +170,10 @@ func (r rules) connected(m sdk.Member, st State, ev sdk.Event) sdk.EvaluateResul
 	at, a := ev.OccurredAt, ev.Attributes
 	row, problems := r.connectionProblems(a)
 	if len(problems) > 0 {
-		return none("not eligible: %s", strings.Join(problems, "; "))
+		return sdk.NoEffect("not eligible: %s", strings.Join(problems, "; "))
 	}
 	if st.Ended != nil {
-		return none("the promotion ended for this subscriber on %s (%s)", stamp(st.Ended.At, r.loc), st.Ended.Reason)
+		return sdk.NoEffect("the promotion ended for this subscriber on %s (%s)", stamp(st.Ended.At, r.loc), st.Ended.Reason)
 	}
 	inSub := r.sub.contains(at)
 	inPromo := r.promo != nil && r.promo.contains(at)
@@ -182,9 +182,9 @@ func (r rules) connected(m sdk.Member, st State, ev sdk.Event) sdk.EvaluateResul
 		if r.promo != nil {
 			msg += fmt.Sprintf(" and the promo-code period %s", r.promo)
 		}
-		return none("%s: not a participant", msg)
+		return sdk.NoEffect("%s: not a participant", msg)
 	}
-	number := text(a, "number")
+	number := a.Text("number")
 	if number == "" {
 		number = m.Phone
 	}
@@ -198,12 +198,12 @@ func (r rules) connected(m sdk.Member, st State, ev sdk.Event) sdk.EvaluateResul
 	case st.Participant != nil:
 		notes = append(notes, fmt.Sprintf("the discount was already granted for the connection of %s (once per participant)", stamp(st.Participant.ConnectedAt, r.loc)))
 	default:
-		until := monthsEnd(at, r.cfg.DiscountMonths, r.loc).UTC()
+		until := sdk.MonthsLaterEndOfDay(at, r.cfg.DiscountMonths, r.loc).UTC()
 		from := at.UTC()
 		effects = append(effects, sdk.GrantBenefit{
 			Key:        discountKey,
 			Kind:       kindDiscount,
-			Title:      fmt.Sprintf("%s off the %s monthly fee for %d months", percent(row.PercentBasisPoints), row.Plan, r.cfg.DiscountMonths),
+			Title:      fmt.Sprintf("%s off the %s monthly fee for %d months", sdk.FormatPercent(row.PercentBasisPoints), row.Plan, r.cfg.DiscountMonths),
 			Percent:    row.PercentBasisPoints,
 			Scope:      discountScope,
 			ValidFrom:  &from,
@@ -230,17 +230,17 @@ func (r rules) connected(m sdk.Member, st State, ev sdk.Event) sdk.EvaluateResul
 		}
 	}
 	if !changed {
-		return none("%s", strings.Join(notes, "; "))
+		return sdk.NoEffect("%s", strings.Join(notes, "; "))
 	}
 	st.Number, st.Plan = number, row.Plan
-	return withState(effects, st)
+	return sdk.WithState(effects, st)
 }
 
 // connectionProblems checks the attributes of a connection against the
 // seed's exclusions; it returns the plan's Table 1 row when there are none.
 func (r rules) connectionProblems(a sdk.Values) (DiscountRow, []string) {
 	var problems []string
-	name := text(a, "tariffPlan")
+	name := a.Text("tariffPlan")
 	row, ok := r.plan(name)
 	switch {
 	case name == "":
@@ -248,7 +248,7 @@ func (r rules) connectionProblems(a sdk.Values) (DiscountRow, []string) {
 	case !ok:
 		problems = append(problems, fmt.Sprintf("tariff plan %q does not take part (participating: %s)", name, r.planNames()))
 	}
-	switch pay := strings.ToLower(text(a, "payment")); pay {
+	switch pay := strings.ToLower(a.Text("payment")); pay {
 	case "postpaid":
 	case "prepaid":
 		problems = append(problems, "prepaid variants of the tariff plans are excluded")
@@ -263,7 +263,7 @@ func (r rules) connectionProblems(a sdk.Values) (DiscountRow, []string) {
 	} else if rereg {
 		problems = append(problems, "the number was obtained by re-registration from another holder, which is excluded")
 	}
-	switch ct := text(a, "clientType"); ct {
+	switch ct := a.Text("clientType"); ct {
 	case "", "person", "company", "sole_trader":
 	default:
 		problems = append(problems, fmt.Sprintf("clientType %q is not person, company or sole_trader", ct))
@@ -292,23 +292,23 @@ func (r rules) lastSecondOf(t time.Time) time.Time { return daysEnd(t, 0, r.loc)
 // participation.
 func (r rules) tariffChanged(st State, ev sdk.Event) sdk.EvaluateResult {
 	at, a := ev.OccurredAt, ev.Attributes
-	to := text(a, "to")
+	to := a.Text("to")
 	if to == "" {
-		return none("no to attribute (the new tariff plan)")
+		return sdk.NoEffect("no to attribute (the new tariff plan)")
 	}
 	rereg, _, err := flag(a, "reregistration")
 	if err != nil {
-		return none("%v", err)
+		return sdk.NoEffect("%v", err)
 	}
 	if st.empty() {
-		return none("not a participant: no qualifying connection recorded")
+		return sdk.NoEffect("not a participant: no qualifying connection recorded")
 	}
-	from := text(a, "from")
+	from := a.Text("from")
 	if from == "" {
 		from = st.Plan
 	}
 	if r.samePlan(from, to) {
-		return none("tariff plan unchanged (%s)", to)
+		return sdk.NoEffect("tariff plan unchanged (%s)", to)
 	}
 	newRow, participates := r.plan(to)
 	reason := reasonPlanChanged
@@ -342,36 +342,36 @@ func (r rules) tariffChanged(st State, ev sdk.Event) sdk.EvaluateResult {
 	if participates {
 		st.Plan = newRow.Plan
 	}
-	return withState(effects, st)
+	return sdk.WithState(effects, st)
 }
 
 // statusChanged changes nothing: blocked periods do not extend the add-ons
 // (seed 3.7) nor the discount, whose end dates stay as granted.
 func (r rules) statusChanged(ev sdk.Event) sdk.EvaluateResult {
-	status := text(ev.Attributes, "status")
+	status := ev.Attributes.Text("status")
 	if status == "" {
-		return none("no status attribute")
+		return sdk.NoEffect("no status attribute")
 	}
-	return none("status %q changes nothing: the discount and the add-ons keep their end dates, periods in a status other than active do not extend them (seed 3.7)", status)
+	return sdk.NoEffect("status %q changes nothing: the discount and the add-ons keep their end dates, periods in a status other than active do not extend them (seed 3.7)", status)
 }
 
 // promotionJoined ends conditions 1, 2 and 3 when the member joins another
 // (fixed-line) promotion of the company (seed 5).
 func (r rules) promotionJoined(st State, ev sdk.Event) sdk.EvaluateResult {
 	at, a := ev.OccurredAt, ev.Attributes
-	promotion := text(a, "promotion")
+	promotion := a.Text("promotion")
 	fixed, set, err := flag(a, "fixedLine")
 	if err != nil {
-		return none("%v", err)
+		return sdk.NoEffect("%v", err)
 	}
 	if set && !fixed {
-		return none("promotion %q is not a fixed-line offer: this promotion's conditions continue", promotion)
+		return sdk.NoEffect("promotion %q is not a fixed-line offer: this promotion's conditions continue", promotion)
 	}
 	if st.empty() {
-		return none("not a participant: nothing to end")
+		return sdk.NoEffect("not a participant: nothing to end")
 	}
 	if st.Ended != nil {
-		return none("the promotion already ended for this subscriber on %s (%s)", stamp(st.Ended.At, r.loc), st.Ended.Reason)
+		return sdk.NoEffect("the promotion already ended for this subscriber on %s (%s)", stamp(st.Ended.At, r.loc), st.Ended.Reason)
 	}
 	// The discount and the add-ons end at 23:59:59 of the day (seed 2.3, 3.6), the promo
 	// code, which has no such rule, at once.
@@ -390,7 +390,7 @@ func (r rules) promotionJoined(st State, ev sdk.Event) sdk.EvaluateResult {
 			g.end(last, reasonOtherPromotion)
 		}
 	}
-	for _, key := range sortedKeys(st.PromoCodes) {
+	for _, key := range slices.Sorted(maps.Keys(st.PromoCodes)) {
 		pc := st.PromoCodes[key]
 		if pc.SentAt != nil && pc.EndedAt == nil && !at.After(*pc.Until) {
 			effects = append(effects, end(pc.Key, at))
@@ -399,43 +399,43 @@ func (r rules) promotionJoined(st State, ev sdk.Event) sdk.EvaluateResult {
 		}
 	}
 	st.Ended = &Ending{At: at.UTC(), Reason: reasonOtherPromotion, Promotion: promotion}
-	return withState(effects, st)
+	return sdk.WithState(effects, st)
 }
 
 // benefitActivate switches on a Table 2 add-on the member asked for in the
 // app, or rejects the request with a code the app shows.
 func (r rules) benefitActivate(st State, ev sdk.Event) sdk.EvaluateResult {
 	at, a := ev.OccurredAt, ev.Attributes
-	addon := text(a, "addon")
+	addon := a.Text("addon")
 	if addon == "" {
-		addon = text(a, "kind")
+		addon = a.Text("kind")
 	}
 	switch {
 	case addon == "":
-		return reject(CodeUnknownAddon, "name the add-on to switch on (attribute addon)")
+		return sdk.Rejected(CodeUnknownAddon, "name the add-on to switch on (attribute addon)")
 	case !r.knownAddon(addon):
-		return reject(CodeUnknownAddon, "%q is not an add-on of this promotion", addon)
+		return sdk.Rejected(CodeUnknownAddon, "%q is not an add-on of this promotion", addon)
 	case st.Participant == nil:
-		return reject(CodeNotParticipant, "only participants may switch on the add-ons: a new postpaid connection of %s between %s and %s",
+		return sdk.Rejected(CodeNotParticipant, "only participants may switch on the add-ons: a new postpaid connection of %s between %s and %s",
 			r.planNames(), r.sub.period.From, r.sub.period.To)
 	case st.Ended != nil:
-		return reject(CodeParticipationEnded, "the promotion ended for this subscriber on %s (%s)", stamp(st.Ended.At, r.loc), st.Ended.Reason)
+		return sdk.Rejected(CodeParticipationEnded, "the promotion ended for this subscriber on %s (%s)", stamp(st.Ended.At, r.loc), st.Ended.Reason)
 	case !r.addonWin.contains(at):
-		return reject(CodeActivationClosed, "add-ons can be switched on from %s to %s inclusive", r.addonWin.period.From, r.addonWin.period.To)
+		return sdk.Rejected(CodeActivationClosed, "add-ons can be switched on from %s to %s inclusive", r.addonWin.period.From, r.addonWin.period.To)
 	}
 	row, ok := r.addon(st.Plan, addon)
 	if !ok {
-		return reject(CodeAddonNotInPlan, "the tariff plan %s has no %q add-on in this promotion", st.Plan, addon)
+		return sdk.Rejected(CodeAddonNotInPlan, "the tariff plan %s has no %q add-on in this promotion", st.Plan, addon)
 	}
 	key := fmt.Sprintf("addon-%s-%s", addon, slug(row.Plan))
 	for _, g := range st.Addons {
 		if g.Key == key && g.runsAt(at) {
-			return reject(CodeAddonActive, "%s is already on until %s", g.Addon, stamp(g.Until, r.loc))
+			return sdk.Rejected(CodeAddonActive, "%s is already on until %s", g.Addon, stamp(g.Until, r.loc))
 		}
 	}
 	for _, g := range st.Addons {
 		if g.Key == key {
-			return reject(CodeAddonUsed, "%s was already switched on for the %s plan on %s (once per plan)", addon, row.Plan, day(g.From, r.loc))
+			return sdk.Rejected(CodeAddonUsed, "%s was already switched on for the %s plan on %s (once per plan)", addon, row.Plan, day(g.From, r.loc))
 		}
 	}
 	// The same add-on switched on for a previous plan may still run (a change between
@@ -450,7 +450,7 @@ func (r rules) benefitActivate(st State, ev sdk.Event) sdk.EvaluateResult {
 	}
 	from, until := at.UTC(), daysEnd(at, row.Days, r.loc).UTC()
 	st.Addons = append(st.Addons, Grant{Key: key, Plan: row.Plan, Addon: addon, From: from, Until: until})
-	return withState(append(effects, sdk.GrantBenefit{
+	return sdk.WithState(append(effects, sdk.GrantBenefit{
 		Key:        key,
 		Kind:       kindAddon,
 		Title:      row.Title,
@@ -466,9 +466,9 @@ func (r rules) serviceActivated(m sdk.Member, st State, ev sdk.Event) sdk.Evalua
 	at, a := ev.OccurredAt, ev.Attributes
 	pcfg := r.cfg.PromoCode
 	if pcfg == nil {
-		return none("promo codes are switched off in this campaign")
+		return sdk.NoEffect("promo codes are switched off in this campaign")
 	}
-	number := text(a, "number")
+	number := a.Text("number")
 	if number == "" {
 		number = st.Number
 	}
@@ -478,18 +478,18 @@ func (r rules) serviceActivated(m sdk.Member, st State, ev sdk.Event) sdk.Evalua
 	key := numberKey(number)
 	switch {
 	case key == "":
-		return none("no subscriber number (attribute number, or a recorded connection)")
+		return sdk.NoEffect("no subscriber number (attribute number, or a recorded connection)")
 	case st.Ended != nil:
-		return none("the promotion ended for this subscriber on %s (%s)", stamp(st.Ended.At, r.loc), st.Ended.Reason)
+		return sdk.NoEffect("the promotion ended for this subscriber on %s (%s)", stamp(st.Ended.At, r.loc), st.Ended.Reason)
 	}
 	pc := st.PromoCodes[key]
 	switch {
 	case pc == nil:
-		return none("number %s has no qualifying connection in the promo-code period %s", number, r.promo)
+		return sdk.NoEffect("number %s has no qualifying connection in the promo-code period %s", number, r.promo)
 	case pc.SentAt != nil:
-		return none("the promo code for number %s was already sent on %s (once per number)", number, stamp(*pc.SentAt, r.loc))
+		return sdk.NoEffect("the promo code for number %s was already sent on %s (once per number)", number, stamp(*pc.SentAt, r.loc))
 	case !at.Before(r.promo.end):
-		return none("services activated %s, after the promo-code period %s: the code could no longer be activated", stamp(at, r.loc), r.promo)
+		return sdk.NoEffect("services activated %s, after the promo-code period %s: the code could no longer be activated", stamp(at, r.loc), r.promo)
 	}
 	benefitKey := promoKeyPrefix + key
 	from, until := at.UTC(), r.promo.lastSecond().UTC()
@@ -498,7 +498,7 @@ func (r rules) serviceActivated(m sdk.Member, st State, ev sdk.Event) sdk.Evalua
 		to = "" // the member's own phone
 	}
 	pc.Key, pc.SentAt, pc.Until = benefitKey, &from, &until
-	return withState([]sdk.Effect{
+	return sdk.WithState([]sdk.Effect{
 		sdk.GrantBenefit{
 			Key:        benefitKey,
 			Kind:       kindPromoCode,
@@ -516,35 +516,4 @@ func (r rules) serviceActivated(m sdk.Member, st State, ev sdk.Event) sdk.Evalua
 			"monthlyFee":   pcfg.MonthlyFee,
 		}}.Effect(),
 	}, st)
-}
-
-// sortedKeys returns the keys of m in order, so effects come out the same
-// way every time.
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
-
-// percent formats basis points for people: 2501 is "25.01%", 2000 is "20%".
-func percent(bp int) string {
-	if bp%100 == 0 {
-		return fmt.Sprintf("%d%%", bp/100)
-	}
-	return fmt.Sprintf("%d.%02d%%", bp/100, bp%100)
-}
-
-// none is a result without effects.
-func none(format string, args ...any) sdk.EvaluateResult {
-	return sdk.EvaluateResult{NoEffectReason: fmt.Sprintf(format, args...)}
-}
-
-// reject is a result that refuses the event.
-func reject(code, format string, args ...any) sdk.EvaluateResult {
-	return sdk.EvaluateResult{Effects: []sdk.Effect{sdk.Reject{Code: code, Message: fmt.Sprintf(format, args...)}.Effect()}}
-}
-
-// withState appends the put_state effect holding st to effects.
-func withState(effects []sdk.Effect, st State) sdk.EvaluateResult {
-	put, err := sdk.StoreState(st)
-	if err != nil {
-		return none("cannot encode plugin state: %v", err)
-	}
-	return sdk.EvaluateResult{Effects: append(effects, put)}
 }

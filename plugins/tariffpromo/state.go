@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"time"
 )
 
@@ -89,16 +87,6 @@ type Ending struct {
 	Reason string    `json:"reason"`
 	// Promotion names the other promotion joined, for reason other_promotion.
 	Promotion string `json:"promotion,omitempty"`
-}
-
-// loadState decodes a member's state; nil or null is the empty state.
-func loadState(raw json.RawMessage) (State, error) {
-	var s State
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return s, nil
-	}
-	err := json.Unmarshal(raw, &s)
-	return s, err
 }
 
 // empty reports whether the state holds nothing worth keeping.
