@@ -16,13 +16,23 @@ export function prepareSchema(schema: unknown): RJSFSchema {
   return rest as RJSFSchema;
 }
 
-// toErrorSchema turns INVALID_CONFIG field paths ("rows[0].points", "maxPayablePercent.tv",
-// "weekendMultiplier") into rjsf's nested error schema; errors on the whole configuration go
-// on the root.
+// fieldPath splits an INVALID_CONFIG field into its steps: a JSON pointer ("/rows/0/points",
+// "/schemes/8+4", what Go plugins built on sdk.Config report) or, from plugins that predate it,
+// a dotted path ("rows[0].points"); "" is the whole configuration.
+export function fieldPath(field: string): string[] {
+  if (!field) return [];
+  if (field.startsWith("/")) {
+    return field.slice(1).split("/").map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+  }
+  return field.replace(/\[(\d+)\]/g, ".$1").split(".").filter(Boolean);
+}
+
+// toErrorSchema turns INVALID_CONFIG fields into rjsf's nested error schema; errors on the
+// whole configuration go on the root.
 export function toErrorSchema(errors: FieldError[]): ErrorSchema {
   const root: Record<string, unknown> = {};
   for (const e of errors) {
-    const parts = e.field ? e.field.replace(/\[(\d+)\]/g, ".$1").split(".").filter(Boolean) : [];
+    const parts = fieldPath(e.field);
     let node = root;
     for (const p of parts) {
       node[p] = (node[p] as Record<string, unknown>) ?? {};
