@@ -6,6 +6,7 @@
 //	promogate serve   [flags]   run the HTTP server (GraphQL at /graphql, explorer at /, console at /console)
 //	promogate migrate [flags]   apply pending database migrations and exit
 //	promogate demo    [flags]   load the demo data set (idempotent) and exit
+//	promogate plugin register PATH   register a plugin binary in the catalog
 //	promogate version           print the version
 //
 // Every flag can also be set through the environment variable named in its help.
@@ -69,6 +70,8 @@ func main() {
 		err = runDemo(args)
 	case "apikey":
 		err = runAPIKey(args)
+	case "plugin":
+		err = runPlugin(args)
 	case "version":
 		fmt.Println(version)
 	case "-h", "-help", "--help", "help":
@@ -95,6 +98,7 @@ commands:
   migrate   apply pending database migrations and exit
   demo      load the demo data set (idempotent) and exit
   apikey    create, list, revoke or generate API keys
+  plugin    register a plugin binary (promogate plugin register PATH)
   version   print the version
 
 Run 'promogate <command> -h' for the flags of a command.

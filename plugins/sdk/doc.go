@@ -8,8 +8,10 @@
 // validates and applies in one database transaction.
 //
 // A partner implements [Program] (usually by embedding [Base] and writing
-// Describe and Evaluate) and calls [Serve] from main. The sdktest package runs a
-// Program over the real gRPC translation in-process for unit tests.
+// Describe and Evaluate), declares the campaign configuration once as a Go
+// struct with [NewConfig] (its JSON Schema, validation and decoding), and calls
+// [Serve] from main. The sdktest package runs a Program over the real gRPC
+// translation in-process for unit tests. docs/partners.md walks through it.
 //
 // The core (the host) starts plugins with hashicorp/go-plugin using [Handshake],
 // [VersionedPlugins] and [GRPCDialOptions], and gets a [Program] back from

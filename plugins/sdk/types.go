@@ -24,10 +24,11 @@ type Description struct {
 	// EventTypes lists the event types the plugin evaluates; the core sends a
 	// campaign only events of these types.
 	EventTypes []string
-	// ConfigSchema is a JSON Schema of the campaign configuration.
+	// ConfigSchema is a JSON Schema of the campaign configuration, from which
+	// the marketing console renders its form: Config.Schema.
 	ConfigSchema json.RawMessage
 	// DefaultConfig is a valid configuration, used for demos and as a
-	// starting point in the marketing UI.
+	// starting point in the marketing UI: Config.Default.
 	DefaultConfig json.RawMessage
 	// Schedules are the hooks the core must run with Program.Tick.
 	Schedules []Schedule
@@ -206,8 +207,9 @@ func (v Values) String(key string) (s string, ok bool) {
 
 // FieldError is one problem with a campaign configuration.
 type FieldError struct {
-	// Field is a JSON path into the config ("unitAmount", "tiers[2].name");
-	// empty for the document as a whole.
+	// Field is the JSON pointer (RFC 6901) of the offending value in the
+	// config ("/unitAmount", "/tiers/2/name"; see Pointer); empty for the
+	// document as a whole. The marketing console shows the error on that field.
 	Field string
 	// Code is stable and machine-readable, e.g. "required", "must_be_positive".
 	Code string

@@ -218,6 +218,25 @@ func (h *Host) Register(ctx context.Context, in RegisterInput) (*Entry, error) {
 	return e, nil
 }
 
+// RegisterFile registers the binary at path under the name and version it describes itself
+// with: it computes the file's SHA-256, starts it once to ask, and calls Register. It is what
+// `promogate plugin register PATH` does. Errors are Register's.
+func (h *Host) RegisterFile(ctx context.Context, path, by string) (*Entry, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBinary, err)
+	}
+	sum, err := fileSHA256(abs)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := h.probe(ctx, abs, sum)
+	if err != nil {
+		return nil, err
+	}
+	return h.Register(ctx, RegisterInput{Name: desc.Name, Version: desc.Version, Path: abs, SHA256: sum, By: by})
+}
+
 // Reload kills the plugin's process (if any), forgets its failures, starts it again from the
 // catalog (verifying the checksum) and refreshes its description.
 func (h *Host) Reload(ctx context.Context, k Key) (*Entry, error) {
