@@ -133,7 +133,9 @@ func TestNewConfigRefusesAnInvalidDefault(t *testing.T) {
 		t.Errorf("NewConfig with an empty name by default: error %v", err)
 	}
 	_, err = sdk.NewConfig(sdk.ConfigSpec[shopConfig]{Plugin: "shop", Default: shopDefaults,
-		Check: func(shopConfig) []sdk.FieldError { return []sdk.FieldError{{Field: "/rows", Code: "bad", Message: "no"}} }})
+		Check: func(shopConfig) []sdk.FieldError {
+			return []sdk.FieldError{{Field: "/rows", Code: "bad", Message: "no"}}
+		}})
 	if err == nil {
 		t.Error("NewConfig accepted a default its Check refuses")
 	}
