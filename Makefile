@@ -32,26 +32,20 @@ build: build-server build-plugins
 build-server:
 	$(GO) build -o $(BIN)/promogate ./server
 
-# Every directory plugins/*/ or plugins/examples/*/ whose package is main
-# becomes bin/plugins/<directory name>; one with its own go.mod (a partner-style
-# module that requires only the SDK) is built inside its module.
+# Every directory plugins/*/ or plugins/examples/*/ whose package is main in the core module
+# becomes bin/plugins/<directory name>. The template plugin plugins/examples/firstpurchase is a
+# module of its own (as a partner's is) and is not built here: docs/partners.md builds and
+# registers it, and `make run` must not register a firstpurchase 1.0.0 of its own first.
 build-plugins:
 	@mkdir -p $(PLUGIN_BIN)
-	@out=$$(cd $(PLUGIN_BIN) && pwd); \
-	for d in plugins/*/ plugins/examples/*/; do \
+	@for d in plugins/*/ plugins/examples/*/; do \
 		[[ -d $$d ]] || continue; \
+		[[ -f $${d}go.mod ]] && continue; \
 		compgen -G "$$d*.go" >/dev/null || continue; \
-		if [[ -f $${d}go.mod ]]; then \
-			name=$$(cd "$$d" && $(GO) list -e -f '{{.Name}}' .); \
-			[[ $$name == main ]] || continue; \
-			echo "(cd $${d%/} && $(GO) build -o $(PLUGIN_BIN)/$$(basename $$d) .)"; \
-			(cd "$$d" && $(GO) build -o "$$out/$$(basename $$d)" .); \
-		else \
-			name=$$($(GO) list -e -f '{{.Name}}' "./$$d"); \
-			[[ $$name == main ]] || continue; \
-			echo "$(GO) build -o $(PLUGIN_BIN)/$$(basename $$d) ./$${d%/}"; \
-			$(GO) build -o "$(PLUGIN_BIN)/$$(basename $$d)" "./$${d%/}"; \
-		fi; \
+		name=$$($(GO) list -e -f '{{.Name}}' "./$$d"); \
+		[[ $$name == main ]] || continue; \
+		echo "$(GO) build -o $(PLUGIN_BIN)/$$(basename $$d) ./$${d%/}"; \
+		$(GO) build -o "$(PLUGIN_BIN)/$$(basename $$d)" "./$${d%/}"; \
 	done
 
 run: build
