@@ -19,7 +19,7 @@ func runPlugin(args []string) error {
       computes the binary's SHA-256, starts it once to ask its name and version, and records it
       in the plugin catalog (as registerPlugin does); a running core uses it from then on.
       Registering the same binary again changes nothing; another binary under a registered
-      name and version is refused (build a new version).`)
+      name and version is refused (build a new version)`)
 	if len(args) == 0 {
 		return usage
 	}
