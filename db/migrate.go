@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 
-	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/migrate"
 )
 
@@ -31,28 +30,29 @@ func migrations() (*migrate.Migrations, error) {
 // Migrate applies every pending migration and returns the names applied. Concurrent callers
 // (several replicas starting at once) are serialised by a PostgreSQL advisory lock, so each
 // migration runs exactly once.
-func Migrate(ctx context.Context, bdb *bun.DB) ([]string, error) {
+func Migrate(ctx context.Context, bdb *DB) ([]string, error) {
 	ms, err := migrations()
 	if err != nil {
 		return nil, err
 	}
-	conn, err := bdb.Conn(ctx)
+	conn, err := bdb.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", migrationLockKey); err != nil {
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
 		return nil, fmt.Errorf("db: lock migrations: %w", err)
 	}
 	defer func() {
-		// Closing the connection releases the lock too, should the unlock fail.
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", migrationLockKey)
+		if _, err := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockKey); err != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx)) // closing the session releases the lock too
+		}
 	}()
 
 	// Record a migration as applied only once it has run: bun's default marks it first, so a
 	// migration that failed (a lost connection, a lock timeout) stayed recorded as applied and
 	// was never run again, leaving the schema behind for good.
-	m := migrate.NewMigrator(bdb, ms, migrate.WithMarkAppliedOnSuccess(true))
+	m := migrate.NewMigrator(bdb.DB, ms, migrate.WithMarkAppliedOnSuccess(true))
 	if err := m.Init(ctx); err != nil {
 		return nil, fmt.Errorf("db: init migrations: %w", err)
 	}
@@ -69,13 +69,13 @@ func Migrate(ctx context.Context, bdb *bun.DB) ([]string, error) {
 
 // PendingMigrations returns the names of embedded migrations not yet applied to bdb. A database
 // that was never migrated reports every migration as pending.
-func PendingMigrations(ctx context.Context, bdb *bun.DB) ([]string, error) {
+func PendingMigrations(ctx context.Context, bdb *DB) ([]string, error) {
 	ms, err := migrations()
 	if err != nil {
 		return nil, err
 	}
 	var exists bool
-	if err := bdb.NewRaw("SELECT to_regclass('bun_migrations') IS NOT NULL").Scan(ctx, &exists); err != nil {
+	if err := PG(bdb).QueryRow(ctx, "SELECT to_regclass('bun_migrations') IS NOT NULL").Scan(&exists); err != nil {
 		return nil, err
 	}
 	var names []string
@@ -85,7 +85,7 @@ func PendingMigrations(ctx context.Context, bdb *bun.DB) ([]string, error) {
 		}
 		return names, nil
 	}
-	status, err := migrate.NewMigrator(bdb, ms).MigrationsWithStatus(ctx)
+	status, err := migrate.NewMigrator(bdb.DB, ms).MigrationsWithStatus(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/uptrace/bun"
-
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
 )
@@ -20,7 +18,7 @@ func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
 var ledgerTables = []string{"programs", "members", "accounts", "transactions", "postings", "lots", "lot_consumptions"}
 
 // freshDatabase creates an empty database for one test and returns a pool on it.
-func freshDatabase(t *testing.T, name string) *bun.DB {
+func freshDatabase(t *testing.T, name string) *db.DB {
 	t.Helper()
 	ctx := context.Background()
 	url, drop, err := dbtest.CreateDatabase(ctx, dbtest.AdminURL(), name)
@@ -36,7 +34,7 @@ func freshDatabase(t *testing.T, name string) *bun.DB {
 	return bdb
 }
 
-func missingTables(t *testing.T, bdb *bun.DB) []string {
+func missingTables(t *testing.T, bdb *db.DB) []string {
 	t.Helper()
 	var missing []string
 	for _, table := range ledgerTables {
@@ -53,7 +51,7 @@ func missingTables(t *testing.T, bdb *bun.DB) []string {
 
 // embeddedMigrations returns what PendingMigrations reports on the empty database bdb: every
 // embedded migration, which must be sorted and start with the ledger's.
-func embeddedMigrations(t *testing.T, bdb *bun.DB) []string {
+func embeddedMigrations(t *testing.T, bdb *db.DB) []string {
 	t.Helper()
 	all, err := db.PendingMigrations(context.Background(), bdb)
 	if err != nil {
@@ -154,7 +152,7 @@ func TestConstraints(t *testing.T) {
 	ctx := context.Background()
 	bdb := dbtest.DB(t)
 	var f struct{ program, member, account, issuance, earn int64 }
-	err := bdb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 		steps := []struct {
 			query string
 			args  []any
@@ -215,7 +213,7 @@ func TestConstraints(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var stmtErr error
-			err := bdb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 				_, stmtErr = tx.ExecContext(ctx, tc.query, tc.args...)
 				return errRollback
 			})

@@ -8,11 +8,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/driver/pgdriver"
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -34,13 +34,13 @@ const MaxAttempts = 8
 //
 // Functions given to AfterCommit during an attempt run after that attempt commits, and not at
 // all for attempts that roll back.
-func RunInTx(ctx context.Context, bdb bun.IDB, fn func(ctx context.Context, tx bun.Tx) error) error {
+func RunInTx(ctx context.Context, d *DB, fn func(ctx context.Context, tx Tx) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
 		hooks := &commitHooks{}
 		tctx, span := tracer.Start(context.WithValue(ctx, commitHooksKey{}, hooks), "db.transaction",
 			trace.WithAttributes(attribute.Int("db.attempt", attempt)))
-		err = bdb.RunInTx(tctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, fn)
+		err = d.runInTx(tctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted}, fn)
 		if err != nil {
 			span.SetStatus(codes.Error, err.Error())
 		}
@@ -59,6 +59,37 @@ func RunInTx(ctx context.Context, bdb bun.IDB, fn func(ctx context.Context, tx b
 		case <-time.After(backoff):
 		}
 	}
+}
+
+// ReadSnapshot runs fn once in a read-only transaction that sees one snapshot of the database
+// (repeatable read), for checks and reports that must read several tables consistently.
+func ReadSnapshot(ctx context.Context, d *DB, fn func(ctx context.Context, tx Tx) error) error {
+	return d.runInTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, fn)
+}
+
+// runInTx runs fn in one transaction: BEGIN with opts (one statement), fn, COMMIT, or ROLLBACK
+// when fn fails or panics.
+func (d *DB) runInTx(ctx context.Context, opts *sql.TxOptions, fn func(ctx context.Context, tx Tx) error) (err error) {
+	conn, pc, err := d.conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	btx, err := conn.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	done := false
+	defer func() {
+		if !done {
+			_ = btx.Rollback()
+		}
+	}()
+	if err := fn(ctx, Tx{Tx: btx, conn: pc}); err != nil {
+		return err
+	}
+	done = true
+	return btx.Commit()
 }
 
 // AfterCommit runs fn once the transaction that ctx belongs to (see RunInTx) has committed, or
@@ -102,9 +133,8 @@ func Retryable(err error) bool {
 	if errors.As(err, &r) {
 		return r.Retryable()
 	}
-	var pgErr pgdriver.Error
-	if errors.As(err, &pgErr) {
-		code := pgErr.Field('C')
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		code := pgErr.Code
 		switch {
 		case code == "40001", code == "40P01": // serialization_failure, deadlock_detected
 			return true
@@ -117,8 +147,11 @@ func Retryable(err error) bool {
 		}
 		return false
 	}
+	if pgconn.SafeToRetry(err) { // nothing was sent: the connection was closed or broken before
+		return true
+	}
 	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, sql.ErrConnDone) || errors.Is(err, net.ErrClosed) {
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, net.ErrClosed) || errors.Is(err, pgconn.ErrConnClosed) {
 		return true
 	}
 	var netErr net.Error
@@ -131,18 +164,16 @@ func Retryable(err error) bool {
 
 // Constraint returns the name of the constraint a PostgreSQL integrity violation names, or "".
 func Constraint(err error) string {
-	var pgErr pgdriver.Error
-	if errors.As(err, &pgErr) && pgErr.IntegrityViolation() {
-		return pgErr.Field('n')
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && strings.HasPrefix(pgErr.Code, "23") { // integrity_constraint_violation
+		return pgErr.ConstraintName
 	}
 	return ""
 }
 
 // SQLState returns the SQLSTATE code of a PostgreSQL error, or "".
 func SQLState(err error) string {
-	var pgErr pgdriver.Error
-	if errors.As(err, &pgErr) {
-		return pgErr.Field('C')
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr.Code
 	}
 	return ""
 }
@@ -155,9 +186,8 @@ func Unavailable(err error) bool {
 	if err == nil {
 		return false
 	}
-	var pgErr pgdriver.Error
-	if errors.As(err, &pgErr) {
-		code := pgErr.Field('C')
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		code := pgErr.Code
 		switch {
 		case code == "53300", code == "53400": // too_many_connections, configuration_limit_exceeded
 			return true
@@ -168,8 +198,11 @@ func Unavailable(err error) bool {
 		}
 		return false
 	}
+	if pgconn.SafeToRetry(err) {
+		return true
+	}
 	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, sql.ErrConnDone) || errors.Is(err, net.ErrClosed) {
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, net.ErrClosed) || errors.Is(err, pgconn.ErrConnClosed) {
 		return true
 	}
 	var opErr *net.OpError

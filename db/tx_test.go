@@ -9,8 +9,6 @@ import (
 	"net"
 	"testing"
 
-	"github.com/uptrace/bun"
-
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
 )
@@ -37,50 +35,50 @@ func TestRunInTx(t *testing.T) {
 	cases := []struct {
 		name string
 		// fail makes attempt n fail inside the transaction, or returns nil to let it commit.
-		fail     func(ctx context.Context, tx bun.Tx, n int) error
+		fail     func(ctx context.Context, tx db.Tx, n int) error
 		attempts int
 		state    string // SQLSTATE of the error returned; "" with err == nil
 		ok       bool
 	}{
-		{"serialization failure twice", func(ctx context.Context, tx bun.Tx, n int) error {
+		{"serialization failure twice", func(ctx context.Context, tx db.Tx, n int) error {
 			if n <= 2 {
 				_, err := tx.ExecContext(ctx, raise("40001"))
 				return err
 			}
 			return nil
 		}, 3, "", true},
-		{"deadlock every time", func(ctx context.Context, tx bun.Tx, n int) error {
+		{"deadlock every time", func(ctx context.Context, tx db.Tx, n int) error {
 			_, err := tx.ExecContext(ctx, raise("40P01"))
 			return err
 		}, db.MaxAttempts, "40P01", false},
-		{"connection terminated mid-transaction", func(ctx context.Context, tx bun.Tx, n int) error {
+		{"connection terminated mid-transaction", func(ctx context.Context, tx db.Tx, n int) error {
 			if n == 1 {
 				_, err := tx.ExecContext(ctx, "SELECT pg_terminate_backend(pg_backend_pid())")
 				return err
 			}
 			return nil
 		}, 2, "", true},
-		{"error that asks for a retry", func(ctx context.Context, tx bun.Tx, n int) error {
+		{"error that asks for a retry", func(ctx context.Context, tx db.Tx, n int) error {
 			if n == 1 {
 				return fmt.Errorf("wrapped: %w", retryableError{true})
 			}
 			return nil
 		}, 2, "", true},
-		{"error that refuses a retry", func(ctx context.Context, tx bun.Tx, n int) error {
+		{"error that refuses a retry", func(ctx context.Context, tx db.Tx, n int) error {
 			return retryableError{false}
 		}, 1, "", false},
-		{"unique violation", func(ctx context.Context, tx bun.Tx, n int) error {
+		{"unique violation", func(ctx context.Context, tx db.Tx, n int) error {
 			_, err := tx.ExecContext(ctx, raise("23505"))
 			return err
 		}, 1, "23505", false},
-		{"plain error", func(ctx context.Context, tx bun.Tx, n int) error {
+		{"plain error", func(ctx context.Context, tx db.Tx, n int) error {
 			return errors.New("domain")
 		}, 1, "", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			attempts := 0
-			err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+			err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 				attempts++
 				if _, err := tx.ExecContext(ctx, "INSERT INTO run_in_tx_marks VALUES (?, ?)", tc.name, attempts); err != nil {
 					return err

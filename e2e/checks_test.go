@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/uptrace/bun"
+	"github.com/promogate/promogate/db"
 )
 
 func httpGet(t *testing.T, url string) string {
@@ -34,7 +34,7 @@ func grepLines(text, substr string) string {
 // assertConservation checks the ledger invariants on a whole database: postings balance per
 // programme, each member account's balances equal its postings and its lots, and each lot's
 // remainder equals its amount less what was consumed plus what was restored.
-func assertConservation(t *testing.T, bdb *bun.DB) {
+func assertConservation(t *testing.T, bdb *db.DB) {
 	t.Helper()
 	ctx := context.Background()
 	checks := map[string]string{

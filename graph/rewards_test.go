@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/uptrace/bun"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
 	"github.com/promogate/promogate/graph"
 	"github.com/promogate/promogate/server/auth"
@@ -47,7 +47,7 @@ type rwAPI struct {
 	t        *testing.T
 	h        http.Handler
 	replica  func() http.Handler // another core on the same database (its own rewards service)
-	db       *bun.DB
+	db       *db.DB
 	led      *ledger.Ledger
 	mem      *members.Store
 	svc      *rewards.Service
@@ -63,7 +63,7 @@ var (
 
 // sharedQuoterHost builds the quoter plugin once per test binary, registers it on the package
 // database and returns the plugin host that runs it.
-func sharedQuoterHost(t *testing.T, bdb *bun.DB) *pluginhost.Host {
+func sharedQuoterHost(t *testing.T, bdb *db.DB) *pluginhost.Host {
 	t.Helper()
 	quoterOnce.Do(func() {
 		var path, sum string

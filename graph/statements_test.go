@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
@@ -109,7 +108,7 @@ func TestCabinetStatementsDoNotGrowWithRows(t *testing.T) {
 // own campaign (of one plugin version): transactions (every other one reversed), benefits,
 // enrollments, events whose outcome names the campaign and a transaction, notifications with a
 // delivery. It returns the member's external reference.
-func seedCabinet(t *testing.T, bdb *bun.DB, led *ledger.Ledger, mem *members.Store, p *ledger.Program, rows int) string {
+func seedCabinet(t *testing.T, bdb *db.DB, led *ledger.Ledger, mem *members.Store, p *ledger.Program, rows int) string {
 	t.Helper()
 	ctx := context.Background()
 	n := seq.Add(1)

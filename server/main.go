@@ -29,7 +29,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/uptrace/bun"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/promogate/promogate/db"
@@ -208,7 +207,7 @@ func (c *config) clock() (clock.Clock, error) {
 	return clock.NewOffset(t), nil
 }
 
-func openDB(ctx context.Context, c *config) (*bun.DB, error) {
+func openDB(ctx context.Context, c *config) (*db.DB, error) {
 	return db.Open(ctx, c.databaseURL, db.Options{MaxOpenConns: c.dbMaxConns, ApplicationName: "promogate"})
 }
 
@@ -296,7 +295,7 @@ func runServe(args []string) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewDBStatsCollector(bdb.DB, "promogate"), engine.NewBacklog(bdb, clk.Now))
+		telemetry.NewPoolCollector(bdb, "promogate"), engine.NewBacklog(bdb, clk.Now))
 	led := ledger.New(bdb, clk.Now)
 	led.SetMetrics(ledger.NewMetrics(reg))
 	mem := members.NewStore(bdb, clk.Now)

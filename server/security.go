@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/graph"
@@ -81,7 +80,7 @@ type security struct {
 }
 
 // setup stores the bootstrap key, loads the JWT keys and documents, and builds the middleware.
-func (s *securityConfig) setup(ctx context.Context, bdb *bun.DB, now func() time.Time, introspection bool, log hclog.Logger) (*security, error) {
+func (s *securityConfig) setup(ctx context.Context, bdb *db.DB, now func() time.Time, introspection bool, log hclog.Logger) (*security, error) {
 	store := auth.NewStore(bdb, now)
 	store.CacheKeys(s.apiKeyCacheTTL)
 	out := &security{store: store, maxBody: s.maxBodyBytes, close: func() {}}

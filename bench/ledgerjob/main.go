@@ -29,8 +29,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/ledger"
 )
@@ -57,7 +55,7 @@ func main() {
 	}
 }
 
-func open(ctx context.Context, url string, conns int) (*bun.DB, error) {
+func open(ctx context.Context, url string, conns int) (*db.DB, error) {
 	if url == "" {
 		url = os.Getenv("DATABASE_URL")
 	}
@@ -107,7 +105,7 @@ func runSeed(args []string) error {
 	start := time.Now()
 	for lo := 1; lo <= *members; lo += *chunk {
 		hi := min(lo+*chunk-1, *members)
-		err := bdb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 			if _, err := tx.NewRaw(`INSERT INTO members (external_ref, created_at, updated_at)
 				SELECT ? || g, ?, ? FROM generate_series(?::int, ?::int) g
 				ON CONFLICT (external_ref) DO NOTHING`, *prefix, created, created, lo, hi).Exec(ctx); err != nil {

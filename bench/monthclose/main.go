@@ -47,7 +47,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
@@ -285,7 +284,7 @@ func run(args []string) error {
 }
 
 // check verifies the month close's outcome and returns the number of gifts.
-func check(ctx context.Context, bdb *bun.DB, campaignID int64, n int) (int, error) {
+func check(ctx context.Context, bdb *db.DB, campaignID int64, n int) (int, error) {
 	var run struct {
 		Status    string
 		Processed int64
@@ -332,7 +331,7 @@ func check(ctx context.Context, bdb *bun.DB, campaignID int64, n int) (int, erro
 
 // statements reads pg_stat_statements for this database: the totals, and the 25 costliest
 // statements per enrolment into file.
-func statements(ctx context.Context, bdb *bun.DB, n int, file string) (int64, float64, error) {
+func statements(ctx context.Context, bdb *db.DB, n int, file string) (int64, float64, error) {
 	var rows []struct {
 		Calls  int64
 		ExecMs float64

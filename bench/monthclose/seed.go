@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/uptrace/bun"
+	"github.com/promogate/promogate/db"
 )
 
 // The programme's shape. Member i (external ref mc-i) is a company with an April 2021 PROF
@@ -106,7 +106,7 @@ const registrationsSQL = `WITH x AS (
 	FROM y`
 
 // seedMembers creates members 1 … n in chunks.
-func seedMembers(ctx context.Context, bdb *bun.DB, n, chunk int, at time.Time) error {
+func seedMembers(ctx context.Context, bdb *db.DB, n, chunk int, at time.Time) error {
 	for lo := 1; lo <= n; lo += chunk {
 		hi := min(lo+chunk-1, n)
 		if _, err := bdb.NewRaw(membersSQL, lo, hi, at).Exec(ctx); err != nil {
@@ -118,10 +118,10 @@ func seedMembers(ctx context.Context, bdb *bun.DB, n, chunk int, at time.Time) e
 
 // seedRegistrations writes the enrolments and plugin states of members lo … hi as
 // engine.Enroll would have.
-func seedRegistrations(ctx context.Context, bdb *bun.DB, campaignID int64, lo, hi, chunk int) error {
+func seedRegistrations(ctx context.Context, bdb *db.DB, campaignID int64, lo, hi, chunk int) error {
 	for a := lo; a <= hi; a += chunk {
 		b := min(a+chunk-1, hi)
-		err := bdb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 			if _, err := tx.NewRaw(`INSERT INTO enrollments (campaign_id, member_id, idempotency_key, input_hash, answers,
 					registered_by, responsible, enrolled_at)
 				SELECT campaign_id, member_id, idempotency_key, input_hash, answers, registered_by, responsible, enrolled_at
@@ -144,7 +144,7 @@ func seedRegistrations(ctx context.Context, bdb *bun.DB, campaignID int64, lo, h
 
 // compareWithEngine checks that the set-based rows for members 1 … k equal what the engine
 // wrote for them, column by column; it returns the differing rows (as text), if any.
-func compareWithEngine(ctx context.Context, bdb *bun.DB, campaignID int64, k int) ([]string, error) {
+func compareWithEngine(ctx context.Context, bdb *db.DB, campaignID int64, k int) ([]string, error) {
 	var diff []string
 	err := bdb.NewRaw(`WITH want AS (
 			SELECT campaign_id, member_id, idempotency_key, input_hash, answers, registered_by, responsible,

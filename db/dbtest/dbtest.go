@@ -17,14 +17,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/promogate/promogate/db"
 )
 
 var (
 	mu      sync.Mutex
-	shared  *bun.DB
+	shared  *db.DB
 	sharedU string
 )
 
@@ -74,7 +72,7 @@ func Main(m *testing.M) int {
 }
 
 // DB returns the package's migrated test database. It fails the test when Main did not run.
-func DB(t testing.TB) *bun.DB {
+func DB(t testing.TB) *db.DB {
 	t.Helper()
 	mu.Lock()
 	defer mu.Unlock()
@@ -99,7 +97,7 @@ func CreateDatabase(ctx context.Context, adminURL, prefix string) (string, func(
 		return "", nil, err
 	}
 	name := dbName(prefix)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	if _, err := db.PG(admin).Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		admin.Close()
 		return "", nil, fmt.Errorf("create database %s: %w", name, err)
 	}
@@ -112,7 +110,7 @@ func CreateDatabase(ctx context.Context, adminURL, prefix string) (string, func(
 	drop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		if _, err := db.PG(admin).Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 			fmt.Fprintf(os.Stderr, "dbtest: drop %s: %v\n", name, err)
 		}
 		admin.Close()

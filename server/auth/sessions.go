@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/promogate/promogate/db"
 )
 
 // Console sessions: the marketing console (/console) exchanges an API key for a session whose
@@ -44,10 +46,10 @@ func (s *Store) CreateSession(ctx context.Context, k *APIKey) (string, *Session,
 	token := SessionPrefix + base64.RawURLEncoding.EncodeToString(b)
 	now := s.now()
 	sess := &Session{KeyID: k.ID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM console_sessions WHERE expires_at <= ?`, now); err != nil {
+	if _, err := db.PG(s.db).Exec(ctx, `DELETE FROM console_sessions WHERE expires_at <= $1`, now); err != nil {
 		return "", nil, fmt.Errorf("auth: expire sessions: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO console_sessions (hash, api_key_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+	if _, err := db.PG(s.db).Exec(ctx, `INSERT INTO console_sessions (hash, api_key_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
 		hashSecret(token), k.ID, sess.CreatedAt, sess.ExpiresAt); err != nil {
 		return "", nil, fmt.Errorf("auth: store session: %w", err)
 	}
@@ -78,7 +80,7 @@ func (s *Store) SessionKey(ctx context.Context, token string) (*APIKey, error) {
 
 // DeleteSession signs a session out; an unknown token is not an error.
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM console_sessions WHERE hash = ?`, hashSecret(token)); err != nil {
+	if _, err := db.PG(s.db).Exec(ctx, `DELETE FROM console_sessions WHERE hash = $1`, hashSecret(token)); err != nil {
 		return fmt.Errorf("auth: delete session: %w", err)
 	}
 	return nil

@@ -149,17 +149,17 @@ func Grant(ctx context.Context, idb bun.IDB, t Target, g *Spec, now time.Time) (
 		for attempt := 0; ; attempt++ {
 			b.Code = NewCode()
 			// A savepoint keeps a (vanishingly rare) code collision from aborting the caller's transaction.
-			if _, err := idb.ExecContext(ctx, "SAVEPOINT grant_code"); err != nil {
+			if _, err := db.PG(idb).Exec(ctx, "SAVEPOINT grant_code"); err != nil {
 				return nil, false, err
 			}
 			_, err := idb.NewInsert().Model(b).ExcludeColumn("id").Returning("id").Exec(ctx)
 			if err == nil {
-				if _, err := idb.ExecContext(ctx, "RELEASE SAVEPOINT grant_code"); err != nil {
+				if _, err := db.PG(idb).Exec(ctx, "RELEASE SAVEPOINT grant_code"); err != nil {
 					return nil, false, err
 				}
 				return b, true, nil
 			}
-			if _, rbErr := idb.ExecContext(ctx, "ROLLBACK TO SAVEPOINT grant_code"); rbErr != nil {
+			if _, rbErr := db.PG(idb).Exec(ctx, "ROLLBACK TO SAVEPOINT grant_code"); rbErr != nil {
 				return nil, false, rbErr
 			}
 			if db.Constraint(err) != "benefits_code_key" || attempt >= 5 {
@@ -281,7 +281,7 @@ func GrantMany(ctx context.Context, idb bun.IDB, gs []Grantee, now time.Time) (i
 	n := len(bs)
 	memberIDs, campaignIDs, quantities := make([]int64, n), make([]int64, n), make([]int64, n)
 	eventIDs := make([]*int64, n)
-	percents := make(db.Int64s, n)
+	percents := make([]int64, n)
 	keys, kinds, titles, scopes := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	recipients, codes, statuses, fulfillments := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	exclusions, attributes := make([]string, n), make([]string, n)
@@ -301,16 +301,16 @@ func GrantMany(ctx context.Context, idb bun.IDB, gs []Grantee, now time.Time) (i
 		}
 		exclusions[i], attributes[i] = string(ex), string(at)
 	}
-	res, err := db.Prepared(idb).ExecContext(ctx, grantManySQL, now,
-		db.Int64s(memberIDs), db.Int64s(campaignIDs), db.Strings(keys), db.Strings(kinds),
-		db.Strings(titles), percents, db.Strings(scopes), db.Strings(exclusions),
-		db.Int64s(quantities), db.Strings(recipients), db.Strings(codes), db.Times(from),
-		db.Times(until), db.Strings(statuses), db.Strings(fulfillments), db.Strings(attributes),
-		db.NullInt64s(eventIDs))
+	res, err := db.PG(idb).Exec(ctx, grantManySQL, now,
+		memberIDs, campaignIDs, keys, kinds,
+		titles, percents, scopes, exclusions,
+		quantities, recipients, codes, from,
+		until, statuses, fulfillments, attributes,
+		eventIDs)
 	if err != nil {
 		return 0, fmt.Errorf("benefits: grant many: %w", err)
 	}
-	return res.RowsAffected()
+	return res.RowsAffected(), nil
 }
 
 // Change updates a benefit's percent, end and attributes (merged).
@@ -411,11 +411,11 @@ func SetTier(ctx context.Context, idb bun.IDB, t Target, tier string, validUntil
 	if tier == "" || len(tier) > 100 {
 		return fmt.Errorf("%w: tier must be 1 to 100 bytes", ErrInvalid)
 	}
-	_, err := idb.NewRaw(`INSERT INTO tiers (member_id, program_id, tier, valid_until, campaign_id, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?)
+	_, err := db.PG(idb).Exec(ctx, `INSERT INTO tiers (member_id, program_id, tier, valid_until, campaign_id, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (member_id, program_id) DO UPDATE SET tier = EXCLUDED.tier, valid_until = EXCLUDED.valid_until,
 			campaign_id = EXCLUDED.campaign_id, updated_at = EXCLUDED.updated_at`,
-		t.MemberID, t.ProgramID, tier, utc(validUntil), t.CampaignID, now).Exec(ctx)
+		t.MemberID, t.ProgramID, tier, utc(validUntil), t.CampaignID, now)
 	return err
 }
 

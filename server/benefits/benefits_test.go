@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
 	"github.com/promogate/promogate/server/benefits"
@@ -18,7 +16,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
 
 // target makes a member in a campaign to grant benefits to.
-func target(t *testing.T, bdb *bun.DB, ref string) benefits.Target {
+func target(t *testing.T, bdb *db.DB, ref string) benefits.Target {
 	t.Helper()
 	ctx := context.Background()
 	var tg benefits.Target
@@ -50,7 +48,7 @@ func TestBenefitEndsAfterItsLastSecond(t *testing.T) {
 			tg := target(t, bdb, "dst-"+day.Format("0102"))
 			last := time.Date(day.Year(), day.Month(), day.Day(), 23, 59, 59, 0, kyiv)
 			from := day
-			err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+			err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 				_, _, err := benefits.Grant(ctx, tx, tg, &benefits.Spec{Key: "discount", Kind: "discount", Percent: 2501,
 					ValidFrom: &from, ValidUntil: &last}, day)
 				return err
@@ -101,7 +99,7 @@ func TestEndShowsTheRealEnd(t *testing.T) {
 	lastSecond := time.Date(2023, 10, 26, 23, 59, 59, 0, minsk)
 	grant := func(tg benefits.Target, from time.Time) {
 		t.Helper()
-		if err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+		if err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 			_, _, err := benefits.Grant(ctx, tx, tg, &benefits.Spec{Key: "fee-discount", Kind: "discount", Percent: 2501,
 				ValidFrom: &from, ValidUntil: &sixMonths}, granted)
 			return err
@@ -112,7 +110,7 @@ func TestEndShowsTheRealEnd(t *testing.T) {
 	end := func(tg benefits.Target, reason string, at *time.Time, now time.Time) *benefits.Benefit {
 		t.Helper()
 		var b *benefits.Benefit
-		if err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+		if err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 			var err error
 			b, err = benefits.End(ctx, tx, tg, "fee-discount", reason, at, now)
 			return err
@@ -194,7 +192,7 @@ func TestEndShowsTheRealEnd(t *testing.T) {
 		tg := target(t, bdb, "end-changed")
 		grant(tg, granted)
 		end(tg, "plan_changed", &lastSecond, changed)
-		if err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+		if err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 			_, err := benefits.Change(ctx, tx, tg, &benefits.ChangeSpec{Key: "fee-discount", ValidUntil: &sixMonths}, changed)
 			return err
 		}); err != nil {
@@ -214,7 +212,7 @@ func TestGrantIsIdempotentAndCodesAreDictatable(t *testing.T) {
 	tg := target(t, bdb, "grant-twice")
 	var first, second *benefits.Benefit
 	var granted [2]bool
-	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) (err error) {
+	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) (err error) {
 		g := &benefits.Spec{Key: "voka", Kind: "promo_code"}
 		if first, granted[0], err = benefits.Grant(ctx, tx, tg, g, time.Now()); err != nil {
 			return err

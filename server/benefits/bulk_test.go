@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
 	"github.com/promogate/promogate/server/benefits"
@@ -20,7 +18,7 @@ var refs atomic.Int64
 
 // campaignWithMembers makes a campaign and n members, returning the campaign's target for each
 // member; ref is made unique.
-func campaignWithMembers(t *testing.T, bdb *bun.DB, ref string, n int) []benefits.Target {
+func campaignWithMembers(t *testing.T, bdb *db.DB, ref string, n int) []benefits.Target {
 	t.Helper()
 	ref = fmt.Sprintf("%s%d", ref, refs.Add(1))
 	first := target(t, bdb, ref)
@@ -37,7 +35,7 @@ func campaignWithMembers(t *testing.T, bdb *bun.DB, ref string, n int) []benefit
 }
 
 // stored reads a benefit as comparable values: everything but its id and member.
-func stored(t *testing.T, bdb *bun.DB, tg benefits.Target, key string) benefits.Benefit {
+func stored(t *testing.T, bdb *db.DB, tg benefits.Target, key string) benefits.Benefit {
 	t.Helper()
 	var b benefits.Benefit
 	if err := bdb.NewSelect().Model(&b).Where("member_id = ? AND campaign_id = ? AND key = ?", tg.MemberID, tg.CampaignID, key).
@@ -76,7 +74,7 @@ func TestGrantManyStoresWhatGrantStores(t *testing.T) {
 		{Key: "sms", Kind: "sms_package", Quantity: 1200},
 		{Key: "reward", Kind: "reward"},
 	}
-	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 		for _, g := range grants {
 			if _, _, err := benefits.Grant(ctx, tx, one, g, now); err != nil {
 				return err
@@ -207,7 +205,7 @@ func TestMembersRowsAndParticipantPages(t *testing.T) {
 		}
 		enrolments = append(enrolments, id)
 	}
-	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 		for _, k := range []string{"x", "y", "z"} {
 			if _, _, err := benefits.Grant(ctx, tx, a, &benefits.Spec{Key: k, Kind: "gift"}, time.Now()); err != nil {
 				return err

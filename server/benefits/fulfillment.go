@@ -7,8 +7,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/uptrace/bun"
-
 	"github.com/promogate/promogate/db"
 )
 
@@ -65,7 +63,7 @@ func (s *Store) SetFulfillment(ctx context.Context, in FulfillmentChange, now ti
 	if len(in.Note) > MaxFulfillmentNote || !utf8.ValidString(in.Note) {
 		return nil, false, fmt.Errorf("%w: note must be UTF-8 text of at most %d bytes", ErrInvalid, MaxFulfillmentNote)
 	}
-	err = db.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	err = db.RunInTx(ctx, s.db, func(ctx context.Context, tx db.Tx) error {
 		var cur Benefit
 		if err := tx.NewSelect().Model(&cur).Where("id = ?", in.BenefitID).For("UPDATE").Scan(ctx); err != nil {
 			return fmt.Errorf("%w: id %d", db.Resolve(err, ErrNoBenefit), in.BenefitID)

@@ -3,6 +3,7 @@ package benefits
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -28,11 +29,11 @@ type Enrollment struct {
 
 // Store reads benefits, tiers and enrolments, and runs their scheduled transitions.
 type Store struct {
-	db *bun.DB
+	db *db.DB
 }
 
 // NewStore returns a store on bdb.
-func NewStore(bdb *bun.DB) *Store { return &Store{db: bdb} }
+func NewStore(bdb *db.DB) *Store { return &Store{db: bdb} }
 
 // Page selects a page of a member's rows, newest first.
 type Page struct {
@@ -43,33 +44,21 @@ type Page struct {
 	Limit      int
 }
 
-// listQueries read a page of a member's benefits, newest first: $1 is the member, $2 the
-// number of rows, then the moment the benefits must be in force at (bit 1 of the index, active
-// only) and the cursor (bit 0) where given. Each is one constant text, prepared once.
-var listQueries = [4]string{
-	listPage(""),
-	listPage(" AND id < $3"),
-	listPage(activeAt),
-	listPage(activeAt + " AND id < $4"),
-}
-
-const activeAt = " AND status = 'active' AND (valid_from IS NULL OR valid_from <= $3) AND (valid_until IS NULL OR valid_until + interval '1 second' > $3)"
-
-func listPage(where string) string {
-	return `SELECT * FROM benefits WHERE member_id = $1` + where + ` ORDER BY id DESC LIMIT $2`
-}
+// listQuery reads a page of a member's benefits, newest first: $1 the member, $2 the cursor
+// (ids below it), $3 the number of rows, and with $4 only those in force at $5.
+const listQuery = `SELECT * FROM benefits WHERE member_id = $1 AND id < $2
+	AND (NOT $4::boolean OR (status = 'active' AND (valid_from IS NULL OR valid_from <= $5)
+	                         AND (valid_until IS NULL OR valid_until + interval '1 second' > $5)))
+	ORDER BY id DESC LIMIT $3`
 
 // List returns a page of the member's benefits and whether more follow.
 func (s *Store) List(ctx context.Context, p Page) ([]Benefit, bool, error) {
-	which, args := 0, []any{p.MemberID, p.Limit + 1}
-	if p.ActiveOnly {
-		which, args = which|2, append(args, p.At)
+	before := p.BeforeID
+	if before == 0 {
+		before = math.MaxInt64
 	}
-	if p.BeforeID != 0 {
-		which, args = which|1, append(args, p.BeforeID)
-	}
-	var bs []Benefit
-	if err := s.scan(ctx, &bs, listQueries[which], args...); err != nil {
+	bs, err := collect[Benefit](ctx, s.db, listQuery, p.MemberID, before, p.Limit+1, p.ActiveOnly, p.At)
+	if err != nil {
 		return nil, false, fmt.Errorf("benefits: list: %w", err)
 	}
 	more := len(bs) > p.Limit
@@ -79,14 +68,13 @@ func (s *Store) List(ctx context.Context, p Page) ([]Benefit, bool, error) {
 	return bs, more, nil
 }
 
-// scan runs a read as a prepared statement (db.Prepared) and scans its rows into dst, a
-// pointer to a slice of models.
-func (s *Store) scan(ctx context.Context, dst any, query string, args ...any) error {
-	rows, err := db.Prepared(s.db).QueryContext(ctx, query, args...)
+// collect runs a read on pgx and scans its rows into models.
+func collect[T any](ctx context.Context, idb bun.IDB, query string, args ...any) ([]T, error) {
+	rows, err := db.PG(idb).Query(ctx, query, args...)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.db.ScanRows(ctx, rows, dst)
+	return db.Collect[T](rows)
 }
 
 // ofMembers is the FROM clause of Current, Tiers and Enrollments: the rows of table for the
@@ -107,8 +95,8 @@ var (
 
 // Current returns the benefits not ended (active or available) of the given members, by member.
 func (s *Store) Current(ctx context.Context, memberIDs []int64) (map[int64][]Benefit, error) {
-	var bs []Benefit
-	if err := s.scan(ctx, &bs, currentQuery, db.Int64s(memberIDs)); err != nil {
+	bs, err := collect[Benefit](ctx, s.db, currentQuery, memberIDs)
+	if err != nil {
 		return nil, fmt.Errorf("benefits: current: %w", err)
 	}
 	out := map[int64][]Benefit{}
@@ -120,8 +108,8 @@ func (s *Store) Current(ctx context.Context, memberIDs []int64) (map[int64][]Ben
 
 // Tiers returns the tiers of the given members, by member.
 func (s *Store) Tiers(ctx context.Context, memberIDs []int64) (map[int64][]Tier, error) {
-	var ts []Tier
-	if err := s.scan(ctx, &ts, tiersQuery, db.Int64s(memberIDs)); err != nil {
+	ts, err := collect[Tier](ctx, s.db, tiersQuery, memberIDs)
+	if err != nil {
 		return nil, fmt.Errorf("benefits: tiers: %w", err)
 	}
 	out := map[int64][]Tier{}
@@ -133,8 +121,8 @@ func (s *Store) Tiers(ctx context.Context, memberIDs []int64) (map[int64][]Tier,
 
 // Enrollments returns the enrolments of the given members, by member, oldest first.
 func (s *Store) Enrollments(ctx context.Context, memberIDs []int64) (map[int64][]Enrollment, error) {
-	var es []Enrollment
-	if err := s.scan(ctx, &es, enrollmentsQuery, db.Int64s(memberIDs)); err != nil {
+	es, err := collect[Enrollment](ctx, s.db, enrollmentsQuery, memberIDs)
+	if err != nil {
 		return nil, fmt.Errorf("benefits: enrollments: %w", err)
 	}
 	out := map[int64][]Enrollment{}
@@ -191,7 +179,7 @@ type Participant struct {
 // ParticipantPage returns up to limit of a campaign's enrolments after afterID, in enrolment
 // order, and whether more follow: the enrolments Participants returns, without their contents.
 func (s *Store) ParticipantPage(ctx context.Context, campaignID, afterID int64, limit int) ([]Participant, bool, error) {
-	rows, err := db.Prepared(s.db).QueryContext(ctx, `SELECT id, member_id FROM enrollments WHERE campaign_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+	rows, err := db.PG(s.db).Query(ctx, `SELECT id, member_id FROM enrollments WHERE campaign_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
 		campaignID, afterID, limit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("benefits: participants: %w", err)
@@ -228,24 +216,24 @@ func (s *Store) Fulfillment(ctx context.Context, campaignID int64, month string)
 // 23:59:59 applies for that whole second) is over by now, with the reason of an end planned by
 // End, else "expired", and returns how many it ended.
 func (s *Store) EndDue(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.NewRaw(`UPDATE benefits SET status = 'ended', end_reason = coalesce(nullif(end_reason, ''), 'expired'),
-		ended_at = valid_until, updated_at = ?
-		WHERE status <> 'ended' AND valid_until IS NOT NULL AND valid_until + interval '1 second' <= ?`, now, now).Exec(ctx)
+	res, err := db.PG(s.db).Exec(ctx, `UPDATE benefits SET status = 'ended', end_reason = coalesce(nullif(end_reason, ''), 'expired'),
+		ended_at = valid_until, updated_at = $1
+		WHERE status <> 'ended' AND valid_until IS NOT NULL AND valid_until + interval '1 second' <= $1`, now)
 	if err != nil {
 		return 0, fmt.Errorf("benefits: end due: %w", err)
 	}
-	return res.RowsAffected()
+	return res.RowsAffected(), nil
 }
 
 // LapseTiers removes tiers whose validity ended before now and returns how many lapsed. A
 // programme plugin that wants a lapsed member in a lower tier sets it (its daily tick sees the
 // member without the tier).
 func (s *Store) LapseTiers(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.NewRaw(`DELETE FROM tiers WHERE valid_until IS NOT NULL AND valid_until < ?`, now).Exec(ctx)
+	res, err := db.PG(s.db).Exec(ctx, `DELETE FROM tiers WHERE valid_until IS NOT NULL AND valid_until < $1`, now)
 	if err != nil {
 		return 0, fmt.Errorf("benefits: lapse tiers: %w", err)
 	}
-	return res.RowsAffected()
+	return res.RowsAffected(), nil
 }
 
 // PublicParticipant is a participant as a campaign that publishes its participants shows it:
@@ -258,7 +246,7 @@ type PublicParticipant struct {
 // PublicParticipants returns a page of the names of a campaign's participants after afterID, in
 // enrolment order, and whether more follow. It does not check that the campaign publishes them.
 func (s *Store) PublicParticipants(ctx context.Context, campaignID, afterID int64, limit int) ([]PublicParticipant, bool, error) {
-	rows, err := db.Prepared(s.db).QueryContext(ctx, `SELECT e.id, m.name FROM enrollments e JOIN members m ON m.id = e.member_id
+	rows, err := db.PG(s.db).Query(ctx, `SELECT e.id, m.name FROM enrollments e JOIN members m ON m.id = e.member_id
 		WHERE e.campaign_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3`, campaignID, afterID, limit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("benefits: public participants: %w", err)

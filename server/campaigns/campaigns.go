@@ -137,13 +137,13 @@ type Validator interface {
 
 // Store reads and writes campaigns.
 type Store struct {
-	db        *bun.DB
+	db        *db.DB
 	now       func() time.Time
 	validator Validator
 }
 
 // NewStore returns a campaign store; validator checks configurations with their plugin.
-func NewStore(bdb *bun.DB, now func() time.Time, validator Validator) *Store {
+func NewStore(bdb *db.DB, now func() time.Time, validator Validator) *Store {
 	return &Store{db: bdb, now: now, validator: validator}
 }
 
@@ -245,7 +245,7 @@ func (s *Store) UpdateConfig(ctx context.Context, id int64, config json.RawMessa
 // already in changes nothing. Errors: ErrNotFound, ErrIllegalTransition.
 func (s *Store) Transition(ctx context.Context, id int64, to Status) (*Campaign, error) {
 	var out *Campaign
-	err := db.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	err := db.RunInTx(ctx, s.db, func(ctx context.Context, tx db.Tx) error {
 		var c Campaign
 		if err := tx.NewSelect().Model(&c).Where("id = ?", id).For("UPDATE").Scan(ctx); err != nil {
 			return db.Resolve(err, ErrNotFound)
@@ -322,12 +322,12 @@ const periodOverSQL = "(status = 'ended' AND ended_at IS NOT NULL AND ends_at IS
 // as of its EndsAt, and returns how many it ended. One statement: replicas running it at once
 // end each campaign once.
 func (s *Store) EndDue(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.NewRaw(`UPDATE campaigns SET status = 'ended', ended_at = ends_at, updated_at = ?
-		WHERE status IN ('scheduled', 'active', 'paused') AND ends_at IS NOT NULL AND ends_at <= ?`, now, now).Exec(ctx)
+	res, err := db.PG(s.db).Exec(ctx, `UPDATE campaigns SET status = 'ended', ended_at = ends_at, updated_at = $1
+		WHERE status IN ('scheduled', 'active', 'paused') AND ends_at IS NOT NULL AND ends_at <= $1`, now)
 	if err != nil {
 		return 0, fmt.Errorf("campaigns: end due: %w", err)
 	}
-	return res.RowsAffected()
+	return res.RowsAffected(), nil
 }
 
 // WithScheduledWork returns the campaigns whose plugin hooks the scheduler runs: the active
@@ -342,7 +342,7 @@ func (s *Store) WithScheduledWork(ctx context.Context) ([]Campaign, error) {
 
 // FinishPeriodWork records that the scheduled work of campaign id's period is done.
 func (s *Store) FinishPeriodWork(ctx context.Context, id int64) error {
-	_, err := s.db.NewRaw(`UPDATE campaigns SET period_work_done = true WHERE id = ? AND NOT period_work_done`, id).Exec(ctx)
+	_, err := s.db.NewUpdate().Model((*Campaign)(nil)).Set("period_work_done = true").Where("id = ? AND NOT period_work_done", id).Exec(ctx)
 	return err
 }
 
@@ -350,8 +350,9 @@ func (s *Store) FinishPeriodWork(ctx context.Context, id int64) error {
 // Errors: ErrNotFound.
 func (s *Store) SetParticipantsPublic(ctx context.Context, id int64, public bool) (*Campaign, error) {
 	var c Campaign
-	err := s.db.NewRaw(`UPDATE campaigns SET public_participants = ?, updated_at = CASE WHEN public_participants = ? THEN updated_at ELSE ? END
-		WHERE id = ? RETURNING *`, public, public, s.now().UTC(), id).Scan(ctx, &c)
+	err := s.db.NewUpdate().Model(&c).Set("public_participants = ?", public).
+		Set("updated_at = CASE WHEN public_participants = ? THEN updated_at ELSE ? END", public, s.now().UTC()).
+		Where("id = ?", id).Returning("*").Scan(ctx)
 	if err != nil {
 		return nil, db.Resolve(err, ErrNotFound)
 	}
@@ -360,18 +361,21 @@ func (s *Store) SetParticipantsPublic(ctx context.Context, id int64, public bool
 
 // Codes returns every campaign's code by id.
 func (s *Store) Codes(ctx context.Context) (map[int64]string, error) {
-	var rows []struct {
-		ID   int64
-		Code string
-	}
-	if err := s.db.NewRaw("SELECT id, code FROM campaigns").Scan(ctx, &rows); err != nil {
+	rows, err := db.PG(s.db).Query(ctx, "SELECT id, code FROM campaigns")
+	if err != nil {
 		return nil, err
 	}
-	out := make(map[int64]string, len(rows))
-	for _, r := range rows {
-		out[r.ID] = r.Code
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var code string
+		if err := rows.Scan(&id, &code); err != nil {
+			return nil, err
+		}
+		out[id] = code
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // GetMany returns the campaigns with the given ids, keyed by id; missing ids are absent.

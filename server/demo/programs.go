@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/uptrace/bun"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
@@ -23,7 +23,7 @@ import (
 
 // Deps are what the programme demo needs from the running core.
 type Deps struct {
-	DB      *bun.DB
+	DB      *db.DB
 	Host    *pluginhost.Host
 	Rewards *rewards.Service
 	Log     hclog.Logger

@@ -9,8 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/uptrace/bun"
-
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/ledger"
@@ -74,7 +73,7 @@ func (t effectTarget) origin() ledger.Origin {
 // any write; apply runs inside the event's database transaction.
 type applier struct {
 	validate func(e *pluginhost.Effect, l *Limits, now time.Time) error
-	apply    func(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx int, e *pluginhost.Effect) (AppliedEffect, error)
+	apply    func(ctx context.Context, en *Engine, tx db.Tx, t effectTarget, idx int, e *pluginhost.Effect) (AppliedEffect, error)
 }
 
 // appliers lists every effect kind this core applies. A kind missing here is refused as
@@ -115,7 +114,7 @@ func validateNotify(e *pluginhost.Effect, _ *Limits, _ time.Time) error {
 // dispatcher delivers it. A parameter "$benefit:<key>.code" becomes the code of that benefit
 // (e.g. a promo code granted by an earlier effect of the same decision). Without a recipient
 // (To empty and the member has no phone or e-mail) the message is skipped and the outcome says so.
-func applyNotify(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx int, e *pluginhost.Effect) (AppliedEffect, error) {
+func applyNotify(ctx context.Context, en *Engine, tx db.Tx, t effectTarget, idx int, e *pluginhost.Effect) (AppliedEffect, error) {
 	n := e.Notify
 	to := n.To
 	if to == "" {
@@ -135,8 +134,8 @@ func applyNotify(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx
 	for k, v := range n.Params {
 		if key, ok := strings.CutPrefix(v, "$benefit:"); ok && strings.HasSuffix(key, ".code") {
 			var code string
-			if err := tx.NewRaw(`SELECT code FROM benefits WHERE member_id = ? AND campaign_id = ? AND key = ?`,
-				t.memberID, t.campaign.ID, strings.TrimSuffix(key, ".code")).Scan(ctx, &code); err != nil {
+			if err := db.PG(tx).QueryRow(ctx, `SELECT code FROM benefits WHERE member_id = $1 AND campaign_id = $2 AND key = $3`,
+				t.memberID, t.campaign.ID, strings.TrimSuffix(key, ".code")).Scan(&code); err != nil {
 				if errors.Is(err, sql.ErrNoRows) {
 					return AppliedEffect{}, fmt.Errorf("%w: notify parameter %s names no benefit of this member", benefits.ErrNotFound, k)
 				}
@@ -186,7 +185,7 @@ func (t effectTarget) benefitTarget() benefits.Target {
 	return benefits.Target{MemberID: t.memberID, CampaignID: t.campaign.ID, ProgramID: t.campaign.ProgramID, EventID: eid}
 }
 
-func applyGrant(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
+func applyGrant(ctx context.Context, _ *Engine, tx db.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
 	b, granted, err := benefits.Grant(ctx, tx, t.benefitTarget(), e.GrantBenefit, t.now)
 	if err != nil {
 		return AppliedEffect{}, err
@@ -198,7 +197,7 @@ func applyGrant(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int
 	return AppliedEffect{Kind: string(e.Kind), Detail: detail}, nil
 }
 
-func applyChange(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
+func applyChange(ctx context.Context, _ *Engine, tx db.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
 	b, err := benefits.Change(ctx, tx, t.benefitTarget(), e.ChangeBenefit, t.now)
 	if err != nil {
 		return AppliedEffect{}, err
@@ -206,7 +205,7 @@ func applyChange(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ in
 	return AppliedEffect{Kind: string(e.Kind), Detail: fmt.Sprintf("%s %s", b.Kind, b.Key)}, nil
 }
 
-func applyEnd(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
+func applyEnd(ctx context.Context, _ *Engine, tx db.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
 	b, err := benefits.End(ctx, tx, t.benefitTarget(), e.EndBenefit.Key, e.EndBenefit.Reason, e.EndBenefit.At, t.now)
 	if err != nil {
 		return AppliedEffect{}, err
@@ -214,7 +213,7 @@ func applyEnd(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int, 
 	return AppliedEffect{Kind: string(e.Kind), Detail: fmt.Sprintf("%s %s: %s", b.Kind, b.Key, b.EndReason)}, nil
 }
 
-func applySetTier(ctx context.Context, _ *Engine, tx bun.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
+func applySetTier(ctx context.Context, _ *Engine, tx db.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
 	if err := benefits.SetTier(ctx, tx, t.benefitTarget(), e.SetTier.Tier, e.SetTier.ValidUntil, t.now); err != nil {
 		return AppliedEffect{}, err
 	}
@@ -306,7 +305,7 @@ func effectKey(t effectTarget, idx int) string {
 	return fmt.Sprintf("evt:%d:%d:%d", t.eventID, t.campaign.ID, idx)
 }
 
-func applyCredit(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx int, e *pluginhost.Effect) (AppliedEffect, error) {
+func applyCredit(ctx context.Context, en *Engine, tx db.Tx, t effectTarget, idx int, e *pluginhost.Effect) (AppliedEffect, error) {
 	c := e.Credit
 	tr, err := en.ledger.CreditTx(ctx, tx, ledger.CreditInput{
 		ProgramID: t.campaign.ProgramID, MemberID: t.memberID, Amount: c.Amount, Kind: ledger.KindEarn,
@@ -319,7 +318,7 @@ func applyCredit(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx
 	return AppliedEffect{Kind: string(e.Kind), Points: c.Amount, TransactionID: tr.ID, Detail: c.Reason}, nil
 }
 
-func applyDebit(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx int, e *pluginhost.Effect) (AppliedEffect, error) {
+func applyDebit(ctx context.Context, en *Engine, tx db.Tx, t effectTarget, idx int, e *pluginhost.Effect) (AppliedEffect, error) {
 	d := e.Debit
 	tr, err := en.ledger.DebitTx(ctx, tx, ledger.DebitInput{
 		ProgramID: t.campaign.ProgramID, MemberID: t.memberID, Amount: d.Amount, Kind: ledger.KindRedeem,
@@ -331,13 +330,13 @@ func applyDebit(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, idx 
 	return AppliedEffect{Kind: string(e.Kind), Points: -d.Amount, TransactionID: tr.ID, Detail: d.Reason}, nil
 }
 
-func applyPutState(ctx context.Context, en *Engine, tx bun.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
+func applyPutState(ctx context.Context, en *Engine, tx db.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
 	state := e.PutState.State
 	if len(state) == 0 {
 		state = json.RawMessage("null")
 	}
-	_, err := tx.NewRaw(`UPDATE plugin_state SET state = ?::jsonb, updated_at = ? WHERE campaign_id = ? AND member_id = ?`,
-		string(state), t.now, t.campaign.ID, t.memberID).Exec(ctx)
+	_, err := db.PG(tx).Exec(ctx, `UPDATE plugin_state SET state = $1::jsonb, updated_at = $2 WHERE campaign_id = $3 AND member_id = $4`,
+		string(state), t.now, t.campaign.ID, t.memberID)
 	if err != nil {
 		return AppliedEffect{}, fmt.Errorf("engine: put state: %w", err)
 	}

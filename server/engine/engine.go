@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -129,7 +130,7 @@ func (o *Options) defaults() {
 // Engine records and evaluates events. It is safe for concurrent use, and several engines
 // (core replicas) may share one database.
 type Engine struct {
-	db        *bun.DB
+	db        *db.DB
 	ledger    *ledger.Ledger
 	members   *members.Store
 	campaigns *campaigns.Store
@@ -152,7 +153,7 @@ type descEntry struct {
 }
 
 // New returns an engine.
-func New(bdb *bun.DB, led *ledger.Ledger, mem *members.Store, camps *campaigns.Store, bens *benefits.Store, plugins Plugins,
+func New(bdb *db.DB, led *ledger.Ledger, mem *members.Store, camps *campaigns.Store, bens *benefits.Store, plugins Plugins,
 	log hclog.Logger, now func() time.Time, opts Options) *Engine {
 	opts.defaults()
 	return &Engine{db: bdb, ledger: led, members: mem, campaigns: camps, benefits: bens, plugins: plugins, log: log, now: now,
@@ -258,11 +259,11 @@ func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
 	var stored []Event
 	if len(newIDs) > 0 {
 		if stored, err = e.queryEvents(ctx, e.db, `SELECT `+eventColumns+` FROM events WHERE id = ANY($1::bigint[])`,
-			db.Int64s(newIDs)); err != nil {
+			newIDs); err != nil {
 			return nil, fmt.Errorf("engine: read events back: %w", err)
 		}
 	}
-	var dupSources, dupIDs db.Strings
+	var dupSources, dupIDs []string
 	for _, r := range insert {
 		if isNew[[2]string{r.Source, r.ExternalID}] == 0 {
 			dupSources, dupIDs = append(dupSources, r.Source), append(dupIDs, r.ExternalID)
@@ -313,21 +314,17 @@ func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
 	return results, nil
 }
 
-// eventColumns are the columns of Event, as the statements run through db.Prepared select them.
+// eventColumns are the columns of Event, as the statements on pgx (db.PG) select them.
 const eventColumns = `id, source, external_id, type, member_id, occurred_at, attributes, input_hash, received_at, status,
 	attempts, next_attempt_at, last_error, outcome, processed_at`
 
-// queryEvents runs a statement selecting eventColumns on db.Prepared(idb) and returns its rows.
+// queryEvents runs a statement selecting eventColumns on db.PG(idb) and returns its rows.
 func (e *Engine) queryEvents(ctx context.Context, idb bun.IDB, query string, args ...any) ([]Event, error) {
-	rows, err := db.Prepared(idb).QueryContext(ctx, query, args...)
+	rows, err := db.PG(idb).Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	var evs []Event
-	if err := e.db.ScanRows(ctx, rows, &evs); err != nil {
-		return nil, err
-	}
-	return evs, nil
+	return db.Collect[Event](rows)
 }
 
 // insertEvents stores new events in one statement, skipping those whose (source, external id)
@@ -335,9 +332,9 @@ func (e *Engine) queryEvents(ctx context.Context, idb bun.IDB, query string, arg
 // stored, by key and in order.
 func (e *Engine) insertEvents(ctx context.Context, evs []*Event) (map[[2]string]int64, []int64, error) {
 	n := len(evs)
-	sources, extIDs, types, occurred, attrs, hashes := make(db.Strings, n), make(db.Strings, n), make(db.Strings, n),
-		make(db.Strings, n), make(db.Strings, n), make(db.Strings, n)
-	memberIDs := make(db.Int64s, n)
+	sources, extIDs, types, occurred, attrs, hashes := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n)
+	memberIDs := make([]int64, n)
 	for i, ev := range evs {
 		b, err := json.Marshal(ev.Attributes)
 		if err != nil {
@@ -347,7 +344,7 @@ func (e *Engine) insertEvents(ctx context.Context, evs []*Event) (map[[2]string]
 		occurred[i], attrs[i], hashes[i] = timestampText(ev.OccurredAt), string(b), hex.EncodeToString(ev.InputHash)
 	}
 	// Every row of one call has the same receipt and lease times ($8, $9).
-	rows, err := db.Prepared(e.db).QueryContext(ctx, `INSERT INTO events (source, external_id, type, member_id, occurred_at,
+	rows, err := db.PG(e.db).Query(ctx, `INSERT INTO events (source, external_id, type, member_id, occurred_at,
 			attributes, input_hash, received_at, status, attempts, next_attempt_at, last_error)
 		SELECT d.source, d.external_id, d.type, d.member_id, d.occurred_at, d.attributes::jsonb, decode(d.input_hash, 'hex'),
 			$8::timestamptz, 'pending', 0, $9::timestamptz, ''
@@ -464,11 +461,14 @@ func (e *Engine) Run(ctx context.Context) {
 // RunOnce claims and evaluates one batch of due pending events and returns how many it claimed.
 func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 	now := e.now().UTC()
+	rows, err := db.PG(e.db).Query(ctx, `UPDATE events SET next_attempt_at = $1
+		WHERE id IN (SELECT id FROM events WHERE status = 'pending' AND next_attempt_at <= $2
+		             ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+		RETURNING id`, now.Add(e.opts.Lease), now, e.opts.BatchSize)
 	var ids []int64
-	err := e.db.NewRaw(`UPDATE events SET next_attempt_at = ?
-		WHERE id IN (SELECT id FROM events WHERE status = 'pending' AND next_attempt_at <= ?
-		             ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
-		RETURNING id`, now.Add(e.opts.Lease), now, e.opts.BatchSize).Scan(ctx, &ids)
+	if err == nil {
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+	}
 	if err != nil {
 		return 0, fmt.Errorf("engine: claim events: %w", err)
 	}
@@ -488,8 +488,8 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 // down it fails too, and the lease runs out instead.
 func (e *Engine) release(ctx context.Context, ids []int64) {
 	at := e.now().UTC().Add(e.opts.RetryMin)
-	if _, err := e.db.NewRaw(`UPDATE events SET next_attempt_at = ? WHERE id IN (?) AND status = 'pending' AND next_attempt_at > ?`,
-		at, bun.List(ids), at).Exec(context.WithoutCancel(ctx)); err != nil {
+	if _, err := db.PG(e.db).Exec(context.WithoutCancel(ctx), `UPDATE events SET next_attempt_at = $1
+		WHERE id = ANY($2::bigint[]) AND status = 'pending' AND next_attempt_at > $1`, at, ids); err != nil {
 		e.log.Warn("could not release events after a failed evaluation; their lease runs out instead", "events", len(ids), "error", err)
 	}
 }
@@ -528,15 +528,13 @@ func (e *Engine) whyNotRouted(ctx context.Context, c *campaigns.Campaign, typ st
 
 // State returns the plugin state a campaign keeps for a member (nil when none).
 func (e *Engine) State(ctx context.Context, campaignID, memberID int64) (json.RawMessage, error) {
-	var st []json.RawMessage
-	if err := e.db.NewRaw(`SELECT state FROM plugin_state WHERE campaign_id = ? AND member_id = ?`, campaignID, memberID).
-		Scan(ctx, &st); err != nil {
-		return nil, err
-	}
-	if len(st) == 0 || string(st[0]) == "null" {
+	var st json.RawMessage
+	err := db.PG(e.db).QueryRow(ctx, `SELECT state FROM plugin_state WHERE campaign_id = $1 AND member_id = $2`, campaignID, memberID).
+		Scan(&st)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && string(st) == "null" {
 		return nil, nil
 	}
-	return st[0], nil
+	return st, err
 }
 
 // handles reports whether campaign c's plugin evaluates events of type typ.
@@ -571,6 +569,6 @@ func (e *Engine) retryDelay(attempts int) time.Duration {
 }
 
 // runTx runs fn in a transaction with the ledger's retry policy.
-func (e *Engine) runTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+func (e *Engine) runTx(ctx context.Context, fn func(ctx context.Context, tx db.Tx) error) error {
 	return db.RunInTx(ctx, e.db, fn)
 }

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
@@ -189,7 +187,7 @@ func (e *Engine) storeEnrollment(ctx context.Context, c *campaigns.Campaign, mem
 	hash []byte, version int64, effects []pluginhost.Effect, now time.Time) (*EnrollResult, bool, error) {
 	var out *EnrollResult
 	stale := false
-	err := e.runTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := e.runTx(ctx, func(ctx context.Context, tx db.Tx) error {
 		fresh, err := e.checkVersion(ctx, tx, c.ID, memberID, version, now)
 		if err != nil {
 			return err
@@ -213,8 +211,8 @@ func (e *Engine) storeEnrollment(ctx context.Context, c *campaigns.Campaign, mem
 		}
 		if len(effects) == 0 {
 			// Enrolling changes what the plugin sees (Member.Enrollments): bump the version.
-			if _, err := tx.NewRaw(`UPDATE plugin_state SET version = version + 1 WHERE campaign_id = ? AND member_id = ?`,
-				c.ID, memberID).Exec(ctx); err != nil {
+			if _, err := db.PG(tx).Exec(ctx, `UPDATE plugin_state SET version = version + 1 WHERE campaign_id = $1 AND member_id = $2`,
+				c.ID, memberID); err != nil {
 				return err
 			}
 		}

@@ -75,7 +75,7 @@ GROUP BY 1 ORDER BY n DESC, reason LIMIT 10`
 func (e *Engine) CampaignFigures(ctx context.Context, campaignID int64, loc *time.Location, first, last time.Time) (*Figures, error) {
 	from := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, loc)
 	until := time.Date(last.Year(), last.Month(), last.Day()+1, 0, 0, 0, 0, loc)
-	rows, err := db.Prepared(e.db).QueryContext(ctx, figuresSQL, campaignID, loc.String(), from, until)
+	rows, err := db.PG(e.db).Query(ctx, figuresSQL, campaignID, loc.String(), from, until)
 	if err != nil {
 		return nil, fmt.Errorf("engine: campaign figures: %w", err)
 	}
@@ -103,7 +103,7 @@ func (e *Engine) CampaignFigures(ctx context.Context, campaignID int64, loc *tim
 		f.Total.Refused += d.Refused
 		f.Total.PointsIssued += d.PointsIssued
 	}
-	rows, err = db.Prepared(e.db).QueryContext(ctx, reasonsSQL, campaignID, from, until)
+	rows, err = db.PG(e.db).Query(ctx, reasonsSQL, campaignID, from, until)
 	if err != nil {
 		return nil, fmt.Errorf("engine: campaign no-effect reasons: %w", err)
 	}

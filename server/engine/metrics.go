@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/telemetry"
@@ -78,7 +77,7 @@ func (m *Metrics) decidedAfterCommit(ctx context.Context, ev *Event) {
 // NewBacklog returns a collector of the events waiting for evaluation, as every replica sees
 // them (promogate_events_waiting, promogate_events_oldest_waiting_age_seconds), read at each
 // scrape with one scan of the pending events' index.
-func NewBacklog(bdb *bun.DB, now func() time.Time) prometheus.Collector {
+func NewBacklog(bdb *db.DB, now func() time.Time) prometheus.Collector {
 	return &telemetry.Backlog{DB: bdb, Now: now,
 		Query: `SELECT count(*), min(received_at) FROM events WHERE status = 'pending'`,
 		Count: prometheus.NewDesc("promogate_events_waiting", "Events stored and not yet decided (pending: being evaluated or waiting for a plugin).", nil, nil),

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/uptrace/bun"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
@@ -51,7 +50,7 @@ func (e *Engine) process(ctx context.Context, ids []int64) error {
 	ctx, span := tracer.Start(ctx, "engine.process", trace.WithAttributes(attribute.Int("promogate.events", len(ids))))
 	defer span.End()
 	evs, err := e.queryEvents(ctx, e.db, `SELECT `+eventColumns+` FROM events WHERE id = ANY($1::bigint[]) AND status = 'pending'
-		ORDER BY id`, db.Int64s(ids))
+		ORDER BY id`, ids)
 	if err != nil {
 		return fmt.Errorf("engine: load events: %w", err)
 	}
@@ -195,7 +194,7 @@ func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]
 	sort.SliceStable(order, func(a, b int) bool { return order[a].ev.MemberID < order[b].ev.MemberID })
 	var alone []job
 	if len(order) > 1 {
-		err := e.runTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		err := e.runTx(ctx, func(ctx context.Context, tx db.Tx) error {
 			clear(stales)
 			alone = alone[:0]
 			slow, err := e.applyBatch(ctx, tx, order, decisions, last, stales)
@@ -203,18 +202,18 @@ func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]
 				return err
 			}
 			for _, j := range slow {
-				if _, err := tx.ExecContext(ctx, "SAVEPOINT event"); err != nil {
+				if _, err := db.PG(tx).Exec(ctx, "SAVEPOINT event"); err != nil {
 					return err
 				}
 				var stale []*campaigns.Campaign
 				if err := e.applier(j, decisions[j.ev.ID], last, &stale)(ctx, tx); err != nil {
-					if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT event"); rbErr != nil {
+					if _, rbErr := db.PG(tx).Exec(ctx, "ROLLBACK TO SAVEPOINT event"); rbErr != nil {
 						return rbErr
 					}
 					alone = append(alone, j)
 					continue
 				}
-				if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT event"); err != nil {
+				if _, err := db.PG(tx).Exec(ctx, "RELEASE SAVEPOINT event"); err != nil {
 					return err
 				}
 				stales[j.ev.ID] = stale
@@ -245,9 +244,9 @@ func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]
 // and their outcomes stored in one statement each. It records their stale campaigns in stales
 // and returns the other events (decisions with other effects), for the caller to apply one by
 // one. The result is the one the per-event applier would give, event by event.
-func (e *Engine) applyBatch(ctx context.Context, tx bun.Tx, group []job, decisions map[int64]map[int64]*decision, last bool,
+func (e *Engine) applyBatch(ctx context.Context, tx db.Tx, group []job, decisions map[int64]map[int64]*decision, last bool,
 	stales map[int64][]*campaigns.Campaign) ([]job, error) {
-	ids := make(db.Int64s, len(group))
+	ids := make([]int64, len(group))
 	for i, j := range group {
 		ids[i] = j.ev.ID
 	}
@@ -367,8 +366,8 @@ func creditsOnly(effects []pluginhost.Effect) bool {
 	return true
 }
 
-func splitPairs(pairs [][2]int64) (a, b db.Int64s) {
-	a, b = make(db.Int64s, len(pairs)), make(db.Int64s, len(pairs))
+func splitPairs(pairs [][2]int64) (a, b []int64) {
+	a, b = make([]int64, len(pairs)), make([]int64, len(pairs))
 	for i, p := range pairs {
 		a[i], b[i] = p[0], p[1]
 	}
@@ -378,13 +377,13 @@ func splitPairs(pairs [][2]int64) (a, b db.Int64s) {
 // lockStates creates the missing (campaign, member) state rows and locks all of them, in key
 // order, returning their versions. One statement: an upsert that keeps existing rows as they
 // are locks them as checkVersion does.
-func (e *Engine) lockStates(ctx context.Context, tx bun.Tx, pairs [][2]int64, now time.Time) (map[[2]int64]int64, error) {
+func (e *Engine) lockStates(ctx context.Context, tx db.Tx, pairs [][2]int64, now time.Time) (map[[2]int64]int64, error) {
 	versions := make(map[[2]int64]int64, len(pairs))
 	if len(pairs) == 0 {
 		return versions, nil
 	}
 	cs, ms := splitPairs(pairs)
-	rows, err := db.Prepared(tx).QueryContext(ctx, `INSERT INTO plugin_state (campaign_id, member_id, updated_at)
+	rows, err := db.PG(tx).Query(ctx, `INSERT INTO plugin_state (campaign_id, member_id, updated_at)
 		SELECT DISTINCT c, m, $3::timestamptz FROM unnest($1::bigint[], $2::bigint[]) AS k(c, m) ORDER BY c, m
 		ON CONFLICT (campaign_id, member_id) DO UPDATE SET updated_at = plugin_state.updated_at
 		RETURNING campaign_id, member_id, version`, cs, ms, now)
@@ -408,11 +407,11 @@ func (e *Engine) lockStates(ctx context.Context, tx bun.Tx, pairs [][2]int64, no
 
 // storeOutcomes writes the events' outcome, status and retry columns, and bumps the versions
 // of the (campaign, member) states in bumped, in one statement.
-func storeOutcomes(ctx context.Context, tx bun.Tx, jobs []job, byID map[int64]*Event, bumped [][2]int64, now time.Time) error {
+func storeOutcomes(ctx context.Context, tx db.Tx, jobs []job, byID map[int64]*Event, bumped [][2]int64, now time.Time) error {
 	n := len(jobs)
-	ids, attempts := make(db.Int64s, n), make(db.Int64s, n)
-	outcomes, statuses, processed, next, lastErr := make(db.Strings, n), make(db.Strings, n), make(db.Strings, n),
-		make(db.Strings, n), make(db.Strings, n)
+	ids, attempts := make([]int64, n), make([]int64, n)
+	outcomes, statuses, processed, next, lastErr := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n)
 	for i, j := range jobs {
 		ev := byID[j.ev.ID]
 		b, err := json.Marshal(ev.Outcome)
@@ -426,7 +425,7 @@ func storeOutcomes(ctx context.Context, tx bun.Tx, jobs []job, byID map[int64]*E
 		}
 	}
 	cs, ms := splitPairs(bumped)
-	_, err := db.Prepared(tx).ExecContext(ctx, `WITH bump AS (
+	_, err := db.PG(tx).Exec(ctx, `WITH bump AS (
 			UPDATE plugin_state SET version = version + 1, updated_at = $10::timestamptz
 			FROM unnest($8::bigint[], $9::bigint[]) AS k(c, m) WHERE campaign_id = k.c AND member_id = k.m
 		)
@@ -443,8 +442,8 @@ func storeOutcomes(ctx context.Context, tx bun.Tx, jobs []job, byID map[int64]*E
 
 // applier returns the unit of work that writes the decisions on one event inside a transaction,
 // reporting the campaigns decided on a stale snapshot through stalep.
-func (e *Engine) applier(j job, decisions map[int64]*decision, last bool, stalep *[]*campaigns.Campaign) func(context.Context, bun.Tx) error {
-	return func(ctx context.Context, tx bun.Tx) error {
+func (e *Engine) applier(j job, decisions map[int64]*decision, last bool, stalep *[]*campaigns.Campaign) func(context.Context, db.Tx) error {
+	return func(ctx context.Context, tx db.Tx) error {
 		*stalep = nil
 		locked, err := e.queryEvents(ctx, tx, `SELECT `+eventColumns+` FROM events WHERE id = $1 FOR UPDATE`, j.ev.ID)
 		if err == nil && len(locked) == 0 {
@@ -476,9 +475,9 @@ func (e *Engine) applier(j job, decisions map[int64]*decision, last bool, stalep
 			return fmt.Errorf("engine: encode outcome: %w", err)
 		}
 		if len(stale) > 0 {
-			_, err = db.Prepared(tx).ExecContext(ctx, `UPDATE events SET outcome = $2::jsonb WHERE id = $1`, ev.ID, string(outcome))
+			_, err = db.PG(tx).Exec(ctx, `UPDATE events SET outcome = $2::jsonb WHERE id = $1`, ev.ID, string(outcome))
 		} else {
-			_, err = db.Prepared(tx).ExecContext(ctx, `UPDATE events SET outcome = $2::jsonb, status = $3, processed_at = $4,
+			_, err = db.PG(tx).Exec(ctx, `UPDATE events SET outcome = $2::jsonb, status = $3, processed_at = $4,
 				attempts = $5, next_attempt_at = $6, last_error = $7 WHERE id = $1`,
 				ev.ID, string(outcome), ev.Status, ev.ProcessedAt, ev.Attempts, ev.NextAttemptAt, ev.LastError)
 		}
@@ -574,7 +573,7 @@ func (e *Engine) settle(ev *Event, targets []*campaigns.Campaign, decisions map[
 
 // applyDecision applies one campaign's validated effects on an event. Applying any effect bumps
 // the (campaign, member) version.
-func (e *Engine) applyDecision(ctx context.Context, tx bun.Tx, ev *Event, c *campaigns.Campaign, d *decision, co *CampaignOutcome, now time.Time) error {
+func (e *Engine) applyDecision(ctx context.Context, tx db.Tx, ev *Event, c *campaigns.Campaign, d *decision, co *CampaignOutcome, now time.Time) error {
 	if settledWithoutEffects(d, co) {
 		return nil
 	}
@@ -619,12 +618,12 @@ type applied struct {
 // if one of them is refused by the domain (a debit beyond the balance, an unknown benefit key),
 // none of them is, and the result says why. Other errors abort the transaction. Applying any
 // effect bumps the (campaign, member) state version.
-func (e *Engine) applyEffects(ctx context.Context, tx bun.Tx, target effectTarget, effects []pluginhost.Effect) (applied, error) {
+func (e *Engine) applyEffects(ctx context.Context, tx db.Tx, target effectTarget, effects []pluginhost.Effect) (applied, error) {
 	var out applied
 	if len(effects) == 0 {
 		return out, nil
 	}
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT effects"); err != nil {
+	if _, err := db.PG(tx).Exec(ctx, "SAVEPOINT effects"); err != nil {
 		return out, err
 	}
 	for i := range effects {
@@ -634,17 +633,17 @@ func (e *Engine) applyEffects(ctx context.Context, tx bun.Tx, target effectTarge
 			if !domainError(err) {
 				return out, err
 			}
-			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT effects"); rbErr != nil {
+			if _, rbErr := db.PG(tx).Exec(ctx, "ROLLBACK TO SAVEPOINT effects"); rbErr != nil {
 				return out, rbErr
 			}
 			return applied{failCode: domainCode(err), failReason: fmt.Sprintf("effect %d (%s): %v", i, eff.Kind, err)}, nil
 		}
 		out.applied = append(out.applied, a)
 	}
-	if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT effects"); err != nil {
+	if _, err := db.PG(tx).Exec(ctx, "RELEASE SAVEPOINT effects"); err != nil {
 		return out, err
 	}
-	_, err := db.Prepared(tx).ExecContext(ctx, `INSERT INTO plugin_state (campaign_id, member_id, version, updated_at)
+	_, err := db.PG(tx).Exec(ctx, `INSERT INTO plugin_state (campaign_id, member_id, version, updated_at)
 		VALUES ($1, $2, 1, $3)
 		ON CONFLICT (campaign_id, member_id) DO UPDATE SET version = plugin_state.version + 1, updated_at = EXCLUDED.updated_at`,
 		target.campaign.ID, target.memberID, target.now)
@@ -655,9 +654,9 @@ func (e *Engine) applyEffects(ctx context.Context, tx bun.Tx, target effectTarge
 // its version is still the one the plugin saw. One statement: an upsert that keeps the row as
 // it is locks an existing row the way FOR NO KEY UPDATE does, which every writer of the row
 // also takes.
-func (e *Engine) checkVersion(ctx context.Context, tx bun.Tx, campaignID, memberID, seen int64, now time.Time) (bool, error) {
+func (e *Engine) checkVersion(ctx context.Context, tx db.Tx, campaignID, memberID, seen int64, now time.Time) (bool, error) {
 	var version int64
-	if err := db.Prepared(tx).QueryRowContext(ctx, `INSERT INTO plugin_state (campaign_id, member_id, updated_at) VALUES ($1, $2, $3)
+	if err := db.PG(tx).QueryRow(ctx, `INSERT INTO plugin_state (campaign_id, member_id, updated_at) VALUES ($1, $2, $3)
 		ON CONFLICT (campaign_id, member_id) DO UPDATE SET updated_at = plugin_state.updated_at
 		RETURNING version`, campaignID, memberID, now).Scan(&version); err != nil {
 		return false, fmt.Errorf("engine: lock state: %w", err)
@@ -748,8 +747,8 @@ func (e *Engine) snapshots(ctx context.Context, memberIDs []int64, camps map[int
 	if s.programCodes, s.campaignCodes, err = e.codes.get(ctx, progIDs, campIDs); err != nil {
 		return nil, err
 	}
-	rows, err := db.Prepared(e.db).QueryContext(ctx, `SELECT campaign_id, member_id, state, version FROM plugin_state
-		WHERE campaign_id = ANY($1::bigint[]) AND member_id = ANY($2::bigint[])`, db.Int64s(cids), db.Int64s(memberIDs))
+	rows, err := db.PG(e.db).Query(ctx, `SELECT campaign_id, member_id, state, version FROM plugin_state
+		WHERE campaign_id = ANY($1::bigint[]) AND member_id = ANY($2::bigint[])`, cids, memberIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -769,9 +768,9 @@ func (e *Engine) snapshots(ctx context.Context, memberIDs []int64, camps map[int
 // accounts a snapshot shows (ledger.Balances also works out each balance's next expiry, which
 // plugins are not shown).
 func (e *Engine) balances(ctx context.Context, memberIDs []int64) (map[int64][]ledger.Balance, error) {
-	rows, err := db.Prepared(e.db).QueryContext(ctx, `SELECT program_id, member_id, available, pending, lifetime_earned,
+	rows, err := db.PG(e.db).Query(ctx, `SELECT program_id, member_id, available, pending, lifetime_earned,
 			status_balance
-		FROM accounts WHERE member_id = ANY($1::bigint[]) ORDER BY member_id, program_id`, db.Int64s(memberIDs))
+		FROM accounts WHERE member_id = ANY($1::bigint[]) ORDER BY member_id, program_id`, memberIDs)
 	if err != nil {
 		return nil, fmt.Errorf("engine: balances: %w", err)
 	}

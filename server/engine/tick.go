@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/uptrace/bun"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
@@ -196,11 +195,11 @@ func (e *Engine) ApplyTick(ctx context.Context, p *TickPlan) (int64, bool, error
 // applyTick is one attempt of ApplyTick. It returns the members whose state changed since their
 // evaluation, having written nothing, or none and the run's cursor after the page.
 func (e *Engine) applyTick(ctx context.Context, p *TickPlan) (next int64, done bool, stale []int64, err error) {
-	err = e.runTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = e.runTx(ctx, func(ctx context.Context, tx db.Tx) error {
 		next, done, stale = p.next, !p.more, nil
 		problems := slices.Clone(p.problems)
 		var current int64
-		if err := db.Prepared(tx).QueryRowContext(ctx, `SELECT cursor FROM tick_runs WHERE campaign_id = $1 AND hook = $2 AND due_at = $3 FOR UPDATE`,
+		if err := db.PG(tx).QueryRow(ctx, `SELECT cursor FROM tick_runs WHERE campaign_id = $1 AND hook = $2 AND due_at = $3 FOR UPDATE`,
 			p.run.Campaign.ID, p.run.Hook, p.run.Due).Scan(&current); err != nil {
 			return fmt.Errorf("engine: lock tick run: %w", err)
 		}
@@ -261,7 +260,7 @@ func (e *Engine) applyTick(ctx context.Context, p *TickPlan) (next int64, done b
 			lastError = fmt.Sprint(problems)
 			e.log.Warn("tick effects refused", "campaign", p.run.Campaign.Code, "hook", p.run.Hook, "problems", problems)
 		}
-		_, err := db.Prepared(tx).ExecContext(ctx, `UPDATE tick_runs SET cursor = $1, processed = processed + $2,
+		_, err := db.PG(tx).Exec(ctx, `UPDATE tick_runs SET cursor = $1, processed = processed + $2,
 				last_error = CASE WHEN $3 = '' THEN last_error ELSE $3 END,
 				status = CASE WHEN $4 THEN 'done' ELSE status END, finished_at = CASE WHEN $4 THEN now() ELSE finished_at END
 			WHERE campaign_id = $5 AND hook = $6 AND due_at = $7`,
@@ -318,7 +317,7 @@ func checkGrants(effects []pluginhost.Effect) string {
 // benefits, then each member's state (its last put_state, as applyPutState writes it) with its
 // version bumped, then the state and version of members without a state row. It returns the members whose state version is no longer the one their evaluation saw;
 // the caller then rolls the transaction back.
-func (e *Engine) applyTickBatch(ctx context.Context, tx bun.Tx, c *campaigns.Campaign, now time.Time, batch []memberEffects) ([]int64, error) {
+func (e *Engine) applyTickBatch(ctx context.Context, tx db.Tx, c *campaigns.Campaign, now time.Time, batch []memberEffects) ([]int64, error) {
 	if len(batch) == 0 {
 		return nil, nil
 	}
@@ -340,11 +339,11 @@ func (e *Engine) applyTickBatch(ctx context.Context, tx bun.Tx, c *campaigns.Cam
 			}
 		}
 	}
-	found, err := memberSet(db.Prepared(tx).QueryContext(ctx, `UPDATE plugin_state AS s
+	found, err := memberSet(db.PG(tx).Query(ctx, `UPDATE plugin_state AS s
 		SET state = CASE WHEN u.put THEN u.state::jsonb ELSE s.state END, version = s.version + 1, updated_at = $1
 		FROM unnest($2::bigint[], $3::bigint[], $4::boolean[], $5::text[]) AS u(member_id, seen, put, state)
 		WHERE s.campaign_id = $6 AND s.member_id = u.member_id AND s.version = u.seen
-		RETURNING s.member_id`, now, db.Int64s(ids), db.Int64s(seen), db.Bools(puts), db.Strings(states), c.ID))
+		RETURNING s.member_id`, now, ids, seen, puts, states, c.ID))
 	if err != nil {
 		return nil, fmt.Errorf("engine: tick states: %w", err)
 	}
@@ -362,10 +361,10 @@ func (e *Engine) applyTickBatch(ctx context.Context, tx bun.Tx, c *campaigns.Cam
 		}
 	}
 	if len(missing) > 0 {
-		created, err := memberSet(db.Prepared(tx).QueryContext(ctx, `INSERT INTO plugin_state (campaign_id, member_id, state, version, updated_at)
+		created, err := memberSet(db.PG(tx).Query(ctx, `INSERT INTO plugin_state (campaign_id, member_id, state, version, updated_at)
 			SELECT $1, u.member_id, u.state::jsonb, 1, $2 FROM unnest($3::bigint[], $4::text[]) AS u(member_id, state)
 			ON CONFLICT (campaign_id, member_id) DO NOTHING
-			RETURNING member_id`, c.ID, now, db.Int64s(missing), db.Strings(missingStates)))
+			RETURNING member_id`, c.ID, now, missing, missingStates))
 		if err != nil {
 			return nil, fmt.Errorf("engine: tick versions: %w", err)
 		}
@@ -395,7 +394,7 @@ func stateJSON(state json.RawMessage) json.RawMessage {
 }
 
 // memberSet collects the member ids a statement returned.
-func memberSet(rows *sql.Rows, err error) (map[int64]bool, error) {
+func memberSet(rows pgx.Rows, err error) (map[int64]bool, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
 	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
@@ -49,7 +48,7 @@ func (p ticker) Tick(_ context.Context, req sdk.TickRequest) (sdk.TickResponse, 
 // tickFixture is a campaign of the fake plugin with members enrolled once each, in order, and
 // its hook run due at due.
 type tickFixture struct {
-	bdb      *bun.DB
+	bdb      *db.DB
 	eng      *engine.Engine
 	run      engine.TickRun
 	members  []int64

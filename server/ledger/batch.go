@@ -3,7 +3,6 @@ package ledger
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
@@ -74,8 +74,8 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 		}
 		return cmp.Compare(a.member, b.member)
 	})
-	progs := make(db.Int64s, len(keys))
-	mems := make(db.Int64s, len(keys))
+	progs := make([]int64, len(keys))
+	mems := make([]int64, len(keys))
 	for i, k := range keys {
 		progs[i], mems[i] = k.program, k.member
 	}
@@ -83,7 +83,7 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 	// Accounts: create the missing ones and lock all of them in key order, in one statement: an
 	// insert that finds the account there updates it instead, changing no value, which locks
 	// the row as lockMemberAccount does.
-	rows, err := db.Prepared(tx).QueryContext(ctx, `INSERT INTO accounts (program_id, member_id, kind, created_at, updated_at)
+	rows, err := db.PG(tx).Query(ctx, `INSERT INTO accounts (program_id, member_id, kind, created_at, updated_at)
 		SELECT k.p, k.m, 'member', $3::timestamptz, $3::timestamptz
 		FROM unnest($1::bigint[], $2::bigint[]) AS k(p, m) ORDER BY k.p, k.m
 		ON CONFLICT (program_id, member_id) WHERE member_id IS NOT NULL DO UPDATE SET updated_at = accounts.updated_at
@@ -119,11 +119,11 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 
 	n := len(ins)
 	var (
-		programIDs, accountIDs, memberIDs, points, statusPoints, fromIDs = make(db.Int64s, n), make(db.Int64s, n),
-			make(db.Int64s, n), make(db.Int64s, n), make(db.Int64s, n), make(db.Int64s, n)
-		kinds, keysText, hashes, reasons, eventIDs, campaignIDs, versions, avail, expires, pending = make(db.Strings, n),
-			make(db.Strings, n), make(db.Strings, n), make(db.Strings, n), make(db.Strings, n), make(db.Strings, n),
-			make(db.Strings, n), make(db.Strings, n), make(db.Strings, n), make(db.Strings, n)
+		programIDs, accountIDs, memberIDs, points, statusPoints, fromIDs = make([]int64, n), make([]int64, n),
+			make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		kinds, keysText, hashes, reasons, eventIDs, campaignIDs, versions, avail, expires, pending = make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	)
 	type delta struct{ avail, pending, lifetime, status int64 }
 	deltas := map[int64]*delta{}
@@ -153,11 +153,11 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 		d.status += in.StatusPoints
 	}
 	m := len(deltas)
-	ids, dAvail, dPend, dLife, dStat := make(db.Int64s, 0, m), make(db.Int64s, 0, m), make(db.Int64s, 0, m), make(db.Int64s, 0, m), make(db.Int64s, 0, m)
+	ids, dAvail, dPend, dLife, dStat := make([]int64, 0, m), make([]int64, 0, m), make([]int64, 0, m), make([]int64, 0, m), make([]int64, 0, m)
 	for id, d := range deltas {
 		ids, dAvail, dPend, dLife, dStat = append(ids, id), append(dAvail, d.avail), append(dPend, d.pending), append(dLife, d.lifetime), append(dStat, d.status)
 	}
-	rows, err = db.Prepared(tx).QueryContext(ctx, creditBatch, programIDs, accountIDs, memberIDs, kinds, points, statusPoints,
+	rows, err = db.PG(tx).Query(ctx, creditBatch, programIDs, accountIDs, memberIDs, kinds, points, statusPoints,
 		keysText, hashes, reasons, eventIDs, campaignIDs, versions, fromIDs, avail, expires, pending, now,
 		ids, dAvail, dPend, dLife, dStat)
 	if err == nil {
@@ -210,7 +210,7 @@ const creditBatch = `WITH d AS (
 	SELECT id, program_id, idempotency_key FROM t`
 
 // scanBatchIDs sets the ids creditBatch returns on txs, matched by programme and key.
-func scanBatchIDs(rows *sql.Rows, txs []*Transaction) error {
+func scanBatchIDs(rows pgx.Rows, txs []*Transaction) error {
 	defer rows.Close()
 	type txKey struct {
 		program int64

@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
 	"github.com/promogate/promogate/server/ledger"
 )
@@ -51,7 +50,7 @@ func TestCreditBatchMatchesCreditOneByOne(t *testing.T) {
 	}
 	batch := build(batchMembers, "batch")
 	var got []*ledger.Transaction
-	err := bdb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 		var err error
 		got, err = l.CreditBatchTx(ctx, tx, batch)
 		return err
@@ -147,7 +146,7 @@ func TestCreditBatchRefusesUsedKeys(t *testing.T) {
 			ledger.ErrProgramNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := bdb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 				_, err := l.CreditBatchTx(ctx, tx, tc.ins)
 				return err
 			})

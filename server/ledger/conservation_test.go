@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
 	"github.com/promogate/promogate/server/ledger"
 )
@@ -57,7 +56,7 @@ func TestConservationCheckDetectsDrift(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			errRollback := errors.New("rollback")
 			var broken map[string][]string
-			err := bdb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 				if _, err := tx.ExecContext(ctx, tc.corrupt, tc.args...); err != nil {
 					return err
 				}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
@@ -29,13 +30,12 @@ type JobResult struct {
 // flushes, which concurrent transactions overlap and share. The first error stops the call
 // (accounts already in flight finish) and is returned with the totals of the accounts done.
 func (l *Ledger) ExpireDue(ctx context.Context, now time.Time, limit int) (JobResult, error) {
-	var accounts []int64
-	err := l.db.NewRaw(`SELECT DISTINCT account_id FROM lots
-		WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ? LIMIT ?`, now, limit).Scan(ctx, &accounts)
+	accounts, err := queryIDs(ctx, l.db, `SELECT DISTINCT account_id FROM lots
+		WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $1 LIMIT $2`, now, limit)
 	if err != nil {
 		return JobResult{}, fmt.Errorf("ledger: find due lots: %w", err)
 	}
-	return l.eachAccount(ctx, accounts, expireWorkers, func(ctx context.Context, tx bun.Tx, id int64) (JobResult, error) {
+	return l.eachAccount(ctx, accounts, expireWorkers, func(ctx context.Context, tx db.Tx, id int64) (JobResult, error) {
 		return l.expireAccount(ctx, tx, id, now)
 	})
 }
@@ -48,7 +48,7 @@ const expireWorkers = 8
 // time, and adds up the results. The first error stops handing out accounts; it is returned
 // once the accounts in flight have finished, with the totals of those that succeeded.
 func (l *Ledger) eachAccount(ctx context.Context, accounts []int64, workers int,
-	fn func(ctx context.Context, tx bun.Tx, id int64) (JobResult, error)) (JobResult, error) {
+	fn func(ctx context.Context, tx db.Tx, id int64) (JobResult, error)) (JobResult, error) {
 	var (
 		mu       sync.Mutex
 		res      JobResult
@@ -64,7 +64,7 @@ func (l *Ledger) eachAccount(ctx context.Context, accounts []int64, workers int,
 			defer wg.Done()
 			for id := range next {
 				var one JobResult
-				err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx bun.Tx) (err error) {
+				err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx db.Tx) (err error) {
 					one, err = fn(ctx, tx, id)
 					return err
 				})
@@ -137,7 +137,7 @@ func (l *Ledger) expireAccount(ctx context.Context, tx bun.IDB, accountID int64,
 	// lot expired again while the clock stood still — an injected clock, or two runs within the
 	// clock's resolution — and the job then failed on that account at every run.)
 	var lastTx int64
-	if err := tx.NewRaw("SELECT coalesce(max(id), 0) FROM transactions WHERE account_id = ?", accountID).Scan(ctx, &lastTx); err != nil {
+	if err := db.PG(tx).QueryRow(ctx, "SELECT coalesce(max(id), 0) FROM transactions WHERE account_id = $1", accountID).Scan(&lastTx); err != nil {
 		return JobResult{}, fmt.Errorf("ledger: latest transaction: %w", err)
 	}
 	key := fmt.Sprintf("%sexpire:%d:after:%d", SystemKeyPrefix, accountID, lastTx)
@@ -167,8 +167,7 @@ func (l *Ledger) expireAccount(ctx context.Context, tx bun.IDB, accountID int64,
 // Like ExpireDue it works under each account's row lock and is safe to run anywhere at once.
 func (l *Ledger) ReleaseDue(ctx context.Context, now time.Time, limit int) (JobResult, error) {
 	var res JobResult
-	var accounts []int64
-	err := l.db.NewRaw(`SELECT DISTINCT account_id FROM lots WHERE pending AND available_at <= ? LIMIT ?`, now, limit).Scan(ctx, &accounts)
+	accounts, err := queryIDs(ctx, l.db, `SELECT DISTINCT account_id FROM lots WHERE pending AND available_at <= $1 LIMIT $2`, now, limit)
 	if err != nil {
 		return res, fmt.Errorf("ledger: find due pending lots: %w", err)
 	}
@@ -177,15 +176,16 @@ func (l *Ledger) ReleaseDue(ctx context.Context, now time.Time, limit int) (JobR
 			Lots   int
 			Points int64
 		}
-		err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx bun.Tx) error {
-			if _, err := tx.NewRaw("SELECT id FROM accounts WHERE id = ? FOR UPDATE", id).Exec(ctx); err != nil {
+		err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx db.Tx) error {
+			pg := db.PG(tx)
+			if _, err := pg.Exec(ctx, "SELECT id FROM accounts WHERE id = $1 FOR UPDATE", id); err != nil {
 				return fmt.Errorf("ledger: lock account: %w", err)
 			}
-			err := tx.NewRaw(`WITH released AS (
+			err := pg.QueryRow(ctx, `WITH released AS (
 					UPDATE lots SET pending = false
-					WHERE account_id = ? AND pending AND available_at <= ?
+					WHERE account_id = $1 AND pending AND available_at <= $2
 					RETURNING remaining)
-				SELECT count(*) AS lots, coalesce(sum(remaining), 0)::bigint AS points FROM released`, id, now).Scan(ctx, &moved)
+				SELECT count(*) AS lots, coalesce(sum(remaining), 0)::bigint AS points FROM released`, id, now).Scan(&moved.Lots, &moved.Points)
 			if err != nil {
 				return fmt.Errorf("ledger: release lots: %w", err)
 			}
@@ -204,4 +204,13 @@ func (l *Ledger) ReleaseDue(ctx context.Context, now time.Time, limit int) (JobR
 		}
 	}
 	return res, nil
+}
+
+// queryIDs runs a query returning one bigint column and returns its values.
+func queryIDs(ctx context.Context, idb bun.IDB, query string, args ...any) ([]int64, error) {
+	rows, err := db.PG(idb).Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }

@@ -12,14 +12,13 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/promogate/promogate/db"
 )
 
 // Ledger applies point transactions to PostgreSQL. It is safe for concurrent use.
 type Ledger struct {
-	db  *bun.DB
+	db  *db.DB
 	now func() time.Time
 
 	mu  sync.RWMutex
@@ -33,7 +32,7 @@ type systemAccounts struct {
 }
 
 // New returns a Ledger on bdb that reads the time from now (the core's clock).
-func New(bdb *bun.DB, now func() time.Time) *Ledger {
+func New(bdb *db.DB, now func() time.Time) *Ledger {
 	if now == nil {
 		now = time.Now
 	}
@@ -41,7 +40,7 @@ func New(bdb *bun.DB, now func() time.Time) *Ledger {
 }
 
 // DB returns the pool the ledger writes to.
-func (l *Ledger) DB() *bun.DB { return l.db }
+func (l *Ledger) DB() *db.DB { return l.db }
 
 // CreditInput describes points given to a member.
 type CreditInput struct {
@@ -78,7 +77,7 @@ type DebitInput struct {
 // Credit gives points to a member in its own database transaction. See CreditTx.
 func (l *Ledger) Credit(ctx context.Context, in CreditInput) (*Transaction, error) {
 	var out *Transaction
-	err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx bun.Tx) (err error) {
+	err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx db.Tx) (err error) {
 		out, err = l.CreditTx(ctx, tx, in)
 		return err
 	})
@@ -88,7 +87,7 @@ func (l *Ledger) Credit(ctx context.Context, in CreditInput) (*Transaction, erro
 // Debit takes points from a member in its own database transaction. See DebitTx.
 func (l *Ledger) Debit(ctx context.Context, in DebitInput) (*Transaction, error) {
 	var out *Transaction
-	err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx bun.Tx) (err error) {
+	err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx db.Tx) (err error) {
 		out, err = l.DebitTx(ctx, tx, in)
 		return err
 	})
@@ -103,7 +102,7 @@ func (l *Ledger) Reverse(ctx context.Context, id int64, reason string) (*Transac
 	// what lets a retry of this call tell its own committed reversal from somebody else's.
 	nonce := rand.Text()
 	var out *Transaction
-	err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx bun.Tx) (err error) {
+	err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx db.Tx) (err error) {
 		out, err = l.reverseTx(ctx, tx, id, reason, nonce)
 		return err
 	})
@@ -234,11 +233,11 @@ func (l *Ledger) DebitTx(ctx context.Context, tx bun.IDB, in DebitInput) (*Trans
 		return l.replayOr(ctx, tx, in.ProgramID, in.IdempotencyKey, hash, ErrInsufficientPoints)
 	}
 	var lots []Lot
-	rows, err := db.Prepared(tx).QueryContext(ctx, `SELECT `+lotColumns+` FROM lots
+	rows, err := db.PG(tx).Query(ctx, `SELECT `+lotColumns+` FROM lots
 		WHERE account_id = $1 AND remaining > 0 AND NOT pending AND (expires_at IS NULL OR expires_at > $2)
 		ORDER BY expires_at ASC NULLS LAST, id ASC FOR UPDATE`, acct.ID, now)
 	if err == nil {
-		err = l.db.ScanRows(ctx, rows, &lots)
+		lots, err = db.Collect[Lot](rows)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ledger: lock lots: %w", err)
@@ -287,8 +286,8 @@ type entry struct {
 	dAvail, dPending, dLifetime, dStatus int64
 }
 
-// Columns of the ledger's tables, in the order statements run through db.Prepared select them
-// (scanned into the models with bun's ScanRows, or by scanTransaction).
+// Columns of the ledger's tables, in the order the statements on pgx (db.PG) select them
+// (scanned into the models with db.Collect, or by scanTransaction).
 const (
 	transactionColumns = `id, program_id, account_id, member_id, kind, points, status_points, idempotency_key, input_hash,
 		reason, reverses_id, event_id, campaign_id, plugin_version, created_at`
@@ -347,14 +346,14 @@ func (l *Ledger) writeEntry(ctx context.Context, tx bun.IDB, e *entry) (*Transac
 	if lot := e.lot; lot != nil {
 		args = append(args, lot.AvailableAt, lot.ExpiresAt, lot.Pending)
 	} else {
-		ids := make(db.Int64s, len(e.take))
-		amounts := make(db.Int64s, len(e.take))
+		ids := make([]int64, len(e.take))
+		amounts := make([]int64, len(e.take))
 		for i, c := range e.take {
 			ids[i], amounts[i] = c.LotID, c.Amount
 		}
 		query, args = debitEntry, append(args, ids, amounts)
 	}
-	err := db.Prepared(tx).QueryRowContext(ctx, query, args...).Scan(&t.ID)
+	err := db.PG(tx).QueryRow(ctx, query, args...).Scan(&t.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		// The key is taken by this transaction, or by one that had committed when the insert
 		// gave up (it waits for an uncommitted one): a later statement sees that row.
@@ -537,10 +536,10 @@ func (l *Ledger) reverseCredit(ctx context.Context, tx bun.IDB, orig, t *Transac
 // write refused for another reason answers this way, as if it had looked the key up first.
 func (l *Ledger) replayOr(ctx context.Context, tx bun.IDB, programID int64, key string, hash []byte, err error) (*Transaction, error) {
 	var found []Transaction
-	rows, lerr := db.Prepared(tx).QueryContext(ctx, `SELECT `+transactionColumns+` FROM transactions
+	rows, lerr := db.PG(tx).Query(ctx, `SELECT `+transactionColumns+` FROM transactions
 		WHERE program_id = $1 AND idempotency_key = $2`, programID, key)
 	if lerr == nil {
-		lerr = l.db.ScanRows(ctx, rows, &found)
+		found, lerr = db.Collect[Transaction](rows)
 	}
 	if lerr != nil {
 		return nil, fmt.Errorf("ledger: look up idempotency key: %w", lerr)
@@ -575,7 +574,7 @@ func (l *Ledger) LockAccountTx(ctx context.Context, tx bun.IDB, programID, membe
 func (l *Ledger) lockMemberAccount(ctx context.Context, tx bun.IDB, programID, memberID int64) (*Account, error) {
 	now := l.now().UTC()
 	var acct Account
-	err := db.Prepared(tx).QueryRowContext(ctx, `INSERT INTO accounts (program_id, member_id, kind, created_at, updated_at)
+	err := db.PG(tx).QueryRow(ctx, `INSERT INTO accounts (program_id, member_id, kind, created_at, updated_at)
 		SELECT $1::bigint, id, 'member', $2::timestamptz, $2::timestamptz FROM members WHERE id = $3::bigint
 		ON CONFLICT (program_id, member_id) WHERE member_id IS NOT NULL DO UPDATE SET updated_at = accounts.updated_at
 		RETURNING id, program_id, member_id, kind, available, pending, lifetime_earned, status_balance, created_at, updated_at`,
@@ -700,9 +699,8 @@ func applyConsumptions(ctx context.Context, tx bun.IDB, txID int64, cs []LotCons
 	if _, err := tx.NewInsert().Model(&cs).ExcludeColumn("id").Exec(ctx); err != nil {
 		return fmt.Errorf("ledger: insert lot consumptions: %w", err)
 	}
-	_, err := tx.NewRaw(`UPDATE lots SET remaining = remaining + d.delta
-		FROM unnest(?::bigint[], ?::bigint[]) AS d(id, delta) WHERE lots.id = d.id`,
-		pgdialect.Array(ids), pgdialect.Array(deltas)).Exec(ctx)
+	_, err := db.PG(tx).Exec(ctx, `UPDATE lots SET remaining = remaining + d.delta
+		FROM unnest($1::bigint[], $2::bigint[]) AS d(id, delta) WHERE lots.id = d.id`, ids, deltas)
 	if err != nil {
 		return fmt.Errorf("ledger: update lots: %w", err)
 	}
@@ -710,9 +708,9 @@ func applyConsumptions(ctx context.Context, tx bun.IDB, txID int64, cs []LotCons
 }
 
 func updateBalances(ctx context.Context, tx bun.IDB, accountID int64, now time.Time, dAvail, dPending, dLifetime, dStatus int64) error {
-	_, err := tx.NewRaw(`UPDATE accounts SET available = available + ?, pending = pending + ?,
-		lifetime_earned = lifetime_earned + ?, status_balance = status_balance + ?, updated_at = ? WHERE id = ?`,
-		dAvail, dPending, dLifetime, dStatus, now, accountID).Exec(ctx)
+	_, err := db.PG(tx).Exec(ctx, `UPDATE accounts SET available = available + $1, pending = pending + $2,
+		lifetime_earned = lifetime_earned + $3, status_balance = status_balance + $4, updated_at = $5 WHERE id = $6`,
+		dAvail, dPending, dLifetime, dStatus, now, accountID)
 	if err != nil {
 		if derr := constraintError(err); derr != nil {
 			return derr

@@ -14,6 +14,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
@@ -51,7 +52,7 @@ func newLedger(t *testing.T, now func() time.Time) *ledger.Ledger {
 // releaseIdle closes the shared pool's idle connections, keeping its settings, so that a test
 // that opened dozens of them for a storm does not hold them against the server's connection
 // limit (which other test packages share) after it ends.
-func releaseIdle(bdb *bun.DB) {
+func releaseIdle(bdb *db.DB) {
 	bdb.SetMaxIdleConns(0)
 	bdb.SetMaxIdleConns(bdb.Stats().MaxOpenConnections) // dbtest keeps as many idle as open
 }
@@ -190,11 +191,11 @@ func conservationViolations(ctx context.Context, idb bun.IDB) (map[string][]stri
 
 // checkConservation fails t when any conservation invariant is broken anywhere in the test
 // database. It reads one repeatable-read snapshot, so it may run while other writes go on.
-func checkConservation(t testing.TB, bdb *bun.DB) {
+func checkConservation(t testing.TB, bdb *db.DB) {
 	t.Helper()
 	ctx := context.Background()
 	var broken map[string][]string
-	err := bdb.RunInTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(ctx context.Context, tx bun.Tx) (err error) {
+	err := db.ReadSnapshot(ctx, bdb, func(ctx context.Context, tx db.Tx) (err error) {
 		broken, err = conservationViolations(ctx, tx)
 		return err
 	})

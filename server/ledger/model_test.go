@@ -142,7 +142,7 @@ func TestRandomModel(t *testing.T) {
 // inside a transaction) every 4 to 14 ms until ctx ends. Idle pooled connections are spared: killing
 // them only makes the next statement on them fail before it starts, which tests nothing and
 // slows everything down.
-func startKiller(ctx context.Context, killerDB *bun.DB) (killed, errs *atomic.Int64) {
+func startKiller(ctx context.Context, killerDB *db.DB) (killed, errs *atomic.Int64) {
 	killed, errs = new(atomic.Int64), new(atomic.Int64)
 	go func() {
 		if os.Getenv("LEDGER_MODEL_NOKILL") != "" {

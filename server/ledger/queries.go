@@ -5,11 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
@@ -33,7 +33,7 @@ func (l *Ledger) CreateProgram(ctx context.Context, code, name, description stri
 		return nil, fmt.Errorf("%w: name must be 1 to 200 bytes", ErrInvalidProgram)
 	}
 	p := &Program{Code: code, Name: name, Description: description, CreatedAt: l.now().UTC()}
-	err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx bun.Tx) error {
+	err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx db.Tx) error {
 		if _, err := tx.NewInsert().Model(p).ExcludeColumn("id").Returning("id").Exec(ctx); err != nil {
 			if db.Constraint(err) == "programs_code_key" {
 				return ErrProgramExists
@@ -109,7 +109,7 @@ func (l *Ledger) Balances(ctx context.Context, memberIDs []int64) (map[int64][]B
 	if len(memberIDs) == 0 {
 		return out, nil
 	}
-	rows, err := db.Prepared(l.db).QueryContext(ctx, balancesQuery, db.Int64s(memberIDs))
+	rows, err := db.PG(l.db).Query(ctx, balancesQuery, memberIDs)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: balances: %w", err)
 	}
@@ -168,24 +168,14 @@ type TransactionPage struct {
 	Limit int
 }
 
-// transactionsQueries read a page of a member's transactions, newest first: $1 is the member,
-// then come the programme (bit 1 of the index) and the cursor (bit 0) where given, and last the
-// number of rows. Each is one constant text, so that it is prepared once, and keeps its
-// conditions in the index scan of transactions_member.
-var transactionsQueries = [4]string{
-	transactionsPage(""),
-	transactionsPage(" AND id < $2"),
-	transactionsPage(" AND program_id = $2"),
-	transactionsPage(" AND program_id = $2 AND id < $3"),
-}
-
-func transactionsPage(where string) string {
-	return `SELECT ` + transactionColumns + ` FROM transactions WHERE member_id = $1` + where +
-		` ORDER BY id DESC LIMIT $` + strconv.Itoa(strings.Count(where, "$")+2)
-}
+// transactionsQuery reads a page of a member's transactions, newest first: $1 the member, $2
+// the cursor (ids below it; both in the index scan of transactions_member), $3 the programme
+// (0: all), $4 the number of rows.
+const transactionsQuery = `SELECT ` + transactionColumns + ` FROM transactions
+	WHERE member_id = $1 AND id < $2 AND ($3::bigint = 0 OR program_id = $3) ORDER BY id DESC LIMIT $4`
 
 // scanTransaction reads one row of transactionColumns.
-func scanTransaction(rows *sql.Rows, t *Transaction) error {
+func scanTransaction(rows pgx.Rows, t *Transaction) error {
 	var kind string
 	if err := rows.Scan(&t.ID, &t.ProgramID, &t.AccountID, &t.MemberID, &kind, &t.Points, &t.StatusPoints,
 		&t.IdempotencyKey, &t.InputHash, &t.Reason, &t.ReversesID, &t.EventID, &t.CampaignID, &t.PluginVersion,
@@ -198,14 +188,11 @@ func scanTransaction(rows *sql.Rows, t *Transaction) error {
 
 // Transactions returns up to p.Limit transactions and whether more follow.
 func (l *Ledger) Transactions(ctx context.Context, p TransactionPage) ([]Transaction, bool, error) {
-	which, args := 0, []any{p.MemberID}
-	if p.ProgramID != 0 {
-		which, args = which|2, append(args, p.ProgramID)
+	before := p.BeforeID
+	if before == 0 {
+		before = math.MaxInt64
 	}
-	if p.BeforeID != 0 {
-		which, args = which|1, append(args, p.BeforeID)
-	}
-	rows, err := db.Prepared(l.db).QueryContext(ctx, transactionsQueries[which], append(args, p.Limit+1)...)
+	rows, err := db.PG(l.db).Query(ctx, transactionsQuery, p.MemberID, before, p.ProgramID, p.Limit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("ledger: transactions: %w", err)
 	}

@@ -2,8 +2,6 @@ package ledger_test
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,8 +10,6 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
-	"github.com/uptrace/bun/driver/pgdriver"
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
@@ -43,67 +39,14 @@ func (s *statementLog) take() []string {
 }
 
 // countedPool opens a pool on the test database whose connections record every statement in
-// log. Like db.Open's, they run a statement with arguments as a prepared statement, kept per
-// connection.
-func countedPool(t *testing.T, log *statementLog) *bun.DB {
-	sqldb := sql.OpenDB(countingConnector{Connector: pgdriver.NewConnector(pgdriver.WithDSN(dbtest.URL(t))), log: log})
-	bdb := bun.NewDB(sqldb, pgdialect.New())
+// log (db.Options.OnStatement).
+func countedPool(t *testing.T, log *statementLog) *db.DB {
+	bdb, err := db.Open(context.Background(), dbtest.URL(t), db.Options{MaxOpenConns: 4, OnStatement: log.add})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { bdb.Close() })
 	return bdb
-}
-
-type countingConnector struct {
-	driver.Connector
-	log *statementLog
-}
-
-func (c countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	cn, err := c.Connector.Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &countingConn{Conn: cn.(*pgdriver.Conn), log: c.log, stmts: map[string]driver.Stmt{}}, nil
-}
-
-type countingConn struct {
-	*pgdriver.Conn
-	log   *statementLog
-	stmts map[string]driver.Stmt
-}
-
-func (c *countingConn) stmt(ctx context.Context, query string) (driver.Stmt, error) {
-	if st, ok := c.stmts[query]; ok {
-		return st, nil
-	}
-	st, err := c.PrepareContext(ctx, query)
-	if err == nil {
-		c.stmts[query] = st
-	}
-	return st, err
-}
-
-func (c *countingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	c.log.add(query)
-	if len(args) == 0 {
-		return c.Conn.QueryContext(ctx, query, nil)
-	}
-	st, err := c.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.(driver.StmtQueryContext).QueryContext(ctx, args)
-}
-
-func (c *countingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	c.log.add(query)
-	if len(args) == 0 {
-		return c.Conn.ExecContext(ctx, query, nil)
-	}
-	st, err := c.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
 // TestStatementsPerWrite counts the statements each write sends to PostgreSQL inside a caller's
@@ -123,29 +66,29 @@ func TestStatementsPerWrite(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		want int
-		call func(tx bun.Tx) error
+		call func(tx db.Tx) error
 		err  error
 	}{
-		{"credit, first use of the account", 2, func(tx bun.Tx) error { _, err := l.CreditTx(ctx, tx, credit); return err }, nil},
-		{"credit", 2, func(tx bun.Tx) error {
+		{"credit, first use of the account", 2, func(tx db.Tx) error { _, err := l.CreditTx(ctx, tx, credit); return err }, nil},
+		{"credit", 2, func(tx db.Tx) error {
 			_, err := l.CreditTx(ctx, tx, ledger.CreditInput{ProgramID: p.ID, MemberID: m, Amount: 5, IdempotencyKey: "c2"})
 			return err
 		}, nil},
-		{"credit replayed", 3, func(tx bun.Tx) error { _, err := l.CreditTx(ctx, tx, credit); return err }, nil},
-		{"credit, key taken by other input", 3, func(tx bun.Tx) error {
+		{"credit replayed", 3, func(tx db.Tx) error { _, err := l.CreditTx(ctx, tx, credit); return err }, nil},
+		{"credit, key taken by other input", 3, func(tx db.Tx) error {
 			in := credit
 			in.Amount++
 			_, err := l.CreditTx(ctx, tx, in)
 			return err
 		}, ledger.ErrIdempotencyConflict},
-		{"debit", 3, func(tx bun.Tx) error { _, err := l.DebitTx(ctx, tx, debit); return err }, nil},
-		{"debit replayed", 4, func(tx bun.Tx) error { _, err := l.DebitTx(ctx, tx, debit); return err }, nil},
-		{"debit beyond the balance", 2, func(tx bun.Tx) error {
+		{"debit", 3, func(tx db.Tx) error { _, err := l.DebitTx(ctx, tx, debit); return err }, nil},
+		{"debit replayed", 4, func(tx db.Tx) error { _, err := l.DebitTx(ctx, tx, debit); return err }, nil},
+		{"debit beyond the balance", 2, func(tx db.Tx) error {
 			_, err := l.DebitTx(ctx, tx, ledger.DebitInput{ProgramID: p.ID, MemberID: m, Amount: 1000, IdempotencyKey: "d2"})
 			return err
 		}, ledger.ErrInsufficientPoints},
-		{"lock account", 1, func(tx bun.Tx) error { _, err := l.LockAccountTx(ctx, tx, p.ID, m); return err }, nil},
-		{"batch credit, two members, one new account", 2, func(tx bun.Tx) error {
+		{"lock account", 1, func(tx db.Tx) error { _, err := l.LockAccountTx(ctx, tx, p.ID, m); return err }, nil},
+		{"batch credit, two members, one new account", 2, func(tx db.Tx) error {
 			_, err := l.CreditBatchTx(ctx, tx, []ledger.CreditInput{
 				{ProgramID: p.ID, MemberID: m, Amount: 1, IdempotencyKey: "b1"},
 				{ProgramID: p.ID, MemberID: third, Amount: 2, IdempotencyKey: "b2"},
@@ -156,7 +99,7 @@ func TestStatementsPerWrite(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stmts []string
-			err := db.RunInTx(ctx, l.DB(), func(ctx context.Context, tx bun.Tx) error {
+			err := db.RunInTx(ctx, l.DB(), func(ctx context.Context, tx db.Tx) error {
 				log.take()
 				err := tc.call(tx)
 				stmts = log.take()
@@ -208,7 +151,7 @@ func TestReplayWritesNothing(t *testing.T) {
 	debit := ledger.DebitInput{ProgramID: p.ID, MemberID: m, Amount: 60, IdempotencyKey: "spend-all"}
 
 	var first *ledger.Transaction
-	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) (err error) {
+	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) (err error) {
 		if first, err = l.CreditTx(ctx, tx, credit); err != nil {
 			return err
 		}
@@ -359,7 +302,7 @@ func TestUnknownProgramOrMember(t *testing.T) {
 			if _, err := l.Debit(ctx, ledger.DebitInput{ProgramID: tc.programID, MemberID: tc.member, Amount: 5, IdempotencyKey: tc.key}); !errors.Is(err, tc.debit) {
 				t.Errorf("debit: expected %v, got %v", tc.debit, err)
 			}
-			err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+			err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 				_, err := l.LockAccountTx(ctx, tx, tc.programID, tc.member)
 				return err
 			})
@@ -392,7 +335,7 @@ func TestLockAccount(t *testing.T) {
 	lock := func(led *ledger.Ledger) *ledger.Account {
 		t.Helper()
 		var acct *ledger.Account
-		err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) (err error) {
+		err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) (err error) {
 			acct, err = led.LockAccountTx(ctx, tx, p.ID, m)
 			return err
 		})
@@ -436,7 +379,7 @@ func TestLockAccount(t *testing.T) {
 	}
 	t.Cleanup(func() { pool.Close() })
 	waiter := ledger.New(pool, nil)
-	tx, err := bdb.BeginTx(ctx, nil)
+	tx, err := bdb.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

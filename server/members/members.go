@@ -4,7 +4,6 @@ package members
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
@@ -90,37 +90,39 @@ func (s *Store) Upsert(ctx context.Context, in UpsertInput) (*Member, bool, erro
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: attributes: %v", ErrInvalid, err)
 	}
-	var out struct {
-		Member
-		Inserted bool `bun:"inserted"`
-	}
-	err = s.db.NewRaw(`
+	var m Member
+	var inserted bool
+	var stored []byte
+	err = db.PG(s.db).QueryRow(ctx, `
 		INSERT INTO members AS m (external_ref, name, email, phone, birth_date, region, status, attributes, created_at, updated_at)
-		VALUES (?, coalesce(?, ''), coalesce(?, ''), coalesce(?, ''), ?, coalesce(?, ''), coalesce(?, 'active'),
-		        jsonb_strip_nulls(?::jsonb), ?, ?)
+		VALUES ($1, coalesce($2, ''), coalesce($3, ''), coalesce($4, ''), $5, coalesce($6, ''), coalesce($7, 'active'),
+		        jsonb_strip_nulls($8::jsonb), $9, $9)
 		ON CONFLICT (external_ref) DO UPDATE SET
-			name = coalesce(?, m.name),
-			email = coalesce(?, m.email),
-			phone = coalesce(?, m.phone),
-			birth_date = coalesce(?, m.birth_date),
-			region = coalesce(?, m.region),
-			status = coalesce(?, m.status),
-			attributes = jsonb_strip_nulls(m.attributes || ?::jsonb),
-			updated_at = ?
-		RETURNING m.*, (xmax = 0) AS inserted`,
-		in.ExternalRef, in.Name, in.Email, in.Phone, in.BirthDate, in.Region, in.Status, string(patch), now, now,
-		in.Name, in.Email, in.Phone, in.BirthDate, in.Region, in.Status, string(patch), now,
-	).Scan(ctx, &out)
+			name = coalesce($2, m.name),
+			email = coalesce($3, m.email),
+			phone = coalesce($4, m.phone),
+			birth_date = coalesce($5, m.birth_date),
+			region = coalesce($6, m.region),
+			status = coalesce($7, m.status),
+			attributes = jsonb_strip_nulls(m.attributes || $8::jsonb),
+			updated_at = $9
+		RETURNING `+memberColumns+`, (xmax = 0) AS inserted`,
+		in.ExternalRef, in.Name, in.Email, in.Phone, in.BirthDate, in.Region, in.Status, string(patch), now,
+	).Scan(&m.ID, &m.ExternalRef, &m.Name, &m.Email, &m.Phone, nullDate{&m.BirthDate}, &m.Region, &m.Status,
+		&stored, &m.CreatedAt, &m.UpdatedAt, &inserted)
 	if err != nil {
 		return nil, false, fmt.Errorf("members: upsert: %w", err)
 	}
-	return &out.Member, out.Inserted, nil
+	if err := json.Unmarshal(stored, &m.Attributes); err != nil {
+		return nil, false, fmt.Errorf("members: upsert: attributes: %w", err)
+	}
+	return &m, inserted, nil
 }
 
 // memberColumns are the columns of a Member, in the order scanMember reads them.
 const memberColumns = `id, external_ref, name, email, phone, birth_date, region, status, attributes, created_at, updated_at`
 
-// Statements of the reads by key, run prepared (db.Prepared).
+// Statements of the reads by key (on pgx, prepared once per connection).
 const (
 	memberByID          = `SELECT ` + memberColumns + ` FROM members WHERE id = $1`
 	memberByExternalRef = `SELECT ` + memberColumns + ` FROM members WHERE external_ref = $1`
@@ -128,7 +130,7 @@ const (
 )
 
 // scanMember reads one row of memberColumns.
-func scanMember(rows *sql.Rows, m *Member) error {
+func scanMember(rows pgx.Rows, m *Member) error {
 	var attrs []byte
 	if err := rows.Scan(&m.ID, &m.ExternalRef, &m.Name, &m.Email, &m.Phone, nullDate{&m.BirthDate}, &m.Region, &m.Status,
 		&attrs, &m.CreatedAt, &m.UpdatedAt); err != nil {
@@ -201,7 +203,7 @@ func (s *Store) one(ctx context.Context, query string, arg any) (*Member, error)
 
 // GetMany returns the members with the given ids, keyed by id; missing ids are absent.
 func (s *Store) GetMany(ctx context.Context, ids []int64) (map[int64]*Member, error) {
-	ms, err := s.query(ctx, membersByIDs, db.Int64s(ids))
+	ms, err := s.query(ctx, membersByIDs, ids)
 	if err != nil {
 		return nil, fmt.Errorf("members: get many: %w", err)
 	}
@@ -214,7 +216,7 @@ func (s *Store) GetMany(ctx context.Context, ids []int64) (map[int64]*Member, er
 
 // query runs one of the prepared reads.
 func (s *Store) query(ctx context.Context, query string, arg any) ([]Member, error) {
-	rows, err := db.Prepared(s.db).QueryContext(ctx, query, arg)
+	rows, err := db.PG(s.db).Query(ctx, query, arg)
 	if err != nil {
 		return nil, err
 	}
@@ -236,8 +238,8 @@ func (s *Store) IDsByExternalRef(ctx context.Context, refs []string) (map[string
 	if len(refs) == 0 {
 		return out, nil
 	}
-	rows, err := db.Prepared(s.db).QueryContext(ctx, `SELECT id, external_ref FROM members WHERE external_ref = ANY($1::text[])`,
-		db.Strings(refs))
+	rows, err := db.PG(s.db).Query(ctx, `SELECT id, external_ref FROM members WHERE external_ref = ANY($1::text[])`,
+		refs)
 	if err != nil {
 		return nil, fmt.Errorf("members: look up external refs: %w", err)
 	}

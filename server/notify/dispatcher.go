@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/uptrace/bun"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/promogate/promogate/db"
 )
@@ -109,7 +109,7 @@ func (c Config) backoff(attempt int, retryAfter time.Duration) time.Duration {
 // Dispatcher delivers pending notifications to the configured webhook. It is safe for
 // concurrent use, and several dispatchers (core replicas) may share one database.
 type Dispatcher struct {
-	db        *bun.DB
+	db        *db.DB
 	cfg       Config
 	client    *http.Client
 	log       hclog.Logger
@@ -127,7 +127,7 @@ const maxRecording = 4
 // client, logs to log and reads the time from now. A nil client means one that does not follow
 // redirects (a 3xx answer then fails the notification); a nil log discards; a nil now is
 // time.Now.
-func NewDispatcher(bdb *bun.DB, cfg Config, client *http.Client, log hclog.Logger, now func() time.Time) *Dispatcher {
+func NewDispatcher(bdb *db.DB, cfg Config, client *http.Client, log hclog.Logger, now func() time.Time) *Dispatcher {
 	if client == nil {
 		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
@@ -196,10 +196,13 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	}
 	now := d.now().UTC()
 	var claimed []Notification
-	err := d.db.NewRaw(`UPDATE notifications SET attempts = attempts + 1, next_attempt_at = ?
-		WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?
-		             ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
-		RETURNING *`, now.Add(d.cfg.Lease), now, d.cfg.BatchSize).Scan(ctx, &claimed)
+	rows, err := db.PG(d.db).Query(ctx, `UPDATE notifications SET attempts = attempts + 1, next_attempt_at = $1
+		WHERE id IN (SELECT id FROM notifications WHERE status = 'pending' AND next_attempt_at <= $2
+		             ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+		RETURNING *`, now.Add(d.cfg.Lease), now, d.cfg.BatchSize)
+	if err == nil {
+		claimed, err = db.Collect[Notification](rows)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("notify: claim notifications: %w", err)
 	}
@@ -233,8 +236,8 @@ func (d *Dispatcher) attempt(ctx context.Context, n *Notification) error {
 		if n.LastError != "" {
 			msg += "; last error: " + n.LastError
 		}
-		_, err := d.db.NewRaw(`UPDATE notifications SET status = 'failed', last_error = ?
-			WHERE id = ? AND status = 'pending' AND attempts = ?`, cleanError(msg), n.ID, n.Attempts).Exec(rctx)
+		_, err := db.PG(d.db).Exec(rctx, `UPDATE notifications SET status = 'failed', last_error = $1
+			WHERE id = $2 AND status = 'pending' AND attempts = $3`, cleanError(msg), n.ID, n.Attempts)
 		if err != nil {
 			return fmt.Errorf("notify: record notification %d: %w", n.ID, err)
 		}
@@ -279,30 +282,31 @@ func (d *Dispatcher) save(ctx context.Context, n *Notification, r attemptResult)
 	finished := d.now().UTC()
 	next := finished.Add(d.cfg.backoff(n.Attempts, r.retryAfter))
 	var updated int64
-	err := db.RunInTx(ctx, d.db, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewRaw(`INSERT INTO notification_deliveries
+	err := db.RunInTx(ctx, d.db, func(ctx context.Context, tx db.Tx) error {
+		pg := db.PG(tx)
+		if _, err := pg.Exec(ctx, `INSERT INTO notification_deliveries
 			(notification_id, attempt, started_at, duration_ms, status_code, error, outcome)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (notification_id, attempt) DO NOTHING`,
-			n.ID, n.Attempts, r.startedAt, r.duration.Milliseconds(), statusCode, r.err, r.outcome).Exec(ctx); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (notification_id, attempt) DO NOTHING`,
+			n.ID, n.Attempts, r.startedAt, r.duration.Milliseconds(), statusCode, r.err, r.outcome); err != nil {
 			return err
 		}
-		var q *bun.RawQuery
+		var res pgconn.CommandTag
+		var err error
 		switch r.outcome {
 		case OutcomeDelivered:
-			q = tx.NewRaw(`UPDATE notifications SET status = 'delivered', delivered_at = ?, last_error = ''
-				WHERE id = ? AND status <> 'delivered'`, finished, n.ID)
+			res, err = pg.Exec(ctx, `UPDATE notifications SET status = 'delivered', delivered_at = $1, last_error = ''
+				WHERE id = $2 AND status <> 'delivered'`, finished, n.ID)
 		case OutcomeRetry:
-			q = tx.NewRaw(`UPDATE notifications SET next_attempt_at = ?, last_error = ?
-				WHERE id = ? AND status = 'pending' AND attempts = ?`, next, r.err, n.ID, n.Attempts)
+			res, err = pg.Exec(ctx, `UPDATE notifications SET next_attempt_at = $1, last_error = $2
+				WHERE id = $3 AND status = 'pending' AND attempts = $4`, next, r.err, n.ID, n.Attempts)
 		default:
-			q = tx.NewRaw(`UPDATE notifications SET status = 'failed', last_error = ?
-				WHERE id = ? AND status = 'pending' AND attempts = ?`, r.err, n.ID, n.Attempts)
+			res, err = pg.Exec(ctx, `UPDATE notifications SET status = 'failed', last_error = $1
+				WHERE id = $2 AND status = 'pending' AND attempts = $3`, r.err, n.ID, n.Attempts)
 		}
-		res, err := q.Exec(ctx)
 		if err != nil {
 			return err
 		}
-		updated, err = res.RowsAffected()
+		updated = res.RowsAffected()
 		return err
 	})
 	if err != nil {

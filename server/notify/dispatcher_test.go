@@ -12,8 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/notify"
 )
 
@@ -475,7 +474,7 @@ func TestTwoDispatchers(t *testing.T) {
 	defer cancel()
 	var wg sync.WaitGroup
 	var transports []*countingTransport
-	for _, pool := range []*bun.DB{bdb, openPool(t, url)} {
+	for _, pool := range []*db.DB{bdb, openPool(t, url)} {
 		base := http.DefaultTransport.(*http.Transport).Clone()
 		// A fresh connection per request: Go's transport re-sends a request whose kept-alive
 		// connection breaks before any answer, which would put two requests in one logged attempt.

@@ -19,7 +19,7 @@ import (
 // releaseIdle closes the shared pool's idle connections, keeping its settings, so that a test
 // that opened several at once does not hold them against the server's connection limit, which
 // other test packages share.
-func releaseIdle(bdb *bun.DB) {
+func releaseIdle(bdb *db.DB) {
 	bdb.SetMaxIdleConns(0)
 	bdb.SetMaxIdleConns(bdb.Stats().MaxOpenConnections)
 }
@@ -92,7 +92,7 @@ func TestEnqueueIdempotent(t *testing.T) {
 	t.Run("twice in one transaction", func(t *testing.T) {
 		key := uniq("evt")
 		var ids [2]int64
-		err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+		err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 			for i := range ids {
 				n, err := notify.Enqueue(ctx, tx, sms(m, key), now)
 				if err != nil {
@@ -119,7 +119,7 @@ func TestEnqueueIdempotent(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range writers {
 			wg.Go(func() {
-				errs[i] = db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+				errs[i] = db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 					n, err := notify.Enqueue(ctx, tx, sms(m, key), now)
 					if err == nil {
 						ids[i] = n.ID
@@ -149,7 +149,7 @@ func TestEnqueueRollsBackWithCaller(t *testing.T) {
 	m := newMember(t, bdb)
 	key := uniq("evt")
 	boom := errors.New("a later effect failed")
-	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 		if _, err := notify.Enqueue(ctx, tx, sms(m, key), time.Now()); err != nil {
 			return err
 		}
@@ -194,7 +194,7 @@ func TestEnqueueRejects(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			n := sms(m, uniq("evt"))
 			c.edit(&n)
-			err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx bun.Tx) error {
+			err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 				_, err := notify.Enqueue(ctx, tx, n, time.Now())
 				return err
 			})

@@ -51,7 +51,7 @@ func uniq(prefix string) string {
 // dispatcher claims every due notification in its database, so dispatcher tests each get one,
 // rather than the package database the store tests share. The database is a copy of a template
 // migrated once per test binary, which is much faster than migrating each one.
-func isolatedDB(t *testing.T) (*bun.DB, string) {
+func isolatedDB(t *testing.T) (*db.DB, string) {
 	t.Helper()
 	ctx := context.Background()
 	tpl.once.Do(makeTemplate)
@@ -84,7 +84,7 @@ var tpl struct {
 	err   error
 	name  string
 	url   string
-	admin *bun.DB
+	admin *db.DB
 }
 
 func makeTemplate() {
@@ -130,7 +130,7 @@ func dropTemplate() {
 }
 
 // openPool opens a small pool on url, closed when the test ends.
-func openPool(t *testing.T, url string) *bun.DB {
+func openPool(t *testing.T, url string) *db.DB {
 	t.Helper()
 	bdb, err := db.Open(context.Background(), url, db.Options{MaxOpenConns: 6, ApplicationName: "promogate-test"})
 	if err != nil {

@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/uptrace/bun"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/telemetry"
 )
 
@@ -17,7 +17,7 @@ type Metrics struct {
 // NewMetrics creates the outbox metrics and registers them with reg, with a collector of the
 // pending notifications in bdb (promogate_outbox_pending and the age of the oldest), which
 // every replica reports whether or not it delivers.
-func NewMetrics(reg prometheus.Registerer, bdb *bun.DB, now func() time.Time) *Metrics {
+func NewMetrics(reg prometheus.Registerer, bdb *db.DB, now func() time.Time) *Metrics {
 	m := &Metrics{attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "promogate_outbox_attempts_total",
 		Help: "Webhook delivery attempts recorded by this replica, by outcome (delivered, retry, failed).",

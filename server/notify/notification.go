@@ -178,7 +178,7 @@ type Store struct {
 }
 
 // NewStore returns a store on bdb.
-func NewStore(bdb *bun.DB) *Store {
+func NewStore(bdb *db.DB) *Store {
 	return &Store{db: bdb}
 }
 

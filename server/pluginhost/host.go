@@ -105,7 +105,7 @@ func (k Key) String() string { return k.Name + "@" + k.Version }
 
 // Host owns the plugin processes of this core. It is safe for concurrent use.
 type Host struct {
-	db      *bun.DB
+	db      *db.DB
 	log     hclog.Logger
 	now     func() time.Time
 	opts    Options
@@ -119,7 +119,7 @@ type Host struct {
 }
 
 // New returns a host using the catalog in bdb. Call Close to stop every plugin process.
-func New(bdb *bun.DB, log hclog.Logger, now func() time.Time, metrics *Metrics, opts Options) *Host {
+func New(bdb *db.DB, log hclog.Logger, now func() time.Time, metrics *Metrics, opts Options) *Host {
 	opts.defaults()
 	if metrics == nil {
 		metrics = NewMetrics(nil)

@@ -19,8 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/engine"
@@ -53,29 +51,32 @@ var ErrInvalid = errors.New("invalid referral input")
 
 // Service issues and applies invite codes.
 type Service struct {
-	db      *bun.DB
+	db      *db.DB
 	engine  *engine.Engine
 	members *members.Store
 	now     func() time.Time
 }
 
 // New returns a referral service.
-func New(bdb *bun.DB, eng *engine.Engine, mem *members.Store, now func() time.Time) *Service {
+func New(bdb *db.DB, eng *engine.Engine, mem *members.Store, now func() time.Time) *Service {
 	return &Service{db: bdb, engine: eng, members: mem, now: now}
 }
 
 // Code returns the member's invite code in the programme, creating it on first use.
 func (s *Service) Code(ctx context.Context, memberID, programID int64) (string, error) {
 	var code string
-	err := s.db.NewRaw(`SELECT code FROM referral_codes WHERE member_id = ? AND program_id = ?`, memberID, programID).Scan(ctx, &code)
+	err := db.PG(s.db).QueryRow(ctx, `SELECT code FROM referral_codes WHERE member_id = $1 AND program_id = $2`, memberID, programID).Scan(&code)
 	if err == nil {
 		return code, nil
 	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("referral: code: %w", err)
+	}
 	for attempt := 0; attempt < maxCodeAttempts; attempt++ {
 		candidate := benefits.NewCode()
-		err = s.db.NewRaw(`INSERT INTO referral_codes (member_id, program_id, code, created_at) VALUES (?, ?, ?, ?)
+		err = db.PG(s.db).QueryRow(ctx, `INSERT INTO referral_codes (member_id, program_id, code, created_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (member_id, program_id) DO UPDATE SET code = referral_codes.code RETURNING code`,
-			memberID, programID, candidate, s.now().UTC()).Scan(ctx, &code)
+			memberID, programID, candidate, s.now().UTC()).Scan(&code)
 		if err == nil {
 			return code, nil
 		}
@@ -109,7 +110,7 @@ func (s *Service) Apply(ctx context.Context, refereeID int64, rawCode string) (*
 		MemberID  int64
 		ProgramID int64
 	}
-	err := s.db.NewRaw(`SELECT member_id, program_id FROM referral_codes WHERE code = ?`, code).Scan(ctx, &owner.MemberID, &owner.ProgramID)
+	err := db.PG(s.db).QueryRow(ctx, `SELECT member_id, program_id FROM referral_codes WHERE code = $1`, code).Scan(&owner.MemberID, &owner.ProgramID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &Result{Code: CodeUnknown, Message: fmt.Sprintf("no invite code %q exists", rawCode)}, nil
 	}

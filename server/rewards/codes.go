@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/promogate/promogate/db"
 )
@@ -56,13 +55,16 @@ func (s *Service) ImportCodes(ctx context.Context, rewardID int64, codes []strin
 	}
 	now := s.now().UTC()
 	out := &ImportResult{}
-	err = db.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		var inserted []string
-		err := tx.NewRaw(`INSERT INTO reward_codes (reward_id, code, imported_at)
-			SELECT ?, c, ? FROM unnest(?::text[]) AS c
+	err = db.RunInTx(ctx, s.db, func(ctx context.Context, tx db.Tx) error {
+		rows, err := db.PG(tx).Query(ctx, `INSERT INTO reward_codes (reward_id, code, imported_at)
+			SELECT $1, c, $2 FROM unnest($3::text[]) AS c
 			WHERE NOT EXISTS (SELECT 1 FROM benefits b WHERE b.code <> '' AND upper(b.code) = upper(c))
 			ON CONFLICT (upper(code)) DO NOTHING
-			RETURNING code`, rewardID, now, pgdialect.Array(clean)).Scan(ctx, &inserted)
+			RETURNING code`, rewardID, now, clean)
+		var inserted []string
+		if err == nil {
+			inserted, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		}
 		if err != nil {
 			return fmt.Errorf("rewards: import codes: %w", err)
 		}

@@ -69,7 +69,7 @@ func (s *Service) Quote(ctx context.Context, memberID, rewardID int64) (*Quote, 
 	}
 	var counts map[int64]int // only a per-member limit needs the member's orders
 	if r.PerMemberLimit > 0 {
-		if _, counts, err = orderCounts(ctx, db.Prepared(s.db), memberID, []int64{r.ID}); err != nil {
+		if _, counts, err = orderCounts(ctx, db.PG(s.db), memberID, []int64{r.ID}); err != nil {
 			return nil, err
 		}
 	}

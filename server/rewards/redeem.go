@@ -10,8 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
@@ -132,7 +130,7 @@ var errStale = errors.New("rewards: order raced a twin")
 
 func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, error) {
 	hash := orderHash(in.MemberID, in.RewardIDs, in.Points)
-	if res, err := s.replay(ctx, db.Prepared(s.db), in.MemberID, in.IdempotencyKey, hash); res != nil || err != nil {
+	if res, err := s.replay(ctx, db.PG(s.db), in.MemberID, in.IdempotencyKey, hash); res != nil || err != nil {
 		return s.finishReplay(ctx, res, nil, err)
 	}
 	m, err := s.members.Get(ctx, in.MemberID)
@@ -168,7 +166,7 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 	var marker int64
 	if pluginQuoted {
 		var counts map[int64]int
-		if marker, counts, err = orderCounts(ctx, db.Prepared(s.db), m.ID, limited); err != nil {
+		if marker, counts, err = orderCounts(ctx, db.PG(s.db), m.ID, limited); err != nil {
 			return nil, err
 		}
 		if quotes, err = s.quote(ctx, m, lines, counts, now); err != nil {
@@ -177,7 +175,7 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 		if rejs := refusals(quotes); len(rejs) > 0 {
 			// A twin request with this key (on another replica) may have committed meanwhile and
 			// caused the refusal (it took the stock or the limit): answer with its order.
-			if res, err := s.replay(ctx, db.Prepared(s.db), m.ID, in.IdempotencyKey, hash); res != nil || err != nil {
+			if res, err := s.replay(ctx, db.PG(s.db), m.ID, in.IdempotencyKey, hash); res != nil || err != nil {
 				return s.finishReplay(ctx, res, m, err)
 			}
 			return &RedeemResult{Rejection: &rejs[0], Rejections: rejs}, nil
@@ -185,7 +183,7 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 	}
 
 	var res *RedeemResult
-	err = db.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	err = db.RunInTx(ctx, s.db, func(ctx context.Context, tx db.Tx) error {
 		res = nil
 		// Every order of a member, and every ledger write on its account, serialises on this
 		// lock; the ledger's DebitTx later finds it held.
@@ -195,7 +193,7 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 		}
 		available := acct.Available
 		// Under the account lock every other order of this member has committed or waits.
-		st, err := readLocked(ctx, db.Prepared(tx), m.ID, in.IdempotencyKey, uniq, limited)
+		st, err := readLocked(ctx, db.PG(tx), m.ID, in.IdempotencyKey, uniq, limited)
 		if err != nil {
 			return err
 		}
@@ -223,7 +221,7 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 		if quotes, err = payWith(quotes, in.Points); err != nil {
 			return err
 		}
-		taken, err := takeStock(ctx, db.Prepared(tx), st.rewards, lines)
+		taken, err := takeStock(ctx, db.PG(tx), st.rewards, lines)
 		if err != nil {
 			return err
 		}
@@ -331,7 +329,7 @@ const assignCodes = `UPDATE reward_codes c SET order_line_id = x.line_id, assign
 // statement, then the assignment of the lines' promo codes. It fills o.Lines as Order would
 // read them back: with their rewards as the order left them (stock and codes taken) and their
 // benefits.
-func (s *Service) writeOrder(ctx context.Context, tx bun.Tx, o *Order, lines []*Reward, quotes []Quote, taken *stockTaken, now time.Time) error {
+func (s *Service) writeOrder(ctx context.Context, tx db.Tx, o *Order, lines []*Reward, quotes []Quote, taken *stockTaken, now time.Time) error {
 	o.Lines = make([]OrderLine, len(lines))
 	rows := make([]lineRow, len(lines))
 	var codeIDs []int64
@@ -388,7 +386,7 @@ func (s *Service) writeOrder(ctx context.Context, tx bun.Tx, o *Order, lines []*
 	if err != nil {
 		return fmt.Errorf("rewards: order lines: %w", err)
 	}
-	res, err := db.Prepared(tx).QueryContext(ctx, insertOrder, o.ID, o.ProgramID, o.MemberID, o.IdempotencyKey, o.InputHash,
+	res, err := db.PG(tx).Query(ctx, insertOrder, o.ID, o.ProgramID, o.MemberID, o.IdempotencyKey, o.InputHash,
 		o.Points, o.ListTotal, o.PriceTotal, o.MoneyDue, o.TransactionID, o.Status, o.CreatedAt, string(js))
 	if err != nil {
 		if db.Constraint(err) == "reward_orders_idempotency_key" {
@@ -419,13 +417,13 @@ func (s *Service) writeOrder(ctx context.Context, tx bun.Tx, o *Order, lines []*
 	if len(codeIDs) == 0 {
 		return nil
 	}
-	lineIDs := make(db.Int64s, 0, len(codeIDs))
+	lineIDs := make([]int64, 0, len(codeIDs))
 	for _, l := range o.Lines {
 		if l.Code != nil {
 			lineIDs = append(lineIDs, l.ID)
 		}
 	}
-	if _, err := db.Prepared(tx).ExecContext(ctx, assignCodes, now, db.Int64s(codeIDs), lineIDs); err != nil {
+	if _, err := db.PG(tx).Exec(ctx, assignCodes, now, codeIDs, lineIDs); err != nil {
 		return fmt.Errorf("rewards: assign codes: %w", err)
 	}
 	return nil
@@ -492,7 +490,7 @@ func (t *stockTaken) after(r *Reward) *Reward {
 // orders lock reward rows in one order) and takes their promo codes. It refuses with
 // OUT_OF_STOCK when a reward has fewer units or codes left than the order needs, and
 // NOT_AVAILABLE when a reward was deactivated since it was quoted.
-func takeStock(ctx context.Context, run db.Runner, rows []stockRow, lines []*Reward) (*stockTaken, error) {
+func takeStock(ctx context.Context, run db.Querier, rows []stockRow, lines []*Reward) (*stockTaken, error) {
 	need := map[int64]int64{}
 	byID := map[int64]*Reward{}
 	for _, r := range lines {
@@ -509,7 +507,7 @@ func takeStock(ctx context.Context, run db.Runner, rows []stockRow, lines []*Rew
 		}
 		if c.Stock != nil {
 			var left int64
-			err := run.QueryRowContext(ctx, `UPDATE rewards SET stock = stock - $1 WHERE id = $2 AND stock >= $1 RETURNING stock`,
+			err := run.QueryRow(ctx, `UPDATE rewards SET stock = stock - $1 WHERE id = $2 AND stock >= $1 RETURNING stock`,
 				need[c.ID], c.ID).Scan(&left)
 			if errors.Is(err, sql.ErrNoRows) {
 				rejs = append(rejs, Rejection{Code: CodeOutOfStock, RewardID: c.ID, Message: fmt.Sprintf("%s is out of stock", r.Code)})
@@ -530,7 +528,7 @@ func takeStock(ctx context.Context, run db.Runner, rows []stockRow, lines []*Rew
 			}
 			if int64(len(got)) < need[c.ID] {
 				var free int64
-				if err := run.QueryRowContext(ctx, `SELECT count(*) FROM reward_codes WHERE reward_id = $1 AND order_line_id IS NULL`,
+				if err := run.QueryRow(ctx, `SELECT count(*) FROM reward_codes WHERE reward_id = $1 AND order_line_id IS NULL`,
 					c.ID).Scan(&free); err != nil {
 					return nil, fmt.Errorf("rewards: count codes: %w", err)
 				}
@@ -551,8 +549,8 @@ func takeStock(ctx context.Context, run db.Runner, rows []stockRow, lines []*Rew
 
 // freeCodes locks up to n free promo codes of a reward, skipping those locked by concurrent
 // orders, in import order.
-func freeCodes(ctx context.Context, run db.Runner, rewardID, n int64) ([]poolCode, error) {
-	rows, err := run.QueryContext(ctx, `SELECT id, code FROM reward_codes WHERE reward_id = $1 AND order_line_id IS NULL
+func freeCodes(ctx context.Context, run db.Querier, rewardID, n int64) ([]poolCode, error) {
+	rows, err := run.Query(ctx, `SELECT id, code FROM reward_codes WHERE reward_id = $1 AND order_line_id IS NULL
 		ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, rewardID, n)
 	if err != nil {
 		return nil, fmt.Errorf("rewards: take codes: %w", err)
@@ -574,10 +572,10 @@ func freeCodes(ctx context.Context, run db.Runner, rewardID, n int64) ([]poolCod
 
 // replay returns the member's order with the key (its id only), or nil when there is none;
 // ErrIdempotencyConflict when it was placed with other rewards.
-func (s *Service) replay(ctx context.Context, run db.Runner, memberID int64, key string, hash []byte) (*RedeemResult, error) {
+func (s *Service) replay(ctx context.Context, run db.Querier, memberID int64, key string, hash []byte) (*RedeemResult, error) {
 	var id int64
 	var h []byte
-	err := run.QueryRowContext(ctx, `SELECT id, input_hash FROM reward_orders WHERE member_id = $1 AND idempotency_key = $2`,
+	err := run.QueryRow(ctx, `SELECT id, input_hash FROM reward_orders WHERE member_id = $1 AND idempotency_key = $2`,
 		memberID, key).Scan(&id, &h)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -603,9 +601,9 @@ const countLines = `(SELECT count(*) FROM reward_order_lines l JOIN reward_order
 
 // orderCounts returns the member's latest order id (0: none) and how many units of each of
 // rewardIDs the member holds from orders not reversed, in one statement.
-func orderCounts(ctx context.Context, run db.Runner, memberID int64, rewardIDs []int64) (int64, map[int64]int, error) {
-	rows, err := run.QueryContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM reward_orders WHERE member_id = $1), r.id, `+
-		countLines+` FROM (VALUES (1)) AS one LEFT JOIN unnest($2::bigint[]) AS r(id) ON true`, memberID, db.Int64s(rewardIDs))
+func orderCounts(ctx context.Context, run db.Querier, memberID int64, rewardIDs []int64) (int64, map[int64]int, error) {
+	rows, err := run.Query(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM reward_orders WHERE member_id = $1), r.id, `+
+		countLines+` FROM (VALUES (1)) AS one LEFT JOIN unnest($2::bigint[]) AS r(id) ON true`, memberID, rewardIDs)
 	if err != nil {
 		return 0, nil, fmt.Errorf("rewards: count redemptions: %w", err)
 	}
@@ -646,14 +644,14 @@ type lockedState struct {
 // readLocked reads, in one statement, an id for the order, the member's order with the key,
 // the member's latest order, the units the member holds of the rewards in limited, and the
 // stock and state of the rewards in ids.
-func readLocked(ctx context.Context, run db.Runner, memberID int64, key string, ids, limited []int64) (*lockedState, error) {
-	rows, err := run.QueryContext(ctx, `WITH n AS MATERIALIZED (SELECT nextval('reward_orders_id_seq') AS id)
+func readLocked(ctx context.Context, run db.Querier, memberID int64, key string, ids, limited []int64) (*lockedState, error) {
+	rows, err := run.Query(ctx, `WITH n AS MATERIALIZED (SELECT nextval('reward_orders_id_seq') AS id)
 		SELECT n.id, coalesce(p.id, 0), p.input_hash, (SELECT coalesce(max(id), 0) FROM reward_orders WHERE member_id = $1),
 			r.id, r.stock, r.code_pool, r.active, CASE WHEN r.id = ANY($4::bigint[]) THEN `+countLines+` ELSE 0 END
 		FROM n
 		LEFT JOIN reward_orders p ON p.member_id = $1 AND p.idempotency_key = $2
 		LEFT JOIN rewards r ON r.id = ANY($3::bigint[])
-		ORDER BY r.id`, memberID, key, db.Int64s(ids), db.Int64s(limited))
+		ORDER BY r.id`, memberID, key, ids, limited)
 	if err != nil {
 		return nil, fmt.Errorf("rewards: read order state: %w", err)
 	}

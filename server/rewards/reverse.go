@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/uptrace/bun"
-
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
 )
@@ -34,7 +32,7 @@ func (s *Service) Reverse(ctx context.Context, in ReverseInput) (*Order, error) 
 	if in.By == "" {
 		in.By = "unknown"
 	}
-	err := db.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	err := db.RunInTx(ctx, s.db, func(ctx context.Context, tx db.Tx) error {
 		var o Order
 		if err := tx.NewSelect().Model(&o).Where("o.id = ?", in.OrderID).For("UPDATE").Scan(ctx); err != nil {
 			return db.Resolve(err, ErrOrderNotFound)
@@ -70,7 +68,7 @@ func (s *Service) Reverse(ctx context.Context, in ReverseInput) (*Order, error) 
 			}
 		}
 		for _, id := range uniqueIDs(keys(units)) {
-			if _, err := tx.NewRaw(`UPDATE rewards SET stock = stock + ? WHERE id = ? AND stock IS NOT NULL`, units[id], id).Exec(ctx); err != nil {
+			if _, err := db.PG(tx).Exec(ctx, `UPDATE rewards SET stock = stock + $1 WHERE id = $2 AND stock IS NOT NULL`, units[id], id); err != nil {
 				return fmt.Errorf("rewards: restore stock: %w", err)
 			}
 		}

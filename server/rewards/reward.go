@@ -38,7 +38,7 @@ type Plugins interface {
 
 // Config holds the service's dependencies.
 type Config struct {
-	DB        *bun.DB
+	DB        *db.DB
 	Ledger    *ledger.Ledger
 	Members   *members.Store
 	Campaigns *campaigns.Store
@@ -54,7 +54,7 @@ type Config struct {
 // Service is the rewards catalogue and the redemption of rewards. It is safe for concurrent
 // use, and several services (core replicas) may share one database.
 type Service struct {
-	db        *bun.DB
+	db        *db.DB
 	ledger    *ledger.Ledger
 	members   *members.Store
 	campaigns *campaigns.Store
@@ -212,7 +212,7 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (*Reward
 		return nil, invalid("give campaign or removeCampaign, not both")
 	}
 	var out *Reward
-	err := db.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	err := db.RunInTx(ctx, s.db, func(ctx context.Context, tx db.Tx) error {
 		var r Reward
 		if err := tx.NewSelect().Model(&r).Where("r.id = ?", id).For("UPDATE").Scan(ctx); err != nil {
 			return db.Resolve(err, ErrNotFound)
@@ -419,15 +419,14 @@ func (s *Service) GetMany(ctx context.Context, ids []int64) (map[int64]*Reward, 
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := db.Prepared(s.db).QueryContext(ctx, `SELECT r.*, (SELECT count(*) FROM reward_codes c
+	rows, err := db.PG(s.db).Query(ctx, `SELECT r.*, (SELECT count(*) FROM reward_codes c
 		WHERE c.reward_id = r.id AND c.order_line_id IS NULL) AS codes_available FROM rewards r WHERE r.id = ANY($1::bigint[])`,
-		db.Int64s(ids))
+		ids)
 	if err != nil {
 		return nil, fmt.Errorf("rewards: get: %w", err)
 	}
-	defer rows.Close()
-	var rs []Reward
-	if err := s.db.ScanRows(ctx, rows, &rs); err != nil {
+	rs, err := db.Collect[Reward](rows)
+	if err != nil {
 		return nil, fmt.Errorf("rewards: get: %w", err)
 	}
 	for i := range rs {
@@ -453,7 +452,7 @@ type Filter struct {
 
 // List returns up to limit rewards with ids above afterID, in id order, and whether more follow.
 //
-// The statement is prepared (db.Prepared): its text depends only on which filters are given, so
+// The statement runs on pgx (db.PG): its text depends only on which filters are given, so
 // there are a few dozen texts at most, each prepared once per connection.
 func (s *Service) List(ctx context.Context, f Filter, afterID int64, limit int) ([]Reward, bool, error) {
 	m := f.AvailableTo
@@ -493,7 +492,7 @@ func (s *Service) List(ctx context.Context, f Filter, afterID int64, limit int) 
 				AND c.status IN ('scheduled', 'active') AND c.starts_at <= $%d AND (c.ends_at IS NULL OR c.ends_at > $%d)))`, now, now)
 		where(inRegion, memberRegion(m))
 		where("(cardinality(r.services_required) = 0 OR EXISTS (SELECT 1 FROM unnest(r.services_required) v WHERE lower(v) = ANY($%d::text[])))",
-			db.Strings(lowerAll(memberServices(m))))
+			lowerAll(memberServices(m)))
 		where(`(r.per_member_limit = 0 OR r.per_member_limit > (SELECT count(*) FROM reward_order_lines l
 				JOIN reward_orders o ON o.id = l.order_id WHERE l.member_id = $%d AND l.reward_id = r.id AND o.status = 'completed'))`, m.ID)
 		where("(r.stock IS NULL OR r.stock > 0)")
@@ -501,12 +500,12 @@ func (s *Service) List(ctx context.Context, f Filter, afterID int64, limit int) 
 	}
 	args = append(args, limit+1)
 	fmt.Fprintf(&q, " ORDER BY r.id ASC LIMIT $%d", len(args))
-	rows, err := db.Prepared(s.db).QueryContext(ctx, q.String(), args...)
+	rows, err := db.PG(s.db).Query(ctx, q.String(), args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("rewards: list: %w", err)
 	}
-	var rs []Reward
-	if err := s.db.ScanRows(ctx, rows, &rs); err != nil {
+	rs, err := db.Collect[Reward](rows)
+	if err != nil {
 		return nil, false, fmt.Errorf("rewards: list: %w", err)
 	}
 	more := len(rs) > limit

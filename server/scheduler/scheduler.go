@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/uptrace/bun"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
@@ -62,7 +62,7 @@ type Options struct {
 
 // Scheduler runs scheduled work.
 type Scheduler struct {
-	db        *bun.DB
+	db        *db.DB
 	ledger    *ledger.Ledger
 	benefits  *benefits.Store
 	engine    *engine.Engine
@@ -75,7 +75,7 @@ type Scheduler struct {
 }
 
 // New returns a scheduler.
-func New(bdb *bun.DB, led *ledger.Ledger, bens *benefits.Store, eng *engine.Engine, plugins Descriptions,
+func New(bdb *db.DB, led *ledger.Ledger, bens *benefits.Store, eng *engine.Engine, plugins Descriptions,
 	log hclog.Logger, now func() time.Time, opts Options) *Scheduler {
 	if opts.Interval <= 0 {
 		opts.Interval = time.Second
@@ -142,8 +142,8 @@ func (s *Scheduler) RunOnce(ctx context.Context) error {
 	if _, err := s.benefits.LapseTiers(ctx, now); err != nil {
 		return err
 	}
-	if _, err := s.db.NewRaw(`UPDATE campaigns SET status = 'active', updated_at = ? WHERE status = 'scheduled' AND starts_at <= ?`,
-		now, now).Exec(ctx); err != nil {
+	if _, err := db.PG(s.db).Exec(ctx, `UPDATE campaigns SET status = 'active', updated_at = $1 WHERE status = 'scheduled' AND starts_at <= $1`,
+		now); err != nil {
 		return err
 	}
 	if _, err := s.campaigns.EndDue(ctx, now); err != nil {
@@ -218,7 +218,7 @@ func (s *Scheduler) hook(ctx context.Context, c *campaigns.Campaign, sch pluginh
 		return false, err
 	}
 	var last *time.Time
-	if err := s.db.NewRaw(`SELECT max(due_at) FROM tick_runs WHERE campaign_id = ? AND hook = ?`, c.ID, sch.Name).Scan(ctx, &last); err != nil {
+	if err := db.PG(s.db).QueryRow(ctx, `SELECT max(due_at) FROM tick_runs WHERE campaign_id = $1 AND hook = $2`, c.ID, sch.Name).Scan(&last); err != nil {
 		return false, err
 	}
 	// Finish an unfinished run first (its owner may have died), then start the next ones.
@@ -267,8 +267,8 @@ func (s *Scheduler) hook(ctx context.Context, c *campaigns.Campaign, sch pluginh
 // running it); on a failed read it reports true, so the caller tries again.
 func (s *Scheduler) running(ctx context.Context, campaignID int64, hook string, due time.Time) bool {
 	var status string
-	if err := s.db.NewRaw(`SELECT status FROM tick_runs WHERE campaign_id = ? AND hook = ? AND due_at = ?`, campaignID, hook, due).
-		Scan(ctx, &status); err != nil {
+	if err := db.PG(s.db).QueryRow(ctx, `SELECT status FROM tick_runs WHERE campaign_id = $1 AND hook = $2 AND due_at = $3`, campaignID, hook, due).
+		Scan(&status); err != nil {
 		return true
 	}
 	return status == "running"
@@ -280,15 +280,19 @@ func (s *Scheduler) runOccurrence(ctx context.Context, run engine.TickRun) error
 	wall := time.Now()
 	var cursor int64
 	var status string
-	err := s.db.NewRaw(`INSERT INTO tick_runs (campaign_id, hook, due_at, lease_until, owner, started_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, hook, due_at) DO NOTHING RETURNING cursor, status`,
-		run.Campaign.ID, run.Hook, run.Due, wall.Add(s.opts.Lease), s.owner, s.now().UTC()).Scan(ctx, &cursor, &status)
+	pg := db.PG(s.db)
+	err := pg.QueryRow(ctx, `INSERT INTO tick_runs (campaign_id, hook, due_at, lease_until, owner, started_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (campaign_id, hook, due_at) DO NOTHING RETURNING cursor, status`,
+		run.Campaign.ID, run.Hook, run.Due, wall.Add(s.opts.Lease), s.owner, s.now().UTC()).Scan(&cursor, &status)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
 	if err != nil {
 		// Exists already: take it over only when it is unfinished and its lease has run out.
-		err = s.db.NewRaw(`UPDATE tick_runs SET owner = ?, lease_until = ?
-			WHERE campaign_id = ? AND hook = ? AND due_at = ? AND status = 'running' AND (lease_until < ? OR owner = ?)
-			RETURNING cursor, status`, s.owner, wall.Add(s.opts.Lease), run.Campaign.ID, run.Hook, run.Due, wall, s.owner).
-			Scan(ctx, &cursor, &status)
+		err = pg.QueryRow(ctx, `UPDATE tick_runs SET owner = $1, lease_until = $2
+			WHERE campaign_id = $3 AND hook = $4 AND due_at = $5 AND status = 'running' AND (lease_until < $6 OR owner = $1)
+			RETURNING cursor, status`, s.owner, wall.Add(s.opts.Lease), run.Campaign.ID, run.Hook, run.Due, wall).
+			Scan(&cursor, &status)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // done, or owned by a live replica
 		}
@@ -373,8 +377,8 @@ func (s *Scheduler) pages(ctx context.Context, run engine.TickRun, cursor int64)
 			// go on from the run's cursor, dropping what was read ahead.
 			queue, read, exhausted = nil, next, false
 		}
-		if _, err := s.db.NewRaw(`UPDATE tick_runs SET lease_until = ? WHERE campaign_id = ? AND hook = ? AND due_at = ? AND owner = ?`,
-			time.Now().Add(s.opts.Lease), run.Campaign.ID, run.Hook, run.Due, s.owner).Exec(ctx); err != nil {
+		if _, err := db.PG(s.db).Exec(ctx, `UPDATE tick_runs SET lease_until = $1 WHERE campaign_id = $2 AND hook = $3 AND due_at = $4 AND owner = $5`,
+			time.Now().Add(s.opts.Lease), run.Campaign.ID, run.Hook, run.Due, s.owner); err != nil {
 			return err
 		}
 	}

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/uptrace/bun"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
 	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
@@ -61,7 +61,7 @@ func (c counter) Tick(_ context.Context, req sdk.TickRequest) (sdk.TickResponse,
 // members in the given order (a member may be enrolled several times), each member with its
 // state row (as engine.Enroll leaves it).
 type fixture struct {
-	bdb      *bun.DB
+	bdb      *db.DB
 	eng      *engine.Engine
 	led      *ledger.Ledger
 	run      engine.TickRun

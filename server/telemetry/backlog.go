@@ -5,7 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/uptrace/bun"
+
+	"github.com/promogate/promogate/db"
 )
 
 // Backlog is a collector of a queue kept in a table: at each scrape it runs one query returning
@@ -14,7 +15,7 @@ import (
 // index of the waiting rows; it runs with a 2 s timeout, and a failure is reported as an
 // invalid metric rather than a stale value.
 type Backlog struct {
-	DB    *bun.DB
+	DB    *db.DB
 	Now   func() time.Time
 	Query string
 	// Count and Age describe the two gauges (no labels).
@@ -33,7 +34,7 @@ func (b *Backlog) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	var n int64
 	var oldest *time.Time
-	if err := b.DB.NewRaw(b.Query).Scan(ctx, &n, &oldest); err != nil {
+	if err := db.PG(b.DB).QueryRow(ctx, b.Query).Scan(&n, &oldest); err != nil {
 		ch <- prometheus.NewInvalidMetric(b.Count, err)
 		return
 	}

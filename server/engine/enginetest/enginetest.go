@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/uptrace/bun"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
@@ -52,13 +52,13 @@ var seq atomic.Int64
 // NewTick creates in bdb a programme and an active campaign, both coded prefix plus a number
 // unique to this process, of plugin fake@1.0.0 (registered with a non-existent path), and an
 // engine whose plugin calls go to prog.
-func NewTick(t testing.TB, bdb *bun.DB, prefix string, prog sdk.Program) *Tick {
+func NewTick(t testing.TB, bdb *db.DB, prefix string, prog sdk.Program) *Tick {
 	t.Helper()
 	ctx := context.Background()
 	code := fmt.Sprintf("%s%d", prefix, seq.Add(1))
 	now := time.Date(2021, 4, 29, 0, 0, 5, 0, time.UTC)
 	clk := clock.NewManual(now)
-	if _, err := bdb.ExecContext(ctx, `INSERT INTO plugins (name, version, path, sha256, protocol_version, registered_at, registered_by)
+	if _, err := db.PG(bdb).Exec(ctx, `INSERT INTO plugins (name, version, path, sha256, protocol_version, registered_at, registered_by)
 		VALUES ('fake', '1.0.0', '/nonexistent', repeat('0', 64), 1, now(), 'test') ON CONFLICT DO NOTHING`); err != nil {
 		t.Fatal(err)
 	}
