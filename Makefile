@@ -3,6 +3,9 @@
 #   make build       bin/promogate and every plugin binary into bin/plugins/
 #   make run         build, start the private PostgreSQL cluster if DATABASE_URL
 #                    is unset, then serve on 127.0.0.1:8080 (scripts/run.sh)
+#   make member-token REF=demo-anna
+#                    development only: print a member token that `make run` trusts
+#                    (scripts/member-token.sh)
 #   make test        go vet + go test of every Go module against a private cluster (scripts/test.sh)
 #   make generate    graph/ from the schema (gqlgen) and the TypeScript client's types
 #   make lint        in every Go module: go.mod tidy, then golangci-lint (.golangci.yml; version pinned in tools/go.mod)
@@ -22,7 +25,7 @@ PLUGIN_BIN := $(BIN)/plugins
 # GO_MODULES are the core module and every nested one (the plugin SDK has its own go.mod).
 GO_MODULES := . $(patsubst %/go.mod,%,$(shell find plugins -name go.mod -not -path '*/node_modules/*' | sort))
 
-.PHONY: all build build-server build-plugins run test generate proto bench lint console console-check \
+.PHONY: all build build-server build-plugins run member-token test generate proto bench lint console console-check \
 	pg-start pg-stop clean clean-data
 
 all: build
@@ -50,6 +53,9 @@ build-plugins:
 
 run: build
 	./scripts/run.sh $(ARGS)
+
+member-token: build-server
+	./scripts/member-token.sh $(REF)
 
 test:
 	./scripts/test.sh $(ARGS)

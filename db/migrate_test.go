@@ -229,3 +229,24 @@ func TestConstraints(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrationVersionsUnique: no two migrations share a version (the digits before the first
+// underscore); with a shared one, one of them would silently never run.
+func TestMigrationVersionsUnique(t *testing.T) {
+	entries, err := os.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".up.sql") {
+			continue
+		}
+		version, _, _ := strings.Cut(name, "_")
+		if other, ok := seen[version]; ok {
+			t.Errorf("migrations %s and %s share the version %s; give the newer one a later version", other, name, version)
+		}
+		seen[version] = name
+	}
+}

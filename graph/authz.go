@@ -49,10 +49,11 @@ var (
 
 func allow(roles ...auth.Role) access { return access{Roles: roles} }
 
-// Authorization is the one table of who may run what: every root field of Query and Mutation,
-// keyed "Query.<field>" or "Mutation.<field>". A root field missing here is refused to
-// everyone (fail closed), and TestAuthorizationTableCoversSchema fails until it is added.
-// docs/security.md shows the same table as a matrix.
+// Authorization is the one table of who may run what: every root field of Query, Mutation
+// and Subscription, keyed "Query.<field>", "Mutation.<field>" or "Subscription.<field>". A
+// root field missing here is refused to everyone (fail closed), and
+// TestAuthorizationTableCoversSchema fails until it is added. docs/security.md shows the same
+// table as a matrix.
 var Authorization = map[string]access{
 	// Anyone, anonymous callers too. Introspection itself is switched on or off by
 	// --introspection; when it is on, the explorer may load the schema before a key is entered.
@@ -118,6 +119,11 @@ var Authorization = map[string]access{
 	"Mutation.createApiKey":       allow(admin),
 	"Mutation.revokeApiKey":       allow(admin),
 	"Mutation.setClock":           allow(admin),
+
+	// Live updates (subscriptions over WebSocket), open like the query of the same name.
+	"Subscription.member":   allow(member, frontend, marketing, admin),
+	"Subscription.event":    allow(frontend, ingest, admin),
+	"Subscription.campaign": allow(frontend, marketing, admin),
 }
 
 // memberHiddenFields are nested fields a member token may not read even under its own member:
@@ -173,7 +179,7 @@ var memberData = map[string]dataClass{
 	// A redemption's line carries its member too; checked like the order.
 	"RedemptionLine": ownedData,
 
-	"Query": partData, "Mutation": partData,
+	"Query": partData, "Mutation": partData, "Subscription": partData,
 	"MemberConnection": partData, "MemberEdge": partData,
 	"TransactionConnection": partData, "TransactionEdge": partData,
 	"BenefitConnection": partData, "BenefitEdge": partData,
@@ -365,14 +371,14 @@ func (a authorizer) checkData(ctx context.Context, p *auth.Principal, fc *graphq
 // one member argument must be present (and, like every member argument, name the token's
 // member).
 var memberSelfFields = map[string]bool{
-	"Query.node": true, "Query.member": true, "Query.checkEligibility": true,
+	"Query.node": true, "Query.member": true, "Query.checkEligibility": true, "Subscription.member": true,
 	"Mutation.enroll": true, "Mutation.redeemRewards": true, "Mutation.applyReferralCode": true,
 	"Mutation.sendInvite": true, "Mutation.activateBenefit": true,
 }
 
 // memberArgs are argument (or input field) names that name a member, anywhere in a field's
 // arguments: by global id, or by external reference. For a member token each must name the
-// token's member. "id" counts only on member() and node().
+// token's member. "id" counts only on member() (the query and the subscription) and node().
 var (
 	memberIDArgs  = map[string]bool{"memberId": true, "memberIds": true, "availableTo": true}
 	memberRefArgs = map[string]bool{"memberRef": true, "externalRef": true}
@@ -412,7 +418,7 @@ func (a authorizer) InterceptField(ctx context.Context, next graphql.Resolver) (
 	if fc == nil {
 		return next(ctx)
 	}
-	if fc.Object != "Query" && fc.Object != "Mutation" {
+	if fc.Object != "Query" && fc.Object != "Mutation" && fc.Object != "Subscription" {
 		if p := auth.FromContext(ctx); memberOnly(p) {
 			if memberHiddenFields[fc.Object+"."+fc.Field.Name] {
 				return nil, denied(model.ErrorCodeForbidden, "a member token may not read "+fc.Object+"."+fc.Field.Name)
@@ -546,7 +552,7 @@ func (a authorizer) checkSelf(ctx context.Context, p *auth.Principal, op string,
 		}
 		return true
 	}
-	if (op == "Query.member" || op == "Query.node") && args["id"] != nil {
+	if (op == "Query.member" || op == "Query.node" || op == "Subscription.member") && args["id"] != nil {
 		named = true
 		if !isSelf(args["id"]) {
 			return forbidden

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/hashicorp/go-hclog"
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -165,6 +166,10 @@ var expectedAccess = map[string]string{
 	"Mutation.createApiKey":       "A",
 	"Mutation.revokeApiKey":       "A",
 	"Mutation.setClock":           "A",
+
+	"Subscription.member":   "m F K A",
+	"Subscription.event":    "F I A",
+	"Subscription.campaign": "F K A",
 }
 
 var letterRole = map[string]auth.Role{"m": auth.RoleMember, "F": auth.RoleFrontend, "I": auth.RoleIngest,
@@ -235,7 +240,7 @@ var callers = []caller{
 // memberSelfOps are the operations a member may run only about itself.
 var memberSelfOps = map[string]bool{"Query.node": true, "Query.member": true, "Mutation.enroll": true,
 	"Mutation.redeemRewards": true, "Mutation.applyReferralCode": true, "Mutation.sendInvite": true,
-	"Mutation.activateBenefit": true}
+	"Mutation.activateBenefit": true, "Subscription.member": true}
 
 // TestAuthorizationMatrix runs every root operation of the schema as every caller, with
 // arguments made up from the schema (member arguments naming the caller's own member, or for
@@ -264,7 +269,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 	mem := members.NewStore(bdb, clk.Now)
 	store := auth.NewStore(bdb, clk.Now)
 	r := &graph.Resolver{Ledger: led, MemberStore: mem, Auth: store, Log: hclog.NewNullLogger(), Now: clk.Now}
-	h := graph.NewHandler(r, graph.HandlerOptions{Introspection: true})
+	// Subscriptions run over WebSocket, with the caller of the upgrade request.
+	h := graph.NewHandler(r, graph.HandlerOptions{Introspection: true, Live: &graph.LiveOptions{
+		Authenticate: func(context.Context, string, string) (*auth.Principal, error) { return nil, auth.ErrUnauthenticated }}})
 	self, _, err := mem.Upsert(ctx, members.UpsertInput{ExternalRef: "matrix-self"})
 	if err != nil {
 		t.Fatal(err)
@@ -293,15 +300,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 				target := c.target(self, other)
 				query, vars, names := synthesize(s, op, roots[op], target)
 				expect := expectedCode(op, c.letter, allowed, names)
-				body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-				req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				rec := httptest.NewRecorder()
-				as(h, c.principal(self, other)).ServeHTTP(rec, req)
-				code := denialCode(t, rec.Body.Bytes(), fieldName(op))
+				var resp []byte
+				if strings.HasPrefix(op, "Subscription.") {
+					resp = firstMessage(t, as(h, c.principal(self, other)), fieldName(op), query, vars)
+				} else {
+					body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+					req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					rec := httptest.NewRecorder()
+					as(h, c.principal(self, other)).ServeHTTP(rec, req)
+					resp = rec.Body.Bytes()
+				}
+				code := denialCode(t, resp, fieldName(op))
 				if code != expect {
 					t.Errorf("%s as %s: expected %s, got %s\nquery: %s\nvariables: %v\nresponse: %s",
-						op, c.name, orAllowed(expect), orAllowed(code), query, vars, rec.Body.String())
+						op, c.name, orAllowed(expect), orAllowed(code), query, vars, resp)
 				}
 				counts[c.name+" "+orAllowed(expect)]++
 			})
@@ -370,8 +383,11 @@ func denialCode(t *testing.T, body []byte, field string) string {
 // argument, plus the member arguments, which name target.
 func synthesize(s *ast.Schema, op string, f *ast.FieldDefinition, target *members.Member) (string, map[string]any, bool) {
 	kind := "query"
-	if strings.HasPrefix(op, "Mutation.") {
+	switch {
+	case strings.HasPrefix(op, "Mutation."):
 		kind = "mutation"
+	case strings.HasPrefix(op, "Subscription."):
+		kind = "subscription"
 	}
 	var decls, args []string
 	vars := map[string]any{}
@@ -461,6 +477,54 @@ func argValue(s *ast.Schema, op, name string, typ *ast.Type, target *members.Mem
 }
 
 func base64ID(typ string, id int64) string { return gid(typ, id) }
+
+// firstMessage subscribes over WebSocket to h (served for the purpose) and returns the first
+// answer as a response body: a next message's payload, or {"errors": …} of an error message.
+// A connection refused at connection_init (a caller with no role at all) answers
+// UNAUTHENTICATED, as its queries would be.
+func firstMessage(t *testing.T, h http.Handler, field, query string, vars map[string]any) []byte {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql",
+		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	send := func(msg map[string]any) {
+		b, _ := json.Marshal(msg)
+		if err := c.Write(ctx, websocket.MessageText, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(map[string]any{"type": "connection_init"})
+	send(map[string]any{"type": "subscribe", "id": "1", "payload": map[string]any{"query": query, "variables": vars}})
+	for {
+		_, b, err := c.Read(ctx)
+		if websocket.CloseStatus(err) == 4403 {
+			return []byte(`{"errors":[{"path":["` + field + `"],"extensions":{"code":"UNAUTHENTICATED"}}]}`)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msg struct {
+			Type    string          `json:"type"`
+			Payload json.RawMessage `json:"payload"`
+		}
+		if err := json.Unmarshal(b, &msg); err != nil {
+			t.Fatal(err)
+		}
+		switch msg.Type {
+		case "next":
+			return msg.Payload
+		case "error":
+			return []byte(`{"errors":` + string(msg.Payload) + `}`)
+		}
+	}
+}
 
 // TestMemberTokenActsOnlyForItself: a member token reaches its own member by id, externalRef
 // or node id, with everything nested under it, and nothing about another member.

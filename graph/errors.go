@@ -19,6 +19,7 @@ import (
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
 	"github.com/promogate/promogate/server/ledger"
+	"github.com/promogate/promogate/server/live"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/pluginhost"
 	"github.com/promogate/promogate/server/referral"
@@ -67,6 +68,8 @@ var errorCodes = []struct {
 	{engine.ErrEnrollmentConflict, model.ErrorCodeIdempotencyConflict},
 	{engine.ErrInvalidEnrollment, model.ErrorCodeInvalidInput},
 	{engine.ErrUnknownMember, model.ErrorCodeMemberNotFound},
+	{engine.ErrNotFound, model.ErrorCodeEventNotFound},
+	{live.ErrTooManySubscriptions, model.ErrorCodeTooManySubscriptions},
 	{benefits.ErrNotFound, model.ErrorCodeInvalidInput},
 	{benefits.ErrNoBenefit, model.ErrorCodeBenefitNotFound},
 	{benefits.ErrFulfillmentTransition, model.ErrorCodeIllegalTransition},

@@ -28,7 +28,6 @@ var unmappedSentinels = map[string]string{
 	"server/notify.ErrEventNotFound":       "the engine enqueues for events it has just stored",
 	"server/notify.ErrNotFound":            "notifications are listed, never looked up by id through GraphQL",
 	"server/notify.ErrNoWebhook":           "the dispatcher's configuration error at start",
-	"server/engine.ErrNotFound":            "only look-ups by id read events, and they answer null for it (nilIfNotFound)",
 	"db.ErrNotFound":                       "the kind of the stores' not-found sentinels (db.NotFound); no store returns it itself",
 	// A plugin's own failure: in an event's outcome the engine records it as FAILED with
 	// PLUGIN_ERROR; from a call a resolver makes (ValidateConfig, CheckEligibility, Quote) it

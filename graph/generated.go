@@ -65,6 +65,7 @@ type ResolverRoot interface {
 	ReferralDiscount() ReferralDiscountResolver
 	Reward() RewardResolver
 	SimulatedDecision() SimulatedDecisionResolver
+	Subscription() SubscriptionResolver
 	Tier() TierResolver
 	Transaction() TransactionResolver
 	WaitingCampaign() WaitingCampaignResolver
@@ -668,6 +669,12 @@ type ComplexityRoot struct {
 		Payload func(childComplexity int) int
 	}
 
+	Subscription struct {
+		Campaign func(childComplexity int, id *string, code *string) int
+		Event    func(childComplexity int, id string) int
+		Member   func(childComplexity int, id *string, externalRef *string) int
+	}
+
 	Tier struct {
 		Program    func(childComplexity int) int
 		Tier       func(childComplexity int) int
@@ -939,6 +946,11 @@ type SimulatedDecisionResolver interface {
 	Effects(ctx context.Context, obj *engine.Simulation) ([]model.SimulatedEffect, error)
 	NoEffectReason(ctx context.Context, obj *engine.Simulation) (*string, error)
 	Problem(ctx context.Context, obj *engine.Simulation) (*string, error)
+}
+type SubscriptionResolver interface {
+	Member(ctx context.Context, id *string, externalRef *string) (<-chan *members.Member, error)
+	Event(ctx context.Context, id string) (<-chan *engine.Event, error)
+	Campaign(ctx context.Context, id *string, code *string) (<-chan *campaigns.Campaign, error)
 }
 type TierResolver interface {
 	Program(ctx context.Context, obj *benefits.Tier) (*ledger.Program, error)
@@ -3603,6 +3615,40 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SimulatedEffect.Payload(childComplexity), true
 
+	case "Subscription.campaign":
+		if e.ComplexityRoot.Subscription.Campaign == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_campaign_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.Campaign(childComplexity, args["id"].(*string), args["code"].(*string)), true
+	case "Subscription.event":
+		if e.ComplexityRoot.Subscription.Event == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_event_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.Event(childComplexity, args["id"].(string)), true
+	case "Subscription.member":
+		if e.ComplexityRoot.Subscription.Member == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_member_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.Member(childComplexity, args["id"].(*string), args["externalRef"].(*string)), true
+
 	case "Tier.program":
 		if e.ComplexityRoot.Tier.Program == nil {
 			break
@@ -3850,6 +3896,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -5370,6 +5433,50 @@ type EventConnection {
 type EventEdge {
   cursor: String!
   node: Event!
+}
+`, BuiltIn: false},
+	{Name: "../live.graphqls", Input: `# Live updates (docs/live.md): subscriptions over WebSocket at /graphql with the
+# graphql-transport-ws protocol (the npm package graphql-ws).
+extend schema {
+  subscription: Subscription
+}
+
+"""
+Each subscription follows the query of the same name: its first message is the result of the
+selection now, and another message is sent each time a committed change, made by any replica,
+changes that result (an identical result is not sent again). Subscriptions are authorised like
+the query of the same name, for every subscription, with the credentials of the connection
+(connection_init's payload ` + "`" + `{"Authorization": "Bearer <API key or member token>"}` + "`" + `, or the
+upgrade request's Authorization header).
+"""
+type Subscription {
+  """
+  A member by global id or by external reference (exactly one of the two), whenever its
+  balances, transactions, tiers, benefits or enrolments change. A member token follows only its
+  own member. Errors: MEMBER_NOT_FOUND.
+  """
+  member(id: ID, externalRef: String): Member!
+  """
+  An event by global id until every campaign has decided on it: each message shows its status
+  and outcome so far, the last one has status DONE, then the subscription completes.
+  Errors: EVENT_NOT_FOUND.
+  """
+  event(id: ID!): Event!
+  """
+  A campaign by global id or by code (exactly one of the two), whenever its status, its
+  participants, the benefits it granted or the outcomes of its events (its ` + "`" + `figures` + "`" + `) change;
+  at most one message a second. Errors: CAMPAIGN_NOT_FOUND.
+  """
+  campaign(id: ID, code: String): Campaign!
+}
+
+extend enum ErrorCode {
+  "No event matches."
+  EVENT_NOT_FOUND
+  "The connection already holds as many subscriptions as the server allows per connection, or the server as many as it allows in all; complete one first."
+  TOO_MANY_SUBSCRIPTIONS
+  "Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, not over HTTP GET or POST."
+  WEBSOCKET_REQUIRED
 }
 `, BuiltIn: false},
 }
@@ -7864,6 +7971,64 @@ func (ec *executionContext) field_Query_transaction_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_campaign_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_event_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_member_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "externalRef",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["externalRef"] = arg1
 	return args, nil
 }
 
@@ -18760,6 +18925,138 @@ func (ec *executionContext) fieldContext_SimulatedEffect_payload(_ context.Conte
 	return graphql.NewScalarFieldContext("SimulatedEffect", field, false, false, "JSON")
 }
 
+func (ec *executionContext) _Subscription_member(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().Member(ctx, fc.Args["id"].(*string), fc.Args["externalRef"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *members.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋmembersᚐMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_member(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_member_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_event(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().Event(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *engine.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_event(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_event_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_campaign(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().Campaign(ctx, fc.Args["id"].(*string), fc.Args["code"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *campaigns.Campaign) graphql.Marshaler {
+			return ec.marshalNCampaign2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋcampaignsᚐCampaign(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_campaign(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Campaign(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_campaign_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Tier_program(ctx context.Context, field graphql.CollectedField, obj *benefits.Tier) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25790,6 +26087,30 @@ func (ec *executionContext) _SimulatedEffect(ctx context.Context, sel ast.Select
 	}
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "member":
+		return ec._Subscription_member(ctx, fields[0])
+	case "event":
+		return ec._Subscription_event(ctx, fields[0])
+	case "campaign":
+		return ec._Subscription_campaign(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var tierImplementors = []string{"Tier"}

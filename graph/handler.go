@@ -26,9 +26,13 @@ type HandlerOptions struct {
 	AllowListOnly bool
 	// Telemetry, when set, counts and times operations and fills in the access log record.
 	Telemetry *Telemetry
+	// Live serves subscriptions over WebSocket (see LiveOptions; the resolver's Live hub says
+	// what changed); nil serves none.
+	Live *LiveOptions
 }
 
-// NewHandler returns the GraphQL-over-HTTP endpoint: a spec-conformant GET and POST transport,
+// NewHandler returns the GraphQL endpoint: a spec-conformant GET and POST transport (and, with
+// Live, subscriptions over WebSocket),
 // a parsed-query cache, automatic persisted queries (or the allow-list), the query limits, the
 // authorisation table with the audit log (every root field passes through it; see
 // Authorization), the error presenter and panic recovery, and per-request dataloaders.
@@ -44,6 +48,15 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
 	srv.AddTransport(transport.Options{AllowedMethods: []string{"OPTIONS", "GET", "POST"}})
 	srv.AddTransport(httpTransport{})
+	var live *LiveOptions
+	if opts.Live != nil {
+		o := opts.Live.withDefaults()
+		if o.Log == nil {
+			o.Log = log.Named("websocket")
+		}
+		live = &o
+		srv.AddTransport(live.transport())
+	}
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if limits.MaxTokens > 0 {
 		srv.SetParserTokenLimit(limits.MaxTokens)
@@ -64,8 +77,14 @@ func NewHandler(r *Resolver, opts HandlerOptions) http.Handler {
 	srv.Use(limiter{l: limits})
 	srv.Use(errorCap{max: limits.MaxErrors})
 	srv.Use(intRange{})
+	if live != nil {
+		srv.Use(liveOps{r: r})
+	}
 	srv.Use(authorizer{r: r, log: log, introspection: opts.Introspection})
 	srv.SetErrorPresenter(ErrorPresenter(log))
 	srv.SetRecoverFunc(RecoverFunc(log))
+	if live != nil {
+		return live.withConn(r.WithLoaders(srv))
+	}
 	return r.WithLoaders(srv)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
 	"github.com/promogate/promogate/server/ledger"
+	"github.com/promogate/promogate/server/live"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/notify"
 	"github.com/promogate/promogate/server/pluginhost"
@@ -34,6 +35,8 @@ type Resolver struct {
 	CodeLimiter *rewards.Limiter
 	// Auth keeps API keys and the audit log; nil leaves both unavailable (and audits nothing).
 	Auth *auth.Store
+	// Live tells subscriptions what changed; nil refuses subscriptions with DISABLED.
+	Live *live.Hub
 	// ClockSetter moves programme time; nil unless the server runs with --dev-clock.
 	ClockSetter func(time.Time)
 	Log         hclog.Logger

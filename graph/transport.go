@@ -36,6 +36,8 @@ const (
 //   - a document that does not parse or validate, variables that do not coerce, and a document
 //     over a limit or not on the allow-list are 200 with application/json and 400 with
 //     application/graphql-response+json, and carry no data entry;
+//   - a subscription is refused like a document over a limit, with WEBSOCKET_REQUIRED (it is
+//     served over WebSocket; see LiveOptions);
 //   - an executed operation is 200 whatever its field errors, except that one with an UNAVAILABLE
 //     error (the database is down or out of connections) is 503 with Retry-After.
 //
@@ -113,6 +115,16 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 			Errors     gqlerror.List  `json:"errors"`
 			Extensions map[string]any `json:"extensions,omitempty"`
 		}{resp.Errors, resp.Extensions})
+		return
+	}
+	if oc.Operation.Operation == ast.Subscription {
+		// A request error, like a document over a limit: nothing runs.
+		status := http.StatusOK
+		if media == mediaGraphQLResponse {
+			status = http.StatusBadRequest
+		}
+		writeHTTPError(w, media, status, model.ErrorCodeWebsocketRequired,
+			"subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, not over HTTP GET or POST")
 		return
 	}
 	if r.Method == http.MethodGet && oc.Operation.Operation != ast.Query {

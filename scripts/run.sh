@@ -14,7 +14,15 @@
 #
 # An admin API key is kept in .data/dev-admin-key (or taken from
 # PROMOGATE_BOOTSTRAP_ADMIN_KEY) and printed; introspection is on for the
-# explorer unless PROMOGATE_INTROSPECTION says otherwise.
+# explorer unless PROMOGATE_INTROSPECTION says otherwise. For local
+# development only, it also trusts member tokens signed with a key pair kept
+# in .data (scripts/dev-jwt.sh; `make member-token REF=…` prints one) and lets
+# pages on http://localhost:*, http://127.0.0.1:* and http://[::1]:* (any port)
+# call the API (PROMOGATE_CORS_ORIGINS, when set, replaces that list).
+#
+# PROMOGATE_DEV_DIR (default .data) holds the development key files,
+# PROMOGATE_BIN (default bin/promogate) is the binary and PROMOGATE_PLUGINS_DIR
+# (default bin/plugins) the plugins registered at start.
 #
 # Exit code: 1 if the binary is missing or the cluster cannot be prepared,
 # else that of the server.
@@ -32,7 +40,9 @@ die() {
 	exit 1
 }
 
-[[ -x bin/promogate ]] || die "bin/promogate is missing; build it with 'make build' (or use 'make run')"
+bin=${PROMOGATE_BIN:-bin/promogate}
+dev=${PROMOGATE_DEV_DIR:-.data}
+[[ -x $bin ]] || die "$bin is missing; build it with 'make build' (or use 'make run')"
 
 # find_psql prints the psql that matches the cluster's binaries.
 find_psql() {
@@ -67,13 +77,21 @@ fi
 # first run) unless PROMOGATE_BOOTSTRAP_ADMIN_KEY is set, stored hashed by the
 # server at start, and printed here to paste into the explorer's Headers pane.
 if [[ -z ${PROMOGATE_BOOTSTRAP_ADMIN_KEY:-} ]]; then
-	mkdir -p .data
-	if [[ ! -s .data/dev-admin-key ]]; then
-		(umask 077 && bin/promogate apikey generate >.data/dev-admin-key)
+	mkdir -p "$dev"
+	if [[ ! -s $dev/dev-admin-key ]]; then
+		(umask 077 && "$bin" apikey generate >"$dev/dev-admin-key")
 	fi
-	PROMOGATE_BOOTSTRAP_ADMIN_KEY=$(<.data/dev-admin-key)
+	PROMOGATE_BOOTSTRAP_ADMIN_KEY=$(<"$dev/dev-admin-key")
 	export PROMOGATE_BOOTSTRAP_ADMIN_KEY
 fi
+# Local development only: member tokens signed with the key pair in .data
+# (`make member-token REF=demo-anna` prints one), unless JWT settings are given.
+# shellcheck source=scripts/dev-jwt.sh
+source scripts/dev-jwt.sh
+# Local development only: pages served by development servers on this machine
+# (http://localhost:3000, Vite's :5173, …) may call the API and open
+# subscriptions. The port wildcard is accepted for loopback hosts only.
+export PROMOGATE_CORS_ORIGINS=${PROMOGATE_CORS_ORIGINS-http://localhost:*,http://127.0.0.1:*,http://[::1]:*}
 # The explorer needs introspection, which is off by default.
 export PROMOGATE_INTROSPECTION=${PROMOGATE_INTROSPECTION:-true}
 # Local development only: anonymous callers on 127.0.0.1 may read like a frontend, so
@@ -84,4 +102,8 @@ export PROMOGATE_ANONYMOUS_ROLES=${PROMOGATE_ANONYMOUS_ROLES-frontend}
 listen=${PROMOGATE_LISTEN:-127.0.0.1:8080}
 note "serving on http://$listen/ (the explorer) and http://$listen/console (the marketing console: sign in with the key below)"
 note "admin API key (explorer Headers: {\"Authorization\": \"Bearer <key>\"}): $PROMOGATE_BOOTSTRAP_ADMIN_KEY"
-exec bin/promogate serve --listen "$listen" --migrate --demo --plugins-dir bin/plugins "$@"
+if [[ -n ${PROMOGATE_JWT_SIGNING_KEY:-} ]]; then
+	note "member token for development: make member-token REF=demo-anna"
+fi
+note "CORS origins: $PROMOGATE_CORS_ORIGINS"
+exec "$bin" serve --listen "$listen" --migrate --demo --plugins-dir "${PROMOGATE_PLUGINS_DIR:-bin/plugins}" "$@"

@@ -7,6 +7,8 @@
 //	promogate migrate [flags]   apply pending database migrations and exit
 //	promogate demo    [flags]   load the demo data set (idempotent) and exit
 //	promogate plugin register PATH   register a plugin binary in the catalog
+//	promogate apikey  ...       create, list, revoke or generate API keys
+//	promogate token   ...       development only: mint a member token (JWT) with a local key
 //	promogate version           print the version
 //
 // Every flag can also be set through the environment variable named in its help.
@@ -40,6 +42,7 @@ import (
 	"github.com/promogate/promogate/server/demo"
 	"github.com/promogate/promogate/server/engine"
 	"github.com/promogate/promogate/server/ledger"
+	"github.com/promogate/promogate/server/live"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/notify"
 	"github.com/promogate/promogate/server/pluginhost"
@@ -71,6 +74,8 @@ func main() {
 		err = runAPIKey(args)
 	case "plugin":
 		err = runPlugin(args)
+	case "token":
+		err = runToken(args, os.Stdout, os.Stderr)
 	case "version":
 		fmt.Println(version)
 	case "-h", "-help", "--help", "help":
@@ -82,6 +87,9 @@ func main() {
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return
+	}
+	if errors.Is(err, errUsage) {
+		os.Exit(2)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "promogate:", err)
@@ -98,6 +106,7 @@ commands:
   demo      load the demo data set (idempotent) and exit
   apikey    create, list, revoke or generate API keys
   plugin    register a plugin binary (promogate plugin register PATH)
+  token     development only: mint a member token (JWT) with a local key
   version   print the version
 
 Run 'promogate <command> -h' for the flags of a command.
@@ -131,6 +140,9 @@ type config struct {
 	webhookSecret      string
 	otlpEndpoint       string
 	traceSampleRatio   float64
+	live               bool
+	liveSubscriptions  int
+	liveConnSubs       int
 
 	security securityConfig
 }
@@ -163,6 +175,9 @@ func parseConfig(name string, args []string) (*config, error) {
 		fs.StringVar(&c.otlpEndpoint, "otlp-endpoint", env("PROMOGATE_OTLP_ENDPOINT", ""), "send OpenTelemetry traces over OTLP/HTTP to this URL, e.g. http://127.0.0.1:4318; empty: tracing off (env PROMOGATE_OTLP_ENDPOINT)")
 		fs.Float64Var(&c.traceSampleRatio, "trace-sample-ratio", envFloat("PROMOGATE_TRACE_SAMPLE_RATIO", 1), "share of new traces sampled, 0 to 1; a request with a traceparent header follows its caller's decision (env PROMOGATE_TRACE_SAMPLE_RATIO)")
 		fs.BoolVar(&c.devClock, "dev-clock", envBool("PROMOGATE_DEV_CLOCK", false), "development and tests only: allow the setClock mutation to move programme time (env PROMOGATE_DEV_CLOCK)")
+		fs.BoolVar(&c.live, "live", envBool("PROMOGATE_LIVE", true), "serve subscriptions (live updates) over WebSocket at /graphql (env PROMOGATE_LIVE)")
+		fs.IntVar(&c.liveSubscriptions, "live-max-subscriptions", envInt("PROMOGATE_LIVE_MAX_SUBSCRIPTIONS", 10000), "most subscriptions this process holds at once (env PROMOGATE_LIVE_MAX_SUBSCRIPTIONS)")
+		fs.IntVar(&c.liveConnSubs, "live-max-subscriptions-per-connection", envInt("PROMOGATE_LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION", 20), "most subscriptions one WebSocket connection holds at once (env PROMOGATE_LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION)")
 		c.security.register(fs)
 		fs.Int64Var(&c.maxPointsPerEffect, "max-points-per-effect", int64(envInt("PROMOGATE_MAX_POINTS_PER_EFFECT", 1_000_000)), "largest credit or debit one plugin effect may carry (env PROMOGATE_MAX_POINTS_PER_EFFECT)")
 	}
@@ -365,6 +380,38 @@ func runServe(args []string) error {
 	defer sec.close()
 	resolver.Auth = sec.store
 	sec.graph.Telemetry = graph.NewTelemetry(reg)
+	// WebSocket connections are hijacked, so srv.Shutdown does not wait for them: they are
+	// closed when it starts, and their clients reconnect (to another replica).
+	liveConns, closeLive := context.WithCancel(context.Background())
+	defer closeLive()
+	if c.live {
+		hub := live.NewHub(c.liveSubscriptions)
+		listener := &live.Listener{URL: c.databaseURL, Hub: hub, Log: log.Named("live")}
+		go listener.Run(workers)
+		resolver.Live = hub
+		sec.graph.Live = &graph.LiveOptions{
+			Stop:                liveConns,
+			Authenticate:        sec.authn.AuthenticateHeader,
+			AuthenticateRequest: sec.authn.Authenticate,
+			RateLimiter:         sec.limiter,
+			MaxSubscriptions:    c.liveConnSubs,
+			MaxMessageBytes:     sec.maxBody,
+			Log:                 log.Named("websocket"),
+		}
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "promogate_live_subscriptions",
+				Help: "Subscriptions (live updates) open in this process."}, func() float64 { return float64(hub.Count()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "promogate_live_listening",
+				Help: "1 while the live-update listener's database connection listens, else 0."}, func() float64 {
+				if listener.Listening() {
+					return 1
+				}
+				return 0
+			}),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "promogate_live_notifications_total",
+				Help: "Database notifications the live-update listener received."}, func() float64 { return float64(listener.Received()) }),
+		)
+	}
 	handler := web.Handler(web.Routes{
 		GraphQL:      graph.NewHandler(resolver, sec.graph),
 		Telemetry:    telemetry.NewHTTP(reg, log.Named("access")),
@@ -390,6 +437,7 @@ func runServe(args []string) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
+	srv.RegisterOnShutdown(closeLive)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("serving", "address", "http://"+ln.Addr().String()+"/", "graphql", "/graphql", "version", version)

@@ -57,7 +57,7 @@ func (s *securityConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.jwtMemberClaim, "jwt-member-claim", env("PROMOGATE_JWT_MEMBER_CLAIM", "sub"), "member tokens: claim holding the member's externalRef (env PROMOGATE_JWT_MEMBER_CLAIM)")
 	fs.IntVar(&s.rateLimit, "rate-limit", envInt("PROMOGATE_RATE_LIMIT", 100), "requests per second per API key, member or anonymous address; 0: no limit (env PROMOGATE_RATE_LIMIT)")
 	fs.IntVar(&s.rateBurst, "rate-burst", envInt("PROMOGATE_RATE_BURST", 200), "requests a caller may send at once above the rate (env PROMOGATE_RATE_BURST)")
-	fs.StringVar(&s.corsOrigins, "cors-origins", env("PROMOGATE_CORS_ORIGINS", ""), "origins whose pages may call /graphql, comma-separated, or *; empty: none (env PROMOGATE_CORS_ORIGINS)")
+	fs.StringVar(&s.corsOrigins, "cors-origins", env("PROMOGATE_CORS_ORIGINS", ""), "origins whose pages may call /graphql, comma-separated: exact origins, *, or loopback origins with any port for development (http://localhost:*, http://127.0.0.1:*); empty: none (env PROMOGATE_CORS_ORIGINS)")
 	fs.Int64Var(&s.maxBodyBytes, "max-body-bytes", int64(envInt("PROMOGATE_MAX_BODY_BYTES", 1<<20)), "largest request body on /graphql (env PROMOGATE_MAX_BODY_BYTES)")
 	fs.IntVar(&s.maxDepth, "max-depth", envInt("PROMOGATE_MAX_DEPTH", graph.DefaultMaxDepth), "deepest field nesting of a query; 0: no limit (env PROMOGATE_MAX_DEPTH)")
 	fs.IntVar(&s.maxAliases, "max-aliases", envInt("PROMOGATE_MAX_ALIASES", graph.DefaultMaxAliases), "most aliases in a query; 0: no limit (env PROMOGATE_MAX_ALIASES)")
@@ -77,6 +77,8 @@ type security struct {
 	maxBody int64
 	graph   graph.HandlerOptions
 	close   func()
+	// authn checks WebSocket connections' credentials like requests' (limiter limits both).
+	authn *auth.Authenticator
 }
 
 // setup stores the bootstrap key, loads the JWT keys and documents, and builds the middleware.
@@ -113,12 +115,15 @@ func (s *securityConfig) setup(ctx context.Context, bdb *db.DB, now func() time.
 		}
 		authn.JWT, out.close = v, v.Close
 	}
-	out.limiter = auth.NewRateLimiter(float64(s.rateLimit), s.rateBurst)
+	out.authn, out.limiter = authn, auth.NewRateLimiter(float64(s.rateLimit), s.rateBurst)
 	out.auth = web.Authenticate(authn, out.limiter, log)
 	for o := range strings.SplitSeq(s.corsOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			out.cors.AllowedOrigins = append(out.cors.AllowedOrigins, o)
 		}
+	}
+	if err := out.cors.Validate(); err != nil {
+		return nil, fmt.Errorf("--cors-origins: %w", err)
 	}
 	limit := func(v int) int {
 		if v == 0 {

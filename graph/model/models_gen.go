@@ -369,6 +369,15 @@ type SimulatedEffect struct {
 	Payload map[string]any `json:"payload,omitempty"`
 }
 
+// Each subscription follows the query of the same name: its first message is the result of the
+// selection now, and another message is sent each time a committed change, made by any replica,
+// changes that result (an identical result is not sent again). Subscriptions are authorised like
+// the query of the same name, for every subscription, with the credentials of the connection
+// (connection_init's payload `{"Authorization": "Bearer <API key or member token>"}`, or the
+// upgrade request's Authorization header).
+type Subscription struct {
+}
+
 type TransactionConnection struct {
 	Edges    []TransactionEdge `json:"edges"`
 	PageInfo *PageInfo         `json:"pageInfo"`
@@ -844,6 +853,12 @@ const (
 	// forbidden reward kinds, e.g. `cash` where points have no money equivalent): the reward cannot
 	// be bound to that campaign. The message names the field.
 	ErrorCodeRewardKindForbidden ErrorCode = "REWARD_KIND_FORBIDDEN"
+	// No event matches.
+	ErrorCodeEventNotFound ErrorCode = "EVENT_NOT_FOUND"
+	// The connection already holds as many subscriptions as the server allows per connection, or the server as many as it allows in all; complete one first.
+	ErrorCodeTooManySubscriptions ErrorCode = "TOO_MANY_SUBSCRIPTIONS"
+	// Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, not over HTTP GET or POST.
+	ErrorCodeWebsocketRequired ErrorCode = "WEBSOCKET_REQUIRED"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -895,11 +910,14 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeRedemptionNotFound,
 	ErrorCodePointsOutOfRange,
 	ErrorCodeRewardKindForbidden,
+	ErrorCodeEventNotFound,
+	ErrorCodeTooManySubscriptions,
+	ErrorCodeWebsocketRequired,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidCharacter, ErrorCodeIntOutOfRange, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeBenefitNotFound, ErrorCodeTooManyErrors, ErrorCodeParticipantsNotPublic, ErrorCodeFutureEvent, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound, ErrorCodePointsOutOfRange, ErrorCodeRewardKindForbidden:
+	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidCharacter, ErrorCodeIntOutOfRange, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeBenefitNotFound, ErrorCodeTooManyErrors, ErrorCodeParticipantsNotPublic, ErrorCodeFutureEvent, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound, ErrorCodePointsOutOfRange, ErrorCodeRewardKindForbidden, ErrorCodeEventNotFound, ErrorCodeTooManySubscriptions, ErrorCodeWebsocketRequired:
 		return true
 	}
 	return false

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -22,8 +23,9 @@ type Authenticator struct {
 }
 
 // Authenticate reads "Authorization: Bearer <API key or JWT>". A request without the header acts
-// with its console session cookie when SessionToken admits it, and is anonymous otherwise. Errors: ErrUnauthenticated (wrapped) for credentials that are malformed, unknown,
-// revoked, expired or otherwise invalid; any other error is the server's (the database failed).
+// with its console session cookie when SessionToken admits it, and is anonymous otherwise.
+// Errors: ErrUnauthenticated (wrapped) for credentials that are malformed, unknown, revoked,
+// expired or otherwise invalid; any other error is the server's (the database failed).
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -34,7 +36,17 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 			}
 			return k.Principal(), nil
 		}
-		return Anonymous(clientAddr(r), a.AnonymousRoles), nil
+	}
+	return a.AuthenticateHeader(r.Context(), h, clientAddr(r))
+}
+
+// AuthenticateHeader checks an Authorization header value ("Bearer <API key or JWT>") sent by
+// the client at address addr, as Authenticate does for a request without a session cookie: an
+// empty value is anonymous. A WebSocket connection's credentials, sent in its connection_init
+// message, are checked with it.
+func (a *Authenticator) AuthenticateHeader(ctx context.Context, h, addr string) (*Principal, error) {
+	if h == "" {
+		return Anonymous(addr, a.AnonymousRoles), nil
 	}
 	scheme, cred, ok := strings.Cut(h, " ")
 	cred = strings.TrimSpace(cred)
@@ -42,7 +54,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 		return nil, fmt.Errorf("%w: expected Authorization: Bearer <API key or token>", ErrUnauthenticated)
 	}
 	if LooksLikeKey(cred) {
-		k, err := a.Keys.Authenticate(r.Context(), cred)
+		k, err := a.Keys.Authenticate(ctx, cred)
 		if err != nil {
 			return nil, err
 		}
@@ -51,7 +63,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	if a.JWT == nil {
 		return nil, ErrUnauthenticated
 	}
-	return a.JWT.Verify(r.Context(), cred)
+	return a.JWT.Verify(ctx, cred)
 }
 
 func clientAddr(r *http.Request) string {

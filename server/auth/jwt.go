@@ -223,8 +223,11 @@ func (v *JWTVerifier) Verify(ctx context.Context, token string) (*Principal, err
 		return nil, fmt.Errorf("%w: claim %q does not name a member", ErrUnauthenticated, v.cfg.MemberClaim)
 	}
 	sub, _ := claims["sub"].(string)
-	return &Principal{Kind: KindToken, Roles: []Role{RoleMember}, Subject: sub, MemberRef: ref,
-		RateKey: "member:" + ref}, nil
+	p := &Principal{Kind: KindToken, Roles: []Role{RoleMember}, Subject: sub, MemberRef: ref, RateKey: "member:" + ref}
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+		p.Expires = exp.Time
+	}
+	return p, nil
 }
 
 // parseKeys reads static keys: a JWKS document, or PEM public keys, RSA public keys or

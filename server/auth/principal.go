@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Role is what a caller is allowed to do, as listed in the authorisation table.
@@ -83,6 +84,8 @@ type Principal struct {
 	Subject string
 	// MemberRef is the externalRef of the member a token names (KindToken).
 	MemberRef string
+	// Expires is when the token expires (KindToken); zero for other callers.
+	Expires time.Time
 	// RateKey identifies the caller for rate limiting: the key, the token's member, or the
 	// anonymous client's address.
 	RateKey string

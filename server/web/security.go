@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,21 +74,74 @@ func clientHost(r *http.Request) string {
 
 // CORS configures cross-origin requests to /graphql.
 type CORS struct {
-	// AllowedOrigins are exact origins ("https://app.example.com") or "*" for any. Empty means
-	// no cross-origin access (browsers then refuse other sites' pages).
+	// AllowedOrigins are exact origins ("https://app.example.com"), "*" for any, or a loopback
+	// origin with any port for local development: "http://localhost:*", "http://127.0.0.1:*",
+	// "http://[::1]:*" (or https). Empty means no cross-origin access (browsers then refuse
+	// other sites' pages). Validate rejects a port wildcard on any other host.
 	AllowedOrigins []string
 	// MaxAge is how long a browser may cache a preflight answer; default 10 minutes.
 	MaxAge time.Duration
 }
 
+// loopbackHosts are the hosts a port wildcard may follow.
+var loopbackHosts = []string{"localhost", "127.0.0.1", "[::1]"}
+
+// Validate reports an allowed origin with a wildcard other than "*" alone or a loopback
+// origin's port ("http://localhost:*"), so that a wildcard never opens a production origin by
+// accident.
+func (c CORS) Validate() error {
+	for _, o := range c.AllowedOrigins {
+		if o == "*" || !strings.Contains(o, "*") {
+			continue
+		}
+		if _, ok := loopbackPattern(o); !ok {
+			return fmt.Errorf("CORS origin %q: a wildcard is allowed only alone (*) or as the port of a loopback origin (http://localhost:*, http://127.0.0.1:*, http://[::1]:*)", o)
+		}
+	}
+	return nil
+}
+
+// loopbackPattern returns the scheme and host of a loopback origin with a port wildcard
+// ("http://localhost:*" gives "http://localhost").
+func loopbackPattern(pattern string) (string, bool) {
+	prefix, ok := strings.CutSuffix(pattern, ":*")
+	if !ok {
+		return "", false
+	}
+	for _, scheme := range []string{"http://", "https://"} {
+		if host, ok := strings.CutPrefix(prefix, scheme); ok && slices.Contains(loopbackHosts, host) {
+			return prefix, true
+		}
+	}
+	return "", false
+}
+
 func (c CORS) allows(origin string) bool {
-	return slices.Contains(c.AllowedOrigins, "*") || slices.Contains(c.AllowedOrigins, origin)
+	for _, o := range c.AllowedOrigins {
+		if o == "*" || o == origin {
+			return true
+		}
+		if prefix, ok := loopbackPattern(o); ok {
+			if port, ok := strings.CutPrefix(origin, prefix+":"); ok && port != "" && strings.Trim(port, "0123456789") == "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sameOrigin reports whether origin's host is the one the request was sent to.
+func sameOrigin(r *http.Request, origin string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
 // Handler wraps next with CORS: allowed origins get Access-Control-Allow-Origin, and preflight
 // requests (OPTIONS with Access-Control-Request-Method) are answered here, 204 for an allowed
 // origin and 403 otherwise. Credentials travel in the Authorization header, never cookies, so
-// Access-Control-Allow-Credentials is not sent.
+// Access-Control-Allow-Credentials is not sent. Browsers do not apply CORS to WebSocket
+// connections, so an upgrade request from a page of another origin than the server's that is
+// not allowed is refused here with 403.
 func (c CORS) Handler(next http.Handler) http.Handler {
 	maxAge := c.MaxAge
 	if maxAge <= 0 {
@@ -101,6 +155,14 @@ func (c CORS) Handler(next http.Handler) http.Handler {
 		}
 		h := w.Header()
 		h.Add("Vary", "Origin")
+		if r.Header.Get("Upgrade") != "" {
+			if !c.allows(origin) && !sameOrigin(r, origin) {
+				WriteGraphQLError(w, r, http.StatusForbidden, "FORBIDDEN", "WebSocket connections from origin "+origin+" are not allowed (--cors-origins)")
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
 		preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 		if !c.allows(origin) {
 			if preflight {

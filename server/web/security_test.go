@@ -167,3 +167,76 @@ func TestCORS(t *testing.T) {
 		t.Errorf("wildcard preflight: %d", rec.Code)
 	}
 }
+
+// TestCORSLoopbackPorts: "http://localhost:*" and "http://127.0.0.1:*" allow those hosts'
+// pages on any port (a development server) and nothing else; a port wildcard on another host
+// is refused by Validate.
+func TestCORSLoopbackPorts(t *testing.T) {
+	cors := web.CORS{AllowedOrigins: []string{"http://localhost:*", "http://127.0.0.1:*"}}
+	if err := cors.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	h := newHandler(nil, cors.AllowedOrigins...)
+	for origin, allowed := range map[string]bool{
+		"http://localhost:3000":          true,
+		"http://127.0.0.1:5173":          true,
+		"http://localhost:8080":          true,
+		"http://localhost":               false,
+		"http://localhost:":              false,
+		"https://localhost:3000":         false,
+		"http://localhost:3000.evil.com": false,
+		"http://evil.localhost:3000":     false,
+		"http://localhost:30a0":          false,
+		"http://[::1]:3000":              false,
+		"http://192.168.1.5:3000":        false,
+	} {
+		rec := serve(h, "OPTIONS", "/graphql", map[string]string{"Origin": origin,
+			"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"}, "")
+		switch {
+		case allowed && (rec.Code != 204 || rec.Header().Get("Access-Control-Allow-Origin") != origin):
+			t.Errorf("preflight from %s: expected 204 allowing it, got %d %v", origin, rec.Code, rec.Header())
+		case !allowed && (rec.Code != 403 || rec.Header().Get("Access-Control-Allow-Origin") != ""):
+			t.Errorf("preflight from %s: expected 403, got %d %v", origin, rec.Code, rec.Header())
+		}
+	}
+	for _, bad := range []string{"https://app.example.com:*", "https://*.example.com", "http://*:*", "http://localhost*", "*.localhost:*"} {
+		if err := (web.CORS{AllowedOrigins: []string{"http://localhost:*", bad}}).Validate(); err == nil {
+			t.Errorf("Validate(%q): expected an error", bad)
+		}
+	}
+	for _, good := range []string{"*", "https://app.example.com", "https://[::1]:*", "https://localhost:*"} {
+		if err := (web.CORS{AllowedOrigins: []string{good}}).Validate(); err != nil {
+			t.Errorf("Validate(%q): %v", good, err)
+		}
+	}
+}
+
+// TestWebSocketOrigins: browsers do not apply CORS to WebSocket connections, so an upgrade
+// request from another origin's page is refused unless the origin is allowed; the server's own
+// pages and clients without an Origin (not browsers) are let through.
+func TestWebSocketOrigins(t *testing.T) {
+	h := newHandler(nil, "https://app.example.com", "http://localhost:*")
+	for _, tc := range []struct {
+		origin string
+		status int
+	}{
+		{"https://app.example.com", 200},
+		{"http://localhost:3000", 200},
+		{"http://example.com", 200}, // the request's own host (httptest's default)
+		{"", 200},
+		{"https://evil.example.com", 403},
+		{"http://127.0.0.1:3000", 403},
+	} {
+		headers := map[string]string{"Upgrade": "websocket", "Connection": "Upgrade"}
+		if tc.origin != "" {
+			headers["Origin"] = tc.origin
+		}
+		rec := serve(h, "GET", "/graphql", headers, "")
+		if rec.Code != tc.status {
+			t.Errorf("upgrade from origin %q: expected %d, got %d %s", tc.origin, tc.status, rec.Code, rec.Body.String())
+		}
+		if tc.status == 403 && !strings.Contains(rec.Body.String(), `"FORBIDDEN"`) {
+			t.Errorf("upgrade from origin %q: expected FORBIDDEN, got %s", tc.origin, rec.Body.String())
+		}
+	}
+}

@@ -1,0 +1,15 @@
+DROP TRIGGER events_live_update ON events;
+DROP TRIGGER campaigns_live_update ON campaigns;
+DROP TRIGGER enrollments_live_insert ON enrollments;
+DROP TRIGGER benefits_live_update ON benefits;
+DROP TRIGGER benefits_live_insert ON benefits;
+DROP TRIGGER tiers_live_delete ON tiers;
+DROP TRIGGER tiers_live_update ON tiers;
+DROP TRIGGER tiers_live_insert ON tiers;
+DROP TRIGGER accounts_live_update ON accounts;
+DROP FUNCTION live_events();
+DROP FUNCTION live_campaigns();
+DROP FUNCTION live_new_members_campaigns();
+DROP FUNCTION live_old_members();
+DROP FUNCTION live_new_members();
+DROP FUNCTION live_notify(text, bigint[]);
