@@ -54,13 +54,13 @@ func startLiveDriver(t *testing.T) *liveDriver {
 		}
 	}()
 	t.Cleanup(func() {
-		in.Close()
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		_ = in.Close()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
+			_ = cmd.Process.Kill()
 			<-done
 		}
 		if t.Failed() {
@@ -143,13 +143,12 @@ func (d *liveDriver) expectCode(client, id, typ, code string) {
 			Data   json.RawMessage `json:"data"`
 			Errors json.RawMessage `json:"errors"`
 		}
-		json.Unmarshal(raw, &p)
-		if string(p.Data) != "null" {
+		if err := json.Unmarshal(raw, &p); err != nil || string(p.Data) != "null" {
 			d.t.Fatalf("%s/%s: expected no data, got %s", client, id, raw)
 		}
 		raw = p.Errors
 	}
-	if json.Unmarshal(raw, &errs); m["type"] != typ || len(errs) == 0 || errs[0].Extensions.Code != code {
+	if err := json.Unmarshal(raw, &errs); err != nil || m["type"] != typ || len(errs) == 0 || errs[0].Extensions.Code != code {
 		d.t.Fatalf("%s/%s: expected a %s message with %s, got %v", client, id, typ, code, m)
 	}
 }

@@ -493,7 +493,7 @@ func firstMessage(t *testing.T, h http.Handler, field, query string, vars map[st
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.CloseNow()
+	defer func() { _ = c.CloseNow() }()
 	send := func(msg map[string]any) {
 		b, _ := json.Marshal(msg)
 		if err := c.Write(ctx, websocket.MessageText, b); err != nil {

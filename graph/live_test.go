@@ -133,7 +133,7 @@ func (a *liveAPI) dial(header http.Header) *wsClient {
 		a.t.Fatalf("dial: %v (HTTP %d)", err, status)
 	}
 	c.SetReadLimit(-1)
-	a.t.Cleanup(func() { c.CloseNow() })
+	a.t.Cleanup(func() { _ = c.CloseNow() })
 	return &wsClient{t: a.t, c: c}
 }
 
@@ -199,22 +199,18 @@ func (w *wsClient) subscribe(id, query string, vars map[string]any) {
 // next returns the next message of subscription id: its type and its payload as compact JSON.
 func (w *wsClient) next(id string) string {
 	w.t.Helper()
-	for {
-		msg, err := w.read()
-		if err != nil {
-			w.t.Fatalf("waiting for a message of %s: %v", id, err)
-		}
-		if msg["id"] != id {
-			w.t.Fatalf("waiting for a message of %s, got %v", id, msg)
-		}
-		if msg["payload"] == nil {
-			return fmt.Sprint(msg["type"])
-		}
-		b, _ := json.Marshal(msg["payload"])
-		var buf bytes.Buffer
-		json.Compact(&buf, b)
-		return fmt.Sprintf("%s %s", msg["type"], buf.String())
+	msg, err := w.read()
+	if err != nil {
+		w.t.Fatalf("waiting for a message of %s: %v", id, err)
 	}
+	if msg["id"] != id {
+		w.t.Fatalf("waiting for a message of %s, got %v", id, msg)
+	}
+	if msg["payload"] == nil {
+		return fmt.Sprint(msg["type"])
+	}
+	b, _ := json.Marshal(msg["payload"])
+	return fmt.Sprintf("%s %s", msg["type"], b)
 }
 
 func (w *wsClient) expect(id, want string) {
@@ -367,7 +363,9 @@ func TestSubscriptionLimits(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	var out bytes.Buffer
-	out.ReadFrom(resp.Body)
+	if _, err := out.ReadFrom(resp.Body); err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != 200 || !strings.Contains(out.String(), `"code":"WEBSOCKET_REQUIRED"`) || strings.Contains(out.String(), `"data"`) {
 		t.Errorf("a subscription over HTTP POST: %d %s", resp.StatusCode, out.String())
 	}
@@ -387,7 +385,7 @@ func TestSubscriptionsEndWithTheirConnection(t *testing.T) {
 			w.subscribe(id, `subscription { member(externalRef: "gone-1") { externalRef } }`, nil)
 			w.expect(id, `next {"data":{"member":{"externalRef":"gone-1"}}}`)
 		}
-		w.c.CloseNow()
+		_ = w.c.CloseNow()
 	}
 	waitCount(t, a.hub, 0)
 	deadline := time.Now().Add(10 * time.Second)

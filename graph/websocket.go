@@ -113,7 +113,7 @@ func (c *wsConnection) SetReadDeadline(t time.Time) error {
 	if t.IsZero() {
 		return nil
 	}
-	c.deadline = time.AfterFunc(time.Until(t), func() { c.c.CloseNow() })
+	c.deadline = time.AfterFunc(time.Until(t), func() { _ = c.c.CloseNow() })
 	return nil
 }
 

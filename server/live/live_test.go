@@ -2,6 +2,7 @@ package live_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -141,7 +142,7 @@ func TestSignalsMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := hub.Subscribe(live.Member(8)); err != live.ErrTooManySubscriptions {
+	if _, err := hub.Subscribe(live.Member(8)); !errors.Is(err, live.ErrTooManySubscriptions) {
 		t.Errorf("third subscription with a maximum of 2: expected ErrTooManySubscriptions, got %v", err)
 	}
 	for range 1000 {
