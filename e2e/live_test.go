@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -334,4 +335,21 @@ func TestLiveUpdates(t *testing.T) {
 		d.send(map[string]any{"op": "dispose", "client": c})
 	}
 	waitFor(t, "the subscriptions to end", func() bool { return b.liveSubscriptions(t) == 0 })
+
+	// A core that stops closes its connections (1000; graphql-ws would reconnect, to another
+	// replica) and does not wait for them to drain.
+	d.send(map[string]any{"op": "connect", "client": "last", "url": url, "authorization": "Bearer " + anna})
+	d.send(map[string]any{"op": "subscribe", "client": "last", "id": "own", "query": own, "variables": map[string]any{"ref": "m1"}})
+	d.expect("last", "own", `next {"data":{"member":{"externalRef":"m1","balances":[{"program":{"code":"shop"},"available":20}]}}}`)
+	if m := d.next("last", ""); m["event"] != "connected" {
+		t.Fatalf("last: expected connected, got %v", m)
+	}
+	start := time.Now()
+	if err := b.stop(syscall.SIGTERM, 15*time.Second); err != nil {
+		t.Fatalf("core B after SIGTERM with a subscriber: %v", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("core B took %s to stop with a subscriber", took)
+	}
+	d.expectClosed("last", 1000, "")
 }
