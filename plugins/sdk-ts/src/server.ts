@@ -50,10 +50,10 @@ function callContext(call: ServerUnaryCall<Wire, Wire>): { ctx: CallContext; don
   const deadline = raw instanceof Date ? raw : Number.isFinite(raw) ? new Date(raw) : undefined;
   let timer: NodeJS.Timeout | undefined;
   if (deadline !== undefined) {
-    timer = setTimeout(() => controller.abort(new PluginError("UNAVAILABLE", "deadline exceeded")), Math.max(0, deadline.getTime() - Date.now()));
+    timer = setTimeout(() => controller.abort(new DOMException("deadline exceeded", "TimeoutError")), Math.max(0, deadline.getTime() - Date.now()));
     timer.unref();
   }
-  const cancelled = () => controller.abort(new PluginError("UNAVAILABLE", "call cancelled"));
+  const cancelled = () => controller.abort(new DOMException("call cancelled", "AbortError"));
   call.on("cancelled", cancelled);
   return {
     ctx: deadline === undefined ? { signal: controller.signal } : { deadline, signal: controller.signal },
@@ -65,11 +65,23 @@ function callContext(call: ServerUnaryCall<Wire, Wire>): { ctx: CallContext; don
 }
 
 /**
+ * abortStatus is the answer to a call that failed after its signal aborted: the deadline's or
+ * the cancellation's status, whatever the method threw while giving up, so the core sees
+ * context.DeadlineExceeded as it does from a Go plugin and not the method's own error.
+ */
+function abortStatus(signal: AbortSignal) {
+  const reason: unknown = signal.reason;
+  const timeout = reason instanceof DOMException && reason.name === "TimeoutError";
+  return { code: timeout ? status.DEADLINE_EXCEEDED : status.CANCELLED, details: timeout ? "deadline exceeded" : "call cancelled" };
+}
+
+/**
  * unary adapts one Program method to a grpc-js handler: decode the request, call the method,
  * encode the answer. Whatever is thrown fails only this call: a PluginError with its code,
- * anything else as INTERNAL (logged with its stack, as the Go SDK logs a panic).
+ * anything else as INTERNAL (logged with its stack, as the Go SDK logs a panic); once the
+ * call's signal has aborted, the deadline's or the cancellation's status (abortStatus).
  */
-function unary<Req, Res>(
+export function unary<Req, Res>(
   method: string,
   decode: (w: Wire) => Req,
   invoke: (req: Req, ctx: CallContext) => Res | Promise<Res>,
@@ -84,6 +96,10 @@ function unary<Req, Res>(
       },
       (err: unknown) => {
         done();
+        if (ctx.signal.aborted) {
+          callback(abortStatus(ctx.signal));
+          return;
+        }
         if (!(err instanceof PluginError)) {
           log.error("plugin method failed", { method, error: String(err), stack: err instanceof Error ? err.stack : undefined });
         }

@@ -16,7 +16,7 @@ import { evaluateRequestIn, evaluateResponseOut } from "../src/convert.js";
 import { descriptors } from "../src/gen/descriptors.js";
 import { addDays, credit, intValue, PluginError, zonedTime } from "../src/index.js";
 import { handshakeLine } from "../src/serve.js";
-import { startServer } from "../src/server.js";
+import { startServer, unary } from "../src/server.js";
 import { toServiceError } from "../src/wire.js";
 
 test("the handshake line is go-plugin's, with the DER certificate in unpadded base64", () => {
@@ -127,4 +127,24 @@ test("the server answers the health service over mutual TLS and refuses a client
   assert.equal(await check(mtls, "plugin"), "SERVING");
   assert.equal(await check(mtls, "other"), "error NOT_FOUND");
   assert.equal(await check(credentials.createSsl(Buffer.from(server.certPem)), "plugin"), "error UNAVAILABLE");
+});
+
+test("a call that fails once its deadline passed answers DEADLINE_EXCEEDED, whatever the method threw", async () => {
+  const handler = unary(
+    "Evaluate",
+    () => undefined,
+    (_req, ctx) =>
+      new Promise<never>((_resolve, reject) => {
+        ctx.signal.addEventListener("abort", () => reject(new PluginError("UNAVAILABLE", "gave up")));
+      }),
+    () => ({}),
+  );
+  const call = { request: {}, getDeadline: () => new Date(Date.now() + 30), on: () => call, removeListener: () => call };
+  const alive = setTimeout(() => undefined, 5000); // the call's own timer does not hold the event loop
+  const answer = await new Promise<ServiceError | null>((resolve) =>
+    handler(call as unknown as Parameters<typeof handler>[0], (err) => resolve(err as ServiceError | null)),
+  );
+  clearTimeout(alive);
+  assert.equal(answer?.code, status.DEADLINE_EXCEEDED);
+  assert.equal(answer?.details, "deadline exceeded");
 });
