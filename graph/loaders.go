@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/notify"
 	"github.com/promogate/promogate/server/pluginhost"
+	"github.com/promogate/promogate/server/rewards"
 )
 
 // Loaders batch the look-ups that the elements of a list would otherwise make once per row
@@ -213,6 +215,81 @@ func (r *Resolver) program(ctx context.Context, id int64) (*ledger.Program, erro
 		return p, nil
 	}
 	return r.loaders(ctx).Program.load(ctx, id)
+}
+
+// configCacheSize bounds configCache; campaigns are few.
+const configCacheSize = 10_000
+
+// configCache keeps the decoded configuration of each campaign shown so far, by campaign id,
+// with the JSON it was decoded from: a hit needs the stored JSON to equal the campaign's (a
+// changed configuration is decoded afresh and replaces the entry), so a cached value is never
+// stale. Every reward of a catalogue bound to one campaign shows that campaign's configuration;
+// it is decoded once, not once per reward and request. The values are shared and must not be
+// modified (the JSON marshaller only reads them). The zero value is ready to use; it is safe
+// for concurrent use.
+type configCache struct {
+	mu sync.RWMutex
+	m  map[int64]decodedConfig
+}
+
+type decodedConfig struct {
+	raw   []byte
+	value map[string]any
+}
+
+// of returns campaign c's configuration as a JSON object (see jsonObject).
+func (cc *configCache) of(c *campaigns.Campaign) (map[string]any, error) {
+	cc.mu.RLock()
+	e, ok := cc.m[c.ID]
+	cc.mu.RUnlock()
+	if ok && bytes.Equal(e.raw, c.Config) {
+		return e.value, nil
+	}
+	v, err := jsonObject(c.Config)
+	if err != nil {
+		return nil, err
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.m == nil {
+		cc.m = map[int64]decodedConfig{}
+	}
+	if _, ok := cc.m[c.ID]; ok || len(cc.m) < configCacheSize {
+		cc.m[c.ID] = decodedConfig{raw: bytes.Clone(c.Config), value: v}
+	}
+	return v, nil
+}
+
+// primeCampaigns reads the campaigns the rewards are bound to with one statement and primes
+// the request's campaign loader with them, so that the rewards' campaign fields find them
+// whenever each is resolved (a loader's batch holds only the keys asked for within its wait).
+// It reads nothing unless the connection being resolved (in a GraphQL request) selects
+// edges { node { campaign } }.
+func (r *Resolver) primeCampaigns(ctx context.Context, rs []rewards.Reward) error {
+	if len(rs) == 0 || !graphql.HasOperationContext(ctx) || graphql.GetFieldContext(ctx) == nil ||
+		!graphql.FieldRequested(ctx, "edges.node.campaign") {
+		return nil
+	}
+	var ids []int64
+	seen := map[int64]bool{}
+	for i := range rs {
+		if id := rs[i].CampaignID; id != nil && !seen[*id] {
+			seen[*id] = true
+			ids = append(ids, *id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	cs, err := r.CampaignStore.GetMany(ctx, ids)
+	if err != nil {
+		return err
+	}
+	l := r.loaders(ctx)
+	for id, c := range cs {
+		l.Campaign.batch.Prime(id, c)
+	}
+	return nil
 }
 
 type clientAddrKey struct{}

@@ -46,4 +46,5 @@ type Resolver struct {
 	LoaderWait time.Duration
 
 	programs programCache
+	configs  configCache
 }

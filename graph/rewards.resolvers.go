@@ -152,6 +152,9 @@ func (r *queryResolver) Rewards(ctx context.Context, filter *model.RewardFilter,
 	if err != nil {
 		return nil, err
 	}
+	if err := r.primeCampaigns(ctx, rs); err != nil {
+		return nil, err
+	}
 	return rewardConnection(rs, more, afterID != 0), nil
 }
 

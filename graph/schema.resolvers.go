@@ -154,7 +154,7 @@ func (r *campaignResolver) Plugin(ctx context.Context, obj *campaigns.Campaign) 
 
 // Config is the resolver for the config field.
 func (r *campaignResolver) Config(ctx context.Context, obj *campaigns.Campaign) (map[string]any, error) {
-	return jsonObject(obj.Config)
+	return r.configs.of(obj)
 }
 
 // Status is the resolver for the status field.

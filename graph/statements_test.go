@@ -22,11 +22,14 @@ import (
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/notify"
 	"github.com/promogate/promogate/server/pluginhost"
+	"github.com/promogate/promogate/server/rewards"
 )
 
 // cabinetQuery asks for a member's lists with every per-row field: each row names its campaign,
 // its member, a transaction, a plugin; a row's own look-ups must be batched with its siblings'.
-const cabinetQuery = `query($r: String!) { member(externalRef: $r) {
+// The catalogue lists the rewards available to the member, each bound to a campaign (as in
+// production: a status-discount campaign quotes them) whose configuration it shows.
+const cabinetQuery = `query($r: String!, $id: ID!, $p: String!) { member(externalRef: $r) {
   id name
   balances { program { code } available }
   transactions(first: 20) { edges { node { id kind points program { code } member { externalRef }
@@ -36,10 +39,13 @@ const cabinetQuery = `query($r: String!) { member(externalRef: $r) {
   events(first: 20) { edges { node { member { externalRef } outcome { campaigns { campaign { code } effects { transaction { id } } }
     waiting { campaign { code } } } } } }
   notifications(first: 20) { edges { node { campaign { code } deliveries { attempt } } } }
-} }`
+}
+  rewards(filter: {program: $p, availableTo: $id}, first: 20) { edges { node { code program { code }
+    campaign { code config status program { code } plugin { name } } } } }
+}`
 
 // TestCabinetStatementsDoNotGrowWithRows posts the cabinet of a member with one row in every
-// list and of a member with 20, and counts the statements each sends to PostgreSQL: the same
+// list (and one reward of its own campaign in the catalogue) and of a member with 20, and counts the statements each sends to PostgreSQL: the same
 // number (the lists' per-row fields are read through the request's loaders, a statement per
 // field for all the rows).
 func TestCabinetStatementsDoNotGrowWithRows(t *testing.T) {
@@ -69,32 +75,35 @@ func TestCabinetStatementsDoNotGrowWithRows(t *testing.T) {
 	eng := engine.New(bdb, led, mem, camps, bens, host, log, clk.Now, engine.Options{})
 	r := &graph.Resolver{Ledger: led, MemberStore: mem, Host: host, CampaignStore: camps, Engine: eng, BenefitStore: bens,
 		NotificationStore: notify.NewStore(bdb), Log: log, Now: clk.Now,
+		Rewards: rewards.New(rewards.Config{DB: bdb, Ledger: led, Members: mem, Campaigns: camps, Engine: eng, Plugins: host, Log: log, Now: clk.Now}),
 		// Generous: several lists ask the campaign and transaction loaders, each as its own
 		// rows arrive, and a loaded machine must still see them all within one wait.
 		LoaderWait: 300 * time.Millisecond}
 	a := &api{t: t, h: asAdmin(graph.NewHandler(r, graph.HandlerOptions{}))}
 
-	p, err := led.CreateProgram(ctx, fmt.Sprintf("stmts%d", seq.Add(1)), "Statements", "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	count := func(rows int) (int, string) {
 		t.Helper()
-		ref := seedCabinet(t, bdb, led, mem, p, rows)
+		// A programme per cabinet, so that its catalogue holds only that member's rewards.
+		p, err := led.CreateProgram(ctx, fmt.Sprintf("stmts%d", seq.Add(1)), "Statements", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := seedCabinet(t, bdb, led, mem, p, rows)
 		mu.Lock()
 		sent = nil
 		mu.Unlock()
 		counting.Store(true)
-		body := a.do(cabinetQuery, map[string]any{"r": ref})
+		body := a.do(cabinetQuery, map[string]any{"r": m.ExternalRef, "id": gid("Member", m.ID), "p": p.Code})
 		counting.Store(false)
-		if strings.Contains(body, `"errors"`) || strings.Count(body, `"key":"`) != rows || strings.Count(body, `"attempt":1`) != rows {
+		if strings.Contains(body, `"errors"`) || strings.Count(body, `"key":"`) != rows || strings.Count(body, `"attempt":1`) != rows ||
+			strings.Count(body, `"silver":5},"level":`) != rows {
 			t.Fatalf("cabinet of %d rows: %s", rows, body)
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		return len(sent), strings.Join(sent, "\n")
 	}
-	count(1) // the resolver caches programmes for the process: fill the cache first
+	count(1) // warm-up: the first request reads what the process caches
 	one, oneSent := count(1)
 	twenty, twentySent := count(20)
 	if twenty != one {
@@ -107,8 +116,9 @@ func TestCabinetStatementsDoNotGrowWithRows(t *testing.T) {
 // seedCabinet creates a member with rows of everything the cabinet lists, each row with its
 // own campaign (of one plugin version): transactions (every other one reversed), benefits,
 // enrollments, events whose outcome names the campaign and a transaction, notifications with a
-// delivery. It returns the member's external reference.
-func seedCabinet(t *testing.T, bdb *db.DB, led *ledger.Ledger, mem *members.Store, p *ledger.Program, rows int) string {
+// delivery, and a catalogue reward bound to the campaign (the catalogue of the programme holds
+// only this member's rewards: each cabinet has a programme of its own). It returns the member.
+func seedCabinet(t *testing.T, bdb *db.DB, led *ledger.Ledger, mem *members.Store, p *ledger.Program, rows int) *members.Member {
 	t.Helper()
 	ctx := context.Background()
 	n := seq.Add(1)
@@ -136,11 +146,14 @@ func seedCabinet(t *testing.T, bdb *db.DB, led *ledger.Ledger, mem *members.Stor
 			}
 		}
 		var cid int64
-		if err := bdb.NewRaw(`INSERT INTO campaigns (code, name, program_id, plugin_name, plugin_version, starts_at, created_at, updated_at)
-			VALUES (?, 'Campaign', ?, ?, '1.0.0', now(), now(), now()) RETURNING id`, fmt.Sprintf("c-%d-%d", n, i), p.ID, plugin).
+		if err := bdb.NewRaw(`INSERT INTO campaigns (code, name, program_id, plugin_name, plugin_version, config, status, starts_at, created_at, updated_at)
+			VALUES (?, 'Campaign', ?, ?, '1.0.0', ?::jsonb, 'active', '2000-01-01', now(), now()) RETURNING id`,
+			fmt.Sprintf("c-%d-%d", n, i), p.ID, plugin, fmt.Sprintf(`{"level": %d, "discounts": {"gold": 10, "silver": 5}}`, i)).
 			Scan(ctx, &cid); err != nil {
 			t.Fatal(err)
 		}
+		exec(`INSERT INTO rewards (program_id, code, title, category, price, campaign_id, created_at, updated_at)
+			VALUES (?, ?, 'Reward', 'bench', 250, ?, now(), now())`, p.ID, fmt.Sprintf("r-%d-%d", n, i), cid)
 		exec(`INSERT INTO benefits (member_id, campaign_id, key, kind, status, created_at, updated_at)
 			VALUES (?, ?, ?, 'gift', 'active', now(), now())`, m.ID, cid, fmt.Sprintf("b-%d", i))
 		exec(`INSERT INTO enrollments (campaign_id, member_id, idempotency_key, input_hash, enrolled_at)
@@ -164,7 +177,7 @@ func seedCabinet(t *testing.T, bdb *db.DB, led *ledger.Ledger, mem *members.Stor
 		exec(`INSERT INTO notification_deliveries (notification_id, attempt, started_at, duration_ms, outcome)
 			VALUES (?, 1, now(), 1, 'retry')`, nid)
 	}
-	return m.ExternalRef
+	return m
 }
 
 func ptr[T any](v T) *T { return &v }
