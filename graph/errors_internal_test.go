@@ -19,7 +19,6 @@ import (
 // with the reason. A sentinel that is neither here nor in errorCodes fails
 // TestEverySentinelHasACode, so a new domain error cannot be shown as INTERNAL by oversight.
 var unmappedSentinels = map[string]string{
-	"server/ledger.ErrKeyUsed":             "CreditBatchTx's callers (the engine) retry the item alone",
 	"server/engine.ErrEventConflict":       "reported in the event's outcome (EVENT_CONFLICT status), not as a GraphQL error",
 	"server/notify.ErrInvalidNotification": "the engine's notify effect; an invalid one fails the plugin's evaluation",
 	"server/notify.ErrNoRecipient":         "the engine records the notify effect as skipped",

@@ -70,7 +70,8 @@ func (t effectTarget) origin() ledger.Origin {
 }
 
 // applier validates and applies one kind of effect. validate is pure (no I/O) and runs before
-// any write; apply runs inside the event's database transaction.
+// any write; apply runs inside the event's database transaction. Credits have no apply (they
+// are written in batches, see queueCredit), nor has a reject (it settles the whole decision).
 type applier struct {
 	validate func(e *pluginhost.Effect, l *Limits, now time.Time) error
 	apply    func(ctx context.Context, en *Engine, tx db.Tx, t effectTarget, idx int, e *pluginhost.Effect) (AppliedEffect, error)
@@ -79,7 +80,7 @@ type applier struct {
 // appliers lists every effect kind this core applies. A kind missing here is refused as
 // unknown, so a plugin cannot ask for something the core does not implement.
 var appliers = map[pluginhost.EffectKind]applier{
-	pluginhost.KindCreditPoints: {validate: validateCredit, apply: applyCredit},
+	pluginhost.KindCreditPoints: {validate: validateCredit}, // written in batches: queueCredit
 	pluginhost.KindDebitPoints:  {validate: validateDebit, apply: applyDebit},
 	pluginhost.KindPutState:     {validate: validatePutState, apply: applyPutState},
 	pluginhost.KindReject:       {validate: validateReject},
@@ -305,17 +306,16 @@ func effectKey(t effectTarget, idx int) string {
 	return fmt.Sprintf("evt:%d:%d:%d", t.eventID, t.campaign.ID, idx)
 }
 
-func applyCredit(ctx context.Context, en *Engine, tx db.Tx, t effectTarget, idx int, e *pluginhost.Effect) (AppliedEffect, error) {
+// queueCredit queues credit effect e (effect idx of target's decision) in b and sets *out to
+// what it applies; its transaction id is set when b is flushed.
+func queueCredit(b *creditBuffer, t effectTarget, idx int, e *pluginhost.Effect, out *AppliedEffect) {
 	c := e.Credit
-	tr, err := en.ledger.CreditTx(ctx, tx, ledger.CreditInput{
+	*out = AppliedEffect{Kind: string(e.Kind), Points: c.Amount, Detail: c.Reason}
+	b.add(ledger.CreditInput{
 		ProgramID: t.campaign.ProgramID, MemberID: t.memberID, Amount: c.Amount, Kind: ledger.KindEarn,
 		IdempotencyKey: effectKey(t, idx), Reason: c.Reason, AvailableAt: c.AvailableAt, ExpiresAt: c.ExpiresAt,
 		StatusPoints: c.StatusPoints, Origin: t.origin(),
-	})
-	if err != nil {
-		return AppliedEffect{}, err
-	}
-	return AppliedEffect{Kind: string(e.Kind), Points: c.Amount, TransactionID: tr.ID, Detail: c.Reason}, nil
+	}, out)
 }
 
 func applyDebit(ctx context.Context, en *Engine, tx db.Tx, t effectTarget, idx int, e *pluginhost.Effect) (AppliedEffect, error) {

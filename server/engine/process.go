@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -172,80 +171,54 @@ func (e *Engine) evaluate(ctx context.Context, wave []job) map[int64]map[int64]*
 	return out
 }
 
-// apply writes the decisions on one event in one transaction and returns the campaigns whose
-// decision was taken on a stale snapshot (to be evaluated again). With last set, stale
-// decisions are left for the worker instead.
-func (e *Engine) apply(ctx context.Context, j job, decisions map[int64]*decision, last bool) ([]*campaigns.Campaign, error) {
-	var stale []*campaigns.Campaign
-	err := e.runTx(ctx, e.applier(j, decisions, last, &stale))
-	return stale, err
-}
-
 // applyWave applies the decisions on a group of a wave's events in one transaction (group
-// commit: one commit for the group instead of one per event) and returns each event's stale
-// campaigns. Events whose decisions only credit points (or change nothing) are applied
-// together with a fixed number of statements (see applyBatch); the others one after another,
-// each under a savepoint of its own and in member order. An event whose part fails is rolled
-// back to its savepoint and applied again in its own transaction afterwards; if the group's
-// transaction itself fails, every event is.
+// commit: one commit for the group instead of one per event, see applyGroup) and returns each
+// event's stale campaigns. If the group's transaction fails, each event is applied again in a
+// transaction of its own, where a credit refused by the ledger fails only its campaign.
 func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]map[int64]*decision, last bool) (map[int64][]*campaigns.Campaign, error) {
-	stales := make(map[int64][]*campaigns.Campaign, len(wave))
 	order := append([]job(nil), wave...)
 	sort.SliceStable(order, func(a, b int) bool { return order[a].ev.MemberID < order[b].ev.MemberID })
-	var alone []job
 	if len(order) > 1 {
-		err := e.runTx(ctx, func(ctx context.Context, tx db.Tx) error {
-			clear(stales)
-			alone = alone[:0]
-			slow, err := e.applyBatch(ctx, tx, order, decisions, last, stales)
-			if err != nil {
-				return err
-			}
-			for _, j := range slow {
-				if _, err := db.PG(tx).Exec(ctx, "SAVEPOINT event"); err != nil {
-					return err
-				}
-				var stale []*campaigns.Campaign
-				if err := e.applier(j, decisions[j.ev.ID], last, &stale)(ctx, tx); err != nil {
-					if _, rbErr := db.PG(tx).Exec(ctx, "ROLLBACK TO SAVEPOINT event"); rbErr != nil {
-						return rbErr
-					}
-					alone = append(alone, j)
-					continue
-				}
-				if _, err := db.PG(tx).Exec(ctx, "RELEASE SAVEPOINT event"); err != nil {
-					return err
-				}
-				stales[j.ev.ID] = stale
-			}
-			return nil
+		var stales map[int64][]*campaigns.Campaign
+		err := e.runTx(ctx, func(ctx context.Context, tx db.Tx) (err error) {
+			stales, err = e.applyGroup(ctx, tx, order, decisions, last, true)
+			return err
 		})
-		if err != nil {
-			e.log.Warn("group commit failed; applying events one by one", "events", len(order), "error", err)
-			clear(stales)
-			alone = order
+		if err == nil {
+			return stales, nil
 		}
-	} else {
-		alone = order
+		e.log.Warn("group commit failed; applying events one by one", "events", len(order), "error", err)
 	}
-	for _, j := range alone {
-		stale, err := e.apply(ctx, j, decisions[j.ev.ID], last)
+	stales := make(map[int64][]*campaigns.Campaign, len(order))
+	for _, j := range order {
+		err := e.runTx(ctx, func(ctx context.Context, tx db.Tx) error {
+			s, err := e.applyGroup(ctx, tx, []job{j}, decisions, last, false)
+			stales[j.ev.ID] = s[j.ev.ID]
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
-		stales[j.ev.ID] = stale
 	}
 	return stales, nil
 }
 
-// applyBatch locks the group's events and applies, with a fixed number of statements, those
-// whose decisions only credit points, change nothing, reject or failed: their state rows are
-// locked in one statement, their credits written by one ledger batch, their versions bumped
-// and their outcomes stored in one statement each. It records their stale campaigns in stales
-// and returns the other events (decisions with other effects), for the caller to apply one by
-// one. The result is the one the per-event applier would give, event by event.
-func (e *Engine) applyBatch(ctx context.Context, tx db.Tx, group []job, decisions map[int64]map[int64]*decision, last bool,
-	stales map[int64][]*campaigns.Campaign) ([]job, error) {
+// applyGroup writes the decisions on group's events (in member order, at most one event per
+// member) inside tx and returns each event's stale campaigns. It is the one way decisions are
+// applied, to one event or to many, with a number of statements that does not grow with the
+// events whose decisions only credit points (or change nothing): one locks the events, one
+// creates and locks every (campaign, member) state row the decisions need (in key order), one
+// ledger batch writes the credits, one stores the outcomes and bumps the versions of the states
+// that changed. Other effects are written in place, each decision under a savepoint, after the
+// credits gathered so far (so every effect sees the ones before it).
+//
+// With shared set, the credits of decisions that only credit are gathered across the group and
+// any failure of their batch fails the group (the caller then applies each event alone);
+// without it, each decision's credits are written under its savepoint, so a credit the ledger
+// refuses fails that campaign only.
+func (e *Engine) applyGroup(ctx context.Context, tx db.Tx, group []job, decisions map[int64]map[int64]*decision, last,
+	shared bool) (map[int64][]*campaigns.Campaign, error) {
+	stales := make(map[int64][]*campaigns.Campaign, len(group))
 	ids := make([]int64, len(group))
 	for i, j := range group {
 		ids[i] = j.ev.ID
@@ -260,7 +233,7 @@ func (e *Engine) applyBatch(ctx context.Context, tx db.Tx, group []job, decision
 		byID[locked[i].ID] = &locked[i]
 	}
 	now := e.now().UTC()
-	var slow, fast []job
+	var open []job
 	var pairs [][2]int64 // (campaign, member) whose state version is checked
 	for _, j := range group {
 		ev := byID[j.ev.ID]
@@ -269,41 +242,31 @@ func (e *Engine) applyBatch(ctx context.Context, tx db.Tx, group []job, decision
 		}
 		if ev.Status == StatusDone {
 			*j.ev = *ev
-			stales[ev.ID] = nil
 			continue
 		}
-		batchable := true
-		var evPairs [][2]int64
+		open = append(open, j)
 		for _, c := range j.targets {
 			d := decisions[j.ev.ID][c.ID]
 			if d == nil || d.err != nil || (ev.Outcome != nil && ev.Outcome.has(c.ID)) ||
 				validateEffects(d.effects, &e.opts.Limits, now) != nil {
 				continue
 			}
-			if !creditsOnly(d.effects) {
-				batchable = false
-				break
-			}
-			evPairs = append(evPairs, [2]int64{c.ID, ev.MemberID})
+			pairs = append(pairs, [2]int64{c.ID, ev.MemberID})
 		}
-		if !batchable {
-			slow = append(slow, j)
-			continue
-		}
-		fast = append(fast, j)
-		pairs = append(pairs, evPairs...)
 	}
-	if len(fast) == 0 {
-		return slow, nil
+	if len(open) == 0 {
+		return stales, nil
 	}
 	versions, err := e.lockStates(ctx, tx, pairs, now)
 	if err != nil {
 		return nil, err
 	}
-	var credits []ledger.CreditInput
-	var creditOut []*AppliedEffect
+	var buf *creditBuffer
+	if shared {
+		buf = &creditBuffer{}
+	}
 	var bumped [][2]int64
-	for _, j := range fast {
+	for _, j := range open {
 		ev := byID[j.ev.ID]
 		fresh := func(c *campaigns.Campaign, d *decision) (bool, error) {
 			return versions[[2]int64{c.ID, ev.MemberID}] == d.version, nil
@@ -312,18 +275,16 @@ func (e *Engine) applyBatch(ctx context.Context, tx db.Tx, group []job, decision
 			if settledWithoutEffects(d, co) {
 				return nil
 			}
-			target := effectTarget{campaign: c, memberID: ev.MemberID, eventID: ev.ID, now: now}
-			co.Status, co.Effects = OutcomeApplied, make([]AppliedEffect, len(d.effects))
-			for i, eff := range d.effects {
-				cr := eff.Credit
-				credits = append(credits, ledger.CreditInput{
-					ProgramID: c.ProgramID, MemberID: ev.MemberID, Amount: cr.Amount, Kind: ledger.KindEarn,
-					IdempotencyKey: effectKey(target, i), Reason: cr.Reason, AvailableAt: cr.AvailableAt,
-					ExpiresAt: cr.ExpiresAt, StatusPoints: cr.StatusPoints, Origin: target.origin(),
-				})
-				co.Effects[i] = AppliedEffect{Kind: string(eff.Kind), Points: cr.Amount, Detail: cr.Reason}
-				creditOut = append(creditOut, &co.Effects[i])
+			res, err := e.writeEffects(ctx, tx, effectTarget{campaign: c, memberID: ev.MemberID, eventID: ev.ID, now: now},
+				d.effects, buf)
+			if err != nil {
+				return err
 			}
+			if res.failCode != "" {
+				co.Status, co.Code, co.Reason = OutcomeFailed, res.failCode, res.failReason
+				return nil
+			}
+			co.Effects, co.Status = res.applied, OutcomeApplied
 			bumped = append(bumped, [2]int64{c.ID, ev.MemberID})
 			return nil
 		}
@@ -334,30 +295,48 @@ func (e *Engine) applyBatch(ctx context.Context, tx db.Tx, group []job, decision
 		e.opts.Metrics.decidedAfterCommit(ctx, ev)
 		stales[ev.ID] = stale
 	}
-	trs, err := e.ledger.CreditBatchTx(ctx, tx, credits)
-	if err != nil {
+	if err := buf.flush(ctx, e.ledger, tx); err != nil {
 		return nil, err
 	}
-	for i, tr := range trs {
-		creditOut[i].TransactionID = tr.ID
-	}
-	if err := storeOutcomes(ctx, tx, fast, byID, bumped, now); err != nil {
+	if err := storeOutcomes(ctx, tx, open, byID, bumped, now); err != nil {
 		return nil, err
 	}
-	for _, j := range fast {
+	for _, j := range open {
 		*j.ev = *byID[j.ev.ID]
 	}
-	return slow, nil
+	return stales, nil
 }
 
-// creditsOnly reports whether effects hold nothing but credits, or a reject (which stands for
-// the whole decision).
-func creditsOnly(effects []pluginhost.Effect) bool {
-	for _, eff := range effects {
-		if eff.Kind == pluginhost.KindReject {
-			return true
-		}
+// creditBuffer gathers credits to write together with one ledger.CreditBatchTx call, and
+// where each credit's transaction id goes once written.
+type creditBuffer struct {
+	ins []ledger.CreditInput
+	out []*AppliedEffect
+}
+
+// add queues a credit whose transaction id goes to *out.
+func (b *creditBuffer) add(in ledger.CreditInput, out *AppliedEffect) {
+	b.ins, b.out = append(b.ins, in), append(b.out, out)
+}
+
+// flush writes the queued credits inside tx and empties b. A nil b has nothing to write.
+func (b *creditBuffer) flush(ctx context.Context, l *ledger.Ledger, tx db.Tx) error {
+	if b == nil || len(b.ins) == 0 {
+		return nil
 	}
+	trs, err := l.CreditBatchTx(ctx, tx, b.ins)
+	if err != nil {
+		return err
+	}
+	for i, tr := range trs {
+		b.out[i].TransactionID = tr.ID
+	}
+	b.ins, b.out = b.ins[:0], b.out[:0]
+	return nil
+}
+
+// onlyCredits reports whether effects hold nothing but credits.
+func onlyCredits(effects []pluginhost.Effect) bool {
 	for _, eff := range effects {
 		if eff.Kind != pluginhost.KindCreditPoints {
 			return false
@@ -438,52 +417,6 @@ func storeOutcomes(ctx context.Context, tx db.Tx, jobs []job, byID map[int64]*Ev
 		return fmt.Errorf("engine: store outcomes: %w", err)
 	}
 	return nil
-}
-
-// applier returns the unit of work that writes the decisions on one event inside a transaction,
-// reporting the campaigns decided on a stale snapshot through stalep.
-func (e *Engine) applier(j job, decisions map[int64]*decision, last bool, stalep *[]*campaigns.Campaign) func(context.Context, db.Tx) error {
-	return func(ctx context.Context, tx db.Tx) error {
-		*stalep = nil
-		locked, err := e.queryEvents(ctx, tx, `SELECT `+eventColumns+` FROM events WHERE id = $1 FOR UPDATE`, j.ev.ID)
-		if err == nil && len(locked) == 0 {
-			err = sql.ErrNoRows
-		}
-		if err != nil {
-			return fmt.Errorf("engine: lock event: %w", err)
-		}
-		ev := locked[0]
-		if ev.Status == StatusDone {
-			*j.ev = ev
-			return nil
-		}
-		now := e.now().UTC()
-		fresh := func(c *campaigns.Campaign, d *decision) (bool, error) {
-			return e.checkVersion(ctx, tx, c.ID, ev.MemberID, d.version, now)
-		}
-		applyOne := func(c *campaigns.Campaign, d *decision, co *CampaignOutcome) error {
-			return e.applyDecision(ctx, tx, &ev, c, d, co, now)
-		}
-		stale, err := e.settle(&ev, j.targets, decisions, last, now, fresh, applyOne)
-		if err != nil {
-			return err
-		}
-		e.opts.Metrics.decidedAfterCommit(ctx, &ev)
-		*stalep = stale
-		outcome, err := json.Marshal(ev.Outcome)
-		if err != nil {
-			return fmt.Errorf("engine: encode outcome: %w", err)
-		}
-		if len(stale) > 0 {
-			_, err = db.PG(tx).Exec(ctx, `UPDATE events SET outcome = $2::jsonb WHERE id = $1`, ev.ID, string(outcome))
-		} else {
-			_, err = db.PG(tx).Exec(ctx, `UPDATE events SET outcome = $2::jsonb, status = $3, processed_at = $4,
-				attempts = $5, next_attempt_at = $6, last_error = $7 WHERE id = $1`,
-				ev.ID, string(outcome), ev.Status, ev.ProcessedAt, ev.Attempts, ev.NextAttemptAt, ev.LastError)
-		}
-		*j.ev = ev
-		return err
-	}
 }
 
 // settle works out event ev's outcome from the decisions of its target campaigns: a fresh
@@ -571,24 +504,6 @@ func (e *Engine) settle(ev *Event, targets []*campaigns.Campaign, decisions map[
 	return nil, nil
 }
 
-// applyDecision applies one campaign's validated effects on an event. Applying any effect bumps
-// the (campaign, member) version.
-func (e *Engine) applyDecision(ctx context.Context, tx db.Tx, ev *Event, c *campaigns.Campaign, d *decision, co *CampaignOutcome, now time.Time) error {
-	if settledWithoutEffects(d, co) {
-		return nil
-	}
-	res, err := e.applyEffects(ctx, tx, effectTarget{campaign: c, memberID: ev.MemberID, eventID: ev.ID, now: now}, d.effects)
-	if err != nil {
-		return err
-	}
-	if res.failCode != "" {
-		co.Status, co.Code, co.Reason = OutcomeFailed, res.failCode, res.failReason
-		return nil
-	}
-	co.Effects, co.Status = res.applied, OutcomeApplied
-	return nil
-}
-
 // settledWithoutEffects settles a decision that applies nothing: no effects, or a reject (which
 // stands for the whole decision: none of the other effects are applied).
 func settledWithoutEffects(d *decision, co *CampaignOutcome) bool {
@@ -608,46 +523,90 @@ func settledWithoutEffects(d *decision, co *CampaignOutcome) bool {
 	return false
 }
 
-// applied is the result of applyEffects: what was applied, or why nothing was.
+// applied is the result of writeEffects: what was applied, or why nothing was.
 type applied struct {
 	applied              []AppliedEffect
 	failCode, failReason string
 }
 
-// applyEffects applies validated effects for one member of one campaign inside a savepoint:
-// if one of them is refused by the domain (a debit beyond the balance, an unknown benefit key),
-// none of them is, and the result says why. Other errors abort the transaction. Applying any
-// effect bumps the (campaign, member) state version.
+// applyEffects applies validated effects for one member of one campaign (writeEffects) and
+// bumps the (campaign, member) state version when any is applied.
 func (e *Engine) applyEffects(ctx context.Context, tx db.Tx, target effectTarget, effects []pluginhost.Effect) (applied, error) {
-	var out applied
-	if len(effects) == 0 {
-		return out, nil
-	}
-	if _, err := db.PG(tx).Exec(ctx, "SAVEPOINT effects"); err != nil {
+	out, err := e.writeEffects(ctx, tx, target, effects, nil)
+	if err != nil || out.failCode != "" || len(effects) == 0 {
 		return out, err
 	}
-	for i := range effects {
-		eff := &effects[i]
-		a, err := appliers[eff.Kind].apply(ctx, e, tx, target, i, eff)
-		if err != nil {
-			if !domainError(err) {
-				return out, err
-			}
-			if _, rbErr := db.PG(tx).Exec(ctx, "ROLLBACK TO SAVEPOINT effects"); rbErr != nil {
-				return out, rbErr
-			}
-			return applied{failCode: domainCode(err), failReason: fmt.Sprintf("effect %d (%s): %v", i, eff.Kind, err)}, nil
-		}
-		out.applied = append(out.applied, a)
-	}
-	if _, err := db.PG(tx).Exec(ctx, "RELEASE SAVEPOINT effects"); err != nil {
-		return out, err
-	}
-	_, err := db.PG(tx).Exec(ctx, `INSERT INTO plugin_state (campaign_id, member_id, version, updated_at)
+	_, err = db.PG(tx).Exec(ctx, `INSERT INTO plugin_state (campaign_id, member_id, version, updated_at)
 		VALUES ($1, $2, 1, $3)
 		ON CONFLICT (campaign_id, member_id) DO UPDATE SET version = plugin_state.version + 1, updated_at = EXCLUDED.updated_at`,
 		target.campaign.ID, target.memberID, target.now)
 	return out, err
+}
+
+// writeEffects writes validated effects for one member of one campaign, in order. Credits go
+// through a ledger batch: with a shared buffer, effects that are all credits are only queued
+// there (the caller flushes it, and a refusal then fails the caller); otherwise the effects are
+// written inside a savepoint, credits batched up to the next other effect, and if one of them
+// is refused by the domain (a debit beyond the balance, an unknown benefit key) none of them
+// is, and the result says why. Other errors abort the transaction. It does not touch the state
+// version.
+func (e *Engine) writeEffects(ctx context.Context, tx db.Tx, target effectTarget, effects []pluginhost.Effect,
+	shared *creditBuffer) (applied, error) {
+	var out applied
+	if len(effects) == 0 {
+		return out, nil
+	}
+	out.applied = make([]AppliedEffect, len(effects))
+	if shared != nil && onlyCredits(effects) {
+		for i := range effects {
+			queueCredit(shared, target, i, &effects[i], &out.applied[i])
+		}
+		return out, nil
+	}
+	// Credits queued by earlier decisions come first; a refusal of theirs is not this
+	// decision's, so it fails the caller.
+	if err := shared.flush(ctx, e.ledger, tx); err != nil {
+		return out, fmt.Errorf("engine: credits of the group: %w", err)
+	}
+	if _, err := db.PG(tx).Exec(ctx, "SAVEPOINT effects"); err != nil {
+		return out, err
+	}
+	refused := func(i int, err error) (applied, error) {
+		if !domainError(err) {
+			return out, err
+		}
+		if _, rbErr := db.PG(tx).Exec(ctx, "ROLLBACK TO SAVEPOINT effects"); rbErr != nil {
+			return out, rbErr
+		}
+		return applied{failCode: domainCode(err), failReason: fmt.Sprintf("effect %d (%s): %v", i, effects[i].Kind, err)}, nil
+	}
+	var own creditBuffer
+	first := 0 // the first effect whose credit is in own
+	for i := range effects {
+		eff := &effects[i]
+		if eff.Kind == pluginhost.KindCreditPoints {
+			if len(own.ins) == 0 {
+				first = i
+			}
+			queueCredit(&own, target, i, eff, &out.applied[i])
+			continue
+		}
+		if err := own.flush(ctx, e.ledger, tx); err != nil {
+			return refused(first, err)
+		}
+		a, err := appliers[eff.Kind].apply(ctx, e, tx, target, i, eff)
+		if err != nil {
+			return refused(i, err)
+		}
+		out.applied[i] = a
+	}
+	if err := own.flush(ctx, e.ledger, tx); err != nil {
+		return refused(first, err)
+	}
+	if _, err := db.PG(tx).Exec(ctx, "RELEASE SAVEPOINT effects"); err != nil {
+		return out, err
+	}
+	return out, nil
 }
 
 // checkVersion locks the (campaign, member) state row, creating it first, and reports whether

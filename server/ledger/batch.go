@@ -4,38 +4,41 @@ import (
 	"cmp"
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
 )
 
-// ErrKeyUsed is returned by CreditBatchTx when one of the batch's idempotency keys already
-// has a transaction (a replay or a conflict). Nothing of the batch is usable: the caller rolls
-// back and credits the inputs one by one with CreditTx, which tells replays from conflicts.
-var ErrKeyUsed = errors.New("ledger: idempotency key already used in a batch credit")
-
-// CreditBatchTx gives points for every input inside tx with two statements whatever the
-// batch's size: one creates the missing member accounts and locks all of them (in programme,
-// member order), the other inserts the transactions, postings and lots and updates the
-// balances. The result is the same as calling CreditTx for each input in order on new
-// idempotency keys: same rows, same balances. It returns the transactions in input order.
+// CreditBatchTx gives points for every input inside tx, with a fixed number of statements
+// whatever the batch's size: one creates the missing member accounts and locks all of them (in
+// programme, member order), one inserts the transactions, postings and lots and updates the
+// balances; only an input whose key is taken (or whose member is unknown) costs one more, the
+// look-up of its key. It is the one credit path: CreditTx is CreditBatchTx of one input.
 //
-// Errors: those of CreditTx for an invalid input (nothing is written); ErrKeyUsed when a key
-// already has a transaction, in which case tx is no longer usable (PostgreSQL aborted it) and
-// the caller rolls it back and falls back to CreditTx per input.
+// The result is the one CreditTx would give for each input in order: the same rows and
+// balances, a replay (same key and input: the first transaction, Replayed set) writes nothing,
+// a later input reusing an earlier input's key replays or conflicts with it. It returns the
+// transactions in input order.
+//
+// Errors: those of CreditTx, for the first input (in input order) that has one. An invalid
+// input or an unknown programme is refused before anything is written; on ErrMemberNotFound
+// or ErrIdempotencyConflict the other inputs' rows are written and tx is still usable, so the
+// caller that takes the error rolls back (the transaction or a savepoint).
 func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInput) ([]*Transaction, error) {
 	if len(ins) == 0 {
 		return nil, nil
 	}
 	now := l.now().UTC()
 	type acctKey struct{ program, member int64 }
+	type txKey struct {
+		program int64
+		key     string
+	}
 	var keys []acctKey
 	seen := map[acctKey]bool{}
 	sys := map[int64]systemAccounts{}
@@ -48,13 +51,6 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 			return nil, err
 		}
 		availAt[i] = at
-		if _, ok := sys[in.ProgramID]; !ok {
-			s, err := l.systemAccounts(ctx, tx, in.ProgramID)
-			if err != nil {
-				return nil, err
-			}
-			sys[in.ProgramID] = s
-		}
 		k := acctKey{in.ProgramID, in.MemberID}
 		if !seen[k] {
 			seen[k] = true
@@ -66,6 +62,15 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 			InputHash: hash,
 			Reason:    in.Reason, EventID: in.Origin.EventID, CampaignID: in.Origin.CampaignID,
 			PluginVersion: in.Origin.PluginVersion, CreatedAt: now,
+		}
+	}
+	for i := range ins {
+		if _, ok := sys[ins[i].ProgramID]; !ok {
+			s, err := l.systemAccounts(ctx, tx, ins[i].ProgramID)
+			if err != nil {
+				return nil, err
+			}
+			sys[ins[i].ProgramID] = s
 		}
 	}
 	slices.SortFunc(keys, func(a, b acctKey) int {
@@ -82,10 +87,11 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 
 	// Accounts: create the missing ones and lock all of them in key order, in one statement: an
 	// insert that finds the account there updates it instead, changing no value, which locks
-	// the row as lockMemberAccount does.
+	// the row as lockMemberAccount does. Rows to insert are read from members, so an unknown
+	// member inserts nothing and fails no statement.
 	rows, err := db.PG(tx).Query(ctx, `INSERT INTO accounts (program_id, member_id, kind, created_at, updated_at)
-		SELECT k.p, k.m, 'member', $3::timestamptz, $3::timestamptz
-		FROM unnest($1::bigint[], $2::bigint[]) AS k(p, m) ORDER BY k.p, k.m
+		SELECT k.p, m.id, 'member', $3::timestamptz, $3::timestamptz
+		FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS k(p, m, n) JOIN members m ON m.id = k.m ORDER BY k.n
 		ON CONFLICT (program_id, member_id) WHERE member_id IS NOT NULL DO UPDATE SET updated_at = accounts.updated_at
 		RETURNING id, program_id, member_id`, progs, mems, now)
 	if err != nil {
@@ -102,83 +108,98 @@ func (l *Ledger) CreditBatchTx(ctx context.Context, tx bun.IDB, ins []CreditInpu
 		acctID[k] = id
 	}
 	if err := rows.Err(); err != nil {
-		switch db.Constraint(err) {
-		case "accounts_program_id_fkey":
-			return nil, ErrProgramNotFound
-		case "accounts_member_id_fkey":
-			return nil, ErrMemberNotFound
-		}
-		return nil, fmt.Errorf("ledger: lock accounts: %w", err)
-	}
-	for i, t := range txs {
-		t.AccountID = acctID[acctKey{ins[i].ProgramID, ins[i].MemberID}]
-		if t.AccountID == 0 {
-			return nil, fmt.Errorf("ledger: account of member %d in programme %d not found after creating it", t.MemberID, t.ProgramID)
-		}
+		return nil, accountError(err, "lock accounts")
 	}
 
-	n := len(ins)
+	// The write takes each key's first input whose member has an account; the other inputs
+	// (an unknown member, a key used earlier in the batch) are answered by their key afterwards.
+	var write []int
+	firstOfKey := map[txKey]bool{}
+	for i, t := range txs {
+		t.AccountID = acctID[acctKey{ins[i].ProgramID, ins[i].MemberID}]
+		k := txKey{t.ProgramID, t.IdempotencyKey}
+		if t.AccountID == 0 || firstOfKey[k] {
+			continue
+		}
+		firstOfKey[k] = true
+		write = append(write, i)
+	}
+	n := len(write)
 	var (
 		programIDs, accountIDs, memberIDs, points, statusPoints, fromIDs = make([]int64, n), make([]int64, n),
 			make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		kinds, keysText, hashes, reasons, eventIDs, campaignIDs, versions, avail, expires, pending = make([]string, n),
+		kinds, keysText, hashes, reasons, eventIDs, campaignIDs, versions, avail, expires = make([]string, n),
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			make([]string, n), make([]string, n), make([]string, n)
+		pending = make([]bool, n)
 	)
-	type delta struct{ avail, pending, lifetime, status int64 }
-	deltas := map[int64]*delta{}
-	for i, t := range txs {
-		in := &ins[i]
+	for w, i := range write {
+		in, t := &ins[i], txs[i]
 		from := sys[in.ProgramID].issuance
 		if in.Kind == KindAdjust {
 			from = sys[in.ProgramID].adjustment
 		}
-		isPending := availAt[i].After(now)
-		programIDs[i], accountIDs[i], memberIDs[i], points[i], statusPoints[i], fromIDs[i] =
+		programIDs[w], accountIDs[w], memberIDs[w], points[w], statusPoints[w], fromIDs[w] =
 			t.ProgramID, t.AccountID, t.MemberID, t.Points, t.StatusPoints, from
-		kinds[i], keysText[i], hashes[i], reasons[i] = string(t.Kind), t.IdempotencyKey, hex.EncodeToString(t.InputHash), t.Reason
-		eventIDs[i], campaignIDs[i], versions[i] = optionalID(t.EventID), optionalID(t.CampaignID), t.PluginVersion
-		avail[i], expires[i], pending[i] = timestampText(availAt[i]), optionalTimestamp(in.ExpiresAt), strconv.FormatBool(isPending)
-		d := deltas[t.AccountID]
-		if d == nil {
-			d = &delta{}
-			deltas[t.AccountID] = d
+		kinds[w], keysText[w], hashes[w], reasons[w] = string(t.Kind), t.IdempotencyKey, hex.EncodeToString(t.InputHash), t.Reason
+		eventIDs[w], campaignIDs[w], versions[w] = optionalID(t.EventID), optionalID(t.CampaignID), t.PluginVersion
+		avail[w], expires[w], pending[w] = timestampText(availAt[i]), optionalTimestamp(in.ExpiresAt), availAt[i].After(now)
+	}
+	written := map[txKey]int64{}
+	if n > 0 {
+		rows, err = db.PG(tx).Query(ctx, creditBatch, programIDs, accountIDs, memberIDs, kinds, points, statusPoints,
+			keysText, hashes, reasons, eventIDs, campaignIDs, versions, fromIDs, avail, expires, pending, now)
+		if err == nil {
+			for rows.Next() {
+				var id int64
+				var k txKey
+				if err = rows.Scan(&id, &k.program, &k.key); err != nil {
+					break
+				}
+				written[k] = id
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
 		}
-		if isPending {
-			d.pending += in.Amount
-		} else {
-			d.avail += in.Amount
+		if err != nil {
+			if derr := constraintError(err); derr != nil {
+				return nil, derr
+			}
+			return nil, fmt.Errorf("ledger: write batch: %w", err)
 		}
-		d.lifetime += in.Amount
-		d.status += in.StatusPoints
 	}
-	m := len(deltas)
-	ids, dAvail, dPend, dLife, dStat := make([]int64, 0, m), make([]int64, 0, m), make([]int64, 0, m), make([]int64, 0, m), make([]int64, 0, m)
-	for id, d := range deltas {
-		ids, dAvail, dPend, dLife, dStat = append(ids, id), append(dAvail, d.avail), append(dPend, d.pending), append(dLife, d.lifetime), append(dStat, d.status)
-	}
-	rows, err = db.PG(tx).Query(ctx, creditBatch, programIDs, accountIDs, memberIDs, kinds, points, statusPoints,
-		keysText, hashes, reasons, eventIDs, campaignIDs, versions, fromIDs, avail, expires, pending, now,
-		ids, dAvail, dPend, dLife, dStat)
-	if err == nil {
-		err = scanBatchIDs(rows, txs)
-	}
-	if err != nil {
-		switch db.Constraint(err) {
-		case "transactions_idempotency_key":
-			return nil, ErrKeyUsed
-		case "transactions_idempotency_key_length":
-			return nil, ErrInvalidIdempotencyKey
+	var fresh []*Transaction
+	for i, t := range txs {
+		k := txKey{t.ProgramID, t.IdempotencyKey}
+		if id, ok := written[k]; ok && t.AccountID != 0 {
+			t.ID = id
+			delete(written, k) // a later input with the same key answers by the key
+			fresh = append(fresh, t)
+			continue
 		}
-		return nil, fmt.Errorf("ledger: write batch: %w", err)
+		// The key is taken (by an earlier input, by this transaction or by one that had
+		// committed when the insert gave up: it waits for an uncommitted one), or the member
+		// is unknown: a later statement sees the key's row, if any.
+		var missing error = idempotencyRace{fmt.Errorf("key %q is taken but its transaction is not visible", t.IdempotencyKey)}
+		if t.AccountID == 0 {
+			missing = ErrMemberNotFound
+		}
+		prev, err := l.replayOr(ctx, tx, t.ProgramID, t.IdempotencyKey, t.InputHash, missing)
+		if err != nil {
+			return nil, err
+		}
+		txs[i] = prev
 	}
-	l.counted(ctx, txs...)
+	l.counted(ctx, fresh...)
 	return txs, nil
 }
 
 // creditBatch is CreditBatchTx's write: the inputs arrive as arrays ($1–$16, one element per
-// input; empty texts stand for NULL event, campaign and expiry), the time as $17, the balance
-// changes per account as $18–$22. Postings and lots find their transaction by its key.
+// input, their keys distinct; empty texts stand for NULL event, campaign and expiry), the time
+// as $17. A transaction whose key is taken in the programme is not inserted, and only the
+// inserted ones get postings, lots and balance changes (found by their key); it returns them.
 const creditBatch = `WITH d AS (
 		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::text[],
 			$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::timestamptz[], $15::text[],
@@ -192,49 +213,27 @@ const creditBatch = `WITH d AS (
 		SELECT program_id, account_id, member_id, kind, points, status_points, idempotency_key, decode(input_hash, 'hex'),
 			reason, nullif(event_id, '')::bigint, nullif(campaign_id, '')::bigint, plugin_version, $17::timestamptz
 		FROM d ORDER BY n
+		ON CONFLICT (program_id, idempotency_key) DO NOTHING
 		RETURNING id, program_id, idempotency_key
+	), w AS (
+		SELECT t.id, d.* FROM t JOIN d USING (program_id, idempotency_key)
 	), posting AS (
 		INSERT INTO postings (transaction_id, debit_account_id, credit_account_id, amount)
-		SELECT t.id, d.from_account_id, d.account_id, d.points FROM t JOIN d USING (program_id, idempotency_key) ORDER BY d.n
+		SELECT id, from_account_id, account_id, points FROM w ORDER BY n
 	), lot AS (
 		INSERT INTO lots (account_id, transaction_id, amount, remaining, available_at, expires_at, pending, created_at)
-		SELECT d.account_id, t.id, d.points, d.points, d.available_at, nullif(d.expires_at, '')::timestamptz, d.pending,
-			$17::timestamptz
-		FROM t JOIN d USING (program_id, idempotency_key) ORDER BY d.n
+		SELECT account_id, id, points, points, available_at, nullif(expires_at, '')::timestamptz, pending, $17::timestamptz
+		FROM w ORDER BY n
 	), balance AS (
 		UPDATE accounts SET available = available + b.a, pending = pending + b.p, lifetime_earned = lifetime_earned + b.l,
 			status_balance = status_balance + b.s, updated_at = $17::timestamptz
-		FROM unnest($18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[], $22::bigint[]) AS b(id, a, p, l, s)
-		WHERE accounts.id = b.id
+		FROM (SELECT account_id, sum(CASE WHEN pending THEN 0 ELSE points END)::bigint AS a,
+				sum(CASE WHEN pending THEN points ELSE 0 END)::bigint AS p, sum(points)::bigint AS l,
+				sum(status_points)::bigint AS s
+			FROM w GROUP BY account_id) AS b
+		WHERE accounts.id = b.account_id
 	)
 	SELECT id, program_id, idempotency_key FROM t`
-
-// scanBatchIDs sets the ids creditBatch returns on txs, matched by programme and key.
-func scanBatchIDs(rows pgx.Rows, txs []*Transaction) error {
-	defer rows.Close()
-	type txKey struct {
-		program int64
-		key     string
-	}
-	byKey := make(map[txKey]int64, len(txs))
-	for rows.Next() {
-		var id int64
-		var k txKey
-		if err := rows.Scan(&id, &k.program, &k.key); err != nil {
-			return err
-		}
-		byKey[k] = id
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, t := range txs {
-		if t.ID = byKey[txKey{t.ProgramID, t.IdempotencyKey}]; t.ID == 0 {
-			return fmt.Errorf("no transaction returned for key %q", t.IdempotencyKey)
-		}
-	}
-	return nil
-}
 
 // timestampText is t as a timestamptz literal, to the microsecond PostgreSQL keeps (truncated,
 // as bun and pgdriver write times).

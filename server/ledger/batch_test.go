@@ -115,27 +115,69 @@ func TestCreditBatchMatchesCreditOneByOne(t *testing.T) {
 	}
 }
 
-// TestCreditBatchRefusesUsedKeys: a batch reusing a key that already has a transaction fails
-// with ErrKeyUsed and writes nothing; a batch with an invalid input fails before writing.
-func TestCreditBatchRefusesUsedKeys(t *testing.T) {
+// TestCreditBatchKeys: inputs of a batch whose key is taken answer as CreditTx one by one
+// would: a committed key with the same input, or a key repeated in the batch with the same
+// input, replays (writing nothing more); a key taken by another input conflicts; an unknown
+// member is refused and leaves the transaction usable; an invalid input or an unknown
+// programme fails before writing.
+func TestCreditBatchKeys(t *testing.T) {
 	ctx := context.Background()
 	l := newLedger(t, nil)
 	bdb := dbtest.DB(t)
 	p := newProgram(t, l)
 	m := newMember(t, bdb)
-	used := uniq("used")
-	if _, err := l.Credit(ctx, ledger.CreditInput{ProgramID: p.ID, MemberID: m, Amount: 10, IdempotencyKey: used}); err != nil {
+	used, twice := uniq("used"), uniq("twice")
+	first, err := l.Credit(ctx, ledger.CreditInput{ProgramID: p.ID, MemberID: m, Amount: 10, IdempotencyKey: used})
+	if err != nil {
 		t.Fatal(err)
 	}
+
+	t.Run("replays", func(t *testing.T) {
+		again := uniq("again")
+		ins := []ledger.CreditInput{
+			{ProgramID: p.ID, MemberID: m, Amount: 5, IdempotencyKey: again},
+			{ProgramID: p.ID, MemberID: m, Amount: 10, IdempotencyKey: used},
+			{ProgramID: p.ID, MemberID: m, Amount: 5, IdempotencyKey: again},
+		}
+		var got []*ledger.Transaction
+		err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) (err error) {
+			got, err = l.CreditBatchTx(ctx, tx, ins)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0].Replayed || got[0].ID == 0 {
+			t.Fatalf("input 0: %+v, want a new transaction", got[0])
+		}
+		if !got[1].Replayed || got[1].ID != first.ID {
+			t.Fatalf("input 1: %+v, want the replay of transaction %d", got[1], first.ID)
+		}
+		if !got[2].Replayed || got[2].ID != got[0].ID {
+			t.Fatalf("input 2: %+v, want the replay of transaction %d", got[2], got[0].ID)
+		}
+		if b := balance(t, l, p.ID, m); b.Available != 15 || b.LifetimeEarned != 15 {
+			t.Fatalf("balance %+v, want 15 available and earned", b)
+		}
+	})
+
 	for _, tc := range []struct {
 		name string
 		ins  []ledger.CreditInput
 		want error
 	}{
-		{"used key", []ledger.CreditInput{
+		{"used key, other input", []ledger.CreditInput{
 			{ProgramID: p.ID, MemberID: m, Amount: 5, IdempotencyKey: uniq("new")},
-			{ProgramID: p.ID, MemberID: m, Amount: 10, IdempotencyKey: used},
-		}, ledger.ErrKeyUsed},
+			{ProgramID: p.ID, MemberID: m, Amount: 11, IdempotencyKey: used},
+		}, ledger.ErrIdempotencyConflict},
+		{"key repeated in the batch, other input", []ledger.CreditInput{
+			{ProgramID: p.ID, MemberID: m, Amount: 5, IdempotencyKey: twice},
+			{ProgramID: p.ID, MemberID: m, Amount: 6, IdempotencyKey: twice},
+		}, ledger.ErrIdempotencyConflict},
+		{"unknown member", []ledger.CreditInput{
+			{ProgramID: p.ID, MemberID: m, Amount: 5, IdempotencyKey: uniq("new")},
+			{ProgramID: p.ID, MemberID: -1, Amount: 5, IdempotencyKey: uniq("new")},
+		}, ledger.ErrMemberNotFound},
 		{"zero amount", []ledger.CreditInput{
 			{ProgramID: p.ID, MemberID: m, Amount: 5, IdempotencyKey: uniq("new")},
 			{ProgramID: p.ID, MemberID: m, Amount: 0, IdempotencyKey: uniq("new")},
@@ -146,15 +188,20 @@ func TestCreditBatchRefusesUsedKeys(t *testing.T) {
 			ledger.ErrProgramNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			var after error
 			err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
 				_, err := l.CreditBatchTx(ctx, tx, tc.ins)
+				_, after = tx.ExecContext(ctx, "SELECT 1") // the transaction is still usable
 				return err
 			})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("error %v, want %v", err, tc.want)
 			}
-			if b := balance(t, l, p.ID, m); b.Available != 10 || b.LifetimeEarned != 10 {
-				t.Fatalf("balance %+v after a refused batch, want 10 available", b)
+			if after != nil {
+				t.Fatalf("transaction unusable after %v: %v", err, after)
+			}
+			if b := balance(t, l, p.ID, m); b.Available != 15 || b.LifetimeEarned != 15 {
+				t.Fatalf("balance %+v after a refused batch, want 15 available", b)
 			}
 		})
 	}

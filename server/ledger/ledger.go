@@ -156,48 +156,14 @@ func (in *CreditInput) check(now time.Time) (availableAt time.Time, hash []byte,
 // ErrInvalidPeriod, ErrProgramNotFound, ErrMemberNotFound, ErrIdempotencyConflict. A retry with
 // the same key and input returns the first transaction with Replayed set.
 //
-// It takes two statements: the account lock, then one that writes everything else unless the
-// key is taken; only then is the key's transaction looked up.
+// It is CreditBatchTx of one input: two statements, the account lock and one that writes
+// everything else unless the key is taken; only then is the key's transaction looked up.
 func (l *Ledger) CreditTx(ctx context.Context, tx bun.IDB, in CreditInput) (*Transaction, error) {
-	now := l.now().UTC()
-	availableAt, hash, err := in.check(now)
+	txs, err := l.CreditBatchTx(ctx, tx, []CreditInput{in})
 	if err != nil {
 		return nil, err
 	}
-	acct, err := l.lockMemberAccount(ctx, tx, in.ProgramID, in.MemberID)
-	if errors.Is(err, ErrMemberNotFound) {
-		return l.replayOr(ctx, tx, in.ProgramID, in.IdempotencyKey, hash, err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	sys, err := l.systemAccounts(ctx, tx, in.ProgramID)
-	if err != nil {
-		return nil, err
-	}
-	from := sys.issuance
-	if in.Kind == KindAdjust {
-		from = sys.adjustment
-	}
-	pending := availableAt.After(now)
-	e := entry{
-		t: &Transaction{
-			ProgramID: in.ProgramID, AccountID: acct.ID, MemberID: in.MemberID, Kind: in.Kind,
-			Points: in.Amount, StatusPoints: in.StatusPoints, IdempotencyKey: in.IdempotencyKey, InputHash: hash,
-			Reason: in.Reason, EventID: in.Origin.EventID, CampaignID: in.Origin.CampaignID,
-			PluginVersion: in.Origin.PluginVersion, CreatedAt: now,
-		},
-		posting: Posting{DebitAccountID: from, CreditAccountID: acct.ID, Amount: in.Amount},
-		lot: &Lot{AccountID: acct.ID, Amount: in.Amount, Remaining: in.Amount,
-			AvailableAt: availableAt, ExpiresAt: utcPtr(in.ExpiresAt), Pending: pending, CreatedAt: now},
-		dLifetime: in.Amount, dStatus: in.StatusPoints,
-	}
-	if pending {
-		e.dPending = in.Amount
-	} else {
-		e.dAvail = in.Amount
-	}
-	return l.writeEntry(ctx, tx, &e)
+	return txs[0], nil
 }
 
 // DebitTx takes points from a member inside tx, consuming available, unexpired lots
@@ -275,13 +241,12 @@ func (l *Ledger) DebitTx(ctx context.Context, tx bun.IDB, in DebitInput) (*Trans
 	})
 }
 
-// entry is what CreditTx or DebitTx writes: a transaction, its posting, the lot a credit
-// creates or the lots a debit consumes, and the change to the member's balances.
+// entry is what DebitTx writes: a transaction, its posting, the lots it consumes, and the
+// change to the member's balances.
 type entry struct {
 	t       *Transaction
 	posting Posting          // TransactionID is t's
-	lot     *Lot             // TransactionID is t's
-	take    []LotConsumption // lots a debit consumes, in the order it takes them
+	take    []LotConsumption // lots consumed, in the order they are taken
 	// Balance changes of the member account t.AccountID.
 	dAvail, dPending, dLifetime, dStatus int64
 }
@@ -294,11 +259,9 @@ const (
 	lotColumns = `id, account_id, transaction_id, amount, remaining, available_at, expires_at, pending, created_at`
 )
 
-// entryHead and entryBalance are the parts of writeEntry's statement that credits and debits
-// share: the transaction's insert ($1–$13), its posting ($14–$16) and the balance changes
-// ($17–$20). creditEntry adds the lot ($21–$23), debitEntry the consumed lots ($21, $22).
-const (
-	entryHead = `WITH t AS (
+// debitEntry is writeEntry's statement: the transaction's insert ($1–$13), its posting
+// ($14–$16), the balance changes ($17–$20) and the consumed lots ($21, $22).
+const debitEntry = `WITH t AS (
 		INSERT INTO transactions (program_id, account_id, member_id, kind, points, status_points, idempotency_key,
 			input_hash, reason, event_id, campaign_id, plugin_version, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
@@ -312,13 +275,7 @@ const (
 			lifetime_earned = lifetime_earned + $19::bigint, status_balance = status_balance + $20::bigint,
 			updated_at = $13::timestamptz
 		FROM t WHERE accounts.id = $2::bigint
-	)`
-	creditEntry = entryHead + `, lot AS (
-		INSERT INTO lots (account_id, transaction_id, amount, remaining, available_at, expires_at, pending, created_at)
-		SELECT $2::bigint, id, $16::bigint, $16::bigint, $21::timestamptz, $22::timestamptz, $23::boolean, $13::timestamptz FROM t
-	)
-	SELECT id FROM t`
-	debitEntry = entryHead + `, consumption AS (
+	), consumption AS (
 		INSERT INTO lot_consumptions (transaction_id, lot_id, kind, amount)
 		SELECT t.id, c.lot_id, 'consume', c.amount
 		FROM t, unnest($21::bigint[], $22::bigint[]) WITH ORDINALITY AS c(lot_id, amount, n) ORDER BY c.n
@@ -327,33 +284,24 @@ const (
 		FROM t, unnest($21::bigint[], $22::bigint[]) AS c(lot_id, amount) WHERE lots.id = c.lot_id
 	)
 	SELECT id FROM t`
-)
 
-// writeEntry writes e in one prepared statement (creditEntry or debitEntry): data-modifying
-// CTEs, each fed by the id the transaction's insert returns, and that insert does nothing when
-// e's key is taken in the programme. Then nothing is written and the key's transaction answers:
-// a replay, or ErrIdempotencyConflict. The CTEs see one snapshot, so none may change a row
-// another changes or needs to see changed: each writes new rows, the member's account row or,
-// for a debit, the consumed lots, and the caller has locked those beforehand, in earlier
-// statements.
+// writeEntry writes e in one prepared statement (debitEntry): data-modifying CTEs, each fed by
+// the id the transaction's insert returns, and that insert does nothing when e's key is taken
+// in the programme. Then nothing is written and the key's transaction answers: a replay, or
+// ErrIdempotencyConflict. The CTEs see one snapshot, so none may change a row another changes
+// or needs to see changed: each writes new rows, the member's account row or the consumed
+// lots, and the caller has locked those beforehand, in earlier statements.
 func (l *Ledger) writeEntry(ctx context.Context, tx bun.IDB, e *entry) (*Transaction, error) {
 	t := e.t
-	args := []any{t.ProgramID, t.AccountID, t.MemberID, string(t.Kind), t.Points, t.StatusPoints, t.IdempotencyKey,
-		t.InputHash, t.Reason, t.EventID, t.CampaignID, t.PluginVersion, t.CreatedAt,
-		e.posting.DebitAccountID, e.posting.CreditAccountID, e.posting.Amount,
-		e.dAvail, e.dPending, e.dLifetime, e.dStatus}
-	query := creditEntry
-	if lot := e.lot; lot != nil {
-		args = append(args, lot.AvailableAt, lot.ExpiresAt, lot.Pending)
-	} else {
-		ids := make([]int64, len(e.take))
-		amounts := make([]int64, len(e.take))
-		for i, c := range e.take {
-			ids[i], amounts[i] = c.LotID, c.Amount
-		}
-		query, args = debitEntry, append(args, ids, amounts)
+	ids := make([]int64, len(e.take))
+	amounts := make([]int64, len(e.take))
+	for i, c := range e.take {
+		ids[i], amounts[i] = c.LotID, c.Amount
 	}
-	err := db.PG(tx).QueryRow(ctx, query, args...).Scan(&t.ID)
+	err := db.PG(tx).QueryRow(ctx, debitEntry, t.ProgramID, t.AccountID, t.MemberID, string(t.Kind), t.Points,
+		t.StatusPoints, t.IdempotencyKey, t.InputHash, t.Reason, t.EventID, t.CampaignID, t.PluginVersion, t.CreatedAt,
+		e.posting.DebitAccountID, e.posting.CreditAccountID, e.posting.Amount,
+		e.dAvail, e.dPending, e.dLifetime, e.dStatus, ids, amounts).Scan(&t.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		// The key is taken by this transaction, or by one that had committed when the insert
 		// gave up (it waits for an uncommitted one): a later statement sees that row.
