@@ -1,7 +1,9 @@
 package ledger_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"testing"
@@ -207,5 +209,71 @@ func TestExpireRestoredLotAtSameInstant(t *testing.T) {
 		if b := balance(t, l, p.ID, m); b.Available != s.available || expired != s.expired {
 			t.Errorf("after %s: expected available %d and %d expired, got available %d and %d expired", s.name, s.available, s.expired, b.Available, expired)
 		}
+	}
+}
+
+// TestExpiryWritesWhatASpendWrites: a member's due lots, available and pending, and one lot not
+// due yet. ExpireDue writes one expire transaction with the ledger's key and input hash, a
+// posting of the total to the programme's expiry account, a consumption of each due lot's
+// remainder, empties those lots and takes the points off the available and pending balances.
+func TestExpiryWritesWhatASpendWrites(t *testing.T) {
+	ctx := context.Background()
+	bdb := dbtest.DB(t)
+	t0 := time.Now().UTC().Truncate(time.Second).Add(-48 * time.Hour)
+	l := newLedger(t, fixedClock(t0))
+	p := newProgram(t, l)
+	m := newMember(t, bdb)
+	credit := func(key string, amount int64, available, expires time.Time) {
+		t.Helper()
+		if _, err := l.Credit(ctx, ledger.CreditInput{ProgramID: p.ID, MemberID: m, Amount: amount, IdempotencyKey: key,
+			AvailableAt: &available, ExpiresAt: &expires}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	credit("a", 7, t0, t0.Add(time.Hour))
+	credit("b", 5, t0, t0.Add(2*time.Hour))
+	credit("pending", 3, t0.Add(time.Hour), t0.Add(2*time.Hour)) // due while still pending (not released)
+	credit("later", 11, t0, t0.Add(100*time.Hour))
+	now := t0.Add(3 * time.Hour)
+	res, err := ledger.New(bdb, fixedClock(now)).ExpireDue(ctx, now, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != (ledger.JobResult{Accounts: 1, Lots: 3, Points: 15}) {
+		t.Errorf("ExpireDue: got %+v, want 1 account, 3 lots, 15 points", res)
+	}
+	var got struct {
+		Account   int64
+		LastTx    int64
+		Key       string
+		Hash      []byte
+		Points    int64
+		Posted    int64
+		Expiry    string
+		Consumed  int64
+		Lots      int
+		Remaining int64
+		Available int64
+		Pending   int64
+	}
+	err = bdb.NewRaw(`SELECT t.account_id AS account, (SELECT max(id) FROM transactions WHERE account_id = t.account_id AND id < t.id) AS last_tx,
+		t.idempotency_key AS key, t.input_hash AS hash, t.points,
+		(SELECT sum(amount) FROM postings WHERE transaction_id = t.id AND debit_account_id = t.account_id) AS posted,
+		(SELECT a.kind FROM postings x JOIN accounts a ON a.id = x.credit_account_id WHERE x.transaction_id = t.id) AS expiry,
+		(SELECT sum(amount) FROM lot_consumptions WHERE transaction_id = t.id AND kind = 'consume') AS consumed,
+		(SELECT count(*) FROM lot_consumptions WHERE transaction_id = t.id) AS lots,
+		(SELECT sum(remaining) FROM lots WHERE account_id = t.account_id) AS remaining,
+		a.available, a.pending
+		FROM transactions t JOIN accounts a ON a.id = t.account_id WHERE t.program_id = ? AND t.member_id = ? AND t.kind = 'expire'`,
+		p.ID, m).Scan(ctx, &got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKey := fmt.Sprintf("%sexpire:%d:after:%d", ledger.SystemKeyPrefix, got.Account, got.LastTx)
+	wantHash := sha256.Sum256(fmt.Appendf(nil, "expire\x00%d\x00%d\x00", got.Account, 15))
+	if got.Key != wantKey || !bytes.Equal(got.Hash, wantHash[:]) || got.Points != -15 || got.Posted != 15 || got.Expiry != "expiry" ||
+		got.Consumed != 15 || got.Lots != 3 || got.Remaining != 11 || got.Available != 11 || got.Pending != 0 {
+		t.Errorf("expire transaction: got %+v, want key %s, hash %x, points -15 posted to the expiry account, 3 lots consumed, 11 left available, 0 pending",
+			got, wantKey, wantHash)
 	}
 }

@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,147 +19,142 @@ type JobResult struct {
 }
 
 // ExpireDue expires the remainders of lots whose expiry is at or before now, for at most limit
-// accounts, one database transaction per account. Each account's due lots become one expire
-// transaction posting to the programme's expiry account. It is safe to run concurrently with
-// spends and with itself on several replicas: everything happens under the account's row lock,
-// and a lot already spent or expired has nothing left to expire.
+// accounts. Each account's due lots become one expire transaction posting to the programme's
+// expiry account. It is safe to run concurrently with spends and with itself on several
+// replicas: everything happens under the accounts' row locks, and a lot already spent or
+// expired has nothing left to expire.
 //
-// Up to expireWorkers accounts are expired at once, each in its own transaction: one account's
-// work is a few short statements and a commit, so the job is bound by round trips and commit
-// flushes, which concurrent transactions overlap and share. The first error stops the call
-// (accounts already in flight finish) and is returned with the totals of the accounts done.
+// The accounts go in pages of up to expirePage, one database transaction each: one statement
+// finds and locks a page of accounts with due lots (in id order, so that concurrent jobs never
+// deadlock), one set-based statement (expireSQL) writes every expire transaction, posting, lot
+// consumption, lot and balance of the page. The first error stops the call and is returned
+// with the totals of the pages done.
 func (l *Ledger) ExpireDue(ctx context.Context, now time.Time, limit int) (JobResult, error) {
-	accounts, err := queryIDs(ctx, l.db, `SELECT DISTINCT account_id FROM lots
-		WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $1 LIMIT $2`, now, limit)
-	if err != nil {
-		return JobResult{}, fmt.Errorf("ledger: find due lots: %w", err)
-	}
-	return l.eachAccount(ctx, accounts, expireWorkers, func(ctx context.Context, tx db.Tx, id int64) (JobResult, error) {
-		return l.expireAccount(ctx, tx, id, now)
-	})
-}
-
-// expireWorkers is how many accounts ExpireDue works on at once (each holds one connection of
-// the pool while it runs).
-const expireWorkers = 8
-
-// eachAccount runs fn for every account in its own database transaction, at most workers at a
-// time, and adds up the results. The first error stops handing out accounts; it is returned
-// once the accounts in flight have finished, with the totals of those that succeeded.
-func (l *Ledger) eachAccount(ctx context.Context, accounts []int64, workers int,
-	fn func(ctx context.Context, tx db.Tx, id int64) (JobResult, error)) (JobResult, error) {
-	var (
-		mu       sync.Mutex
-		res      JobResult
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	stop, cancel := context.WithCancel(ctx)
-	defer cancel()
-	next := make(chan int64)
-	for range min(workers, len(accounts)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range next {
-				var one JobResult
-				err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx db.Tx) (err error) {
-					one, err = fn(ctx, tx, id)
-					return err
-				})
-				mu.Lock()
-				if err != nil {
-					if firstErr == nil {
-						firstErr = err
-						cancel()
-					}
-				} else {
-					res.Accounts += one.Accounts
-					res.Lots += one.Lots
-					res.Points += one.Points
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-feed:
-	for _, id := range accounts {
-		select {
-		case next <- id:
-		case <-stop.Done():
-			break feed
+	var res JobResult
+	for res.Accounts < limit {
+		page := min(limit-res.Accounts, expirePage)
+		var one JobResult
+		var found int
+		err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx db.Tx) (err error) {
+			one, found, err = l.expirePage(ctx, tx, now, page)
+			return err
+		})
+		if err != nil {
+			return res, err
+		}
+		res.Accounts += one.Accounts
+		res.Lots += one.Lots
+		res.Points += one.Points
+		if found < page || one.Accounts == 0 {
+			break
 		}
 	}
-	close(next)
-	wg.Wait()
-	if firstErr == nil {
-		firstErr = ctx.Err()
-	}
-	return res, firstErr
+	return res, nil
 }
 
-func (l *Ledger) expireAccount(ctx context.Context, tx bun.IDB, accountID int64, now time.Time) (JobResult, error) {
-	var acct Account
-	if err := tx.NewSelect().Model(&acct).Where("id = ?", accountID).For("UPDATE").Scan(ctx); err != nil {
-		return JobResult{}, fmt.Errorf("ledger: lock account: %w", err)
-	}
-	var lots []Lot
-	err := tx.NewSelect().Model(&lots).
-		Where("account_id = ? AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ?", accountID, now).
-		OrderExpr("expires_at ASC NULLS LAST, id ASC").For("UPDATE").Scan(ctx)
+// expirePage is the most accounts ExpireDue expires in one database transaction: their row
+// locks are held until it commits.
+const expirePage = 1000
+
+// expirePage expires the due lots of up to limit accounts in tx and returns the totals and the
+// number of accounts it found and locked (an account whose lots a concurrent job expired
+// first is found but has nothing left).
+func (l *Ledger) expirePage(ctx context.Context, tx db.Tx, now time.Time, limit int) (JobResult, int, error) {
+	pg := db.PG(tx)
+	rows, err := pg.Query(ctx, `SELECT id, program_id FROM accounts WHERE id IN (SELECT DISTINCT account_id FROM lots
+		WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $1 LIMIT $2) ORDER BY id FOR UPDATE`, now, limit)
 	if err != nil {
-		return JobResult{}, fmt.Errorf("ledger: lock due lots: %w", err)
+		return JobResult{}, 0, fmt.Errorf("ledger: lock accounts with due lots: %w", err)
 	}
-	if len(lots) == 0 {
-		return JobResult{}, nil
+	var id, program int64
+	var accounts, programs []int64
+	if _, err := pgx.ForEachRow(rows, []any{&id, &program}, func() error {
+		accounts, programs = append(accounts, id), append(programs, program)
+		return nil
+	}); err != nil {
+		return JobResult{}, 0, fmt.Errorf("ledger: lock accounts with due lots: %w", err)
 	}
-	var total, dAvail, dPending int64
-	take := make([]LotConsumption, len(lots))
-	for i, lot := range lots {
-		take[i] = LotConsumption{LotID: lot.ID, Kind: "consume", Amount: lot.Remaining}
-		total += lot.Remaining
-		if lot.Pending {
-			dPending -= lot.Remaining
-		} else {
-			dAvail -= lot.Remaining
+	if len(accounts) == 0 {
+		return JobResult{}, 0, nil
+	}
+	expiry := make([]int64, len(accounts))
+	for i, p := range programs {
+		sys, err := l.systemAccounts(ctx, tx, p)
+		if err != nil {
+			return JobResult{}, 0, err
 		}
+		expiry[i] = sys.expiry
 	}
-	sys, err := l.systemAccounts(ctx, tx, acct.ProgramID)
+	// The statement's snapshot is taken after the locks: it sees every spend that committed
+	// on these accounts before them, and no other writer changes their lots until we commit.
+	rows, err = pg.Query(ctx, expireSQL, accounts, expiry, now, l.now().UTC())
 	if err != nil {
-		return JobResult{}, err
+		return JobResult{}, 0, fmt.Errorf("ledger: expire lots: %w", err)
 	}
-	at := l.now().UTC()
-	// The key names the account's latest transaction. Every transaction on a member account is
-	// written under its row lock, which we hold, so that id is stable here, and anything that
-	// gives an expired lot points back (a reversal) is a new transaction: two expiries of one
-	// account never share a key. (Keying on the last lot and the clock collided when a restored
-	// lot expired again while the clock stood still — an injected clock, or two runs within the
-	// clock's resolution — and the job then failed on that account at every run.)
-	var lastTx int64
-	if err := db.PG(tx).QueryRow(ctx, "SELECT coalesce(max(id), 0) FROM transactions WHERE account_id = $1", accountID).Scan(&lastTx); err != nil {
-		return JobResult{}, fmt.Errorf("ledger: latest transaction: %w", err)
+	var res JobResult
+	var ts []*Transaction
+	var t Transaction
+	var lots int
+	if _, err := pgx.ForEachRow(rows, []any{&t.ProgramID, &t.Points, &lots}, func() error {
+		res.Accounts++
+		res.Lots += lots
+		res.Points -= t.Points
+		ts = append(ts, &Transaction{ProgramID: t.ProgramID, Kind: KindExpire, Points: t.Points})
+		return nil
+	}); err != nil {
+		if derr := constraintError(err); derr != nil {
+			return JobResult{}, 0, derr
+		}
+		return JobResult{}, 0, fmt.Errorf("ledger: expire lots: %w", err)
 	}
-	key := fmt.Sprintf("%sexpire:%d:after:%d", SystemKeyPrefix, accountID, lastTx)
-	t := &Transaction{
-		ProgramID: acct.ProgramID, AccountID: acct.ID, MemberID: *acct.MemberID, Kind: KindExpire,
-		Points: -total, IdempotencyKey: key, InputHash: inputHash("expire", accountID, total), Reason: "points expired",
-		CreatedAt: at,
-	}
-	if err := insertTransaction(ctx, tx, t); err != nil {
-		return JobResult{}, err
-	}
-	if err := insertPostings(ctx, tx, &Posting{TransactionID: t.ID, DebitAccountID: acct.ID, CreditAccountID: sys.expiry, Amount: total}); err != nil {
-		return JobResult{}, err
-	}
-	if err := applyConsumptions(ctx, tx, t.ID, take); err != nil {
-		return JobResult{}, err
-	}
-	if err := updateBalances(ctx, tx, acct.ID, at, dAvail, dPending, 0, 0); err != nil {
-		return JobResult{}, err
-	}
-	l.counted(ctx, t)
-	return JobResult{Accounts: 1, Lots: len(lots), Points: total}, nil
+	l.counted(ctx, ts...)
+	return res, len(accounts), nil
 }
+
+// expireSQL expires the due lots of the locked accounts $1 (each with its programme's expiry
+// account in $2), due at $3, written at $4, and returns each expire transaction's programme,
+// points (negative) and number of lots. Per account it writes what a spend writes: the
+// transaction, its posting to the expiry account, a consumption of each lot's remainder, the
+// lots and the balances (available or pending, as each lot is). The idempotency key names the
+// account's latest transaction: every transaction on a member account is written under its row
+// lock, so that id is stable here, and anything that gives an expired lot points back (a
+// reversal) is a new transaction, so two expiries of one account never share a key. The input
+// hash is inputHash("expire", account, total), computed in SQL.
+const expireSQL = `WITH due AS MATERIALIZED (
+	SELECT l.id, l.account_id, l.remaining, l.pending FROM lots l
+	WHERE l.account_id = ANY($1::bigint[]) AND l.remaining > 0 AND l.expires_at IS NOT NULL AND l.expires_at <= $3
+), per AS MATERIALIZED (
+	SELECT d.account_id, a.program_id, a.member_id, x.expiry,
+		sum(d.remaining)::bigint AS total, count(*)::int AS lots,
+		coalesce(sum(d.remaining) FILTER (WHERE NOT d.pending), 0)::bigint AS avail,
+		coalesce(sum(d.remaining) FILTER (WHERE d.pending), 0)::bigint AS pend,
+		(SELECT coalesce(max(t.id), 0) FROM transactions t WHERE t.account_id = d.account_id) AS last_tx
+	FROM due d
+	JOIN accounts a ON a.id = d.account_id
+	JOIN unnest($1::bigint[], $2::bigint[]) AS x(account_id, expiry) ON x.account_id = d.account_id
+	GROUP BY d.account_id, a.program_id, a.member_id, x.expiry
+), tx AS (
+	INSERT INTO transactions (program_id, account_id, member_id, kind, points, idempotency_key, input_hash, reason, created_at)
+	SELECT p.program_id, p.account_id, p.member_id, 'expire', -p.total,
+		'` + SystemKeyPrefix + `expire:' || p.account_id || ':after:' || p.last_tx,
+		sha256(convert_to('expire', 'UTF8') || '\x00'::bytea || convert_to(p.account_id::text, 'UTF8') || '\x00'::bytea ||
+			convert_to(p.total::text, 'UTF8') || '\x00'::bytea),
+		'points expired', $4
+	FROM per p
+	RETURNING id, account_id
+), posted AS (
+	INSERT INTO postings (transaction_id, debit_account_id, credit_account_id, amount)
+	SELECT tx.id, p.account_id, p.expiry, p.total FROM tx JOIN per p ON p.account_id = tx.account_id
+), consumed AS (
+	INSERT INTO lot_consumptions (transaction_id, lot_id, kind, amount)
+	SELECT tx.id, d.id, 'consume', d.remaining FROM due d JOIN tx ON tx.account_id = d.account_id
+), emptied AS (
+	UPDATE lots SET remaining = lots.remaining - d.remaining FROM due d WHERE lots.id = d.id
+), balanced AS (
+	UPDATE accounts SET available = accounts.available - p.avail, pending = accounts.pending - p.pend, updated_at = $4
+	FROM per p WHERE accounts.id = p.account_id
+)
+SELECT program_id, -total, lots FROM per`
 
 // ReleaseDue makes pending lots whose available-at is at or before now available, for at most
 // limit accounts, moving their remainders from the account's pending to its available balance.
