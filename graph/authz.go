@@ -108,6 +108,10 @@ var Authorization = map[string]access{
 	"Mutation.createReward":          allow(marketing, admin),
 	"Mutation.updateReward":          allow(marketing, admin),
 	"Mutation.importRewardCodes":     allow(marketing, admin),
+	// Shadow runs of a campaign (docs/shadow.md).
+	"Mutation.attachShadow":  allow(marketing, admin),
+	"Mutation.promoteShadow": allow(marketing, admin),
+	"Mutation.dropShadow":    allow(marketing, admin),
 
 	// Admin: programmes, plugins, points corrections, keys, the development clock.
 	"Mutation.createProgram":      allow(admin),
@@ -135,6 +139,7 @@ var memberHiddenFields = map[string]bool{
 	"Campaign.fulfillment":  true,
 	"Campaign.figures":      true,
 	"Campaign.plugin":       true,
+	"Campaign.shadow":       true,
 	// Who changed a gift's fulfilment (an API key's name) and their note are the operators'.
 	"Benefit.fulfillmentChangedBy": true,
 	"Benefit.fulfillmentNote":      true,
@@ -213,6 +218,9 @@ var memberData = map[string]dataClass{
 	"SimulatedDecision": staffData, "SimulatedEffect": staffData, "ImportRewardCodesPayload": staffData,
 	"SetFulfillmentStatusPayload": staffData,
 	// A campaign's figures count every participant's events (Campaign.figures is hidden too).
+	// A shadow run compares decisions on every participant's events.
+	"Shadow": staffData, "ShadowDiff": staffData, "ShadowExampleConnection": staffData, "ShadowExampleEdge": staffData,
+	"ShadowExample": staffData, "ShadowDecision": staffData,
 	"CampaignFigures": staffData, "CampaignDayFigures": staffData, "CampaignTotals": staffData, "ReasonCount": staffData,
 }
 

@@ -156,6 +156,9 @@ var expectedAccess = map[string]string{
 	"Mutation.createReward":          "K A",
 	"Mutation.updateReward":          "K A",
 	"Mutation.importRewardCodes":     "K A",
+	"Mutation.attachShadow":          "K A",
+	"Mutation.promoteShadow":         "K A",
+	"Mutation.dropShadow":            "K A",
 
 	"Mutation.createProgram":      "A",
 	"Mutation.adjustPoints":       "A",

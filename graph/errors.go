@@ -24,6 +24,7 @@ import (
 	"github.com/promogate/promogate/server/pluginhost"
 	"github.com/promogate/promogate/server/referral"
 	"github.com/promogate/promogate/server/rewards"
+	"github.com/promogate/promogate/server/shadow"
 )
 
 // errorCodes maps domain errors to the stable codes clients see in extensions.code. A domain
@@ -62,6 +63,9 @@ var errorCodes = []struct {
 	{campaigns.ErrInvalid, model.ErrorCodeInvalidInput},
 	{campaigns.ErrIllegalTransition, model.ErrorCodeIllegalTransition},
 	{campaigns.ErrNotPublic, model.ErrorCodeParticipantsNotPublic},
+	{shadow.ErrNotFound, model.ErrorCodeShadowNotFound},
+	{shadow.ErrExists, model.ErrorCodeShadowExists},
+	{shadow.ErrInvalid, model.ErrorCodeInvalidInput},
 	{engine.ErrInvalidEvent, model.ErrorCodeInvalidInput},
 	{engine.ErrFutureEvent, model.ErrorCodeFutureEvent},
 	{engine.ErrCampaignNotOpen, model.ErrorCodeCampaignNotOpen},

@@ -26,6 +26,7 @@ import (
 	"github.com/promogate/promogate/server/pluginhost"
 	"github.com/promogate/promogate/server/referral"
 	"github.com/promogate/promogate/server/rewards"
+	"github.com/promogate/promogate/server/shadow"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -64,6 +65,10 @@ type ResolverRoot interface {
 	Referee() RefereeResolver
 	ReferralDiscount() ReferralDiscountResolver
 	Reward() RewardResolver
+	Shadow() ShadowResolver
+	ShadowDecision() ShadowDecisionResolver
+	ShadowDiff() ShadowDiffResolver
+	ShadowExample() ShadowExampleResolver
 	SimulatedDecision() SimulatedDecisionResolver
 	Subscription() SubscriptionResolver
 	Tier() TierResolver
@@ -198,6 +203,7 @@ type ComplexityRoot struct {
 		PluginVersion      func(childComplexity int) int
 		Program            func(childComplexity int) int
 		PublicParticipants func(childComplexity int) int
+		Shadow             func(childComplexity int) int
 		StartsAt           func(childComplexity int) int
 		Status             func(childComplexity int) int
 		TimeZone           func(childComplexity int) int
@@ -371,14 +377,17 @@ type ComplexityRoot struct {
 		ActivateCampaign      func(childComplexity int, id string) int
 		AdjustPoints          func(childComplexity int, memberID string, program string, amount int64, reason string, idempotencyKey string) int
 		ApplyReferralCode     func(childComplexity int, memberID string, code string) int
+		AttachShadow          func(childComplexity int, input model.AttachShadowInput) int
 		CreateAPIKey          func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateCampaign        func(childComplexity int, input model.CreateCampaignInput) int
 		CreateProgram         func(childComplexity int, input model.CreateProgramInput) int
 		CreateReward          func(childComplexity int, input model.CreateRewardInput) int
+		DropShadow            func(childComplexity int, campaignID string) int
 		EndCampaign           func(childComplexity int, id string) int
 		Enroll                func(childComplexity int, memberID string, campaignID string, answers map[string]any, idempotencyKey string) int
 		ImportRewardCodes     func(childComplexity int, rewardID string, codes []string) int
 		PauseCampaign         func(childComplexity int, id string) int
+		PromoteShadow         func(childComplexity int, campaignID string) int
 		RecordEvent           func(childComplexity int, input model.EventInput) int
 		RecordEvents          func(childComplexity int, inputs []model.EventInput) int
 		RedeemRewards         func(childComplexity int, memberID string, rewardIds []string, idempotencyKey string, points *int64) int
@@ -658,6 +667,62 @@ type ComplexityRoot struct {
 		Benefit func(childComplexity int) int
 	}
 
+	Shadow struct {
+		AttachedAt      func(childComplexity int) int
+		AttachedBy      func(childComplexity int) int
+		Campaign        func(childComplexity int) int
+		Config          func(childComplexity int) int
+		Diff            func(childComplexity int, from *time.Time, until *time.Time) int
+		EndedAt         func(childComplexity int) int
+		Health          func(childComplexity int) int
+		PluginName      func(childComplexity int) int
+		PluginVersion   func(childComplexity int) int
+		ReplacedConfig  func(childComplexity int) int
+		ReplacedVersion func(childComplexity int) int
+		Status          func(childComplexity int) int
+	}
+
+	ShadowDecision struct {
+		Benefits       func(childComplexity int) int
+		Effects        func(childComplexity int) int
+		Error          func(childComplexity int) int
+		NoEffectReason func(childComplexity int) int
+		Points         func(childComplexity int) int
+	}
+
+	ShadowDiff struct {
+		Agreed          func(childComplexity int) int
+		Decided         func(childComplexity int) int
+		Disagreed       func(childComplexity int) int
+		Events          func(childComplexity int) int
+		Examples        func(childComplexity int, first *int64, after *string) int
+		Failed          func(childComplexity int) int
+		LastError       func(childComplexity int) int
+		LiveBenefits    func(childComplexity int) int
+		LivePoints      func(childComplexity int) int
+		MembersAffected func(childComplexity int) int
+		Pending         func(childComplexity int) int
+		ShadowBenefits  func(childComplexity int) int
+		ShadowPoints    func(childComplexity int) int
+	}
+
+	ShadowExample struct {
+		Event  func(childComplexity int) int
+		Live   func(childComplexity int) int
+		Member func(childComplexity int) int
+		Shadow func(childComplexity int) int
+	}
+
+	ShadowExampleConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ShadowExampleEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	SimulatedDecision struct {
 		Effects        func(childComplexity int) int
 		NoEffectReason func(childComplexity int) int
@@ -782,6 +847,7 @@ type CampaignResolver interface {
 	Status(ctx context.Context, obj *campaigns.Campaign) (model.CampaignStatus, error)
 
 	Figures(ctx context.Context, obj *campaigns.Campaign, from *time.Time, to *time.Time) (*model.CampaignFigures, error)
+	Shadow(ctx context.Context, obj *campaigns.Campaign) (*shadow.Shadow, error)
 }
 type CampaignOutcomeResolver interface {
 	Campaign(ctx context.Context, obj *engine.CampaignOutcome) (*campaigns.Campaign, error)
@@ -855,6 +921,9 @@ type MutationResolver interface {
 	ImportRewardCodes(ctx context.Context, rewardID string, codes []string) (*model.ImportRewardCodesPayload, error)
 	RedeemRewards(ctx context.Context, memberID string, rewardIds []string, idempotencyKey string, points *int64) (*rewards.RedeemResult, error)
 	ReverseRedemption(ctx context.Context, orderID string, reason string) (*rewards.Order, error)
+	AttachShadow(ctx context.Context, input model.AttachShadowInput) (*shadow.Shadow, error)
+	PromoteShadow(ctx context.Context, campaignID string) (*shadow.Shadow, error)
+	DropShadow(ctx context.Context, campaignID string) (*shadow.Shadow, error)
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *notify.Notification) (string, error)
@@ -941,6 +1010,29 @@ type RewardResolver interface {
 	PerMemberLimit(ctx context.Context, obj *rewards.Reward) (*int64, error)
 
 	Campaign(ctx context.Context, obj *rewards.Reward) (*campaigns.Campaign, error)
+}
+type ShadowResolver interface {
+	Campaign(ctx context.Context, obj *shadow.Shadow) (*campaigns.Campaign, error)
+
+	Config(ctx context.Context, obj *shadow.Shadow) (map[string]any, error)
+	Status(ctx context.Context, obj *shadow.Shadow) (model.ShadowStatus, error)
+
+	ReplacedConfig(ctx context.Context, obj *shadow.Shadow) (map[string]any, error)
+	Health(ctx context.Context, obj *shadow.Shadow) (*pluginhost.Health, error)
+	Diff(ctx context.Context, obj *shadow.Shadow, from *time.Time, until *time.Time) (*model.ShadowDiff, error)
+}
+type ShadowDecisionResolver interface {
+	Effects(ctx context.Context, obj *shadow.Decision) ([]model.SimulatedEffect, error)
+	NoEffectReason(ctx context.Context, obj *shadow.Decision) (*string, error)
+	Error(ctx context.Context, obj *shadow.Decision) (*string, error)
+}
+type ShadowDiffResolver interface {
+	LastError(ctx context.Context, obj *model.ShadowDiff) (*string, error)
+	Examples(ctx context.Context, obj *model.ShadowDiff, first *int64, after *string) (*model.ShadowExampleConnection, error)
+}
+type ShadowExampleResolver interface {
+	Event(ctx context.Context, obj *shadow.Example) (*engine.Event, error)
+	Member(ctx context.Context, obj *shadow.Example) (*members.Member, error)
 }
 type SimulatedDecisionResolver interface {
 	Effects(ctx context.Context, obj *engine.Simulation) ([]model.SimulatedEffect, error)
@@ -1513,6 +1605,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Campaign.PublicParticipants(childComplexity), true
+	case "Campaign.shadow":
+		if e.ComplexityRoot.Campaign.Shadow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Campaign.Shadow(childComplexity), true
 	case "Campaign.startsAt":
 		if e.ComplexityRoot.Campaign.StartsAt == nil {
 			break
@@ -2225,6 +2323,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ApplyReferralCode(childComplexity, args["memberId"].(string), args["code"].(string)), true
+	case "Mutation.attachShadow":
+		if e.ComplexityRoot.Mutation.AttachShadow == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_attachShadow_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AttachShadow(childComplexity, args["input"].(model.AttachShadowInput)), true
 	case "Mutation.createApiKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -2269,6 +2378,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateReward(childComplexity, args["input"].(model.CreateRewardInput)), true
+	case "Mutation.dropShadow":
+		if e.ComplexityRoot.Mutation.DropShadow == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_dropShadow_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DropShadow(childComplexity, args["campaignId"].(string)), true
 	case "Mutation.endCampaign":
 		if e.ComplexityRoot.Mutation.EndCampaign == nil {
 			break
@@ -2313,6 +2433,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PauseCampaign(childComplexity, args["id"].(string)), true
+	case "Mutation.promoteShadow":
+		if e.ComplexityRoot.Mutation.PromoteShadow == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_promoteShadow_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PromoteShadow(childComplexity, args["campaignId"].(string)), true
 	case "Mutation.recordEvent":
 		if e.ComplexityRoot.Mutation.RecordEvent == nil {
 			break
@@ -3583,6 +3714,250 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SetFulfillmentStatusPayload.Benefit(childComplexity), true
 
+	case "Shadow.attachedAt":
+		if e.ComplexityRoot.Shadow.AttachedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shadow.AttachedAt(childComplexity), true
+	case "Shadow.attachedBy":
+		if e.ComplexityRoot.Shadow.AttachedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shadow.AttachedBy(childComplexity), true
+	case "Shadow.campaign":
+		if e.ComplexityRoot.Shadow.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shadow.Campaign(childComplexity), true
+	case "Shadow.config":
+		if e.ComplexityRoot.Shadow.Config == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shadow.Config(childComplexity), true
+	case "Shadow.diff":
+		if e.ComplexityRoot.Shadow.Diff == nil {
+			break
+		}
+
+		args, err := ec.field_Shadow_diff_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Shadow.Diff(childComplexity, args["from"].(*time.Time), args["until"].(*time.Time)), true
+	case "Shadow.endedAt":
+		if e.ComplexityRoot.Shadow.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shadow.EndedAt(childComplexity), true
+	case "Shadow.health":
+		if e.ComplexityRoot.Shadow.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shadow.Health(childComplexity), true
+	case "Shadow.plugin":
+		if e.ComplexityRoot.Shadow.PluginName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shadow.PluginName(childComplexity), true
+	case "Shadow.pluginVersion":
+		if e.ComplexityRoot.Shadow.PluginVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shadow.PluginVersion(childComplexity), true
+	case "Shadow.replacedConfig":
+		if e.ComplexityRoot.Shadow.ReplacedConfig == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shadow.ReplacedConfig(childComplexity), true
+	case "Shadow.replacedVersion":
+		if e.ComplexityRoot.Shadow.ReplacedVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shadow.ReplacedVersion(childComplexity), true
+	case "Shadow.status":
+		if e.ComplexityRoot.Shadow.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shadow.Status(childComplexity), true
+
+	case "ShadowDecision.benefits":
+		if e.ComplexityRoot.ShadowDecision.Benefits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDecision.Benefits(childComplexity), true
+	case "ShadowDecision.effects":
+		if e.ComplexityRoot.ShadowDecision.Effects == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDecision.Effects(childComplexity), true
+	case "ShadowDecision.error":
+		if e.ComplexityRoot.ShadowDecision.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDecision.Error(childComplexity), true
+	case "ShadowDecision.noEffectReason":
+		if e.ComplexityRoot.ShadowDecision.NoEffectReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDecision.NoEffectReason(childComplexity), true
+	case "ShadowDecision.points":
+		if e.ComplexityRoot.ShadowDecision.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDecision.Points(childComplexity), true
+
+	case "ShadowDiff.agreed":
+		if e.ComplexityRoot.ShadowDiff.Agreed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDiff.Agreed(childComplexity), true
+	case "ShadowDiff.decided":
+		if e.ComplexityRoot.ShadowDiff.Decided == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDiff.Decided(childComplexity), true
+	case "ShadowDiff.disagreed":
+		if e.ComplexityRoot.ShadowDiff.Disagreed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDiff.Disagreed(childComplexity), true
+	case "ShadowDiff.events":
+		if e.ComplexityRoot.ShadowDiff.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDiff.Events(childComplexity), true
+	case "ShadowDiff.examples":
+		if e.ComplexityRoot.ShadowDiff.Examples == nil {
+			break
+		}
+
+		args, err := ec.field_ShadowDiff_examples_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ShadowDiff.Examples(childComplexity, args["first"].(*int64), args["after"].(*string)), true
+	case "ShadowDiff.failed":
+		if e.ComplexityRoot.ShadowDiff.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDiff.Failed(childComplexity), true
+	case "ShadowDiff.lastError":
+		if e.ComplexityRoot.ShadowDiff.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDiff.LastError(childComplexity), true
+	case "ShadowDiff.liveBenefits":
+		if e.ComplexityRoot.ShadowDiff.LiveBenefits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDiff.LiveBenefits(childComplexity), true
+	case "ShadowDiff.livePoints":
+		if e.ComplexityRoot.ShadowDiff.LivePoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDiff.LivePoints(childComplexity), true
+	case "ShadowDiff.membersAffected":
+		if e.ComplexityRoot.ShadowDiff.MembersAffected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDiff.MembersAffected(childComplexity), true
+	case "ShadowDiff.pending":
+		if e.ComplexityRoot.ShadowDiff.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDiff.Pending(childComplexity), true
+	case "ShadowDiff.shadowBenefits":
+		if e.ComplexityRoot.ShadowDiff.ShadowBenefits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDiff.ShadowBenefits(childComplexity), true
+	case "ShadowDiff.shadowPoints":
+		if e.ComplexityRoot.ShadowDiff.ShadowPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowDiff.ShadowPoints(childComplexity), true
+
+	case "ShadowExample.event":
+		if e.ComplexityRoot.ShadowExample.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowExample.Event(childComplexity), true
+	case "ShadowExample.live":
+		if e.ComplexityRoot.ShadowExample.Live == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowExample.Live(childComplexity), true
+	case "ShadowExample.member":
+		if e.ComplexityRoot.ShadowExample.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowExample.Member(childComplexity), true
+	case "ShadowExample.shadow":
+		if e.ComplexityRoot.ShadowExample.Shadow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowExample.Shadow(childComplexity), true
+
+	case "ShadowExampleConnection.edges":
+		if e.ComplexityRoot.ShadowExampleConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowExampleConnection.Edges(childComplexity), true
+	case "ShadowExampleConnection.pageInfo":
+		if e.ComplexityRoot.ShadowExampleConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowExampleConnection.PageInfo(childComplexity), true
+
+	case "ShadowExampleEdge.cursor":
+		if e.ComplexityRoot.ShadowExampleEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowExampleEdge.Cursor(childComplexity), true
+	case "ShadowExampleEdge.node":
+		if e.ComplexityRoot.ShadowExampleEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShadowExampleEdge.Node(childComplexity), true
+
 	case "SimulatedDecision.effects":
 		if e.ComplexityRoot.SimulatedDecision.Effects == nil {
 			break
@@ -3839,6 +4214,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AttachShadowInput", ec.unmarshalInputAttachShadowInput),
 			graphql.NewInputUnmarshaler("AuditFilter", ec.unmarshalInputAuditFilter),
 			graphql.NewInputUnmarshaler("CampaignFilter", ec.unmarshalInputCampaignFilter),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
@@ -5479,6 +5855,143 @@ extend enum ErrorCode {
   WEBSOCKET_REQUIRED
 }
 `, BuiltIn: false},
+	{Name: "../shadow.graphqls", Input: `# Shadow runs: a plugin version and/or configuration attached to a running campaign that decides
+# on every event the campaign decides on, on the same snapshot, without applying anything; the
+# diff of the two, and promotion of the shadow to live. See docs/shadow.md.
+
+extend enum ErrorCode {
+  "The campaign has no attached shadow."
+  SHADOW_NOT_FOUND
+  "The campaign already has an attached shadow; drop or promote it first."
+  SHADOW_EXISTS
+}
+
+extend type Campaign {
+  "The campaign's attached shadow run, or null."
+  shadow: Shadow
+}
+
+extend type Mutation {
+  """
+  Attaches a shadow to an active or scheduled campaign: ` + "`" + `pluginVersion` + "`" + ` (a registered version of
+  the campaign's plugin; default the campaign's) and/or ` + "`" + `config` + "`" + ` (default the campaign's), which
+  together must differ from what the campaign runs. From then on every event the campaign
+  decides on is also decided on by the shadow, in a plugin process of its own; nothing it
+  decides is applied. Errors: CAMPAIGN_NOT_FOUND, SHADOW_EXISTS, PLUGIN_NOT_FOUND, INVALID_CONFIG
+  (with the plugin's field errors in extensions.fields), INVALID_INPUT (nothing differs, a draft
+  or ended campaign), INVALID_ID.
+  """
+  attachShadow(input: AttachShadowInput!): Shadow!
+  """
+  Makes the campaign's shadow live in one step: the campaign runs the shadow's plugin version and
+  configuration for every event decided after the change commits, and the shadow is detached
+  (PROMOTED). Each event is applied once, by the version its outcome names. Errors:
+  SHADOW_NOT_FOUND, INVALID_INPUT (the campaign ended), INVALID_ID.
+  """
+  promoteShadow(campaignId: ID!): Shadow!
+  "Detaches the campaign's shadow (DROPPED); its decisions stay readable on the result. Errors: SHADOW_NOT_FOUND, INVALID_ID."
+  dropShadow(campaignId: ID!): Shadow!
+}
+
+input AttachShadowInput {
+  campaignId: ID!
+  pluginVersion: String
+  config: JSON
+}
+
+enum ShadowStatus {
+  "Deciding beside the campaign."
+  ATTACHED
+  "Made live by promoteShadow."
+  PROMOTED
+  "Detached by dropShadow."
+  DROPPED
+}
+
+"A shadow run of a campaign."
+type Shadow {
+  campaign: Campaign!
+  plugin: String!
+  pluginVersion: String!
+  config: JSON!
+  status: ShadowStatus!
+  attachedAt: Time!
+  "The API key (name) that attached it."
+  attachedBy: String!
+  endedAt: Time
+  "After a promotion: the plugin version the campaign ran before."
+  replacedVersion: String
+  "After a promotion: the configuration the campaign ran before."
+  replacedConfig: JSON
+  "The shadow's plugin process in the replica that answers (its own process, apart from the campaign's)."
+  health: PluginHealth!
+  """
+  The shadow's decisions compared with the live ones, for events that occurred from ` + "`" + `from` + "`" + `
+  (inclusive) until ` + "`" + `until` + "`" + ` (exclusive); both open by default.
+  """
+  diff(from: Time, until: Time): ShadowDiff!
+}
+
+"A shadow's decisions compared with the campaign's over a period (Shadow.diff)."
+type ShadowDiff {
+  "Events the shadow was given."
+  events: Int!
+  "Of those, waiting for the shadow's decision."
+  pending: Int!
+  "Of those, the shadow's plugin gave no usable answer for (it hung, crashed or answered garbage)."
+  failed: Int!
+  "Of those, the shadow decided on."
+  decided: Int!
+  "Decided events both decided alike (the same effects)."
+  agreed: Int!
+  "Decided events the two decided differently."
+  disagreed: Int!
+  "Points the live decisions on the decided events issue (credits)."
+  livePoints: Int!
+  "Points the shadow's decisions on the decided events would issue."
+  shadowPoints: Int!
+  "Benefits the live decisions on the decided events grant."
+  liveBenefits: Int!
+  "Benefits the shadow's decisions on the decided events would grant."
+  shadowBenefits: Int!
+  "Members with at least one decided event the two disagree on."
+  membersAffected: Int!
+  "The latest reason the shadow's plugin gave no decision, or null."
+  lastError: String
+  "The decided events the two disagree on, in event order."
+  examples(first: Int = 20, after: String): ShadowExampleConnection!
+}
+
+type ShadowExampleConnection {
+  edges: [ShadowExampleEdge!]!
+  pageInfo: PageInfo!
+}
+
+type ShadowExampleEdge {
+  cursor: String!
+  node: ShadowExample!
+}
+
+"One event the shadow and the campaign decided differently."
+type ShadowExample {
+  event: Event!
+  member: Member!
+  live: ShadowDecision!
+  shadow: ShadowDecision!
+}
+
+"One side's decision on an event in a shadow diff."
+type ShadowDecision {
+  effects: [SimulatedEffect!]!
+  noEffectReason: String
+  "Why the plugin gave no usable answer, or null."
+  error: String
+  "The points the decision issues (credits)."
+  points: Int!
+  "The benefits the decision grants."
+  benefits: Int!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -5740,6 +6253,8 @@ func (ec *executionContext) childFields_Campaign(ctx context.Context, field grap
 		return ec.fieldContext_Campaign_updatedAt(ctx, field)
 	case "figures":
 		return ec.fieldContext_Campaign_figures(ctx, field)
+	case "shadow":
+		return ec.fieldContext_Campaign_shadow(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Campaign", field.Name)
 }
@@ -6550,6 +7065,118 @@ func (ec *executionContext) childFields_SetFulfillmentStatusPayload(ctx context.
 	return nil, fmt.Errorf("no field named %q was found under type SetFulfillmentStatusPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Shadow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "campaign":
+		return ec.fieldContext_Shadow_campaign(ctx, field)
+	case "plugin":
+		return ec.fieldContext_Shadow_plugin(ctx, field)
+	case "pluginVersion":
+		return ec.fieldContext_Shadow_pluginVersion(ctx, field)
+	case "config":
+		return ec.fieldContext_Shadow_config(ctx, field)
+	case "status":
+		return ec.fieldContext_Shadow_status(ctx, field)
+	case "attachedAt":
+		return ec.fieldContext_Shadow_attachedAt(ctx, field)
+	case "attachedBy":
+		return ec.fieldContext_Shadow_attachedBy(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_Shadow_endedAt(ctx, field)
+	case "replacedVersion":
+		return ec.fieldContext_Shadow_replacedVersion(ctx, field)
+	case "replacedConfig":
+		return ec.fieldContext_Shadow_replacedConfig(ctx, field)
+	case "health":
+		return ec.fieldContext_Shadow_health(ctx, field)
+	case "diff":
+		return ec.fieldContext_Shadow_diff(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Shadow", field.Name)
+}
+
+func (ec *executionContext) childFields_ShadowDecision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "effects":
+		return ec.fieldContext_ShadowDecision_effects(ctx, field)
+	case "noEffectReason":
+		return ec.fieldContext_ShadowDecision_noEffectReason(ctx, field)
+	case "error":
+		return ec.fieldContext_ShadowDecision_error(ctx, field)
+	case "points":
+		return ec.fieldContext_ShadowDecision_points(ctx, field)
+	case "benefits":
+		return ec.fieldContext_ShadowDecision_benefits(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShadowDecision", field.Name)
+}
+
+func (ec *executionContext) childFields_ShadowDiff(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "events":
+		return ec.fieldContext_ShadowDiff_events(ctx, field)
+	case "pending":
+		return ec.fieldContext_ShadowDiff_pending(ctx, field)
+	case "failed":
+		return ec.fieldContext_ShadowDiff_failed(ctx, field)
+	case "decided":
+		return ec.fieldContext_ShadowDiff_decided(ctx, field)
+	case "agreed":
+		return ec.fieldContext_ShadowDiff_agreed(ctx, field)
+	case "disagreed":
+		return ec.fieldContext_ShadowDiff_disagreed(ctx, field)
+	case "livePoints":
+		return ec.fieldContext_ShadowDiff_livePoints(ctx, field)
+	case "shadowPoints":
+		return ec.fieldContext_ShadowDiff_shadowPoints(ctx, field)
+	case "liveBenefits":
+		return ec.fieldContext_ShadowDiff_liveBenefits(ctx, field)
+	case "shadowBenefits":
+		return ec.fieldContext_ShadowDiff_shadowBenefits(ctx, field)
+	case "membersAffected":
+		return ec.fieldContext_ShadowDiff_membersAffected(ctx, field)
+	case "lastError":
+		return ec.fieldContext_ShadowDiff_lastError(ctx, field)
+	case "examples":
+		return ec.fieldContext_ShadowDiff_examples(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShadowDiff", field.Name)
+}
+
+func (ec *executionContext) childFields_ShadowExample(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "event":
+		return ec.fieldContext_ShadowExample_event(ctx, field)
+	case "member":
+		return ec.fieldContext_ShadowExample_member(ctx, field)
+	case "live":
+		return ec.fieldContext_ShadowExample_live(ctx, field)
+	case "shadow":
+		return ec.fieldContext_ShadowExample_shadow(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShadowExample", field.Name)
+}
+
+func (ec *executionContext) childFields_ShadowExampleConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ShadowExampleConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ShadowExampleConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShadowExampleConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ShadowExampleEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ShadowExampleEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ShadowExampleEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShadowExampleEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_SimulatedDecision(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "effects":
@@ -7164,6 +7791,20 @@ func (ec *executionContext) field_Mutation_applyReferralCode_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_attachShadow_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AttachShadowInput, error) {
+			return ec.unmarshalNAttachShadowInput2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐAttachShadowInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createApiKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7217,6 +7858,20 @@ func (ec *executionContext) field_Mutation_createReward_args(ctx context.Context
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_dropShadow_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaignId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaignId"] = arg0
 	return args, nil
 }
 
@@ -7305,6 +7960,20 @@ func (ec *executionContext) field_Mutation_pauseCampaign_args(ctx context.Contex
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_promoteShadow_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaignId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaignId"] = arg0
 	return args, nil
 }
 
@@ -7971,6 +8640,50 @@ func (ec *executionContext) field_Query_transaction_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_ShadowDiff_examples_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Shadow_diff_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "until",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["until"] = arg1
 	return args, nil
 }
 
@@ -10346,6 +11059,38 @@ func (ec *executionContext) fieldContext_Campaign_figures(ctx context.Context, f
 	if fc.Args, err = ec.field_Campaign_figures_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Campaign_shadow(ctx context.Context, field graphql.CollectedField, obj *campaigns.Campaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Campaign_shadow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Campaign().Shadow(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *shadow.Shadow) graphql.Marshaler {
+			return ec.marshalOShadow2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋshadowᚐShadow(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Campaign_shadow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Campaign",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Shadow(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -14234,6 +14979,138 @@ func (ec *executionContext) fieldContext_Mutation_reverseRedemption(ctx context.
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_reverseRedemption_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_attachShadow(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_attachShadow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AttachShadow(ctx, fc.Args["input"].(model.AttachShadowInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *shadow.Shadow) graphql.Marshaler {
+			return ec.marshalNShadow2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋshadowᚐShadow(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_attachShadow(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Shadow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_attachShadow_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_promoteShadow(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_promoteShadow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PromoteShadow(ctx, fc.Args["campaignId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *shadow.Shadow) graphql.Marshaler {
+			return ec.marshalNShadow2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋshadowᚐShadow(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_promoteShadow(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Shadow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_promoteShadow_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_dropShadow(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_dropShadow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DropShadow(ctx, fc.Args["campaignId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *shadow.Shadow) graphql.Marshaler {
+			return ec.marshalNShadow2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋshadowᚐShadow(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_dropShadow(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Shadow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_dropShadow_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -18801,6 +19678,1012 @@ func (ec *executionContext) fieldContext_SetFulfillmentStatusPayload_benefit(_ c
 	return fc, nil
 }
 
+func (ec *executionContext) _Shadow_campaign(ctx context.Context, field graphql.CollectedField, obj *shadow.Shadow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shadow_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Shadow().Campaign(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *campaigns.Campaign) graphql.Marshaler {
+			return ec.marshalNCampaign2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋcampaignsᚐCampaign(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shadow_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Shadow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Campaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Shadow_plugin(ctx context.Context, field graphql.CollectedField, obj *shadow.Shadow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shadow_plugin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PluginName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shadow_plugin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shadow", field, false, false, "String")
+}
+
+func (ec *executionContext) _Shadow_pluginVersion(ctx context.Context, field graphql.CollectedField, obj *shadow.Shadow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shadow_pluginVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PluginVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shadow_pluginVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shadow", field, false, false, "String")
+}
+
+func (ec *executionContext) _Shadow_config(ctx context.Context, field graphql.CollectedField, obj *shadow.Shadow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shadow_config(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Shadow().Config(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
+			return ec.marshalNJSON2map(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shadow_config(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shadow", field, true, true, "JSON")
+}
+
+func (ec *executionContext) _Shadow_status(ctx context.Context, field graphql.CollectedField, obj *shadow.Shadow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shadow_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Shadow().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ShadowStatus) graphql.Marshaler {
+			return ec.marshalNShadowStatus2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐShadowStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shadow_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shadow", field, true, true, "ShadowStatus")
+}
+
+func (ec *executionContext) _Shadow_attachedAt(ctx context.Context, field graphql.CollectedField, obj *shadow.Shadow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shadow_attachedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttachedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shadow_attachedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shadow", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Shadow_attachedBy(ctx context.Context, field graphql.CollectedField, obj *shadow.Shadow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shadow_attachedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttachedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shadow_attachedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shadow", field, false, false, "String")
+}
+
+func (ec *executionContext) _Shadow_endedAt(ctx context.Context, field graphql.CollectedField, obj *shadow.Shadow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shadow_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Shadow_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shadow", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Shadow_replacedVersion(ctx context.Context, field graphql.CollectedField, obj *shadow.Shadow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shadow_replacedVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReplacedVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Shadow_replacedVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shadow", field, false, false, "String")
+}
+
+func (ec *executionContext) _Shadow_replacedConfig(ctx context.Context, field graphql.CollectedField, obj *shadow.Shadow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shadow_replacedConfig(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Shadow().ReplacedConfig(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
+			return ec.marshalOJSON2map(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Shadow_replacedConfig(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shadow", field, true, true, "JSON")
+}
+
+func (ec *executionContext) _Shadow_health(ctx context.Context, field graphql.CollectedField, obj *shadow.Shadow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shadow_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Shadow().Health(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *pluginhost.Health) graphql.Marshaler {
+			return ec.marshalNPluginHealth2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋpluginhostᚐHealth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shadow_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Shadow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PluginHealth(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Shadow_diff(ctx context.Context, field graphql.CollectedField, obj *shadow.Shadow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shadow_diff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Shadow().Diff(ctx, obj, fc.Args["from"].(*time.Time), fc.Args["until"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ShadowDiff) graphql.Marshaler {
+			return ec.marshalNShadowDiff2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐShadowDiff(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shadow_diff(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Shadow",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShadowDiff(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Shadow_diff_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShadowDecision_effects(ctx context.Context, field graphql.CollectedField, obj *shadow.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDecision_effects(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ShadowDecision().Effects(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SimulatedEffect) graphql.Marshaler {
+			return ec.marshalNSimulatedEffect2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐSimulatedEffectᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDecision_effects(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShadowDecision",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SimulatedEffect(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShadowDecision_noEffectReason(ctx context.Context, field graphql.CollectedField, obj *shadow.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDecision_noEffectReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ShadowDecision().NoEffectReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDecision_noEffectReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDecision", field, true, true, "String")
+}
+
+func (ec *executionContext) _ShadowDecision_error(ctx context.Context, field graphql.CollectedField, obj *shadow.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDecision_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ShadowDecision().Error(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDecision_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDecision", field, true, true, "String")
+}
+
+func (ec *executionContext) _ShadowDecision_points(ctx context.Context, field graphql.CollectedField, obj *shadow.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDecision_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Points(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDecision_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDecision", field, true, false, "Int")
+}
+
+func (ec *executionContext) _ShadowDecision_benefits(ctx context.Context, field graphql.CollectedField, obj *shadow.Decision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDecision_benefits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Benefits(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDecision_benefits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDecision", field, true, false, "Int")
+}
+
+func (ec *executionContext) _ShadowDiff_events(ctx context.Context, field graphql.CollectedField, obj *model.ShadowDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDiff_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDiff_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDiff", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShadowDiff_pending(ctx context.Context, field graphql.CollectedField, obj *model.ShadowDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDiff_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDiff_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDiff", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShadowDiff_failed(ctx context.Context, field graphql.CollectedField, obj *model.ShadowDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDiff_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDiff_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDiff", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShadowDiff_decided(ctx context.Context, field graphql.CollectedField, obj *model.ShadowDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDiff_decided(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Decided, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDiff_decided(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDiff", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShadowDiff_agreed(ctx context.Context, field graphql.CollectedField, obj *model.ShadowDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDiff_agreed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Agreed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDiff_agreed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDiff", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShadowDiff_disagreed(ctx context.Context, field graphql.CollectedField, obj *model.ShadowDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDiff_disagreed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Disagreed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDiff_disagreed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDiff", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShadowDiff_livePoints(ctx context.Context, field graphql.CollectedField, obj *model.ShadowDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDiff_livePoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LivePoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDiff_livePoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDiff", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShadowDiff_shadowPoints(ctx context.Context, field graphql.CollectedField, obj *model.ShadowDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDiff_shadowPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShadowPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDiff_shadowPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDiff", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShadowDiff_liveBenefits(ctx context.Context, field graphql.CollectedField, obj *model.ShadowDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDiff_liveBenefits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LiveBenefits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDiff_liveBenefits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDiff", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShadowDiff_shadowBenefits(ctx context.Context, field graphql.CollectedField, obj *model.ShadowDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDiff_shadowBenefits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShadowBenefits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDiff_shadowBenefits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDiff", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShadowDiff_membersAffected(ctx context.Context, field graphql.CollectedField, obj *model.ShadowDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDiff_membersAffected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MembersAffected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDiff_membersAffected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDiff", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShadowDiff_lastError(ctx context.Context, field graphql.CollectedField, obj *model.ShadowDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDiff_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ShadowDiff().LastError(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDiff_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowDiff", field, true, true, "String")
+}
+
+func (ec *executionContext) _ShadowDiff_examples(ctx context.Context, field graphql.CollectedField, obj *model.ShadowDiff) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowDiff_examples(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ShadowDiff().Examples(ctx, obj, fc.Args["first"].(*int64), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ShadowExampleConnection) graphql.Marshaler {
+			return ec.marshalNShadowExampleConnection2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐShadowExampleConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowDiff_examples(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShadowDiff",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShadowExampleConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ShadowDiff_examples_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShadowExample_event(ctx context.Context, field graphql.CollectedField, obj *shadow.Example) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowExample_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ShadowExample().Event(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *engine.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowExample_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShadowExample",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShadowExample_member(ctx context.Context, field graphql.CollectedField, obj *shadow.Example) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowExample_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ShadowExample().Member(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *members.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋmembersᚐMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowExample_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShadowExample",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShadowExample_live(ctx context.Context, field graphql.CollectedField, obj *shadow.Example) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowExample_live(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Live, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v shadow.Decision) graphql.Marshaler {
+			return ec.marshalNShadowDecision2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋshadowᚐDecision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowExample_live(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShadowExample",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShadowDecision(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShadowExample_shadow(ctx context.Context, field graphql.CollectedField, obj *shadow.Example) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowExample_shadow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shadow, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v shadow.Decision) graphql.Marshaler {
+			return ec.marshalNShadowDecision2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋshadowᚐDecision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowExample_shadow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShadowExample",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShadowDecision(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShadowExampleConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ShadowExampleConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowExampleConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.ShadowExampleEdge) graphql.Marshaler {
+			return ec.marshalNShadowExampleEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐShadowExampleEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowExampleConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShadowExampleConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShadowExampleEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShadowExampleConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ShadowExampleConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowExampleConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowExampleConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShadowExampleConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShadowExampleEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ShadowExampleEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowExampleEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowExampleEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShadowExampleEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShadowExampleEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ShadowExampleEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShadowExampleEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *shadow.Example) graphql.Marshaler {
+			return ec.marshalNShadowExample2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋshadowᚐExample(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShadowExampleEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShadowExampleEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShadowExample(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SimulatedDecision_effects(ctx context.Context, field graphql.CollectedField, obj *engine.Simulation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20887,6 +22770,62 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAttachShadowInput(ctx context.Context, obj any) (model.AttachShadowInput, error) {
+	var it model.AttachShadowInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"campaignId", "pluginVersion", "config"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "campaignId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaignId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CampaignID = data
+		case "pluginVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pluginVersion"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PluginVersion = data
+		case "config":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("config"))
+			data, err := ec.unmarshalOJSON2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Config = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAttachShadowInput unmarshals raw into the AttachShadowInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAttachShadowInput(ctx context.Context, raw any) (model.AttachShadowInput, error) {
+	var out model.AttachShadowInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AttachShadowInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAuditFilter(ctx context.Context, obj any) (model.AuditFilter, error) {
 	var it model.AuditFilter
 	if obj == nil {
@@ -22840,6 +24779,12 @@ func (ec *executionContext) _Campaign(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Campaign_figures(ctx, field, obj)
 				})
+		case "shadow":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Campaign_shadow(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24190,6 +26135,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "reverseRedemption":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_reverseRedemption(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attachShadow":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_attachShadow(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "promoteShadow":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_promoteShadow(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dropShadow":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_dropShadow(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -26005,6 +27971,377 @@ func (ec *executionContext) _SetFulfillmentStatusPayload(ctx context.Context, se
 	return out
 }
 
+var shadowImplementors = []string{"Shadow"}
+
+func (ec *executionContext) _Shadow(ctx context.Context, sel ast.SelectionSet, obj *shadow.Shadow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shadowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Shadow")
+		case "campaign":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Shadow_campaign(ctx, field, obj)
+				})
+		case "plugin":
+			out.Values[i] = ec._Shadow_plugin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pluginVersion":
+			out.Values[i] = ec._Shadow_pluginVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "config":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Shadow_config(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Shadow_status(ctx, field, obj)
+				})
+		case "attachedAt":
+			out.Values[i] = ec._Shadow_attachedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attachedBy":
+			out.Values[i] = ec._Shadow_attachedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endedAt":
+			out.Values[i] = ec._Shadow_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "replacedVersion":
+			out.Values[i] = ec._Shadow_replacedVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "replacedConfig":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Shadow_replacedConfig(ctx, field, obj)
+				})
+		case "health":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Shadow_health(ctx, field, obj)
+				})
+		case "diff":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Shadow_diff(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var shadowDecisionImplementors = []string{"ShadowDecision"}
+
+func (ec *executionContext) _ShadowDecision(ctx context.Context, sel ast.SelectionSet, obj *shadow.Decision) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shadowDecisionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShadowDecision")
+		case "effects":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ShadowDecision_effects(ctx, field, obj)
+				})
+		case "noEffectReason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ShadowDecision_noEffectReason(ctx, field, obj)
+				})
+		case "error":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ShadowDecision_error(ctx, field, obj)
+				})
+		case "points":
+			out.Values[i] = ec._ShadowDecision_points(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "benefits":
+			out.Values[i] = ec._ShadowDecision_benefits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var shadowDiffImplementors = []string{"ShadowDiff"}
+
+func (ec *executionContext) _ShadowDiff(ctx context.Context, sel ast.SelectionSet, obj *model.ShadowDiff) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shadowDiffImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShadowDiff")
+		case "events":
+			out.Values[i] = ec._ShadowDiff_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pending":
+			out.Values[i] = ec._ShadowDiff_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failed":
+			out.Values[i] = ec._ShadowDiff_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "decided":
+			out.Values[i] = ec._ShadowDiff_decided(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "agreed":
+			out.Values[i] = ec._ShadowDiff_agreed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "disagreed":
+			out.Values[i] = ec._ShadowDiff_disagreed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "livePoints":
+			out.Values[i] = ec._ShadowDiff_livePoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shadowPoints":
+			out.Values[i] = ec._ShadowDiff_shadowPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "liveBenefits":
+			out.Values[i] = ec._ShadowDiff_liveBenefits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shadowBenefits":
+			out.Values[i] = ec._ShadowDiff_shadowBenefits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "membersAffected":
+			out.Values[i] = ec._ShadowDiff_membersAffected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastError":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ShadowDiff_lastError(ctx, field, obj)
+				})
+		case "examples":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ShadowDiff_examples(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var shadowExampleImplementors = []string{"ShadowExample"}
+
+func (ec *executionContext) _ShadowExample(ctx context.Context, sel ast.SelectionSet, obj *shadow.Example) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shadowExampleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShadowExample")
+		case "event":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ShadowExample_event(ctx, field, obj)
+				})
+		case "member":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ShadowExample_member(ctx, field, obj)
+				})
+		case "live":
+			out.Values[i] = ec._ShadowExample_live(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shadow":
+			out.Values[i] = ec._ShadowExample_shadow(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var shadowExampleConnectionImplementors = []string{"ShadowExampleConnection"}
+
+func (ec *executionContext) _ShadowExampleConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ShadowExampleConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shadowExampleConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShadowExampleConnection")
+		case "edges":
+			out.Values[i] = ec._ShadowExampleConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ShadowExampleConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var shadowExampleEdgeImplementors = []string{"ShadowExampleEdge"}
+
+func (ec *executionContext) _ShadowExampleEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ShadowExampleEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shadowExampleEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShadowExampleEdge")
+		case "cursor":
+			out.Values[i] = ec._ShadowExampleEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ShadowExampleEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var simulatedDecisionImplementors = []string{"SimulatedDecision"}
 
 func (ec *executionContext) _SimulatedDecision(ctx context.Context, sel ast.SelectionSet, obj *engine.Simulation) graphql.Marshaler {
@@ -26895,6 +29232,11 @@ func (ec *executionContext) marshalNApplyReferralCodePayload2ᚖgithubᚗcomᚋp
 		return graphql.Null
 	}
 	return ec._ApplyReferralCodePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAttachShadowInput2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐAttachShadowInput(ctx context.Context, v any) (model.AttachShadowInput, error) {
+	res, err := ec.unmarshalInputAttachShadowInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNAuditEntry2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋauthᚐAuditEntry(ctx context.Context, sel ast.SelectionSet, v *auth.AuditEntry) graphql.Marshaler {
@@ -28083,6 +30425,72 @@ func (ec *executionContext) marshalNSetFulfillmentStatusPayload2ᚖgithubᚗcom�
 	return ec._SetFulfillmentStatusPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNShadow2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋshadowᚐShadow(ctx context.Context, sel ast.SelectionSet, v *shadow.Shadow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Shadow!")
+		return graphql.Null
+	}
+	return ec._Shadow(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNShadowDecision2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋshadowᚐDecision(ctx context.Context, sel ast.SelectionSet, v shadow.Decision) graphql.Marshaler {
+	return ec._ShadowDecision(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNShadowDiff2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐShadowDiff(ctx context.Context, sel ast.SelectionSet, v *model.ShadowDiff) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ShadowDiff!")
+		return graphql.Null
+	}
+	return ec._ShadowDiff(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNShadowExample2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋshadowᚐExample(ctx context.Context, sel ast.SelectionSet, v *shadow.Example) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ShadowExample!")
+		return graphql.Null
+	}
+	return ec._ShadowExample(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNShadowExampleConnection2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐShadowExampleConnection(ctx context.Context, sel ast.SelectionSet, v *model.ShadowExampleConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ShadowExampleConnection!")
+		return graphql.Null
+	}
+	return ec._ShadowExampleConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNShadowExampleEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐShadowExampleEdge(ctx context.Context, sel ast.SelectionSet, v model.ShadowExampleEdge) graphql.Marshaler {
+	return ec._ShadowExampleEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNShadowExampleEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐShadowExampleEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ShadowExampleEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNShadowExampleEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐShadowExampleEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNShadowStatus2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐShadowStatus(ctx context.Context, v any) (model.ShadowStatus, error) {
+	var res model.ShadowStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNShadowStatus2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐShadowStatus(ctx context.Context, sel ast.SelectionSet, v model.ShadowStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNSimulatedDecision2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐSimulation(ctx context.Context, sel ast.SelectionSet, v engine.Simulation) graphql.Marshaler {
 	return ec._SimulatedDecision(ctx, sel, &v)
 }
@@ -28788,6 +31196,13 @@ func (ec *executionContext) unmarshalORewardFilter2ᚖgithubᚗcomᚋpromogate�
 	}
 	res, err := ec.unmarshalInputRewardFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOShadow2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋshadowᚐShadow(ctx context.Context, sel ast.SelectionSet, v *shadow.Shadow) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Shadow(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

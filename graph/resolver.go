@@ -16,16 +16,19 @@ import (
 	"github.com/promogate/promogate/server/pluginhost"
 	"github.com/promogate/promogate/server/referral"
 	"github.com/promogate/promogate/server/rewards"
+	"github.com/promogate/promogate/server/shadow"
 )
 
 // Resolver is the root of the GraphQL resolvers and the place their dependencies are injected.
 // Resolvers stay thin: they decode arguments, call a domain package and shape the result.
 type Resolver struct {
-	Ledger            *ledger.Ledger
-	MemberStore       *members.Store
-	Host              *pluginhost.Host
-	CampaignStore     *campaigns.Store
-	Engine            *engine.Engine
+	Ledger        *ledger.Ledger
+	MemberStore   *members.Store
+	Host          *pluginhost.Host
+	CampaignStore *campaigns.Store
+	Engine        *engine.Engine
+	// Shadows attaches, compares, promotes and drops shadow runs.
+	Shadows           *shadow.Service
 	BenefitStore      *benefits.Store
 	Referrals         *referral.Service
 	NotificationStore *notify.Store

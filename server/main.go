@@ -49,6 +49,7 @@ import (
 	"github.com/promogate/promogate/server/referral"
 	"github.com/promogate/promogate/server/rewards"
 	"github.com/promogate/promogate/server/scheduler"
+	"github.com/promogate/promogate/server/shadow"
 	"github.com/promogate/promogate/server/telemetry"
 	"github.com/promogate/promogate/server/web"
 )
@@ -128,6 +129,7 @@ type config struct {
 
 	pluginsDir         string
 	pluginCallTimeout  time.Duration
+	shadowDeadline     time.Duration
 	pluginStartTimeout time.Duration
 	pluginBackoffMax   time.Duration
 	eventRetryMax      time.Duration
@@ -164,6 +166,7 @@ func parseConfig(name string, args []string) (*config, error) {
 		fs.DurationVar(&c.shutdownGrace, "shutdown-grace", envDuration("PROMOGATE_SHUTDOWN_GRACE", 20*time.Second), "time to drain requests on SIGTERM (env PROMOGATE_SHUTDOWN_GRACE)")
 		fs.StringVar(&c.pluginsDir, "plugins-dir", env("PROMOGATE_PLUGINS_DIR", ""), "register every executable in this directory at start (env PROMOGATE_PLUGINS_DIR)")
 		fs.DurationVar(&c.pluginCallTimeout, "plugin-call-timeout", envDuration("PROMOGATE_PLUGIN_CALL_TIMEOUT", 10*time.Second), "deadline of every plugin call (env PROMOGATE_PLUGIN_CALL_TIMEOUT)")
+		fs.DurationVar(&c.shadowDeadline, "shadow-deadline", envDuration("PROMOGATE_SHADOW_DEADLINE", 2*time.Second), "deadline of every call to a shadow run's plugin process (env PROMOGATE_SHADOW_DEADLINE)")
 		fs.DurationVar(&c.pluginStartTimeout, "plugin-start-timeout", envDuration("PROMOGATE_PLUGIN_START_TIMEOUT", 10*time.Second), "time a plugin process has to start (env PROMOGATE_PLUGIN_START_TIMEOUT)")
 		fs.DurationVar(&c.pluginBackoffMax, "plugin-backoff-max", envDuration("PROMOGATE_PLUGIN_BACKOFF_MAX", 30*time.Second), "longest wait before restarting a failing plugin (env PROMOGATE_PLUGIN_BACKOFF_MAX)")
 		fs.IntVar(&c.recordSlots, "record-slots", envInt("PROMOGATE_RECORD_SLOTS", 2), "how many merged batches of concurrent single-event recordEvent calls are evaluated at once (env PROMOGATE_RECORD_SLOTS)")
@@ -332,10 +335,12 @@ func runServe(args []string) error {
 	}
 	camps := campaigns.NewStore(bdb, clk.Now, host)
 	bens := benefits.NewStore(bdb)
+	shadows := shadow.New(bdb, host, log.Named("shadow"), clk.Now, shadow.Options{Deadline: c.shadowDeadline})
 	eng := engine.New(bdb, led, mem, camps, bens, host, log.Named("engine"), clk.Now, engine.Options{
 		RetryMax: c.eventRetryMax, RecordSlots: c.recordSlots, Limits: engine.Limits{MaxPoints: c.maxPointsPerEffect},
 		Metrics:       engine.NewMetrics(reg),
 		MaxFutureSkew: c.eventMaxSkew,
+		Shadows:       shadows,
 	})
 	rewardsSvc := rewards.New(rewards.Config{DB: bdb, Ledger: led, Members: mem, Campaigns: camps, Engine: eng, Plugins: host,
 		Log: log.Named("rewards"), Now: clk.Now})
@@ -347,6 +352,7 @@ func runServe(args []string) error {
 	workers, stopWorkers := context.WithCancel(context.Background())
 	defer stopWorkers()
 	go eng.Run(workers)
+	go shadows.Run(workers)
 	hook := notify.Config{URL: c.webhookURL, Secret: []byte(c.webhookSecret)}
 	if err := hook.Validate(); err != nil {
 		return err
@@ -364,7 +370,7 @@ func runServe(args []string) error {
 		go sched.Run(workers)
 	}
 
-	resolver := &graph.Resolver{Ledger: led, MemberStore: mem, Host: host, CampaignStore: camps, Engine: eng,
+	resolver := &graph.Resolver{Ledger: led, MemberStore: mem, Host: host, CampaignStore: camps, Engine: eng, Shadows: shadows,
 		BenefitStore: bens, Referrals: referral.New(bdb, eng, mem, clk.Now), NotificationStore: notify.NewStore(bdb),
 		Log: log.Named("graphql"), Now: clk.Now,
 		Rewards:     rewardsSvc,

@@ -18,6 +18,7 @@ import (
 	"github.com/promogate/promogate/server/notify"
 	"github.com/promogate/promogate/server/pluginhost"
 	"github.com/promogate/promogate/server/rewards"
+	"github.com/promogate/promogate/server/shadow"
 )
 
 type AdjustPointsPayload struct {
@@ -44,6 +45,12 @@ type ApplyReferralCodePayload struct {
 	Rejection *pluginhost.Reason `json:"rejection,omitempty"`
 	// The new client's referral.code_applied event with its outcome.
 	Event *engine.Event `json:"event,omitempty"`
+}
+
+type AttachShadowInput struct {
+	CampaignID    string         `json:"campaignId"`
+	PluginVersion *string        `json:"pluginVersion,omitempty"`
+	Config        map[string]any `json:"config,omitempty"`
 }
 
 type AuditEntryConnection struct {
@@ -361,6 +368,16 @@ type SetFulfillmentStatusInput struct {
 
 type SetFulfillmentStatusPayload struct {
 	Benefit *benefits.Benefit `json:"benefit"`
+}
+
+type ShadowExampleConnection struct {
+	Edges    []ShadowExampleEdge `json:"edges"`
+	PageInfo *PageInfo           `json:"pageInfo"`
+}
+
+type ShadowExampleEdge struct {
+	Cursor string          `json:"cursor"`
+	Node   *shadow.Example `json:"node"`
 }
 
 type SimulatedEffect struct {
@@ -859,6 +876,10 @@ const (
 	ErrorCodeTooManySubscriptions ErrorCode = "TOO_MANY_SUBSCRIPTIONS"
 	// Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, not over HTTP GET or POST.
 	ErrorCodeWebsocketRequired ErrorCode = "WEBSOCKET_REQUIRED"
+	// The campaign has no attached shadow.
+	ErrorCodeShadowNotFound ErrorCode = "SHADOW_NOT_FOUND"
+	// The campaign already has an attached shadow; drop or promote it first.
+	ErrorCodeShadowExists ErrorCode = "SHADOW_EXISTS"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -913,11 +934,13 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeEventNotFound,
 	ErrorCodeTooManySubscriptions,
 	ErrorCodeWebsocketRequired,
+	ErrorCodeShadowNotFound,
+	ErrorCodeShadowExists,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidCharacter, ErrorCodeIntOutOfRange, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeBenefitNotFound, ErrorCodeTooManyErrors, ErrorCodeParticipantsNotPublic, ErrorCodeFutureEvent, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound, ErrorCodePointsOutOfRange, ErrorCodeRewardKindForbidden, ErrorCodeEventNotFound, ErrorCodeTooManySubscriptions, ErrorCodeWebsocketRequired:
+	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidCharacter, ErrorCodeIntOutOfRange, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeBenefitNotFound, ErrorCodeTooManyErrors, ErrorCodeParticipantsNotPublic, ErrorCodeFutureEvent, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound, ErrorCodePointsOutOfRange, ErrorCodeRewardKindForbidden, ErrorCodeEventNotFound, ErrorCodeTooManySubscriptions, ErrorCodeWebsocketRequired, ErrorCodeShadowNotFound, ErrorCodeShadowExists:
 		return true
 	}
 	return false
@@ -1616,6 +1639,66 @@ func (e *Role) UnmarshalJSON(b []byte) error {
 }
 
 func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ShadowStatus string
+
+const (
+	// Deciding beside the campaign.
+	ShadowStatusAttached ShadowStatus = "ATTACHED"
+	// Made live by promoteShadow.
+	ShadowStatusPromoted ShadowStatus = "PROMOTED"
+	// Detached by dropShadow.
+	ShadowStatusDropped ShadowStatus = "DROPPED"
+)
+
+var AllShadowStatus = []ShadowStatus{
+	ShadowStatusAttached,
+	ShadowStatusPromoted,
+	ShadowStatusDropped,
+}
+
+func (e ShadowStatus) IsValid() bool {
+	switch e {
+	case ShadowStatusAttached, ShadowStatusPromoted, ShadowStatusDropped:
+		return true
+	}
+	return false
+}
+
+func (e ShadowStatus) String() string {
+	return string(e)
+}
+
+func (e *ShadowStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ShadowStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ShadowStatus", str)
+	}
+	return nil
+}
+
+func (e ShadowStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ShadowStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ShadowStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

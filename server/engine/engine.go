@@ -97,6 +97,8 @@ type Options struct {
 	// MaxFutureSkew is how far ahead of programme time an event may have occurred
 	// (DefaultMaxFutureSkew); events further ahead are refused with ErrFutureEvent.
 	MaxFutureSkew time.Duration
+	// Shadows, when set, is given the decisions of campaigns with a shadow run.
+	Shadows Shadows
 }
 
 func (o *Options) defaults() {

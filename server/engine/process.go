@@ -36,6 +36,8 @@ type decision struct {
 	version int64
 	// err is set when the plugin gave no usable answer: unavailable (wait) or broken (fail).
 	err error
+	// shown is what the plugin was shown, kept when the campaign has a shadow (Options.Shadows).
+	shown *shown
 }
 
 // job is an event and the campaigns that still have to decide on it.
@@ -158,13 +160,17 @@ func (e *Engine) evaluate(ctx context.Context, wave []job) map[int64]map[int64]*
 			if err == nil && len(resp.Results) != len(chunk) {
 				err = fmt.Errorf("%w: plugin returned %d results for %d events", errInvalidEffect, len(resp.Results), len(chunk))
 			}
+			shadowed := e.opts.Shadows != nil && e.opts.Shadows.Shadowed(cid)
 			for i, ev := range chunk {
-				if err != nil {
-					out[ev.ID][cid] = &decision{err: err}
-					continue
+				d := &decision{err: err}
+				if err == nil {
+					r := resp.Results[i]
+					d = &decision{effects: r.Effects, noEffect: r.NoEffectReason, version: versions[i]}
 				}
-				r := resp.Results[i]
-				out[ev.ID][cid] = &decision{effects: r.Effects, noEffect: r.NoEffectReason, version: versions[i]}
+				if shadowed {
+					d.shown = &shown{campaign: sc, item: req.Items[i]}
+				}
+				out[ev.ID][cid] = d
 			}
 		}
 	}
@@ -303,6 +309,9 @@ func (e *Engine) applyGroup(ctx context.Context, tx db.Tx, group []job, decision
 	}
 	for _, j := range open {
 		*j.ev = *byID[j.ev.ID]
+	}
+	if err := e.enqueueShadows(ctx, tx, open, decisions); err != nil {
+		return nil, err
 	}
 	return stales, nil
 }

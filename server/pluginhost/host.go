@@ -112,7 +112,7 @@ type Host struct {
 	metrics *Metrics
 
 	mu    sync.Mutex
-	procs map[Key]*proc
+	procs map[procKey]*proc
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -124,7 +124,7 @@ func New(bdb *db.DB, log hclog.Logger, now func() time.Time, metrics *Metrics, o
 	if metrics == nil {
 		metrics = NewMetrics(nil)
 	}
-	h := &Host{db: bdb, log: log, now: now, opts: opts, metrics: metrics, procs: map[Key]*proc{}, stop: make(chan struct{})}
+	h := &Host{db: bdb, log: log, now: now, opts: opts, metrics: metrics, procs: map[procKey]*proc{}, stop: make(chan struct{})}
 	metrics.host.Store(h)
 	h.wg.Add(1)
 	go h.supervise()
@@ -244,14 +244,8 @@ func (h *Host) Reload(ctx context.Context, k Key) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.mu.Lock()
-	p := h.procs[k]
-	delete(h.procs, k)
-	h.mu.Unlock()
-	if p != nil {
-		p.kill()
-	}
-	prog, err := h.proc(k).program(ctx)
+	h.forget(k)
+	prog, err := h.proc(procKey{Key: k}).program(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +323,22 @@ func (h *Host) Entries(ctx context.Context) ([]Entry, error) {
 // has the host's deadline, is counted in the metrics, and fails with ErrUnavailable while the
 // process cannot be reached.
 func (h *Host) Program(k Key) Program {
-	return &instrumented{key: k, next: &client{h: h, key: k}, m: h.metrics}
+	return &instrumented{key: k, next: &client{h: h, key: procKey{Key: k}, timeout: h.opts.CallTimeout}, m: h.metrics}
+}
+
+// Isolated returns a handle like Program's whose calls go to a process of plugin k of their
+// own, named by lane (not ""): its hangs and crashes, its back-off and open circuit are its
+// own and never reach Program(k)'s process. Every call has the deadline timeout. Its calls
+// are not counted in the plugin call metrics, which stay those of the service. Shadow runs
+// (server/shadow) evaluate in the lane "shadow".
+func (h *Host) Isolated(k Key, lane string, timeout time.Duration) Program {
+	return &client{h: h, key: procKey{Key: k, lane: lane}, timeout: timeout}
+}
+
+// procKey names one process: a plugin version in a lane ("" for Program's).
+type procKey struct {
+	Key
+	lane string
 }
 
 // Health reports the state of plugin k's process.
@@ -343,8 +352,14 @@ type Health struct {
 
 // Health returns the state of plugin k's process in this core.
 func (h *Host) Health(k Key) Health {
+	return h.IsolatedHealth(k, "")
+}
+
+// IsolatedHealth returns the state of plugin k's process of the lane in this core (see
+// Isolated).
+func (h *Host) IsolatedHealth(k Key, lane string) Health {
 	h.mu.Lock()
-	p := h.procs[k]
+	p := h.procs[procKey{Key: k, lane: lane}]
 	h.mu.Unlock()
 	if p == nil {
 		return Health{State: "stopped"}
@@ -395,13 +410,7 @@ func (h *Host) Discover(ctx context.Context, dir string) ([]Entry, error) {
 			if _, err := h.db.NewUpdate().Model(e).Column("sha256", "path", "description").WherePK().Exec(ctx); err != nil {
 				return nil, err
 			}
-			h.mu.Lock()
-			p := h.procs[k]
-			delete(h.procs, k)
-			h.mu.Unlock()
-			if p != nil {
-				p.kill()
-			}
+			h.forget(k)
 			h.log.Info("plugin discovery: updated rebuilt binary", "plugin", k.String(), "sha256", sum)
 		}
 		h.metrics.known(k)
@@ -466,15 +475,31 @@ func (h *Host) spawn(k Key, path, sum string) (*plugin.Client, Program, error) {
 	return c, Adapt(prog), nil
 }
 
+// forget kills plugin k's processes of every lane and drops their records (and failures).
+func (h *Host) forget(k Key) {
+	h.mu.Lock()
+	var gone []*proc
+	for pk, p := range h.procs {
+		if pk.Key == k {
+			gone = append(gone, p)
+			delete(h.procs, pk)
+		}
+	}
+	h.mu.Unlock()
+	for _, p := range gone {
+		p.kill()
+	}
+}
+
 // proc returns the process record for k, creating an idle one.
-func (h *Host) proc(k Key) *proc {
+func (h *Host) proc(k procKey) *proc {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	p := h.procs[k]
 	if p == nil {
-		p = &proc{h: h, key: k}
+		p = &proc{h: h, key: k.Key, lane: k.lane}
 		h.procs[k] = p
-		h.metrics.known(k)
+		h.metrics.known(k.Key)
 	}
 	return p
 }

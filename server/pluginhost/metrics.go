@@ -70,7 +70,9 @@ func (p *processes) Collect(ch chan<- prometheus.Metric) {
 	h.mu.Lock()
 	procs := make([]*proc, 0, len(h.procs))
 	for _, pr := range h.procs {
-		procs = append(procs, pr)
+		if pr.lane == "" { // the processes of isolated lanes are not the plugin's service
+			procs = append(procs, pr)
+		}
 	}
 	h.mu.Unlock()
 	for _, pr := range procs {

@@ -17,8 +17,9 @@ import (
 // proc is one plugin version's process in this core, with its back-off state. The zero state
 // is "stopped": the next call starts it.
 type proc struct {
-	h   *Host
-	key Key
+	h    *Host
+	key  Key
+	lane string // "" for Program's process; see Host.Isolated
 
 	mu       sync.Mutex
 	client   *plugin.Client
@@ -146,11 +147,12 @@ func (p *proc) health() Health {
 	return h
 }
 
-// client implements Program by calling the process of one plugin version, with the host's
-// deadline on every call.
+// client implements Program by calling the process of one plugin version in one lane, with
+// the deadline timeout on every call.
 type client struct {
-	h   *Host
-	key Key
+	h       *Host
+	key     procKey
+	timeout time.Duration
 }
 
 var _ Program = (*client)(nil)
@@ -165,7 +167,7 @@ func call[T any](ctx context.Context, c *client, fn func(context.Context, Progra
 	if err != nil {
 		return zero, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.h.opts.CallTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	out, err := fn(ctx, prog)
 	if err == nil {
@@ -174,10 +176,10 @@ func call[T any](ctx context.Context, c *client, fn func(context.Context, Progra
 	}
 	if brokenCall(ctx, err) {
 		if pastDeadline(ctx) {
-			err = fmt.Errorf("did not answer within the %s deadline", c.h.opts.CallTimeout)
+			err = fmt.Errorf("did not answer within the %s deadline", c.timeout)
 		}
 		p.failed(prog, err)
-		return zero, fmt.Errorf("%w: %s: %v", ErrUnavailable, c.key, err)
+		return zero, fmt.Errorf("%w: %s: %v", ErrUnavailable, c.key.Key, err)
 	}
 	return zero, err
 }

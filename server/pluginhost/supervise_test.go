@@ -123,8 +123,13 @@ func mustEvaluateOK(t *testing.T, h *Host) {
 
 // pid returns the process id of k's running process, or 0 when none runs.
 func (h *Host) pid(k Key) int {
+	return h.lanePid(k, "")
+}
+
+// lanePid returns the process id of k's running process of the lane, or 0 when none runs.
+func (h *Host) lanePid(k Key, lane string) int {
 	h.mu.Lock()
-	p := h.procs[k]
+	p := h.procs[procKey{Key: k, lane: lane}]
 	h.mu.Unlock()
 	if p == nil {
 		return 0
@@ -350,5 +355,44 @@ func TestKill(t *testing.T) {
 	}
 	if hl := h.Health(misbehave); hl.State != "stopped" {
 		t.Fatalf("after Close: health %+v, want stopped", hl)
+	}
+}
+
+// TestIsolatedLane: an isolated lane runs its own process of the plugin with its own deadline
+// and back-off; its hang and crash leave Program's process running and its health clean.
+func TestIsolatedLane(t *testing.T) {
+	h, _ := newHost(t, Options{PingInterval: time.Hour, CallTimeout: 5 * time.Second, BackoffMin: time.Minute})
+	register(t, h, buildMisbehave(t))
+	mustEvaluateOK(t, h)
+	live := h.pid(misbehave)
+	lane := h.Isolated(misbehave, "shadow", 200*time.Millisecond)
+	call := func(config string) error {
+		_, err := lane.Evaluate(context.Background(), EvaluateRequest{Campaign: Campaign{Code: "c", Config: json.RawMessage(config)},
+			Items: make([]EvaluateItem, 1)})
+		return err
+	}
+	if err := call(modeOK); err != nil {
+		t.Fatalf("isolated call: %v", err)
+	}
+	shadow := h.lanePid(misbehave, "shadow")
+	if shadow == 0 || shadow == live {
+		t.Fatalf("isolated lane pid %d, live pid %d: want a process of its own", shadow, live)
+	}
+	if err := call(`{"mode":"sleep","sleepMs":60000}`); !errors.Is(err, ErrUnavailable) ||
+		!strings.Contains(err.Error(), "did not answer within the 200ms deadline") {
+		t.Fatalf("hung isolated call: %v, want ErrUnavailable naming the lane's deadline", err)
+	}
+	if !gone(shadow) {
+		t.Fatalf("the hung isolated process %d still exists", shadow)
+	}
+	if err := call(modeOK); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "backing off") {
+		t.Fatalf("isolated call during its back-off: %v, want its own open circuit", err)
+	}
+	if hl := h.IsolatedHealth(misbehave, "shadow"); hl.State != "backoff" || hl.ConsecutiveFailures != 1 {
+		t.Fatalf("isolated health %+v, want backoff after one failure", hl)
+	}
+	mustEvaluateOK(t, h)
+	if hl := h.Health(misbehave); h.pid(misbehave) != live || hl.State != "running" || hl.ConsecutiveFailures != 0 || hl.Restarts != 0 {
+		t.Fatalf("live process after the lane's failure: pid %d (was %d), health %+v", h.pid(misbehave), live, hl)
 	}
 }
