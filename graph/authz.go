@@ -17,7 +17,7 @@ import (
 	"github.com/promogate/promogate/graph/model"
 	"github.com/promogate/promogate/server/auth"
 	"github.com/promogate/promogate/server/benefits"
-	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/event"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/notify"
@@ -280,11 +280,11 @@ func memberOwner(obj any) (int64, bool) {
 		}
 	case benefits.Enrollment:
 		return o.MemberID, true
-	case *engine.Event:
+	case *event.Event:
 		if o != nil {
 			return o.MemberID, true
 		}
-	case engine.Event:
+	case event.Event:
 		return o.MemberID, true
 	case *notify.Notification:
 		if o != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/event"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/notify"
@@ -802,9 +803,9 @@ type ApiKeyResolver interface {
 	Roles(ctx context.Context, obj *auth.APIKey) ([]model.Role, error)
 }
 type AppliedEffectResolver interface {
-	Points(ctx context.Context, obj *engine.AppliedEffect) (*int64, error)
-	Transaction(ctx context.Context, obj *engine.AppliedEffect) (*ledger.Transaction, error)
-	Detail(ctx context.Context, obj *engine.AppliedEffect) (*string, error)
+	Points(ctx context.Context, obj *event.AppliedEffect) (*int64, error)
+	Transaction(ctx context.Context, obj *event.AppliedEffect) (*ledger.Transaction, error)
+	Detail(ctx context.Context, obj *event.AppliedEffect) (*string, error)
 }
 type AuditEntryResolver interface {
 	ID(ctx context.Context, obj *auth.AuditEntry) (string, error)
@@ -850,12 +851,12 @@ type CampaignResolver interface {
 	Shadow(ctx context.Context, obj *campaigns.Campaign) (*shadow.Shadow, error)
 }
 type CampaignOutcomeResolver interface {
-	Campaign(ctx context.Context, obj *engine.CampaignOutcome) (*campaigns.Campaign, error)
+	Campaign(ctx context.Context, obj *event.CampaignOutcome) (*campaigns.Campaign, error)
 
-	Status(ctx context.Context, obj *engine.CampaignOutcome) (model.CampaignOutcomeStatus, error)
-	Code(ctx context.Context, obj *engine.CampaignOutcome) (*string, error)
-	Reason(ctx context.Context, obj *engine.CampaignOutcome) (*string, error)
-	Effects(ctx context.Context, obj *engine.CampaignOutcome) ([]engine.AppliedEffect, error)
+	Status(ctx context.Context, obj *event.CampaignOutcome) (model.CampaignOutcomeStatus, error)
+	Code(ctx context.Context, obj *event.CampaignOutcome) (*string, error)
+	Reason(ctx context.Context, obj *event.CampaignOutcome) (*string, error)
+	Effects(ctx context.Context, obj *event.CampaignOutcome) ([]event.AppliedEffect, error)
 }
 type EnrollmentResolver interface {
 	ID(ctx context.Context, obj *benefits.Enrollment) (string, error)
@@ -863,17 +864,17 @@ type EnrollmentResolver interface {
 	Member(ctx context.Context, obj *benefits.Enrollment) (*members.Member, error)
 }
 type EventResolver interface {
-	ID(ctx context.Context, obj *engine.Event) (string, error)
+	ID(ctx context.Context, obj *event.Event) (string, error)
 
-	Member(ctx context.Context, obj *engine.Event) (*members.Member, error)
+	Member(ctx context.Context, obj *event.Event) (*members.Member, error)
 
-	Status(ctx context.Context, obj *engine.Event) (model.EventStatus, error)
+	Status(ctx context.Context, obj *event.Event) (model.EventStatus, error)
 
-	LastError(ctx context.Context, obj *engine.Event) (*string, error)
+	LastError(ctx context.Context, obj *event.Event) (*string, error)
 }
 type EventOutcomeResolver interface {
-	Waiting(ctx context.Context, obj *engine.Outcome) ([]engine.Waiting, error)
-	Reason(ctx context.Context, obj *engine.Outcome) (*string, error)
+	Waiting(ctx context.Context, obj *event.Outcome) ([]event.Waiting, error)
+	Reason(ctx context.Context, obj *event.Outcome) (*string, error)
 }
 type MemberResolver interface {
 	ID(ctx context.Context, obj *members.Member) (string, error)
@@ -970,7 +971,7 @@ type QueryResolver interface {
 	Plugins(ctx context.Context) ([]pluginhost.Entry, error)
 	Campaigns(ctx context.Context, filter *model.CampaignFilter, first *int64, after *string) (*model.CampaignConnection, error)
 	Campaign(ctx context.Context, id *string, code *string) (*campaigns.Campaign, error)
-	Event(ctx context.Context, id string) (*engine.Event, error)
+	Event(ctx context.Context, id string) (*event.Event, error)
 	CheckEligibility(ctx context.Context, memberID string, campaignID string, answers map[string]any) (*model.EligibilityCheck, error)
 	PublicParticipants(ctx context.Context, campaign string, first *int64, after *string) (*model.PublicParticipantConnection, error)
 	Viewer(ctx context.Context) (*model.Viewer, error)
@@ -1031,7 +1032,7 @@ type ShadowDiffResolver interface {
 	Examples(ctx context.Context, obj *model.ShadowDiff, first *int64, after *string) (*model.ShadowExampleConnection, error)
 }
 type ShadowExampleResolver interface {
-	Event(ctx context.Context, obj *shadow.Example) (*engine.Event, error)
+	Event(ctx context.Context, obj *shadow.Example) (*event.Event, error)
 	Member(ctx context.Context, obj *shadow.Example) (*members.Member, error)
 }
 type SimulatedDecisionResolver interface {
@@ -1041,7 +1042,7 @@ type SimulatedDecisionResolver interface {
 }
 type SubscriptionResolver interface {
 	Member(ctx context.Context, id *string, externalRef *string) (<-chan *members.Member, error)
-	Event(ctx context.Context, id string) (<-chan *engine.Event, error)
+	Event(ctx context.Context, id string) (<-chan *event.Event, error)
 	Campaign(ctx context.Context, id *string, code *string) (<-chan *campaigns.Campaign, error)
 }
 type TierResolver interface {
@@ -1058,7 +1059,7 @@ type TransactionResolver interface {
 	PluginVersion(ctx context.Context, obj *ledger.Transaction) (*string, error)
 }
 type WaitingCampaignResolver interface {
-	Campaign(ctx context.Context, obj *engine.Waiting) (*campaigns.Campaign, error)
+	Campaign(ctx context.Context, obj *event.Waiting) (*campaigns.Campaign, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -9209,7 +9210,7 @@ func (ec *executionContext) fieldContext_ApiKeyEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _AppliedEffect_kind(ctx context.Context, field graphql.CollectedField, obj *engine.AppliedEffect) (ret graphql.Marshaler) {
+func (ec *executionContext) _AppliedEffect_kind(ctx context.Context, field graphql.CollectedField, obj *event.AppliedEffect) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9232,7 +9233,7 @@ func (ec *executionContext) fieldContext_AppliedEffect_kind(_ context.Context, f
 	return graphql.NewScalarFieldContext("AppliedEffect", field, false, false, "String")
 }
 
-func (ec *executionContext) _AppliedEffect_points(ctx context.Context, field graphql.CollectedField, obj *engine.AppliedEffect) (ret graphql.Marshaler) {
+func (ec *executionContext) _AppliedEffect_points(ctx context.Context, field graphql.CollectedField, obj *event.AppliedEffect) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9255,7 +9256,7 @@ func (ec *executionContext) fieldContext_AppliedEffect_points(_ context.Context,
 	return graphql.NewScalarFieldContext("AppliedEffect", field, true, true, "Int")
 }
 
-func (ec *executionContext) _AppliedEffect_transaction(ctx context.Context, field graphql.CollectedField, obj *engine.AppliedEffect) (ret graphql.Marshaler) {
+func (ec *executionContext) _AppliedEffect_transaction(ctx context.Context, field graphql.CollectedField, obj *event.AppliedEffect) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9287,7 +9288,7 @@ func (ec *executionContext) fieldContext_AppliedEffect_transaction(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _AppliedEffect_detail(ctx context.Context, field graphql.CollectedField, obj *engine.AppliedEffect) (ret graphql.Marshaler) {
+func (ec *executionContext) _AppliedEffect_detail(ctx context.Context, field graphql.CollectedField, obj *event.AppliedEffect) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9377,8 +9378,8 @@ func (ec *executionContext) _ApplyReferralCodePayload_event(ctx context.Context,
 			return obj.Event, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *engine.Event) graphql.Marshaler {
-			return ec.marshalOEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *event.Event) graphql.Marshaler {
+			return ec.marshalOEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐEvent(ctx, selections, v)
 		},
 		true,
 		false,
@@ -11494,7 +11495,7 @@ func (ec *executionContext) fieldContext_CampaignFigures_noEffectReasons(_ conte
 	return fc, nil
 }
 
-func (ec *executionContext) _CampaignOutcome_campaign(ctx context.Context, field graphql.CollectedField, obj *engine.CampaignOutcome) (ret graphql.Marshaler) {
+func (ec *executionContext) _CampaignOutcome_campaign(ctx context.Context, field graphql.CollectedField, obj *event.CampaignOutcome) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11526,7 +11527,7 @@ func (ec *executionContext) fieldContext_CampaignOutcome_campaign(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _CampaignOutcome_plugin(ctx context.Context, field graphql.CollectedField, obj *engine.CampaignOutcome) (ret graphql.Marshaler) {
+func (ec *executionContext) _CampaignOutcome_plugin(ctx context.Context, field graphql.CollectedField, obj *event.CampaignOutcome) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11549,7 +11550,7 @@ func (ec *executionContext) fieldContext_CampaignOutcome_plugin(_ context.Contex
 	return graphql.NewScalarFieldContext("CampaignOutcome", field, false, false, "String")
 }
 
-func (ec *executionContext) _CampaignOutcome_pluginVersion(ctx context.Context, field graphql.CollectedField, obj *engine.CampaignOutcome) (ret graphql.Marshaler) {
+func (ec *executionContext) _CampaignOutcome_pluginVersion(ctx context.Context, field graphql.CollectedField, obj *event.CampaignOutcome) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11572,7 +11573,7 @@ func (ec *executionContext) fieldContext_CampaignOutcome_pluginVersion(_ context
 	return graphql.NewScalarFieldContext("CampaignOutcome", field, false, false, "String")
 }
 
-func (ec *executionContext) _CampaignOutcome_status(ctx context.Context, field graphql.CollectedField, obj *engine.CampaignOutcome) (ret graphql.Marshaler) {
+func (ec *executionContext) _CampaignOutcome_status(ctx context.Context, field graphql.CollectedField, obj *event.CampaignOutcome) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11595,7 +11596,7 @@ func (ec *executionContext) fieldContext_CampaignOutcome_status(_ context.Contex
 	return graphql.NewScalarFieldContext("CampaignOutcome", field, true, true, "CampaignOutcomeStatus")
 }
 
-func (ec *executionContext) _CampaignOutcome_code(ctx context.Context, field graphql.CollectedField, obj *engine.CampaignOutcome) (ret graphql.Marshaler) {
+func (ec *executionContext) _CampaignOutcome_code(ctx context.Context, field graphql.CollectedField, obj *event.CampaignOutcome) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11618,7 +11619,7 @@ func (ec *executionContext) fieldContext_CampaignOutcome_code(_ context.Context,
 	return graphql.NewScalarFieldContext("CampaignOutcome", field, true, true, "String")
 }
 
-func (ec *executionContext) _CampaignOutcome_reason(ctx context.Context, field graphql.CollectedField, obj *engine.CampaignOutcome) (ret graphql.Marshaler) {
+func (ec *executionContext) _CampaignOutcome_reason(ctx context.Context, field graphql.CollectedField, obj *event.CampaignOutcome) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11641,7 +11642,7 @@ func (ec *executionContext) fieldContext_CampaignOutcome_reason(_ context.Contex
 	return graphql.NewScalarFieldContext("CampaignOutcome", field, true, true, "String")
 }
 
-func (ec *executionContext) _CampaignOutcome_effects(ctx context.Context, field graphql.CollectedField, obj *engine.CampaignOutcome) (ret graphql.Marshaler) {
+func (ec *executionContext) _CampaignOutcome_effects(ctx context.Context, field graphql.CollectedField, obj *event.CampaignOutcome) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11653,8 +11654,8 @@ func (ec *executionContext) _CampaignOutcome_effects(ctx context.Context, field 
 			return ec.Resolvers.CampaignOutcome().Effects(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []engine.AppliedEffect) graphql.Marshaler {
-			return ec.marshalNAppliedEffect2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐAppliedEffectᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []event.AppliedEffect) graphql.Marshaler {
+			return ec.marshalNAppliedEffect2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐAppliedEffectᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12283,7 +12284,7 @@ func (ec *executionContext) fieldContext_EnrollmentEdge_node(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *engine.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *event.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12306,7 +12307,7 @@ func (ec *executionContext) fieldContext_Event_id(_ context.Context, field graph
 	return graphql.NewScalarFieldContext("Event", field, true, true, "ID")
 }
 
-func (ec *executionContext) _Event_type(ctx context.Context, field graphql.CollectedField, obj *engine.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _Event_type(ctx context.Context, field graphql.CollectedField, obj *event.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12329,7 +12330,7 @@ func (ec *executionContext) fieldContext_Event_type(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
 }
 
-func (ec *executionContext) _Event_source(ctx context.Context, field graphql.CollectedField, obj *engine.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _Event_source(ctx context.Context, field graphql.CollectedField, obj *event.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12352,7 +12353,7 @@ func (ec *executionContext) fieldContext_Event_source(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
 }
 
-func (ec *executionContext) _Event_externalId(ctx context.Context, field graphql.CollectedField, obj *engine.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _Event_externalId(ctx context.Context, field graphql.CollectedField, obj *event.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12375,7 +12376,7 @@ func (ec *executionContext) fieldContext_Event_externalId(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
 }
 
-func (ec *executionContext) _Event_member(ctx context.Context, field graphql.CollectedField, obj *engine.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _Event_member(ctx context.Context, field graphql.CollectedField, obj *event.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12407,7 +12408,7 @@ func (ec *executionContext) fieldContext_Event_member(_ context.Context, field g
 	return fc, nil
 }
 
-func (ec *executionContext) _Event_occurredAt(ctx context.Context, field graphql.CollectedField, obj *engine.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _Event_occurredAt(ctx context.Context, field graphql.CollectedField, obj *event.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12430,7 +12431,7 @@ func (ec *executionContext) fieldContext_Event_occurredAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Event", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Event_attributes(ctx context.Context, field graphql.CollectedField, obj *engine.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _Event_attributes(ctx context.Context, field graphql.CollectedField, obj *event.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12453,7 +12454,7 @@ func (ec *executionContext) fieldContext_Event_attributes(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Event", field, false, false, "JSON")
 }
 
-func (ec *executionContext) _Event_receivedAt(ctx context.Context, field graphql.CollectedField, obj *engine.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _Event_receivedAt(ctx context.Context, field graphql.CollectedField, obj *event.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12476,7 +12477,7 @@ func (ec *executionContext) fieldContext_Event_receivedAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Event", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Event_status(ctx context.Context, field graphql.CollectedField, obj *engine.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _Event_status(ctx context.Context, field graphql.CollectedField, obj *event.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12499,7 +12500,7 @@ func (ec *executionContext) fieldContext_Event_status(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Event", field, true, true, "EventStatus")
 }
 
-func (ec *executionContext) _Event_attempts(ctx context.Context, field graphql.CollectedField, obj *engine.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _Event_attempts(ctx context.Context, field graphql.CollectedField, obj *event.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12522,7 +12523,7 @@ func (ec *executionContext) fieldContext_Event_attempts(_ context.Context, field
 	return graphql.NewScalarFieldContext("Event", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Event_lastError(ctx context.Context, field graphql.CollectedField, obj *engine.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _Event_lastError(ctx context.Context, field graphql.CollectedField, obj *event.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12545,7 +12546,7 @@ func (ec *executionContext) fieldContext_Event_lastError(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Event", field, true, true, "String")
 }
 
-func (ec *executionContext) _Event_outcome(ctx context.Context, field graphql.CollectedField, obj *engine.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _Event_outcome(ctx context.Context, field graphql.CollectedField, obj *event.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12557,8 +12558,8 @@ func (ec *executionContext) _Event_outcome(ctx context.Context, field graphql.Co
 			return obj.Outcome, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *engine.Outcome) graphql.Marshaler {
-			return ec.marshalOEventOutcome2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐOutcome(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *event.Outcome) graphql.Marshaler {
+			return ec.marshalOEventOutcome2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐOutcome(ctx, selections, v)
 		},
 		true,
 		false,
@@ -12676,8 +12677,8 @@ func (ec *executionContext) _EventEdge_node(ctx context.Context, field graphql.C
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *engine.Event) graphql.Marshaler {
-			return ec.marshalNEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *event.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐEvent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12742,7 +12743,7 @@ func (ec *executionContext) fieldContext_EventError_message(_ context.Context, f
 	return graphql.NewScalarFieldContext("EventError", field, false, false, "String")
 }
 
-func (ec *executionContext) _EventOutcome_campaigns(ctx context.Context, field graphql.CollectedField, obj *engine.Outcome) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventOutcome_campaigns(ctx context.Context, field graphql.CollectedField, obj *event.Outcome) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12754,8 +12755,8 @@ func (ec *executionContext) _EventOutcome_campaigns(ctx context.Context, field g
 			return obj.Campaigns, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []engine.CampaignOutcome) graphql.Marshaler {
-			return ec.marshalNCampaignOutcome2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐCampaignOutcomeᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []event.CampaignOutcome) graphql.Marshaler {
+			return ec.marshalNCampaignOutcome2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐCampaignOutcomeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12774,7 +12775,7 @@ func (ec *executionContext) fieldContext_EventOutcome_campaigns(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _EventOutcome_waiting(ctx context.Context, field graphql.CollectedField, obj *engine.Outcome) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventOutcome_waiting(ctx context.Context, field graphql.CollectedField, obj *event.Outcome) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12786,8 +12787,8 @@ func (ec *executionContext) _EventOutcome_waiting(ctx context.Context, field gra
 			return ec.Resolvers.EventOutcome().Waiting(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []engine.Waiting) graphql.Marshaler {
-			return ec.marshalNWaitingCampaign2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐWaitingᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []event.Waiting) graphql.Marshaler {
+			return ec.marshalNWaitingCampaign2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐWaitingᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12806,7 +12807,7 @@ func (ec *executionContext) fieldContext_EventOutcome_waiting(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _EventOutcome_reason(ctx context.Context, field graphql.CollectedField, obj *engine.Outcome) (ret graphql.Marshaler) {
+func (ec *executionContext) _EventOutcome_reason(ctx context.Context, field graphql.CollectedField, obj *event.Outcome) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16935,8 +16936,8 @@ func (ec *executionContext) _Query_event(ctx context.Context, field graphql.Coll
 			return ec.Resolvers.Query().Event(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *engine.Event) graphql.Marshaler {
-			return ec.marshalOEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *event.Event) graphql.Marshaler {
+			return ec.marshalOEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐEvent(ctx, selections, v)
 		},
 		true,
 		false,
@@ -17442,8 +17443,8 @@ func (ec *executionContext) _RecordEventPayload_event(ctx context.Context, field
 			return obj.Event, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *engine.Event) graphql.Marshaler {
-			return ec.marshalOEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *event.Event) graphql.Marshaler {
+			return ec.marshalOEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐEvent(ctx, selections, v)
 		},
 		true,
 		false,
@@ -20449,8 +20450,8 @@ func (ec *executionContext) _ShadowExample_event(ctx context.Context, field grap
 			return ec.Resolvers.ShadowExample().Event(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *engine.Event) graphql.Marshaler {
-			return ec.marshalNEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *event.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐEvent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -20865,8 +20866,8 @@ func (ec *executionContext) _Subscription_event(ctx context.Context, field graph
 			return ec.Resolvers.Subscription().Event(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *engine.Event) graphql.Marshaler {
-			return ec.marshalNEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *event.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐEvent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -21596,7 +21597,7 @@ func (ec *executionContext) fieldContext_Viewer_memberRef(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "String")
 }
 
-func (ec *executionContext) _WaitingCampaign_campaign(ctx context.Context, field graphql.CollectedField, obj *engine.Waiting) (ret graphql.Marshaler) {
+func (ec *executionContext) _WaitingCampaign_campaign(ctx context.Context, field graphql.CollectedField, obj *event.Waiting) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21628,7 +21629,7 @@ func (ec *executionContext) fieldContext_WaitingCampaign_campaign(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _WaitingCampaign_plugin(ctx context.Context, field graphql.CollectedField, obj *engine.Waiting) (ret graphql.Marshaler) {
+func (ec *executionContext) _WaitingCampaign_plugin(ctx context.Context, field graphql.CollectedField, obj *event.Waiting) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21651,7 +21652,7 @@ func (ec *executionContext) fieldContext_WaitingCampaign_plugin(_ context.Contex
 	return graphql.NewScalarFieldContext("WaitingCampaign", field, false, false, "String")
 }
 
-func (ec *executionContext) _WaitingCampaign_pluginVersion(ctx context.Context, field graphql.CollectedField, obj *engine.Waiting) (ret graphql.Marshaler) {
+func (ec *executionContext) _WaitingCampaign_pluginVersion(ctx context.Context, field graphql.CollectedField, obj *event.Waiting) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -21674,7 +21675,7 @@ func (ec *executionContext) fieldContext_WaitingCampaign_pluginVersion(_ context
 	return graphql.NewScalarFieldContext("WaitingCampaign", field, false, false, "String")
 }
 
-func (ec *executionContext) _WaitingCampaign_error(ctx context.Context, field graphql.CollectedField, obj *engine.Waiting) (ret graphql.Marshaler) {
+func (ec *executionContext) _WaitingCampaign_error(ctx context.Context, field graphql.CollectedField, obj *event.Waiting) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -23898,9 +23899,9 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Member(ctx, sel, obj)
-	case engine.Event:
+	case event.Event:
 		return ec._Event(ctx, sel, &obj)
-	case *engine.Event:
+	case *event.Event:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -24131,7 +24132,7 @@ func (ec *executionContext) _ApiKeyEdge(ctx context.Context, sel ast.SelectionSe
 
 var appliedEffectImplementors = []string{"AppliedEffect"}
 
-func (ec *executionContext) _AppliedEffect(ctx context.Context, sel ast.SelectionSet, obj *engine.AppliedEffect) graphql.Marshaler {
+func (ec *executionContext) _AppliedEffect(ctx context.Context, sel ast.SelectionSet, obj *event.AppliedEffect) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, appliedEffectImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -24991,7 +24992,7 @@ func (ec *executionContext) _CampaignFigures(ctx context.Context, sel ast.Select
 
 var campaignOutcomeImplementors = []string{"CampaignOutcome"}
 
-func (ec *executionContext) _CampaignOutcome(ctx context.Context, sel ast.SelectionSet, obj *engine.CampaignOutcome) graphql.Marshaler {
+func (ec *executionContext) _CampaignOutcome(ctx context.Context, sel ast.SelectionSet, obj *event.CampaignOutcome) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, campaignOutcomeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -25373,7 +25374,7 @@ func (ec *executionContext) _EnrollmentEdge(ctx context.Context, sel ast.Selecti
 
 var eventImplementors = []string{"Event", "Node"}
 
-func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj *engine.Event) graphql.Marshaler {
+func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj *event.Event) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eventImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -25579,7 +25580,7 @@ func (ec *executionContext) _EventError(ctx context.Context, sel ast.SelectionSe
 
 var eventOutcomeImplementors = []string{"EventOutcome"}
 
-func (ec *executionContext) _EventOutcome(ctx context.Context, sel ast.SelectionSet, obj *engine.Outcome) graphql.Marshaler {
+func (ec *executionContext) _EventOutcome(ctx context.Context, sel ast.SelectionSet, obj *event.Outcome) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eventOutcomeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -28753,7 +28754,7 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 
 var waitingCampaignImplementors = []string{"WaitingCampaign"}
 
-func (ec *executionContext) _WaitingCampaign(ctx context.Context, sel ast.SelectionSet, obj *engine.Waiting) graphql.Marshaler {
+func (ec *executionContext) _WaitingCampaign(ctx context.Context, sel ast.SelectionSet, obj *event.Waiting) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, waitingCampaignImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -29206,15 +29207,15 @@ func (ec *executionContext) marshalNApiKeyEdge2ᚕgithubᚗcomᚋpromogateᚋpro
 	return ret
 }
 
-func (ec *executionContext) marshalNAppliedEffect2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐAppliedEffect(ctx context.Context, sel ast.SelectionSet, v engine.AppliedEffect) graphql.Marshaler {
+func (ec *executionContext) marshalNAppliedEffect2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐAppliedEffect(ctx context.Context, sel ast.SelectionSet, v event.AppliedEffect) graphql.Marshaler {
 	return ec._AppliedEffect(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNAppliedEffect2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐAppliedEffectᚄ(ctx context.Context, sel ast.SelectionSet, v []engine.AppliedEffect) graphql.Marshaler {
+func (ec *executionContext) marshalNAppliedEffect2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐAppliedEffectᚄ(ctx context.Context, sel ast.SelectionSet, v []event.AppliedEffect) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNAppliedEffect2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐAppliedEffect(ctx, sel, v[i])
+		return ec.marshalNAppliedEffect2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐAppliedEffect(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -29487,15 +29488,15 @@ func (ec *executionContext) marshalNCampaignFigures2ᚖgithubᚗcomᚋpromogate�
 	return ec._CampaignFigures(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNCampaignOutcome2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐCampaignOutcome(ctx context.Context, sel ast.SelectionSet, v engine.CampaignOutcome) graphql.Marshaler {
+func (ec *executionContext) marshalNCampaignOutcome2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐCampaignOutcome(ctx context.Context, sel ast.SelectionSet, v event.CampaignOutcome) graphql.Marshaler {
 	return ec._CampaignOutcome(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNCampaignOutcome2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐCampaignOutcomeᚄ(ctx context.Context, sel ast.SelectionSet, v []engine.CampaignOutcome) graphql.Marshaler {
+func (ec *executionContext) marshalNCampaignOutcome2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐCampaignOutcomeᚄ(ctx context.Context, sel ast.SelectionSet, v []event.CampaignOutcome) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNCampaignOutcome2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐCampaignOutcome(ctx, sel, v[i])
+		return ec.marshalNCampaignOutcome2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐCampaignOutcome(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -29629,7 +29630,7 @@ func (ec *executionContext) marshalNEnrollmentEdge2ᚕgithubᚗcomᚋpromogate�
 	return ret
 }
 
-func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐEvent(ctx context.Context, sel ast.SelectionSet, v *engine.Event) graphql.Marshaler {
+func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐEvent(ctx context.Context, sel ast.SelectionSet, v *event.Event) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Event!")
 		return graphql.Null
@@ -30708,15 +30709,15 @@ func (ec *executionContext) marshalNViewerKind2githubᚗcomᚋpromogateᚋpromog
 	return v
 }
 
-func (ec *executionContext) marshalNWaitingCampaign2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐWaiting(ctx context.Context, sel ast.SelectionSet, v engine.Waiting) graphql.Marshaler {
+func (ec *executionContext) marshalNWaitingCampaign2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐWaiting(ctx context.Context, sel ast.SelectionSet, v event.Waiting) graphql.Marshaler {
 	return ec._WaitingCampaign(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNWaitingCampaign2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐWaitingᚄ(ctx context.Context, sel ast.SelectionSet, v []engine.Waiting) graphql.Marshaler {
+func (ec *executionContext) marshalNWaitingCampaign2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐWaitingᚄ(ctx context.Context, sel ast.SelectionSet, v []event.Waiting) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNWaitingCampaign2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐWaiting(ctx, sel, v[i])
+		return ec.marshalNWaitingCampaign2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐWaiting(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -30987,7 +30988,7 @@ func (ec *executionContext) marshalOEnrollment2ᚖgithubᚗcomᚋpromogateᚋpro
 	return ec._Enrollment(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐEvent(ctx context.Context, sel ast.SelectionSet, v *engine.Event) graphql.Marshaler {
+func (ec *executionContext) marshalOEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐEvent(ctx context.Context, sel ast.SelectionSet, v *event.Event) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -31001,7 +31002,7 @@ func (ec *executionContext) marshalOEventError2ᚖgithubᚗcomᚋpromogateᚋpro
 	return ec._EventError(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOEventOutcome2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋengineᚐOutcome(ctx context.Context, sel ast.SelectionSet, v *engine.Outcome) graphql.Marshaler {
+func (ec *executionContext) marshalOEventOutcome2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐOutcome(ctx context.Context, sel ast.SelectionSet, v *event.Outcome) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -9,7 +9,7 @@ import (
 	"context"
 
 	"github.com/promogate/promogate/server/campaigns"
-	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/event"
 	"github.com/promogate/promogate/server/live"
 	"github.com/promogate/promogate/server/members"
 )
@@ -30,17 +30,17 @@ func (r *subscriptionResolver) Member(ctx context.Context, id *string, externalR
 }
 
 // Event is the resolver for the event field.
-func (r *subscriptionResolver) Event(ctx context.Context, id string) (<-chan *engine.Event, error) {
+func (r *subscriptionResolver) Event(ctx context.Context, id string) (<-chan *event.Event, error) {
 	eid, err := idOf(typeEvent, id)
 	if err != nil {
 		return nil, err
 	}
-	return follow(ctx, r.Resolver, live.Event(eid), 0, func(ctx context.Context) (*engine.Event, bool, error) {
+	return follow(ctx, r.Resolver, live.Event(eid), 0, func(ctx context.Context) (*event.Event, bool, error) {
 		ev, err := r.Engine.Get(ctx, eid)
 		if err != nil {
 			return nil, false, err
 		}
-		return ev, ev.Status == engine.StatusDone, nil
+		return ev, ev.Status == event.StatusDone, nil
 	})
 }
 

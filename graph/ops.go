@@ -10,6 +10,7 @@ import (
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/event"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/pluginhost"
 	"github.com/promogate/promogate/server/referral"
@@ -29,9 +30,9 @@ func (r *Resolver) recordEvents(ctx context.Context, inputs []model.EventInput) 
 	if len(inputs) > engine.MaxBatch {
 		return nil, invalidInput("recordEvents takes at most %d events", engine.MaxBatch)
 	}
-	ins := make([]engine.Input, len(inputs))
+	ins := make([]event.Input, len(inputs))
 	for i, in := range inputs {
-		ins[i] = engine.Input{Type: in.Type, MemberRef: in.MemberRef, Source: in.Source, ExternalID: in.ExternalID,
+		ins[i] = event.Input{Type: in.Type, MemberRef: in.MemberRef, Source: in.Source, ExternalID: in.ExternalID,
 			OccurredAt: in.OccurredAt, Attributes: in.Attributes}
 	}
 	results, err := r.Engine.Record(ctx, ins)

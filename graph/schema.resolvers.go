@@ -19,6 +19,7 @@ import (
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/event"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/notify"
@@ -27,7 +28,7 @@ import (
 )
 
 // Points is the resolver for the points field.
-func (r *appliedEffectResolver) Points(ctx context.Context, obj *engine.AppliedEffect) (*int64, error) {
+func (r *appliedEffectResolver) Points(ctx context.Context, obj *event.AppliedEffect) (*int64, error) {
 	if obj.Points == 0 {
 		return nil, nil
 	}
@@ -35,7 +36,7 @@ func (r *appliedEffectResolver) Points(ctx context.Context, obj *engine.AppliedE
 }
 
 // Transaction is the resolver for the transaction field.
-func (r *appliedEffectResolver) Transaction(ctx context.Context, obj *engine.AppliedEffect) (*ledger.Transaction, error) {
+func (r *appliedEffectResolver) Transaction(ctx context.Context, obj *event.AppliedEffect) (*ledger.Transaction, error) {
 	if obj.TransactionID == 0 {
 		return nil, nil
 	}
@@ -43,7 +44,7 @@ func (r *appliedEffectResolver) Transaction(ctx context.Context, obj *engine.App
 }
 
 // Detail is the resolver for the detail field.
-func (r *appliedEffectResolver) Detail(ctx context.Context, obj *engine.AppliedEffect) (*string, error) {
+func (r *appliedEffectResolver) Detail(ctx context.Context, obj *event.AppliedEffect) (*string, error) {
 	return optional(obj.Detail), nil
 }
 
@@ -163,29 +164,29 @@ func (r *campaignResolver) Status(ctx context.Context, obj *campaigns.Campaign) 
 }
 
 // Campaign is the resolver for the campaign field.
-func (r *campaignOutcomeResolver) Campaign(ctx context.Context, obj *engine.CampaignOutcome) (*campaigns.Campaign, error) {
+func (r *campaignOutcomeResolver) Campaign(ctx context.Context, obj *event.CampaignOutcome) (*campaigns.Campaign, error) {
 	return r.loaders(ctx).Campaign.load(ctx, obj.CampaignID)
 }
 
 // Status is the resolver for the status field.
-func (r *campaignOutcomeResolver) Status(ctx context.Context, obj *engine.CampaignOutcome) (model.CampaignOutcomeStatus, error) {
+func (r *campaignOutcomeResolver) Status(ctx context.Context, obj *event.CampaignOutcome) (model.CampaignOutcomeStatus, error) {
 	return model.CampaignOutcomeStatus(strings.ToUpper(obj.Status)), nil
 }
 
 // Code is the resolver for the code field.
-func (r *campaignOutcomeResolver) Code(ctx context.Context, obj *engine.CampaignOutcome) (*string, error) {
+func (r *campaignOutcomeResolver) Code(ctx context.Context, obj *event.CampaignOutcome) (*string, error) {
 	return optional(obj.Code), nil
 }
 
 // Reason is the resolver for the reason field.
-func (r *campaignOutcomeResolver) Reason(ctx context.Context, obj *engine.CampaignOutcome) (*string, error) {
+func (r *campaignOutcomeResolver) Reason(ctx context.Context, obj *event.CampaignOutcome) (*string, error) {
 	return optional(obj.Reason), nil
 }
 
 // Effects is the resolver for the effects field.
-func (r *campaignOutcomeResolver) Effects(ctx context.Context, obj *engine.CampaignOutcome) ([]engine.AppliedEffect, error) {
+func (r *campaignOutcomeResolver) Effects(ctx context.Context, obj *event.CampaignOutcome) ([]event.AppliedEffect, error) {
 	if obj.Effects == nil {
-		return []engine.AppliedEffect{}, nil
+		return []event.AppliedEffect{}, nil
 	}
 	return obj.Effects, nil
 }
@@ -206,35 +207,35 @@ func (r *enrollmentResolver) Member(ctx context.Context, obj *benefits.Enrollmen
 }
 
 // ID is the resolver for the id field.
-func (r *eventResolver) ID(ctx context.Context, obj *engine.Event) (string, error) {
+func (r *eventResolver) ID(ctx context.Context, obj *event.Event) (string, error) {
 	return globalID(typeEvent, obj.ID), nil
 }
 
 // Member is the resolver for the member field.
-func (r *eventResolver) Member(ctx context.Context, obj *engine.Event) (*members.Member, error) {
+func (r *eventResolver) Member(ctx context.Context, obj *event.Event) (*members.Member, error) {
 	return r.loaders(ctx).Member.load(ctx, obj.MemberID)
 }
 
 // Status is the resolver for the status field.
-func (r *eventResolver) Status(ctx context.Context, obj *engine.Event) (model.EventStatus, error) {
+func (r *eventResolver) Status(ctx context.Context, obj *event.Event) (model.EventStatus, error) {
 	return model.EventStatus(strings.ToUpper(obj.Status)), nil
 }
 
 // LastError is the resolver for the lastError field.
-func (r *eventResolver) LastError(ctx context.Context, obj *engine.Event) (*string, error) {
+func (r *eventResolver) LastError(ctx context.Context, obj *event.Event) (*string, error) {
 	return optional(obj.LastError), nil
 }
 
 // Waiting is the resolver for the waiting field.
-func (r *eventOutcomeResolver) Waiting(ctx context.Context, obj *engine.Outcome) ([]engine.Waiting, error) {
+func (r *eventOutcomeResolver) Waiting(ctx context.Context, obj *event.Outcome) ([]event.Waiting, error) {
 	if obj.Waiting == nil {
-		return []engine.Waiting{}, nil
+		return []event.Waiting{}, nil
 	}
 	return obj.Waiting, nil
 }
 
 // Reason is the resolver for the reason field.
-func (r *eventOutcomeResolver) Reason(ctx context.Context, obj *engine.Outcome) (*string, error) {
+func (r *eventOutcomeResolver) Reason(ctx context.Context, obj *event.Outcome) (*string, error) {
 	return optional(obj.Reason), nil
 }
 
@@ -625,9 +626,9 @@ func (r *mutationResolver) SimulateCampaign(ctx context.Context, id string, even
 	if err != nil {
 		return nil, err
 	}
-	ins := make([]engine.Input, len(events))
+	ins := make([]event.Input, len(events))
 	for i, in := range events {
-		ins[i] = engine.Input{Type: in.Type, MemberRef: in.MemberRef, Source: in.Source, ExternalID: in.ExternalID,
+		ins[i] = event.Input{Type: in.Type, MemberRef: in.MemberRef, Source: in.Source, ExternalID: in.ExternalID,
 			OccurredAt: in.OccurredAt, Attributes: in.Attributes}
 	}
 	return r.Engine.Simulate(ctx, c, ins)
@@ -932,7 +933,7 @@ func (r *queryResolver) Campaign(ctx context.Context, id *string, code *string) 
 }
 
 // Event is the resolver for the event field.
-func (r *queryResolver) Event(ctx context.Context, id string) (*engine.Event, error) {
+func (r *queryResolver) Event(ctx context.Context, id string) (*event.Event, error) {
 	eid, err := idOf(typeEvent, id)
 	if err != nil {
 		return nil, err
@@ -1073,7 +1074,7 @@ func (r *transactionResolver) PluginVersion(ctx context.Context, obj *ledger.Tra
 }
 
 // Campaign is the resolver for the campaign field.
-func (r *waitingCampaignResolver) Campaign(ctx context.Context, obj *engine.Waiting) (*campaigns.Campaign, error) {
+func (r *waitingCampaignResolver) Campaign(ctx context.Context, obj *event.Waiting) (*campaigns.Campaign, error) {
 	return r.loaders(ctx).Campaign.load(ctx, obj.CampaignID)
 }
 

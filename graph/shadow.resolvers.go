@@ -14,7 +14,7 @@ import (
 	"github.com/promogate/promogate/graph/model"
 	"github.com/promogate/promogate/server/auth"
 	"github.com/promogate/promogate/server/campaigns"
-	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/event"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/pluginhost"
 	"github.com/promogate/promogate/server/shadow"
@@ -148,7 +148,7 @@ func (r *shadowDiffResolver) Examples(ctx context.Context, obj *model.ShadowDiff
 }
 
 // Event is the resolver for the event field.
-func (r *shadowExampleResolver) Event(ctx context.Context, obj *shadow.Example) (*engine.Event, error) {
+func (r *shadowExampleResolver) Event(ctx context.Context, obj *shadow.Example) (*event.Event, error) {
 	return r.Engine.Get(ctx, obj.EventID)
 }
 

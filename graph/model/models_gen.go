@@ -13,6 +13,7 @@ import (
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/event"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/notify"
@@ -44,7 +45,7 @@ type ApplyReferralCodePayload struct {
 	// Why the code was refused; null when accepted.
 	Rejection *pluginhost.Reason `json:"rejection,omitempty"`
 	// The new client's referral.code_applied event with its outcome.
-	Event *engine.Event `json:"event,omitempty"`
+	Event *event.Event `json:"event,omitempty"`
 }
 
 type AttachShadowInput struct {
@@ -210,8 +211,8 @@ type EventConnection struct {
 }
 
 type EventEdge struct {
-	Cursor string        `json:"cursor"`
-	Node   *engine.Event `json:"node"`
+	Cursor string       `json:"cursor"`
+	Node   *event.Event `json:"node"`
 }
 
 type EventError struct {
@@ -299,7 +300,7 @@ type Query struct {
 
 type RecordEventPayload struct {
 	// The stored event; null when the input was refused (see error).
-	Event *engine.Event `json:"event,omitempty"`
+	Event *event.Event `json:"event,omitempty"`
 	// True when this (source, externalId) was recorded before; the first event is returned.
 	Duplicate bool        `json:"duplicate"`
 	Error     *EventError `json:"error,omitempty"`

@@ -14,6 +14,7 @@ import (
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/event"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/pluginhost"
@@ -74,7 +75,7 @@ func (s *session) enroll(ctx context.Context, at time.Time, m *members.Member, a
 }
 
 func (s *session) event(ctx context.Context, at time.Time, m *members.Member, typ, id string, attrs map[string]any) error {
-	res, err := s.engineAt(at).Record(ctx, []engine.Input{{Type: typ, MemberRef: m.ExternalRef, Source: "demo",
+	res, err := s.engineAt(at).Record(ctx, []event.Input{{Type: typ, MemberRef: m.ExternalRef, Source: "demo",
 		ExternalID: s.campaign.Code + ":" + id, OccurredAt: at, Attributes: attrs}})
 	if err != nil {
 		return err

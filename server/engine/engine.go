@@ -163,24 +163,6 @@ func New(bdb *db.DB, led *ledger.Ledger, mem *members.Store, camps *campaigns.St
 		codes: &codeCache{ledger: led, campaigns: camps}, descs: map[pluginhost.Key]descEntry{}}
 }
 
-// Input is an inbound event.
-type Input struct {
-	Type       string
-	MemberRef  string
-	Source     string
-	ExternalID string
-	OccurredAt time.Time
-	Attributes map[string]any
-}
-
-// Result is what Record did with one input: the stored event (with its outcome), whether it
-// was a duplicate delivery, or why it was refused.
-type Result struct {
-	Event     *Event
-	Duplicate bool
-	Err       error
-}
-
 var tokenRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$`)
 
 // MaxBatch is the most events one Record call takes.

@@ -1,96 +1,30 @@
 package engine
 
-import (
-	"time"
+import "github.com/promogate/promogate/server/event"
 
-	"github.com/uptrace/bun"
+// The engine's names for the types of package event, which the engine's own code uses
+// unqualified. Code outside the engine names them event.Event, event.Input, and so on.
+type (
+	Input           = event.Input
+	Result          = event.Result
+	Event           = event.Event
+	Outcome         = event.Outcome
+	CampaignOutcome = event.CampaignOutcome
+	AppliedEffect   = event.AppliedEffect
+	Waiting         = event.Waiting
 )
 
-// Event statuses.
+// Event statuses, campaign outcome statuses and failure codes (see package event).
 const (
-	StatusPending = "pending"
-	StatusDone    = "done"
+	StatusPending = event.StatusPending
+	StatusDone    = event.StatusDone
+
+	OutcomeApplied  = event.OutcomeApplied
+	OutcomeNoEffect = event.OutcomeNoEffect
+	OutcomeRejected = event.OutcomeRejected
+	OutcomeFailed   = event.OutcomeFailed
+
+	CodeInvalidEffect = event.CodeInvalidEffect
+	CodePluginError   = event.CodePluginError
+	CodeGaveUp        = event.CodeGaveUp
 )
-
-// Event is an inbound event as stored.
-type Event struct {
-	bun.BaseModel `bun:"table:events"`
-
-	ID            int64          `bun:"id,pk,autoincrement"`
-	Source        string         `bun:"source"`
-	ExternalID    string         `bun:"external_id"`
-	Type          string         `bun:"type"`
-	MemberID      int64          `bun:"member_id"`
-	OccurredAt    time.Time      `bun:"occurred_at"`
-	Attributes    map[string]any `bun:"attributes,type:jsonb"`
-	InputHash     []byte         `bun:"input_hash"`
-	ReceivedAt    time.Time      `bun:"received_at"`
-	Status        string         `bun:"status"`
-	Attempts      int            `bun:"attempts"`
-	NextAttemptAt time.Time      `bun:"next_attempt_at"`
-	LastError     string         `bun:"last_error"`
-	Outcome       *Outcome       `bun:"outcome,type:jsonb"`
-	ProcessedAt   *time.Time     `bun:"processed_at"`
-}
-
-// Outcome is what happened to an event: one entry per campaign that took it, the campaigns
-// still waiting for their plugin, or why no campaign took it.
-type Outcome struct {
-	Campaigns []CampaignOutcome `json:"campaigns"`
-	Waiting   []Waiting         `json:"waiting,omitempty"`
-	// Reason says why nothing happened when no campaign took the event.
-	Reason string `json:"reason,omitempty"`
-}
-
-// Campaign outcome statuses.
-const (
-	OutcomeApplied  = "applied"   // effects applied
-	OutcomeNoEffect = "no_effect" // the plugin decided nothing happens; Reason says why
-	OutcomeRejected = "rejected"  // the plugin rejected the event; Code and Reason say why
-	OutcomeFailed   = "failed"    // the plugin's answer was unusable or could not be applied
-)
-
-// Failure codes of a campaign outcome.
-const (
-	CodeInvalidEffect = "INVALID_EFFECT"
-	CodePluginError   = "PLUGIN_ERROR"
-	CodeGaveUp        = "PLUGIN_UNAVAILABLE"
-)
-
-// CampaignOutcome is one campaign's decision on an event.
-type CampaignOutcome struct {
-	CampaignID    int64           `json:"campaignId"`
-	CampaignCode  string          `json:"campaignCode"`
-	Plugin        string          `json:"plugin"`
-	PluginVersion string          `json:"pluginVersion"`
-	Status        string          `json:"status"`
-	Code          string          `json:"code,omitempty"`
-	Reason        string          `json:"reason,omitempty"`
-	Effects       []AppliedEffect `json:"effects,omitempty"`
-}
-
-// AppliedEffect is an effect as applied.
-type AppliedEffect struct {
-	Kind          string `json:"kind"`
-	Points        int64  `json:"points,omitempty"`
-	TransactionID int64  `json:"transactionId,omitempty"`
-	Detail        string `json:"detail,omitempty"`
-}
-
-// Waiting is a campaign whose plugin could not be reached yet.
-type Waiting struct {
-	CampaignID    int64  `json:"campaignId"`
-	CampaignCode  string `json:"campaignCode"`
-	Plugin        string `json:"plugin"`
-	PluginVersion string `json:"pluginVersion"`
-	Error         string `json:"error"`
-}
-
-func (o *Outcome) has(campaignID int64) bool {
-	for _, c := range o.Campaigns {
-		if c.CampaignID == campaignID {
-			return true
-		}
-	}
-	return false
-}

@@ -94,7 +94,7 @@ func (e *Engine) targets(ctx context.Context, ev *Event, routable []campaigns.Ca
 		if !e.routes(ctx, c, ev.Type, ev.OccurredAt) {
 			continue
 		}
-		if ev.Outcome != nil && ev.Outcome.has(c.ID) {
+		if ev.Outcome != nil && ev.Outcome.Decided(c.ID) {
 			continue
 		}
 		out = append(out, c)
@@ -253,7 +253,7 @@ func (e *Engine) applyGroup(ctx context.Context, tx db.Tx, group []job, decision
 		open = append(open, j)
 		for _, c := range j.targets {
 			d := decisions[j.ev.ID][c.ID]
-			if d == nil || d.err != nil || (ev.Outcome != nil && ev.Outcome.has(c.ID)) ||
+			if d == nil || d.err != nil || (ev.Outcome != nil && ev.Outcome.Decided(c.ID)) ||
 				validateEffects(d.effects, &e.opts.Limits, now) != nil {
 				continue
 			}
@@ -443,7 +443,7 @@ func (e *Engine) settle(ev *Event, targets []*campaigns.Campaign, decisions map[
 	var waiting []Waiting
 	var stale []*campaigns.Campaign
 	for _, c := range targets {
-		if out.has(c.ID) {
+		if out.Decided(c.ID) {
 			continue
 		}
 		d := decisions[c.ID]

@@ -21,7 +21,8 @@ import (
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
-	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/campaigns"
+	"github.com/promogate/promogate/server/event"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/notify"
 )
@@ -49,16 +50,25 @@ const (
 // ErrInvalid means the input is malformed.
 var ErrInvalid = errors.New("invalid referral input")
 
+// Engine is what the service needs from the event engine: the campaigns that evaluate an event
+// type, recording events (evaluated before Record returns, unless their plugin is unavailable),
+// and a campaign's plugin state for a member. *engine.Engine implements it.
+type Engine interface {
+	CampaignsFor(ctx context.Context, programID int64, typ string, t time.Time) ([]campaigns.Campaign, error)
+	Record(ctx context.Context, ins []event.Input) ([]event.Result, error)
+	State(ctx context.Context, campaignID, memberID int64) (json.RawMessage, error)
+}
+
 // Service issues and applies invite codes.
 type Service struct {
 	db      *db.DB
-	engine  *engine.Engine
+	engine  Engine
 	members *members.Store
 	now     func() time.Time
 }
 
 // New returns a referral service.
-func New(bdb *db.DB, eng *engine.Engine, mem *members.Store, now func() time.Time) *Service {
+func New(bdb *db.DB, eng Engine, mem *members.Store, now func() time.Time) *Service {
 	return &Service{db: bdb, engine: eng, members: mem, now: now}
 }
 
@@ -94,7 +104,7 @@ type Result struct {
 	Message  string
 	// Event is the new client's `referral.code_applied` event (nil when the core refused the
 	// code before asking the plugin).
-	Event *engine.Event
+	Event *event.Event
 }
 
 // Apply applies an invite code for member refereeID. Refusals are results, not errors:
@@ -140,14 +150,14 @@ func (s *Service) Apply(ctx context.Context, refereeID int64, rawCode string) (*
 		"referrerName": referrer.Name, "code": code}
 	// The plugin reads the new client's registration and promo period from its member
 	// attributes (serviceRegisteredAt, promoPeriodEndsAt).
-	res, err := s.engine.Record(ctx, []engine.Input{{Type: EventCodeApplied, MemberRef: referee.ExternalRef, Source: eventSource,
+	res, err := s.engine.Record(ctx, []event.Input{{Type: EventCodeApplied, MemberRef: referee.ExternalRef, Source: eventSource,
 		ExternalID: fmt.Sprintf("apply:%d:%s", referee.ID, code), OccurredAt: now, Attributes: attrs}})
 	if err != nil {
 		return nil, err
 	}
 	if res[0].Err != nil {
 		// The same (member, code) applied before with other attributes: answer from the first one.
-		var ev engine.Event
+		var ev event.Event
 		if err := s.db.NewSelect().Model(&ev).Where("source = ? AND external_id = ?", eventSource,
 			fmt.Sprintf("apply:%d:%s", referee.ID, code)).Scan(ctx); err != nil {
 			return nil, res[0].Err
@@ -160,7 +170,7 @@ func (s *Service) Apply(ctx context.Context, refereeID int64, rawCode string) (*
 	if !out.Accepted {
 		return out, nil
 	}
-	joined, err := s.engine.Record(ctx, []engine.Input{{Type: EventFriendJoined, MemberRef: referrer.ExternalRef, Source: eventSource,
+	joined, err := s.engine.Record(ctx, []event.Input{{Type: EventFriendJoined, MemberRef: referrer.ExternalRef, Source: eventSource,
 		ExternalID: fmt.Sprintf("joined:%d:%d", referee.ID, referrer.ID), OccurredAt: ev.OccurredAt,
 		Attributes: map[string]any{"refereeId": strconv.FormatInt(referee.ID, 10), "refereeRef": referee.ExternalRef,
 			"refereeName": referee.Name, "appliedAt": ev.OccurredAt.Format(time.RFC3339)}}})
@@ -174,7 +184,7 @@ func (s *Service) Apply(ctx context.Context, refereeID int64, rawCode string) (*
 }
 
 // decide reads the referral campaign's decision from the referee event's outcome.
-func decide(ev *engine.Event, campaignID int64) *Result {
+func decide(ev *event.Event, campaignID int64) *Result {
 	if ev == nil || ev.Outcome == nil {
 		return &Result{Code: CodeNotDecided, Message: "the referral programme has not decided yet; try again"}
 	}
@@ -182,7 +192,7 @@ func decide(ev *engine.Event, campaignID int64) *Result {
 		if co.CampaignID != campaignID {
 			continue
 		}
-		if co.Status == engine.OutcomeApplied {
+		if co.Status == event.OutcomeApplied {
 			return &Result{Accepted: true}
 		}
 		return &Result{Code: co.Code, Message: co.Reason}

@@ -13,7 +13,7 @@ import (
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
-	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/event"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/pluginhost"
@@ -707,7 +707,7 @@ func (s *Service) recordRedeemed(ctx context.Context, o *Order, m *members.Membe
 			}
 		}
 	}
-	res, err := s.engine.Record(ctx, []engine.Input{{Type: EventType, MemberRef: m.ExternalRef, Source: EventSource,
+	res, err := s.engine.Record(ctx, []event.Input{{Type: EventType, MemberRef: m.ExternalRef, Source: EventSource,
 		ExternalID: fmt.Sprintf("order-%d", o.ID), OccurredAt: o.CreatedAt,
 		Attributes: map[string]any{"orderId": fmt.Sprintf("order-%d", o.ID), "rewardIds": ids, "total": o.Points,
 			"month": o.CreatedAt.In(loc).Format("2006-01")}}})

@@ -16,7 +16,7 @@ import (
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/campaigns"
-	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/event"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/pluginhost"
@@ -26,7 +26,7 @@ import (
 // recording the reward.redeemed event after an order. *engine.Engine implements it.
 type Engine interface {
 	MemberSnapshot(ctx context.Context, memberID int64, c *campaigns.Campaign) (pluginhost.Member, pluginhost.Campaign, int64, error)
-	Record(ctx context.Context, ins []engine.Input) ([]engine.Result, error)
+	Record(ctx context.Context, ins []event.Input) ([]event.Result, error)
 }
 
 // Plugins gives the programme plugin of a campaign and its registered description (for the
