@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -115,6 +116,15 @@ func TestShadowDiffWeekendDouble(t *testing.T) {
 	}
 
 	d := c.waitShadow(t, camp, n, 30*time.Second)
+	// The session shown in docs/shadow.md.
+	session, _ := json.MarshalIndent(data(t, c.gql(`query($id: ID!) { campaign(id: $id) { code
+		shadow { status pluginVersion
+			diff(from: "2021-04-12T00:00:00+03:00", until: "2021-04-19T00:00:00+03:00") {
+				events agreed disagreed failed livePoints shadowPoints membersAffected
+				examples(first: 2) { edges { node { event { externalId occurredAt } member { externalRef }
+					live { points } shadow { points } } } pageInfo { hasNextPage endCursor } } } } } }`,
+		map[string]any{"id": camp})), "", "  ")
+	t.Logf("docs/shadow.md session:\n%s", session)
 	examples := d["examples"].(map[string]any)
 	delete(d, "examples")
 	want := fmt.Sprintf(`{"agreed":%d,"decided":%d,"disagreed":%d,"events":%d,"failed":0,"lastError":null,"liveBenefits":0,`+

@@ -168,6 +168,35 @@ try {
   await page.waitForFunction(() => document.querySelector("#settings_weekendMultiplier")?.value === "4");
   check(true, "the confirmed settings are saved and shown");
 
+  // --- a shadow run: attached through the API with twice the points per unit, an event through the
+  // API, the diff on the campaign's page, then promoted with confirmation ---------------------------
+  const live = (await gql(process.env.MARKETING_KEY, `query($c: String!) { campaign(code: $c) { id config } }`, { c: code })).campaign;
+  await gql(process.env.MARKETING_KEY, `mutation($in: AttachShadowInput!) { attachShadow(input: $in) { status } }`,
+    { in: { campaignId: live.id, config: { ...live.config, pointsPerUnit: 2 * live.config.pointsPerUnit } } });
+  const shadowed = await gql(process.env.INGEST_KEY, `mutation($in: EventInput!) { recordEvent(input: $in) { event { outcome { campaigns { campaign { code } effects { points } } } } } }`,
+    { in: { type: "purchase", memberRef: "demo-anna", source: "pos", externalId: "shadow-" + eventId, occurredAt: new Date().toISOString(), attributes: { amount: 2500 } } });
+  const livePoints = shadowed.recordEvent.event.outcome.campaigns.find((c) => c.campaign.code === code).effects.reduce((s, e) => s + (e.points || 0), 0);
+  for (let i = 0; ; i++) {
+    const d = (await gql(process.env.MARKETING_KEY, `query($c: String!) { campaign(code: $c) { shadow { diff { events pending } } } }`, { c: code })).campaign.shadow.diff;
+    if (d.events === 1 && d.pending === 0) break;
+    if (i > 100) throw new Error("the shadow did not decide: " + JSON.stringify(d));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await page.reload();
+  await page.getByTestId("shadow-totals").waitFor();
+  const digits = async (id) => (await page.getByTestId(id).textContent()).replace(/\D/g, "");
+  check(await digits("shadow-disagreed") === "1" && await digits("shadow-live-points") === String(livePoints) &&
+    await digits("shadow-shadow-points") === String(2 * livePoints),
+    `the shadow's diff shows one disagreement, ${livePoints} points live and ${2 * livePoints} shadowed`);
+  check(await page.getByTestId("shadow-examples").locator("tbody tr").count() === 1, "the diff lists the event decided differently");
+  await shot(page, "campaign-shadow");
+  await page.getByRole("button", { name: "Promote to live" }).click();
+  check((await page.getByRole("dialog").textContent()).includes("runs the shadow's plugin version and settings"), "promoting asks for confirmation and says what it does");
+  await page.getByRole("dialog").getByRole("button", { name: "Confirm" }).click();
+  await page.waitForFunction((n) => document.querySelector("#settings_pointsPerUnit")?.value === String(n), 2 * live.config.pointsPerUnit);
+  await page.getByText("No shadow is attached.").waitFor();
+  check(true, "the promoted shadow's settings are the campaign's, and no shadow is attached");
+
   // Pause and resume, each confirmed.
   await page.getByRole("button", { name: "Pause" }).click();
   check((await page.getByRole("dialog").textContent()).includes("not evaluated"), "pausing asks for confirmation and says what it does");

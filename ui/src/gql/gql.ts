@@ -15,6 +15,10 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  */
 type Documents = {
     "\n  query Viewer {\n    viewer { kind roles apiKeyName }\n  }\n": typeof types.ViewerDocument,
+    "\n  query CampaignShadow($code: String!, $after: String) {\n    campaign(code: $code) {\n      id\n      shadow {\n        plugin pluginVersion config status attachedAt attachedBy\n        health { state consecutiveFailures }\n        diff {\n          events pending failed decided agreed disagreed livePoints shadowPoints liveBenefits shadowBenefits membersAffected lastError\n          examples(first: 10, after: $after) {\n            edges { node {\n              event { id externalId occurredAt }\n              member { externalRef name }\n              live { points effects { kind } noEffectReason error }\n              shadow { points effects { kind } noEffectReason error }\n            } }\n            pageInfo { hasNextPage endCursor }\n          }\n        }\n      }\n    }\n    plugins { name version }\n  }\n": typeof types.CampaignShadowDocument,
+    "\n  mutation AttachShadow($input: AttachShadowInput!) { attachShadow(input: $input) { status } }\n": typeof types.AttachShadowDocument,
+    "\n  mutation PromoteShadow($id: ID!) { promoteShadow(campaignId: $id) { status campaign { id pluginVersion config updatedAt } } }\n": typeof types.PromoteShadowDocument,
+    "\n  mutation DropShadow($id: ID!) { dropShadow(campaignId: $id) { status } }\n": typeof types.DropShadowDocument,
     "\n  query Audit($after: String) {\n    auditLog(first: 20, after: $after) {\n      edges { node { id at actor role operation outcome errorCode } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.AuditDocument,
     "\n  query Campaign($code: String!, $from: Date, $to: Date) {\n    campaign(code: $code) {\n      id code name status timeZone startsAt endsAt pluginName pluginVersion config updatedAt\n      program { code name }\n      plugin { configSchema schedules { name spec } eventTypes }\n      figures(from: $from, to: $to) {\n        from to\n        days { date applied noEffect waiting refused pointsIssued }\n        total { applied noEffect waiting refused pointsIssued }\n        noEffectReasons { reason count }\n      }\n    }\n  }\n": typeof types.CampaignDocument,
     "\n  query Participants($code: String!, $search: String, $after: String) {\n    campaign(code: $code) {\n      id\n      participants(search: $search, first: 20, after: $after) {\n        edges { node { id registeredBy responsible enrolledAt member { externalRef name email } } }\n        pageInfo { hasNextPage endCursor }\n      }\n    }\n  }\n": typeof types.ParticipantsDocument,
@@ -44,6 +48,10 @@ type Documents = {
 };
 const documents: Documents = {
     "\n  query Viewer {\n    viewer { kind roles apiKeyName }\n  }\n": types.ViewerDocument,
+    "\n  query CampaignShadow($code: String!, $after: String) {\n    campaign(code: $code) {\n      id\n      shadow {\n        plugin pluginVersion config status attachedAt attachedBy\n        health { state consecutiveFailures }\n        diff {\n          events pending failed decided agreed disagreed livePoints shadowPoints liveBenefits shadowBenefits membersAffected lastError\n          examples(first: 10, after: $after) {\n            edges { node {\n              event { id externalId occurredAt }\n              member { externalRef name }\n              live { points effects { kind } noEffectReason error }\n              shadow { points effects { kind } noEffectReason error }\n            } }\n            pageInfo { hasNextPage endCursor }\n          }\n        }\n      }\n    }\n    plugins { name version }\n  }\n": types.CampaignShadowDocument,
+    "\n  mutation AttachShadow($input: AttachShadowInput!) { attachShadow(input: $input) { status } }\n": types.AttachShadowDocument,
+    "\n  mutation PromoteShadow($id: ID!) { promoteShadow(campaignId: $id) { status campaign { id pluginVersion config updatedAt } } }\n": types.PromoteShadowDocument,
+    "\n  mutation DropShadow($id: ID!) { dropShadow(campaignId: $id) { status } }\n": types.DropShadowDocument,
     "\n  query Audit($after: String) {\n    auditLog(first: 20, after: $after) {\n      edges { node { id at actor role operation outcome errorCode } }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.AuditDocument,
     "\n  query Campaign($code: String!, $from: Date, $to: Date) {\n    campaign(code: $code) {\n      id code name status timeZone startsAt endsAt pluginName pluginVersion config updatedAt\n      program { code name }\n      plugin { configSchema schedules { name spec } eventTypes }\n      figures(from: $from, to: $to) {\n        from to\n        days { date applied noEffect waiting refused pointsIssued }\n        total { applied noEffect waiting refused pointsIssued }\n        noEffectReasons { reason count }\n      }\n    }\n  }\n": types.CampaignDocument,
     "\n  query Participants($code: String!, $search: String, $after: String) {\n    campaign(code: $code) {\n      id\n      participants(search: $search, first: 20, after: $after) {\n        edges { node { id registeredBy responsible enrolledAt member { externalRef name email } } }\n        pageInfo { hasNextPage endCursor }\n      }\n    }\n  }\n": types.ParticipantsDocument,
@@ -90,6 +98,22 @@ export function graphql(source: string): unknown;
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query Viewer {\n    viewer { kind roles apiKeyName }\n  }\n"): (typeof documents)["\n  query Viewer {\n    viewer { kind roles apiKeyName }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query CampaignShadow($code: String!, $after: String) {\n    campaign(code: $code) {\n      id\n      shadow {\n        plugin pluginVersion config status attachedAt attachedBy\n        health { state consecutiveFailures }\n        diff {\n          events pending failed decided agreed disagreed livePoints shadowPoints liveBenefits shadowBenefits membersAffected lastError\n          examples(first: 10, after: $after) {\n            edges { node {\n              event { id externalId occurredAt }\n              member { externalRef name }\n              live { points effects { kind } noEffectReason error }\n              shadow { points effects { kind } noEffectReason error }\n            } }\n            pageInfo { hasNextPage endCursor }\n          }\n        }\n      }\n    }\n    plugins { name version }\n  }\n"): (typeof documents)["\n  query CampaignShadow($code: String!, $after: String) {\n    campaign(code: $code) {\n      id\n      shadow {\n        plugin pluginVersion config status attachedAt attachedBy\n        health { state consecutiveFailures }\n        diff {\n          events pending failed decided agreed disagreed livePoints shadowPoints liveBenefits shadowBenefits membersAffected lastError\n          examples(first: 10, after: $after) {\n            edges { node {\n              event { id externalId occurredAt }\n              member { externalRef name }\n              live { points effects { kind } noEffectReason error }\n              shadow { points effects { kind } noEffectReason error }\n            } }\n            pageInfo { hasNextPage endCursor }\n          }\n        }\n      }\n    }\n    plugins { name version }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AttachShadow($input: AttachShadowInput!) { attachShadow(input: $input) { status } }\n"): (typeof documents)["\n  mutation AttachShadow($input: AttachShadowInput!) { attachShadow(input: $input) { status } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation PromoteShadow($id: ID!) { promoteShadow(campaignId: $id) { status campaign { id pluginVersion config updatedAt } } }\n"): (typeof documents)["\n  mutation PromoteShadow($id: ID!) { promoteShadow(campaignId: $id) { status campaign { id pluginVersion config updatedAt } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DropShadow($id: ID!) { dropShadow(campaignId: $id) { status } }\n"): (typeof documents)["\n  mutation DropShadow($id: ID!) { dropShadow(campaignId: $id) { status } }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

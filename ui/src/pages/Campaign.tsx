@@ -7,6 +7,7 @@ import { useT } from "../i18n";
 import { can, useCan } from "../roles";
 import { DailyChart } from "../components/Chart";
 import { ConfigForm, Diff } from "../components/ConfigForm";
+import { ShadowPanel } from "../components/ShadowPanel";
 import { Confirm, Empty, ErrorBox, formatNumber, formatTime, Guard, Loading, Pager, StatusBadge, usePager } from "../components/ui";
 
 const CampaignQuery = graphql(`
@@ -180,6 +181,10 @@ function Campaign() {
           </Confirm>
         )}
       </div>
+
+      {manage && <ShadowPanel code={c.code} name={c.name} pluginName={c.pluginName} pluginVersion={c.pluginVersion} config={c.config}
+        schema={c.plugin?.configSchema} running={c.status === "ACTIVE" || c.status === "SCHEDULED"}
+        onPromoted={() => refetch({ requestPolicy: "network-only" })} />}
 
       <Participants code={c.code} />
     </section>
