@@ -14,20 +14,14 @@ import (
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
+	"github.com/promogate/promogate/server/hook"
 	"github.com/promogate/promogate/server/pluginhost"
 )
 
-// TickRun names one occurrence of a campaign's scheduled hook.
-type TickRun struct {
-	Campaign *campaigns.Campaign
-	Hook     string
-	Due      time.Time
-}
-
-// TickPlan is a page of a scheduled hook: ReadTick reads it, EvaluateTick asks the campaign's
+// tickPage is the engine's hook.Page: ReadTick reads it, EvaluateTick asks the campaign's
 // plugin for its effects, ApplyTick writes them.
-type TickPlan struct {
-	run       TickRun
+type tickPage struct {
+	run       hook.Run
 	cursor    int64 // the run's cursor the page starts after
 	next      int64 // the page's last enrolment: the run's cursor once the page is applied
 	count     int   // enrolments in the page
@@ -41,6 +35,15 @@ type TickPlan struct {
 	now       time.Time
 }
 
+// ownPage returns the engine's page behind p, or an error when another implementation made it.
+func ownPage(p hook.Page) (*tickPage, error) {
+	tp, ok := p.(*tickPage)
+	if !ok {
+		return nil, fmt.Errorf("engine: a hook page of type %T, not one ReadTick read", p)
+	}
+	return tp, nil
+}
+
 // maxTickEvaluations bounds how many times ApplyTick evaluates a member whose state keeps
 // changing under it before it gives up on the page (the scheduler tries the page again later).
 const maxTickEvaluations = 4
@@ -48,19 +51,23 @@ const maxTickEvaluations = 4
 // errStaleStates rolls back a page in which a member's state changed since its evaluation.
 var errStaleStates = errors.New("engine: tick page: member states changed since evaluation")
 
-// Cursor is the cursor the page starts after.
-func (p *TickPlan) Cursor() int64 { return p.cursor }
+var _ hook.Page = (*tickPage)(nil)
 
-// Next is the cursor after the page.
-func (p *TickPlan) Next() int64 { return p.next }
+// Cursor implements hook.Page.
+func (p *tickPage) Cursor() int64 { return p.cursor }
 
-// More reports whether enrolments follow the page.
-func (p *TickPlan) More() bool { return p.more }
+// Next implements hook.Page.
+func (p *tickPage) Next() int64 { return p.next }
 
-// Shares reports whether the two pages have a member in common (a member enrolled more than
-// once): the later page must then be evaluated after the earlier one is applied, so that the
-// plugin sees what the earlier page did.
-func (p *TickPlan) Shares(q *TickPlan) bool {
+// More implements hook.Page.
+func (p *tickPage) More() bool { return p.more }
+
+// Shares implements hook.Page. A page the engine did not read shares, to be safe.
+func (p *tickPage) Shares(other hook.Page) bool {
+	q, ok := other.(*tickPage)
+	if !ok {
+		return true
+	}
 	a, b := p.members, q.members
 	if len(a) > len(b) {
 		a, b = b, a
@@ -78,7 +85,7 @@ func (p *TickPlan) Shares(q *TickPlan) bool {
 // cursor are written in one transaction, under the tick_runs row lock and only if the cursor
 // is still the one this page started from, so a page is applied exactly once even when two
 // replicas work on the same run. It returns the new cursor and whether the run is complete.
-func (e *Engine) TickPage(ctx context.Context, run TickRun, cursor int64, limit int) (int64, bool, error) {
+func (e *Engine) TickPage(ctx context.Context, run hook.Run, cursor int64, limit int) (int64, bool, error) {
 	p, err := e.ReadTick(ctx, run, cursor, limit)
 	if err != nil {
 		return cursor, false, err
@@ -90,12 +97,12 @@ func (e *Engine) TickPage(ctx context.Context, run TickRun, cursor int64, limit 
 }
 
 // ReadTick reads the page of up to limit enrolments after cursor.
-func (e *Engine) ReadTick(ctx context.Context, run TickRun, cursor int64, limit int) (*TickPlan, error) {
+func (e *Engine) ReadTick(ctx context.Context, run hook.Run, cursor int64, limit int) (hook.Page, error) {
 	page, more, err := e.benefits.ParticipantPage(ctx, run.Campaign.ID, cursor, limit)
 	if err != nil {
 		return nil, err
 	}
-	p := &TickPlan{run: run, cursor: cursor, next: cursor, count: len(page), more: more, members: map[int64]bool{}}
+	p := &tickPage{run: run, cursor: cursor, next: cursor, count: len(page), more: more, members: map[int64]bool{}}
 	for _, en := range page {
 		if !p.members[en.MemberID] {
 			p.members[en.MemberID] = true
@@ -111,7 +118,11 @@ func (e *Engine) ReadTick(ctx context.Context, run TickRun, cursor int64, limit 
 // EvaluateTick takes a snapshot of the page's members and asks the campaign's plugin for the
 // page's effects, which it validates. It writes nothing; it may run while earlier pages are
 // applied, as long as the page shares no member with them (see Shares).
-func (e *Engine) EvaluateTick(ctx context.Context, p *TickPlan) error {
+func (e *Engine) EvaluateTick(ctx context.Context, page hook.Page) error {
+	p, err := ownPage(page)
+	if err != nil {
+		return err
+	}
 	p.results, p.versions, p.issues, p.problems = map[int64][]pluginhost.Effect{}, map[int64]int64{}, map[int64][]string{}, nil
 	p.now = e.now().UTC()
 	return e.evaluateTick(ctx, p, p.memberIDs)
@@ -119,7 +130,7 @@ func (e *Engine) EvaluateTick(ctx context.Context, p *TickPlan) error {
 
 // evaluateTick evaluates the page's members ids (all of them, or those whose state changed
 // since their last evaluation), replacing what an earlier evaluation found for them.
-func (e *Engine) evaluateTick(ctx context.Context, p *TickPlan, ids []int64) error {
+func (e *Engine) evaluateTick(ctx context.Context, p *tickPage, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -173,7 +184,11 @@ func (e *Engine) evaluateTick(ctx context.Context, p *TickPlan, ids []int64) err
 // versions; the others one by one with applyEffects. The result is the same either way: the
 // same rows, benefit ids in member order, and a member whose grant the benefits store refuses
 // gets none of its effects and a problem in the run's last error.
-func (e *Engine) ApplyTick(ctx context.Context, p *TickPlan) (int64, bool, error) {
+func (e *Engine) ApplyTick(ctx context.Context, page hook.Page) (int64, bool, error) {
+	p, err := ownPage(page)
+	if err != nil {
+		return page.Cursor(), false, err
+	}
 	for evaluations := 1; ; evaluations++ {
 		next, done, stale, err := e.applyTick(ctx, p)
 		if err != nil {
@@ -194,7 +209,7 @@ func (e *Engine) ApplyTick(ctx context.Context, p *TickPlan) (int64, bool, error
 
 // applyTick is one attempt of ApplyTick. It returns the members whose state changed since their
 // evaluation, having written nothing, or none and the run's cursor after the page.
-func (e *Engine) applyTick(ctx context.Context, p *TickPlan) (next int64, done bool, stale []int64, err error) {
+func (e *Engine) applyTick(ctx context.Context, p *tickPage) (next int64, done bool, stale []int64, err error) {
 	err = e.runTx(ctx, func(ctx context.Context, tx db.Tx) error {
 		next, done, stale = p.next, !p.more, nil
 		problems := slices.Clone(p.problems)

@@ -19,6 +19,7 @@ import (
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/engine"
 	"github.com/promogate/promogate/server/engine/enginetest"
+	"github.com/promogate/promogate/server/hook"
 )
 
 // TestMain gives the package a database when there is a server; without one only the tests that
@@ -50,7 +51,7 @@ func (p ticker) Tick(_ context.Context, req sdk.TickRequest) (sdk.TickResponse, 
 type tickFixture struct {
 	bdb      *db.DB
 	eng      *engine.Engine
-	run      engine.TickRun
+	run      hook.Run
 	members  []int64
 	enrolled []int64 // enrolment ids, in member order
 	now      time.Time
@@ -268,7 +269,7 @@ func TestApplyTickOnceAcrossReplicas(t *testing.T) {
 	for _, id := range f.members {
 		f.setState(t, id, `null`, 0)
 	}
-	plan := func(cursor int64) *engine.TickPlan {
+	plan := func(cursor int64) hook.Page {
 		p, err := f.eng.ReadTick(ctx, f.run, cursor, 3)
 		if err != nil {
 			t.Fatal(err)
@@ -282,7 +283,7 @@ func TestApplyTickOnceAcrossReplicas(t *testing.T) {
 	if a.Cursor() != 0 || a.Next() != f.enrolled[2] || !a.More() {
 		t.Fatalf("first page: cursor %d, next %d, more %v; want 0, %d, true", a.Cursor(), a.Next(), a.More(), f.enrolled[2])
 	}
-	apply := func(p *engine.TickPlan, wantNext int64, wantDone bool) {
+	apply := func(p hook.Page, wantNext int64, wantDone bool) {
 		t.Helper()
 		next, done, err := f.eng.ApplyTick(ctx, p)
 		if err != nil || next != wantNext || done != wantDone {

@@ -27,7 +27,7 @@ import (
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
-	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/hook"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/pluginhost"
 )
@@ -60,12 +60,21 @@ type Options struct {
 	Metrics *Metrics
 }
 
+// Engine is what the scheduler needs from the engine to run a hook: read a page of the run's
+// participants, have the campaign's plugin evaluate it, and apply it (only if the run's cursor is
+// still the page's). *engine.Engine implements it.
+type Engine interface {
+	ReadTick(ctx context.Context, run hook.Run, cursor int64, limit int) (hook.Page, error)
+	EvaluateTick(ctx context.Context, p hook.Page) error
+	ApplyTick(ctx context.Context, p hook.Page) (next int64, done bool, err error)
+}
+
 // Scheduler runs scheduled work.
 type Scheduler struct {
 	db        *db.DB
 	ledger    *ledger.Ledger
 	benefits  *benefits.Store
-	engine    *engine.Engine
+	engine    Engine
 	campaigns *campaigns.Store
 	plugins   Descriptions
 	log       hclog.Logger
@@ -75,7 +84,7 @@ type Scheduler struct {
 }
 
 // New returns a scheduler.
-func New(bdb *db.DB, led *ledger.Ledger, bens *benefits.Store, eng *engine.Engine, plugins Descriptions,
+func New(bdb *db.DB, led *ledger.Ledger, bens *benefits.Store, eng Engine, plugins Descriptions,
 	log hclog.Logger, now func() time.Time, opts Options) *Scheduler {
 	if opts.Interval <= 0 {
 		opts.Interval = time.Second
@@ -223,7 +232,7 @@ func (s *Scheduler) hook(ctx context.Context, c *campaigns.Campaign, sch pluginh
 	}
 	// Finish an unfinished run first (its owner may have died), then start the next ones.
 	if last != nil {
-		if err := s.runOccurrence(ctx, engine.TickRun{Campaign: c, Hook: sch.Name, Due: *last}); err != nil {
+		if err := s.runOccurrence(ctx, hook.Run{Campaign: c, Hook: sch.Name, Due: *last}); err != nil {
 			return false, err
 		}
 		if c.EndsAt != nil && last.After(*c.EndsAt) {
@@ -252,7 +261,7 @@ func (s *Scheduler) hook(ctx context.Context, c *campaigns.Campaign, sch pluginh
 		if due.After(now) {
 			return false, nil
 		}
-		if err := s.runOccurrence(ctx, engine.TickRun{Campaign: c, Hook: sch.Name, Due: due.UTC()}); err != nil {
+		if err := s.runOccurrence(ctx, hook.Run{Campaign: c, Hook: sch.Name, Due: due.UTC()}); err != nil {
 			return false, err
 		}
 		if c.EndsAt != nil && due.After(*c.EndsAt) {
@@ -276,7 +285,7 @@ func (s *Scheduler) running(ctx context.Context, campaignID int64, hook string, 
 
 // runOccurrence claims the occurrence (or resumes it when its lease ran out) and pages through
 // the campaign's participants. It returns nil without work when another replica owns it.
-func (s *Scheduler) runOccurrence(ctx context.Context, run engine.TickRun) error {
+func (s *Scheduler) runOccurrence(ctx context.Context, run hook.Run) error {
 	wall := time.Now()
 	var cursor int64
 	var status string
@@ -309,21 +318,21 @@ func (s *Scheduler) runOccurrence(ctx context.Context, run engine.TickRun) error
 
 // pending is a page of a hook run read ahead of the one being applied.
 type pending struct {
-	plan *engine.TickPlan
+	plan hook.Page
 	err  error
 	// done is closed when the page is evaluated; nil while its evaluation waits for the pages
 	// before it to be applied.
 	done chan struct{}
 }
 
-// pages applies the run's pages in order from cursor, one transaction each (engine.ApplyTick).
+// pages applies the run's pages in order from cursor, one transaction each (Engine.ApplyTick).
 // While a page is applied, up to Options.Prefetch pages after it are read and evaluated by the
 // plugin; a page sharing a member with a page not applied yet is evaluated only once that page
 // is applied, so the plugin always sees what earlier pages did. The pages are applied exactly
 // once whatever other replicas do: each applies only if the run's cursor is still the one it
 // starts from; when another replica has moved the cursor, what was read ahead is dropped and
 // the run goes on from the new cursor.
-func (s *Scheduler) pages(ctx context.Context, run engine.TickRun, cursor int64) error {
+func (s *Scheduler) pages(ctx context.Context, run hook.Run, cursor int64) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {

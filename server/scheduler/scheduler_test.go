@@ -19,6 +19,7 @@ import (
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/engine"
 	"github.com/promogate/promogate/server/engine/enginetest"
+	"github.com/promogate/promogate/server/hook"
 	"github.com/promogate/promogate/server/ledger"
 )
 
@@ -64,7 +65,7 @@ type fixture struct {
 	bdb      *db.DB
 	eng      *engine.Engine
 	led      *ledger.Ledger
-	run      engine.TickRun
+	run      hook.Run
 	members  []int64 // by enrolment
 	enrolled []int64 // enrolment ids
 }

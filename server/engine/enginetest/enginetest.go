@@ -19,6 +19,7 @@ import (
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/clock"
 	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/hook"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/pluginhost"
@@ -40,7 +41,7 @@ type Tick struct {
 	Ledger *ledger.Ledger
 	Engine *engine.Engine
 	// Run is the campaign's "close" hook, due 5 seconds before Now.
-	Run engine.TickRun
+	Run hook.Run
 	// Code is the programme's and campaign's code, unique in the test database.
 	Code string
 	// Now is the engine's clock: 29 April 2021 00:00:05 UTC.
@@ -74,6 +75,6 @@ func NewTick(t testing.TB, bdb *db.DB, prefix string, prog sdk.Program) *Tick {
 	}
 	eng := engine.New(bdb, led, members.NewStore(bdb, clk.Now), campaigns.NewStore(bdb, clk.Now, nil), benefits.NewStore(bdb),
 		Host{prog}, hclog.NewNullLogger(), clk.Now, engine.Options{})
-	return &Tick{Ledger: led, Engine: eng, Run: engine.TickRun{Campaign: c, Hook: "close", Due: now.Add(-5 * time.Second)},
+	return &Tick{Ledger: led, Engine: eng, Run: hook.Run{Campaign: c, Hook: "close", Due: now.Add(-5 * time.Second)},
 		Code: code, Now: now}
 }
