@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # explorer-assets.sh downloads the GraphiQL explorer's vendored assets from the
-# npm registry at pinned versions into server/explorer/assets/ and rewrites
-# server/explorer/assets/VERSIONS (package@version, license, file, sha256).
+# npm registry at pinned versions into server/internal/explorer/assets/ and rewrites
+# server/internal/explorer/assets/VERSIONS (package@version, license, file, sha256).
 #
 # Usage: scripts/explorer-assets.sh           download and replace the assets
 #        scripts/explorer-assets.sh --check   download into a temp dir and fail
@@ -28,7 +28,7 @@ FILES=(
 )
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
-DEST=$ROOT/server/explorer/assets
+DEST=$ROOT/server/internal/explorer/assets
 
 check=0
 case ${1:-} in
@@ -80,10 +80,10 @@ done
 
 if ((check)); then
 	if diff -r -q "$out" "$DEST"; then
-		echo "server/explorer/assets matches the pinned npm packages" >&2
+		echo "server/internal/explorer/assets matches the pinned npm packages" >&2
 		exit 0
 	fi
-	echo "server/explorer/assets differs from the pinned npm packages; run $0" >&2
+	echo "server/internal/explorer/assets differs from the pinned npm packages; run $0" >&2
 	exit 1
 fi
 

@@ -39,8 +39,9 @@ import (
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/clock"
 	"github.com/promogate/promogate/server/console"
-	"github.com/promogate/promogate/server/demo"
 	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/internal/demo"
+	"github.com/promogate/promogate/server/internal/web"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/live"
 	"github.com/promogate/promogate/server/members"
@@ -51,7 +52,6 @@ import (
 	"github.com/promogate/promogate/server/scheduler"
 	"github.com/promogate/promogate/server/shadow"
 	"github.com/promogate/promogate/server/telemetry"
-	"github.com/promogate/promogate/server/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -16,7 +16,7 @@ import (
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/graph"
 	"github.com/promogate/promogate/server/auth"
-	"github.com/promogate/promogate/server/web"
+	"github.com/promogate/promogate/server/internal/web"
 )
 
 // securityConfig is the serve command's authentication, limit and CORS configuration (see

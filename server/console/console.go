@@ -25,7 +25,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/promogate/promogate/server/auth"
-	"github.com/promogate/promogate/server/web"
+	"github.com/promogate/promogate/server/internal/web"
 )
 
 // Prefix is the path the console is mounted under.

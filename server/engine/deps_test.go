@@ -16,7 +16,7 @@ const module = "github.com/promogate/promogate"
 // (consumers) must not; see docs/architecture.md.
 var mayUseEngine = map[string]string{
 	"server":                   "the binary wires every service",
-	"server/demo":              "loads the demo programmes by recording their events",
+	"server/internal/demo":     "loads the demo programmes by recording their events",
 	"server/engine/enginetest": "builds engines for tests",
 	"server/shadow":            "implements engine.Shadows, the engine's hand-off of decided events to shadow runs",
 	"graph":                    "the GraphQL API calls the engine",

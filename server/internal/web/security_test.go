@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/promogate/promogate/server/auth"
-	"github.com/promogate/promogate/server/web"
+	"github.com/promogate/promogate/server/internal/web"
 )
 
 // fakeAuth accepts "Bearer good" as an admin key, "Bearer down" fails like a dead database,

@@ -10,7 +10,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/promogate/promogate/server/explorer"
+	"github.com/promogate/promogate/server/internal/explorer"
 	"github.com/promogate/promogate/server/telemetry"
 )
 
