@@ -45,9 +45,10 @@ const cabinetQuery = `query($r: String!, $id: ID!, $p: String!) { member(externa
 }`
 
 // TestCabinetStatementsDoNotGrowWithRows posts the cabinet of a member with one row in every
-// list (and one reward of its own campaign in the catalogue) and of a member with 20, and counts the statements each sends to PostgreSQL: the same
-// number (the lists' per-row fields are read through the request's loaders, a statement per
-// field for all the rows).
+// list (and one reward of its own campaign in the catalogue) and of a member with 20, and
+// counts the statements each sends to PostgreSQL: the same number, but for a loader's extra
+// wave on a loaded machine (the lists' per-row fields are read through the request's loaders,
+// a statement per field for all the rows, not one per row).
 func TestCabinetStatementsDoNotGrowWithRows(t *testing.T) {
 	ctx := context.Background()
 	var counting atomic.Bool
@@ -106,11 +107,15 @@ func TestCabinetStatementsDoNotGrowWithRows(t *testing.T) {
 	count(1) // warm-up: the first request reads what the process caches
 	one, oneSent := count(1)
 	twenty, twentySent := count(20)
-	if twenty != one {
-		t.Errorf("statements for a cabinet of 1 row in each list: %d; of 20 rows: %d, expected the same\n1 row:\n%s\n\n20 rows:\n%s",
-			one, twenty, oneSent, twentySent)
+	// A loader sends one statement for the keys that arrive within its wait; on a loaded
+	// machine a list's rows can arrive in two or three waves, so either cabinet may send a
+	// statement or two more than the other. A per-row look-up sends 19 more for 20 rows.
+	const waves = 4
+	if twenty >= one+waves {
+		t.Errorf("statements for a cabinet of 1 row in each list: %d; of 20 rows: %d, expected no more than %d\n1 row:\n%s\n\n20 rows:\n%s",
+			one, twenty, one+waves-1, oneSent, twentySent)
 	}
-	t.Logf("%d statements for either cabinet", one)
+	t.Logf("statements: %d for the cabinet of 1 row, %d for 20 rows", one, twenty)
 }
 
 // seedCabinet creates a member with rows of everything the cabinet lists, each row with its
