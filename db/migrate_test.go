@@ -250,3 +250,37 @@ func TestMigrationVersionsUnique(t *testing.T) {
 		seen[version] = name
 	}
 }
+
+// TestPluginIdentityFixed: a registered plugin version keeps its name, version and checksum
+// (migration 20261212170003), so the checksum looked up for an outcome's plugin@version is the
+// binary that decided; its other columns still change.
+func TestPluginIdentityFixed(t *testing.T) {
+	ctx := context.Background()
+	bdb := dbtest.DB(t)
+	name := "identity-" + strings.Repeat("a", 8)
+	if _, err := db.PG(bdb).Exec(ctx, `INSERT INTO plugins (name, version, path, sha256, protocol_version, registered_at, registered_by)
+		VALUES ($1, '1.0.0', '/p', repeat('0', 64), 1, now(), 'test')`, name); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, query, want string
+	}{
+		{"checksum", `UPDATE plugins SET sha256 = repeat('1', 64) WHERE name = $1`, "plugins_identity_fixed"},
+		{"version", `UPDATE plugins SET version = '1.0.1' WHERE name = $1`, "plugins_identity_fixed"},
+		{"name", `UPDATE plugins SET name = name || 'x' WHERE name = $1`, "plugins_identity_fixed"},
+		{"same checksum", `UPDATE plugins SET sha256 = sha256 WHERE name = $1`, ""},
+		{"status", `UPDATE plugins SET status = 'disabled' WHERE name = $1`, ""},
+		{"path", `UPDATE plugins SET path = '/elsewhere' WHERE name = $1`, ""},
+	}
+	for _, tc := range cases {
+		_, err := db.PG(bdb).Exec(ctx, tc.query, name)
+		if got := db.Constraint(err); got != tc.want || (tc.want == "" && err != nil) {
+			t.Errorf("%s: expected constraint %q, got %q (%v)", tc.name, tc.want, got, err)
+		}
+	}
+	var sum, version string
+	if err := db.PG(bdb).QueryRow(ctx, `SELECT sha256, version FROM plugins WHERE name = $1`, name).Scan(&sum, &version); err != nil ||
+		sum != strings.Repeat("0", 64) || version != "1.0.0" {
+		t.Fatalf("after the refusals: %s %s (%v)", version, sum, err)
+	}
+}

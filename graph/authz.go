@@ -18,6 +18,7 @@ import (
 	"github.com/promogate/promogate/server/auth"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/event"
+	"github.com/promogate/promogate/server/explanation"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/notify"
@@ -183,6 +184,8 @@ var memberData = map[string]dataClass{
 	"Redemption":   ownedData,
 	// A redemption's line carries its member too; checked like the order.
 	"RedemptionLine": ownedData,
+	// The chain behind a member's posting is that member's (docs/explain.md).
+	"Explanation": ownedData,
 
 	"Query": partData, "Mutation": partData, "Subscription": partData,
 	"MemberConnection": partData, "MemberEdge": partData,
@@ -207,6 +210,10 @@ var memberData = map[string]dataClass{
 	"Viewer": partData,
 
 	"EligibilityCheck": partData,
+	// An explanation's parts: the plugin version that decided (name, version and checksum, as an
+	// event's outcome shows them; not the catalogue's Plugin), the decision's effects, and the
+	// lists of what an event wrote (whose rows are checked in turn).
+	"DecidingPlugin": partData, "DecidedEffect": partData, "EventConsequences": partData,
 
 	"Program": publicData, "Reward": publicData, "Campaign": publicData,
 	// A campaign's participant names, when it publishes them (publicParticipants): names only.
@@ -303,6 +310,12 @@ func memberOwner(obj any) (int64, bool) {
 			return o.MemberID, true
 		}
 	case rewards.OrderLine:
+		return o.MemberID, true
+	case *explanation.Explanation:
+		if o != nil {
+			return o.MemberID, true
+		}
+	case explanation.Explanation:
 		return o.MemberID, true
 	}
 	return 0, false

@@ -21,6 +21,7 @@ import (
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
 	"github.com/promogate/promogate/server/event"
+	"github.com/promogate/promogate/server/explanation"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/notify"
@@ -49,9 +50,12 @@ type ResolverRoot interface {
 	Benefit() BenefitResolver
 	Campaign() CampaignResolver
 	CampaignOutcome() CampaignOutcomeResolver
+	DecidedEffect() DecidedEffectResolver
+	DecidingPlugin() DecidingPluginResolver
 	Enrollment() EnrollmentResolver
 	Event() EventResolver
 	EventOutcome() EventOutcomeResolver
+	Explanation() ExplanationResolver
 	Member() MemberResolver
 	Mutation() MutationResolver
 	Notification() NotificationResolver
@@ -159,6 +163,7 @@ type ComplexityRoot struct {
 		EndReason            func(childComplexity int) int
 		EndedAt              func(childComplexity int) int
 		Exclusions           func(childComplexity int) int
+		Explanation          func(childComplexity int) int
 		Fulfillment          func(childComplexity int) int
 		FulfillmentChangedAt func(childComplexity int) int
 		FulfillmentChangedBy func(childComplexity int) int
@@ -241,6 +246,7 @@ type ComplexityRoot struct {
 	CampaignOutcome struct {
 		Campaign      func(childComplexity int) int
 		Code          func(childComplexity int) int
+		Decision      func(childComplexity int) int
 		Effects       func(childComplexity int) int
 		Plugin        func(childComplexity int) int
 		PluginVersion func(childComplexity int) int
@@ -259,6 +265,18 @@ type ComplexityRoot struct {
 	CreateApiKeyPayload struct {
 		APIKey func(childComplexity int) int
 		Key    func(childComplexity int) int
+	}
+
+	DecidedEffect struct {
+		Detail func(childComplexity int) int
+		Kind   func(childComplexity int) int
+		Points func(childComplexity int) int
+	}
+
+	DecidingPlugin struct {
+		Checksum func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Version  func(childComplexity int) int
 	}
 
 	EligibilityCheck struct {
@@ -293,23 +311,31 @@ type ComplexityRoot struct {
 	}
 
 	Event struct {
-		Attempts   func(childComplexity int) int
-		Attributes func(childComplexity int) int
-		ExternalID func(childComplexity int) int
-		ID         func(childComplexity int) int
-		LastError  func(childComplexity int) int
-		Member     func(childComplexity int) int
-		OccurredAt func(childComplexity int) int
-		Outcome    func(childComplexity int) int
-		ReceivedAt func(childComplexity int) int
-		Source     func(childComplexity int) int
-		Status     func(childComplexity int) int
-		Type       func(childComplexity int) int
+		Attempts     func(childComplexity int) int
+		Attributes   func(childComplexity int) int
+		Consequences func(childComplexity int) int
+		ExternalID   func(childComplexity int) int
+		ID           func(childComplexity int) int
+		LastError    func(childComplexity int) int
+		Member       func(childComplexity int) int
+		OccurredAt   func(childComplexity int) int
+		Outcome      func(childComplexity int) int
+		ReceivedAt   func(childComplexity int) int
+		Source       func(childComplexity int) int
+		Status       func(childComplexity int) int
+		Type         func(childComplexity int) int
 	}
 
 	EventConnection struct {
 		Edges    func(childComplexity int) int
 		PageInfo func(childComplexity int) int
+	}
+
+	EventConsequences struct {
+		Benefits      func(childComplexity int) int
+		Notifications func(childComplexity int) int
+		Tiers         func(childComplexity int) int
+		Transactions  func(childComplexity int) int
 	}
 
 	EventEdge struct {
@@ -331,6 +357,18 @@ type ComplexityRoot struct {
 	Expiration struct {
 		Amount func(childComplexity int) int
 		At     func(childComplexity int) int
+	}
+
+	Explanation struct {
+		Campaign    func(childComplexity int) int
+		DueAt       func(childComplexity int) int
+		EffectIndex func(childComplexity int) int
+		Enrollment  func(childComplexity int) int
+		Event       func(childComplexity int) int
+		Hook        func(childComplexity int) int
+		Origin      func(childComplexity int) int
+		Outcome     func(childComplexity int) int
+		Plugin      func(childComplexity int) int
 	}
 
 	ImportRewardCodesPayload struct {
@@ -742,13 +780,15 @@ type ComplexityRoot struct {
 	}
 
 	Tier struct {
-		Program    func(childComplexity int) int
-		Tier       func(childComplexity int) int
-		ValidUntil func(childComplexity int) int
+		Explanation func(childComplexity int) int
+		Program     func(childComplexity int) int
+		Tier        func(childComplexity int) int
+		ValidUntil  func(childComplexity int) int
 	}
 
 	Transaction struct {
 		CreatedAt      func(childComplexity int) int
+		Explanation    func(childComplexity int) int
 		ID             func(childComplexity int) int
 		IdempotencyKey func(childComplexity int) int
 		Kind           func(childComplexity int) int
@@ -834,6 +874,8 @@ type BenefitResolver interface {
 	FulfillmentChangedBy(ctx context.Context, obj *benefits.Benefit) (*string, error)
 	FulfillmentNote(ctx context.Context, obj *benefits.Benefit) (*string, error)
 	EndReason(ctx context.Context, obj *benefits.Benefit) (*string, error)
+
+	Explanation(ctx context.Context, obj *benefits.Benefit) (*explanation.Explanation, error)
 }
 type CampaignResolver interface {
 	Participants(ctx context.Context, obj *campaigns.Campaign, search *string, first *int64, after *string) (*model.EnrollmentConnection, error)
@@ -857,6 +899,14 @@ type CampaignOutcomeResolver interface {
 	Code(ctx context.Context, obj *event.CampaignOutcome) (*string, error)
 	Reason(ctx context.Context, obj *event.CampaignOutcome) (*string, error)
 	Effects(ctx context.Context, obj *event.CampaignOutcome) ([]event.AppliedEffect, error)
+	Decision(ctx context.Context, obj *event.CampaignOutcome) ([]event.DecidedEffect, error)
+}
+type DecidedEffectResolver interface {
+	Points(ctx context.Context, obj *event.DecidedEffect) (*int64, error)
+	Detail(ctx context.Context, obj *event.DecidedEffect) (*string, error)
+}
+type DecidingPluginResolver interface {
+	Checksum(ctx context.Context, obj *explanation.Plugin) (*string, error)
 }
 type EnrollmentResolver interface {
 	ID(ctx context.Context, obj *benefits.Enrollment) (string, error)
@@ -871,10 +921,19 @@ type EventResolver interface {
 	Status(ctx context.Context, obj *event.Event) (model.EventStatus, error)
 
 	LastError(ctx context.Context, obj *event.Event) (*string, error)
+
+	Consequences(ctx context.Context, obj *event.Event) (*explanation.Consequences, error)
 }
 type EventOutcomeResolver interface {
 	Waiting(ctx context.Context, obj *event.Outcome) ([]event.Waiting, error)
 	Reason(ctx context.Context, obj *event.Outcome) (*string, error)
+}
+type ExplanationResolver interface {
+	Origin(ctx context.Context, obj *explanation.Explanation) (model.ExplanationOrigin, error)
+
+	Campaign(ctx context.Context, obj *explanation.Explanation) (*campaigns.Campaign, error)
+
+	Hook(ctx context.Context, obj *explanation.Explanation) (*string, error)
 }
 type MemberResolver interface {
 	ID(ctx context.Context, obj *members.Member) (string, error)
@@ -1047,6 +1106,8 @@ type SubscriptionResolver interface {
 }
 type TierResolver interface {
 	Program(ctx context.Context, obj *benefits.Tier) (*ledger.Program, error)
+
+	Explanation(ctx context.Context, obj *benefits.Tier) (*explanation.Explanation, error)
 }
 type TransactionResolver interface {
 	ID(ctx context.Context, obj *ledger.Transaction) (string, error)
@@ -1057,6 +1118,8 @@ type TransactionResolver interface {
 	Reverses(ctx context.Context, obj *ledger.Transaction) (*ledger.Transaction, error)
 	ReversedBy(ctx context.Context, obj *ledger.Transaction) (*ledger.Transaction, error)
 	PluginVersion(ctx context.Context, obj *ledger.Transaction) (*string, error)
+
+	Explanation(ctx context.Context, obj *ledger.Transaction) (*explanation.Explanation, error)
 }
 type WaitingCampaignResolver interface {
 	Campaign(ctx context.Context, obj *event.Waiting) (*campaigns.Campaign, error)
@@ -1372,6 +1435,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Benefit.Exclusions(childComplexity), true
+	case "Benefit.explanation":
+		if e.ComplexityRoot.Benefit.Explanation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Benefit.Explanation(childComplexity), true
 	case "Benefit.fulfillment":
 		if e.ComplexityRoot.Benefit.Fulfillment == nil {
 			break
@@ -1743,6 +1812,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CampaignOutcome.Code(childComplexity), true
+	case "CampaignOutcome.decision":
+		if e.ComplexityRoot.CampaignOutcome.Decision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CampaignOutcome.Decision(childComplexity), true
 	case "CampaignOutcome.effects":
 		if e.ComplexityRoot.CampaignOutcome.Effects == nil {
 			break
@@ -1817,6 +1892,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreateApiKeyPayload.Key(childComplexity), true
+
+	case "DecidedEffect.detail":
+		if e.ComplexityRoot.DecidedEffect.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DecidedEffect.Detail(childComplexity), true
+	case "DecidedEffect.kind":
+		if e.ComplexityRoot.DecidedEffect.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DecidedEffect.Kind(childComplexity), true
+	case "DecidedEffect.points":
+		if e.ComplexityRoot.DecidedEffect.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DecidedEffect.Points(childComplexity), true
+
+	case "DecidingPlugin.checksum":
+		if e.ComplexityRoot.DecidingPlugin.Checksum == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DecidingPlugin.Checksum(childComplexity), true
+	case "DecidingPlugin.name":
+		if e.ComplexityRoot.DecidingPlugin.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DecidingPlugin.Name(childComplexity), true
+	case "DecidingPlugin.version":
+		if e.ComplexityRoot.DecidingPlugin.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DecidingPlugin.Version(childComplexity), true
 
 	case "EligibilityCheck.eligible":
 		if e.ComplexityRoot.EligibilityCheck.Eligible == nil {
@@ -1931,6 +2044,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Event.Attributes(childComplexity), true
+	case "Event.consequences":
+		if e.ComplexityRoot.Event.Consequences == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Consequences(childComplexity), true
 	case "Event.externalId":
 		if e.ComplexityRoot.Event.ExternalID == nil {
 			break
@@ -2005,6 +2124,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EventConnection.PageInfo(childComplexity), true
 
+	case "EventConsequences.benefits":
+		if e.ComplexityRoot.EventConsequences.Benefits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventConsequences.Benefits(childComplexity), true
+	case "EventConsequences.notifications":
+		if e.ComplexityRoot.EventConsequences.Notifications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventConsequences.Notifications(childComplexity), true
+	case "EventConsequences.tiers":
+		if e.ComplexityRoot.EventConsequences.Tiers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventConsequences.Tiers(childComplexity), true
+	case "EventConsequences.transactions":
+		if e.ComplexityRoot.EventConsequences.Transactions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventConsequences.Transactions(childComplexity), true
+
 	case "EventEdge.cursor":
 		if e.ComplexityRoot.EventEdge.Cursor == nil {
 			break
@@ -2062,6 +2206,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Expiration.At(childComplexity), true
+
+	case "Explanation.campaign":
+		if e.ComplexityRoot.Explanation.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.Campaign(childComplexity), true
+	case "Explanation.dueAt":
+		if e.ComplexityRoot.Explanation.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.DueAt(childComplexity), true
+	case "Explanation.effectIndex":
+		if e.ComplexityRoot.Explanation.EffectIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.EffectIndex(childComplexity), true
+	case "Explanation.enrollment":
+		if e.ComplexityRoot.Explanation.Enrollment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.Enrollment(childComplexity), true
+	case "Explanation.event":
+		if e.ComplexityRoot.Explanation.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.Event(childComplexity), true
+	case "Explanation.hook":
+		if e.ComplexityRoot.Explanation.Hook == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.Hook(childComplexity), true
+	case "Explanation.origin":
+		if e.ComplexityRoot.Explanation.Origin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.Origin(childComplexity), true
+	case "Explanation.outcome":
+		if e.ComplexityRoot.Explanation.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.Outcome(childComplexity), true
+	case "Explanation.plugin":
+		if e.ComplexityRoot.Explanation.Plugin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Explanation.Plugin(childComplexity), true
 
 	case "ImportRewardCodesPayload.duplicates":
 		if e.ComplexityRoot.ImportRewardCodesPayload.Duplicates == nil {
@@ -4025,6 +4224,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.Member(childComplexity, args["id"].(*string), args["externalRef"].(*string)), true
 
+	case "Tier.explanation":
+		if e.ComplexityRoot.Tier.Explanation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Tier.Explanation(childComplexity), true
 	case "Tier.program":
 		if e.ComplexityRoot.Tier.Program == nil {
 			break
@@ -4050,6 +4255,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Transaction.CreatedAt(childComplexity), true
+	case "Transaction.explanation":
+		if e.ComplexityRoot.Transaction.Explanation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Explanation(childComplexity), true
 	case "Transaction.id":
 		if e.ComplexityRoot.Transaction.ID == nil {
 			break
@@ -5993,6 +6204,114 @@ type ShadowDecision {
   benefits: Int!
 }
 `, BuiltIn: false},
+	{Name: "../explain.graphqls", Input: `# Explanations (docs/explain.md): why a transaction, a benefit or a tier exists — the event, the
+# campaign, the plugin version that decided (name, version, checksum), its decision and what the
+# core applied or refused — and, from an event, everything it caused. Whoever may read the
+# posting may read its explanation: a member token its own member's only.
+
+extend type Transaction {
+  "The chain that made this transaction."
+  explanation: Explanation!
+}
+
+extend type Benefit {
+  "The chain that granted this benefit (a later change or end is among the consequences of the event that made it)."
+  explanation: Explanation!
+}
+
+extend type Tier {
+  "The chain that set this tier."
+  explanation: Explanation!
+}
+
+extend type Event {
+  "Everything the event's decisions wrote: transactions, benefits (promo codes among them), tiers, notifications."
+  consequences: EventConsequences!
+}
+
+extend type CampaignOutcome {
+  """
+  What the plugin decided, effect by effect, as it asked: for an APPLIED outcome its effects;
+  for NO_EFFECT none; for REJECTED or FAILED the effects the core did not apply (code and
+  reason say why). Null when the plugin gave no usable answer (PLUGIN_ERROR,
+  PLUGIN_UNAVAILABLE, a wrong number of results), or for outcomes stored before decisions were
+  kept.
+  """
+  decision: [DecidedEffect!]
+}
+
+"What produced a posting."
+enum ExplanationOrigin {
+  "A campaign's decision on an inbound event (event, campaign, plugin and outcome are set)."
+  EVENT
+  "The effects a campaign's plugin returned with an accepted enrolment (campaign, plugin and enrollment are set)."
+  ENROLLMENT
+  "A campaign's scheduled hook, e.g. a month's close (campaign, plugin, hook and dueAt are set)."
+  SCHEDULE
+  "A campaign's plugin outside an event: an enrolment or a scheduled hook, which one is not recorded for benefits and tiers (campaign is set)."
+  CAMPAIGN
+  "A rewards order."
+  REDEMPTION
+  "An operator's correction (adjustPoints); the transaction's reason says why."
+  ADJUSTMENT
+  "The reversal of another transaction (Transaction.reverses)."
+  REVERSAL
+  "Points that expired."
+  EXPIRY
+  "A credit written to the ledger without a campaign (an import, the demo data)."
+  DIRECT
+}
+
+"The chain behind one posting."
+type Explanation {
+  origin: ExplanationOrigin!
+  "The event decided on (origin EVENT)."
+  event: Event
+  "The campaign that decided, when one did."
+  campaign: Campaign
+  "The plugin version that decided, as recorded when the decision was applied; null when no plugin decided or it is not recorded (origin CAMPAIGN)."
+  plugin: DecidingPlugin
+  "The campaign's outcome on the event (origin EVENT): status, code and reason, the decision and the effects applied."
+  outcome: CampaignOutcome
+  "The index in outcome.effects of the effect that made this posting."
+  effectIndex: Int
+  "The enrolment whose effects made the posting (origin ENROLLMENT)."
+  enrollment: Enrollment
+  "The scheduled hook (origin SCHEDULE)."
+  hook: String
+  "When that occurrence of the hook was due (origin SCHEDULE)."
+  dueAt: Time
+}
+
+"The plugin binary that decided."
+type DecidingPlugin {
+  name: String!
+  version: String!
+  "Hex SHA-256 of the registered binary of name@version (a registered version never changes its binary)."
+  checksum: String
+}
+
+"One effect of a plugin's decision, as the plugin asked for it."
+type DecidedEffect {
+  kind: String!
+  "Points credited (positive) or debited (negative)."
+  points: Int
+  "What the effect is about: a credit's or debit's reason, a benefit's kind and key, a tier, a message's channel and template, a rejection's code and message."
+  detail: String
+}
+
+"Everything an event's decisions wrote (the event's outcome says, campaign by campaign, what was decided)."
+type EventConsequences {
+  "Transactions, oldest first."
+  transactions: [Transaction!]!
+  "Benefits granted, changed or ended, oldest first."
+  benefits: [Benefit!]!
+  "Tiers the event set that are still the member's."
+  tiers: [Tier!]!
+  "Notifications queued, oldest first."
+  notifications: [Notification!]!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -6190,6 +6509,8 @@ func (ec *executionContext) childFields_Benefit(ctx context.Context, field graph
 		return ec.fieldContext_Benefit_attributes(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Benefit_createdAt(ctx, field)
+	case "explanation":
+		return ec.fieldContext_Benefit_explanation(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Benefit", field.Name)
 }
@@ -6330,6 +6651,8 @@ func (ec *executionContext) childFields_CampaignOutcome(ctx context.Context, fie
 		return ec.fieldContext_CampaignOutcome_reason(ctx, field)
 	case "effects":
 		return ec.fieldContext_CampaignOutcome_effects(ctx, field)
+	case "decision":
+		return ec.fieldContext_CampaignOutcome_decision(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CampaignOutcome", field.Name)
 }
@@ -6358,6 +6681,30 @@ func (ec *executionContext) childFields_CreateApiKeyPayload(ctx context.Context,
 		return ec.fieldContext_CreateApiKeyPayload_apiKey(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreateApiKeyPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DecidedEffect(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_DecidedEffect_kind(ctx, field)
+	case "points":
+		return ec.fieldContext_DecidedEffect_points(ctx, field)
+	case "detail":
+		return ec.fieldContext_DecidedEffect_detail(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DecidedEffect", field.Name)
+}
+
+func (ec *executionContext) childFields_DecidingPlugin(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_DecidingPlugin_name(ctx, field)
+	case "version":
+		return ec.fieldContext_DecidingPlugin_version(ctx, field)
+	case "checksum":
+		return ec.fieldContext_DecidingPlugin_checksum(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DecidingPlugin", field.Name)
 }
 
 func (ec *executionContext) childFields_EligibilityCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6448,6 +6795,8 @@ func (ec *executionContext) childFields_Event(ctx context.Context, field graphql
 		return ec.fieldContext_Event_lastError(ctx, field)
 	case "outcome":
 		return ec.fieldContext_Event_outcome(ctx, field)
+	case "consequences":
+		return ec.fieldContext_Event_consequences(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Event", field.Name)
 }
@@ -6460,6 +6809,20 @@ func (ec *executionContext) childFields_EventConnection(ctx context.Context, fie
 		return ec.fieldContext_EventConnection_pageInfo(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EventConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_EventConsequences(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "transactions":
+		return ec.fieldContext_EventConsequences_transactions(ctx, field)
+	case "benefits":
+		return ec.fieldContext_EventConsequences_benefits(ctx, field)
+	case "tiers":
+		return ec.fieldContext_EventConsequences_tiers(ctx, field)
+	case "notifications":
+		return ec.fieldContext_EventConsequences_notifications(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventConsequences", field.Name)
 }
 
 func (ec *executionContext) childFields_EventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6502,6 +6865,30 @@ func (ec *executionContext) childFields_Expiration(ctx context.Context, field gr
 		return ec.fieldContext_Expiration_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Expiration", field.Name)
+}
+
+func (ec *executionContext) childFields_Explanation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "origin":
+		return ec.fieldContext_Explanation_origin(ctx, field)
+	case "event":
+		return ec.fieldContext_Explanation_event(ctx, field)
+	case "campaign":
+		return ec.fieldContext_Explanation_campaign(ctx, field)
+	case "plugin":
+		return ec.fieldContext_Explanation_plugin(ctx, field)
+	case "outcome":
+		return ec.fieldContext_Explanation_outcome(ctx, field)
+	case "effectIndex":
+		return ec.fieldContext_Explanation_effectIndex(ctx, field)
+	case "enrollment":
+		return ec.fieldContext_Explanation_enrollment(ctx, field)
+	case "hook":
+		return ec.fieldContext_Explanation_hook(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_Explanation_dueAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Explanation", field.Name)
 }
 
 func (ec *executionContext) childFields_ImportRewardCodesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7208,6 +7595,8 @@ func (ec *executionContext) childFields_Tier(ctx context.Context, field graphql.
 		return ec.fieldContext_Tier_tier(ctx, field)
 	case "validUntil":
 		return ec.fieldContext_Tier_validUntil(ctx, field)
+	case "explanation":
+		return ec.fieldContext_Tier_explanation(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Tier", field.Name)
 }
@@ -7236,6 +7625,8 @@ func (ec *executionContext) childFields_Transaction(ctx context.Context, field g
 		return ec.fieldContext_Transaction_pluginVersion(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Transaction_createdAt(ctx, field)
+	case "explanation":
+		return ec.fieldContext_Transaction_explanation(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Transaction", field.Name)
 }
@@ -10427,6 +10818,38 @@ func (ec *executionContext) fieldContext_Benefit_createdAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Benefit", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Benefit_explanation(ctx context.Context, field graphql.CollectedField, obj *benefits.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Benefit_explanation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Benefit().Explanation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *explanation.Explanation) graphql.Marshaler {
+			return ec.marshalNExplanation2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋexplanationᚐExplanation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Benefit_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Benefit",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Explanation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _BenefitConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BenefitConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11674,6 +12097,38 @@ func (ec *executionContext) fieldContext_CampaignOutcome_effects(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _CampaignOutcome_decision(ctx context.Context, field graphql.CollectedField, obj *event.CampaignOutcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CampaignOutcome_decision(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CampaignOutcome().Decision(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []event.DecidedEffect) graphql.Marshaler {
+			return ec.marshalODecidedEffect2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐDecidedEffectᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CampaignOutcome_decision(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CampaignOutcome",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DecidedEffect(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CampaignTotals_applied(ctx context.Context, field graphql.CollectedField, obj *engine.DayFigures) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11842,6 +12297,144 @@ func (ec *executionContext) fieldContext_CreateApiKeyPayload_apiKey(_ context.Co
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _DecidedEffect_kind(ctx context.Context, field graphql.CollectedField, obj *event.DecidedEffect) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DecidedEffect_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DecidedEffect_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DecidedEffect", field, false, false, "String")
+}
+
+func (ec *executionContext) _DecidedEffect_points(ctx context.Context, field graphql.CollectedField, obj *event.DecidedEffect) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DecidedEffect_points(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DecidedEffect().Points(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DecidedEffect_points(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DecidedEffect", field, true, true, "Int")
+}
+
+func (ec *executionContext) _DecidedEffect_detail(ctx context.Context, field graphql.CollectedField, obj *event.DecidedEffect) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DecidedEffect_detail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DecidedEffect().Detail(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DecidedEffect_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DecidedEffect", field, true, true, "String")
+}
+
+func (ec *executionContext) _DecidingPlugin_name(ctx context.Context, field graphql.CollectedField, obj *explanation.Plugin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DecidingPlugin_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DecidingPlugin_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DecidingPlugin", field, false, false, "String")
+}
+
+func (ec *executionContext) _DecidingPlugin_version(ctx context.Context, field graphql.CollectedField, obj *explanation.Plugin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DecidingPlugin_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DecidingPlugin_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DecidingPlugin", field, false, false, "String")
+}
+
+func (ec *executionContext) _DecidingPlugin_checksum(ctx context.Context, field graphql.CollectedField, obj *explanation.Plugin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DecidingPlugin_checksum(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DecidingPlugin().Checksum(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DecidingPlugin_checksum(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DecidingPlugin", field, true, true, "String")
 }
 
 func (ec *executionContext) _EligibilityCheck_eligible(ctx context.Context, field graphql.CollectedField, obj *model.EligibilityCheck) (ret graphql.Marshaler) {
@@ -12578,6 +13171,38 @@ func (ec *executionContext) fieldContext_Event_outcome(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Event_consequences(ctx context.Context, field graphql.CollectedField, obj *event.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_consequences(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Event().Consequences(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *explanation.Consequences) graphql.Marshaler {
+			return ec.marshalNEventConsequences2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋexplanationᚐConsequences(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_consequences(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Event",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventConsequences(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _EventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.EventConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12637,6 +13262,134 @@ func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Cont
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventConsequences_transactions(ctx context.Context, field graphql.CollectedField, obj *explanation.Consequences) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventConsequences_transactions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Transactions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []ledger.Transaction) graphql.Marshaler {
+			return ec.marshalNTransaction2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋledgerᚐTransactionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventConsequences_transactions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventConsequences",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Transaction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventConsequences_benefits(ctx context.Context, field graphql.CollectedField, obj *explanation.Consequences) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventConsequences_benefits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Benefits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []benefits.Benefit) graphql.Marshaler {
+			return ec.marshalNBenefit2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbenefitsᚐBenefitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventConsequences_benefits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventConsequences",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Benefit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventConsequences_tiers(ctx context.Context, field graphql.CollectedField, obj *explanation.Consequences) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventConsequences_tiers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tiers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []benefits.Tier) graphql.Marshaler {
+			return ec.marshalNTier2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbenefitsᚐTierᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventConsequences_tiers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventConsequences",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Tier(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventConsequences_notifications(ctx context.Context, field graphql.CollectedField, obj *explanation.Consequences) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventConsequences_notifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Notifications, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []notify.Notification) graphql.Marshaler {
+			return ec.marshalNNotification2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋnotifyᚐNotificationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventConsequences_notifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventConsequences",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notification(ctx, field)
 		},
 	}
 	return fc, nil
@@ -12874,6 +13627,258 @@ func (ec *executionContext) _Expiration_at(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Expiration_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Expiration", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Explanation_origin(ctx context.Context, field graphql.CollectedField, obj *explanation.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_origin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Explanation().Origin(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ExplanationOrigin) graphql.Marshaler {
+			return ec.marshalNExplanationOrigin2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐExplanationOrigin(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_origin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Explanation", field, true, true, "ExplanationOrigin")
+}
+
+func (ec *executionContext) _Explanation_event(ctx context.Context, field graphql.CollectedField, obj *explanation.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Event, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *event.Event) graphql.Marshaler {
+			return ec.marshalOEvent2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐEvent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Explanation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Explanation_campaign(ctx context.Context, field graphql.CollectedField, obj *explanation.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Explanation().Campaign(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *campaigns.Campaign) graphql.Marshaler {
+			return ec.marshalOCampaign2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋcampaignsᚐCampaign(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Explanation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Campaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Explanation_plugin(ctx context.Context, field graphql.CollectedField, obj *explanation.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_plugin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Plugin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *explanation.Plugin) graphql.Marshaler {
+			return ec.marshalODecidingPlugin2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋexplanationᚐPlugin(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_plugin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Explanation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DecidingPlugin(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Explanation_outcome(ctx context.Context, field graphql.CollectedField, obj *explanation.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *event.CampaignOutcome) graphql.Marshaler {
+			return ec.marshalOCampaignOutcome2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐCampaignOutcome(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Explanation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CampaignOutcome(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Explanation_effectIndex(ctx context.Context, field graphql.CollectedField, obj *explanation.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_effectIndex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EffectIndex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_effectIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Explanation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Explanation_enrollment(ctx context.Context, field graphql.CollectedField, obj *explanation.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_enrollment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enrollment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *benefits.Enrollment) graphql.Marshaler {
+			return ec.marshalOEnrollment2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbenefitsᚐEnrollment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_enrollment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Explanation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Enrollment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Explanation_hook(ctx context.Context, field graphql.CollectedField, obj *explanation.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_hook(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Explanation().Hook(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_hook(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Explanation", field, true, true, "String")
+}
+
+func (ec *executionContext) _Explanation_dueAt(ctx context.Context, field graphql.CollectedField, obj *explanation.Explanation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Explanation_dueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Explanation_dueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Explanation", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ImportRewardCodesPayload_reward(ctx context.Context, field graphql.CollectedField, obj *model.ImportRewardCodesPayload) (ret graphql.Marshaler) {
@@ -21019,6 +22024,38 @@ func (ec *executionContext) fieldContext_Tier_validUntil(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Tier", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Tier_explanation(ctx context.Context, field graphql.CollectedField, obj *benefits.Tier) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Tier_explanation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Tier().Explanation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *explanation.Explanation) graphql.Marshaler {
+			return ec.marshalNExplanation2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋexplanationᚐExplanation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Tier_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Tier",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Explanation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Transaction_id(ctx context.Context, field graphql.CollectedField, obj *ledger.Transaction) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21306,6 +22343,38 @@ func (ec *executionContext) _Transaction_createdAt(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_Transaction_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Transaction", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Transaction_explanation(ctx context.Context, field graphql.CollectedField, obj *ledger.Transaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Transaction_explanation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Transaction().Explanation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *explanation.Explanation) graphql.Marshaler {
+			return ec.marshalNExplanation2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋexplanationᚐExplanation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Transaction_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Transaction",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Explanation(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _TransactionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.TransactionConnection) (ret graphql.Marshaler) {
@@ -24573,6 +25642,12 @@ func (ec *executionContext) _Benefit(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "explanation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Benefit_explanation(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25041,6 +26116,12 @@ func (ec *executionContext) _CampaignOutcome(ctx context.Context, sel ast.Select
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._CampaignOutcome_effects(ctx, field, obj)
 				})
+		case "decision":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CampaignOutcome_decision(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25132,6 +26213,95 @@ func (ec *executionContext) _CreateApiKeyPayload(ctx context.Context, sel ast.Se
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var decidedEffectImplementors = []string{"DecidedEffect"}
+
+func (ec *executionContext) _DecidedEffect(ctx context.Context, sel ast.SelectionSet, obj *event.DecidedEffect) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, decidedEffectImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DecidedEffect")
+		case "kind":
+			out.Values[i] = ec._DecidedEffect_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "points":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DecidedEffect_points(ctx, field, obj)
+				})
+		case "detail":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DecidedEffect_detail(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var decidingPluginImplementors = []string{"DecidingPlugin"}
+
+func (ec *executionContext) _DecidingPlugin(ctx context.Context, sel ast.SelectionSet, obj *explanation.Plugin) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, decidingPluginImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DecidingPlugin")
+		case "name":
+			out.Values[i] = ec._DecidingPlugin_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._DecidingPlugin_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "checksum":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DecidingPlugin_checksum(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25447,6 +26617,12 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "consequences":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_consequences(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25482,6 +26658,54 @@ func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.Select
 			}
 		case "pageInfo":
 			out.Values[i] = ec._EventConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventConsequencesImplementors = []string{"EventConsequences"}
+
+func (ec *executionContext) _EventConsequences(ctx context.Context, sel ast.SelectionSet, obj *explanation.Consequences) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventConsequencesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventConsequences")
+		case "transactions":
+			out.Values[i] = ec._EventConsequences_transactions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "benefits":
+			out.Values[i] = ec._EventConsequences_benefits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tiers":
+			out.Values[i] = ec._EventConsequences_tiers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "notifications":
+			out.Values[i] = ec._EventConsequences_notifications(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -25643,6 +26867,82 @@ func (ec *executionContext) _Expiration(ctx context.Context, sel ast.SelectionSe
 			out.Values[i] = ec._Expiration_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var explanationImplementors = []string{"Explanation"}
+
+func (ec *executionContext) _Explanation(ctx context.Context, sel ast.SelectionSet, obj *explanation.Explanation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, explanationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Explanation")
+		case "origin":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Explanation_origin(ctx, field, obj)
+				})
+		case "event":
+			out.Values[i] = ec._Explanation_event(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "campaign":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Explanation_campaign(ctx, field, obj)
+				})
+		case "plugin":
+			out.Values[i] = ec._Explanation_plugin(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outcome":
+			out.Values[i] = ec._Explanation_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "effectIndex":
+			out.Values[i] = ec._Explanation_effectIndex(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "enrollment":
+			out.Values[i] = ec._Explanation_enrollment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hook":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Explanation_hook(ctx, field, obj)
+				})
+		case "dueAt":
+			out.Values[i] = ec._Explanation_dueAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -28478,6 +29778,12 @@ func (ec *executionContext) _Tier(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "explanation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Tier_explanation(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -28568,6 +29874,12 @@ func (ec *executionContext) _Transaction(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "explanation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Transaction_explanation(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -29578,6 +30890,10 @@ func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) marshalNDecidedEffect2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐDecidedEffect(ctx context.Context, sel ast.SelectionSet, v event.DecidedEffect) graphql.Marshaler {
+	return ec._DecidedEffect(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNEligibilityCheck2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEligibilityCheck(ctx context.Context, sel ast.SelectionSet, v *model.EligibilityCheck) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EligibilityCheck!")
@@ -29646,6 +30962,14 @@ func (ec *executionContext) marshalNEventConnection2ᚖgithubᚗcomᚋpromogate�
 	return ec._EventConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNEventConsequences2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋexplanationᚐConsequences(ctx context.Context, sel ast.SelectionSet, v *explanation.Consequences) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventConsequences!")
+		return graphql.Null
+	}
+	return ec._EventConsequences(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNEventEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEventEdge(ctx context.Context, sel ast.SelectionSet, v model.EventEdge) graphql.Marshaler {
 	return ec._EventEdge(ctx, sel, &v)
 }
@@ -29702,6 +31026,24 @@ func (ec *executionContext) unmarshalNEventStatus2githubᚗcomᚋpromogateᚋpro
 }
 
 func (ec *executionContext) marshalNEventStatus2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐEventStatus(ctx context.Context, sel ast.SelectionSet, v model.EventStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNExplanation2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋexplanationᚐExplanation(ctx context.Context, sel ast.SelectionSet, v *explanation.Explanation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Explanation!")
+		return graphql.Null
+	}
+	return ec._Explanation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNExplanationOrigin2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐExplanationOrigin(ctx context.Context, v any) (model.ExplanationOrigin, error) {
+	var res model.ExplanationOrigin
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNExplanationOrigin2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐExplanationOrigin(ctx context.Context, sel ast.SelectionSet, v model.ExplanationOrigin) graphql.Marshaler {
 	return v
 }
 
@@ -29880,6 +31222,26 @@ func (ec *executionContext) unmarshalNMemberStatus2githubᚗcomᚋpromogateᚋpr
 
 func (ec *executionContext) marshalNMemberStatus2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐMemberStatus(ctx context.Context, sel ast.SelectionSet, v model.MemberStatus) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNNotification2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋnotifyᚐNotification(ctx context.Context, sel ast.SelectionSet, v notify.Notification) graphql.Marshaler {
+	return ec._Notification(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNNotification2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋnotifyᚐNotificationᚄ(ctx context.Context, sel ast.SelectionSet, v []notify.Notification) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotification2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋnotifyᚐNotification(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNNotification2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋnotifyᚐNotification(ctx context.Context, sel ast.SelectionSet, v *notify.Notification) graphql.Marshaler {
@@ -30627,6 +31989,26 @@ func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel
 	return res
 }
 
+func (ec *executionContext) marshalNTransaction2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋledgerᚐTransaction(ctx context.Context, sel ast.SelectionSet, v ledger.Transaction) graphql.Marshaler {
+	return ec._Transaction(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNTransaction2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋledgerᚐTransactionᚄ(ctx context.Context, sel ast.SelectionSet, v []ledger.Transaction) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTransaction2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋledgerᚐTransaction(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNTransaction2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋledgerᚐTransaction(ctx context.Context, sel ast.SelectionSet, v *ledger.Transaction) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Transaction!")
@@ -30947,6 +32329,13 @@ func (ec *executionContext) unmarshalOCampaignFilter2ᚖgithubᚗcomᚋpromogate
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOCampaignOutcome2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐCampaignOutcome(ctx context.Context, sel ast.SelectionSet, v *event.CampaignOutcome) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CampaignOutcome(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOCampaignStatus2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐCampaignStatus(ctx context.Context, v any) (*model.CampaignStatus, error) {
 	if v == nil {
 		return nil, nil
@@ -30979,6 +32368,32 @@ func (ec *executionContext) marshalODate2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := scalar.MarshalDate(*v)
 	return res
+}
+
+func (ec *executionContext) marshalODecidedEffect2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐDecidedEffectᚄ(ctx context.Context, sel ast.SelectionSet, v []event.DecidedEffect) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDecidedEffect2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋeventᚐDecidedEffect(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalODecidingPlugin2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋexplanationᚐPlugin(ctx context.Context, sel ast.SelectionSet, v *explanation.Plugin) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._DecidingPlugin(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOEnrollment2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbenefitsᚐEnrollment(ctx context.Context, sel ast.SelectionSet, v *benefits.Enrollment) graphql.Marshaler {

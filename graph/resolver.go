@@ -9,6 +9,7 @@ import (
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/explanation"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/live"
 	"github.com/promogate/promogate/server/members"
@@ -32,6 +33,8 @@ type Resolver struct {
 	BenefitStore      *benefits.Store
 	Referrals         *referral.Service
 	NotificationStore *notify.Store
+	// Explanations reads the chains behind postings and the consequences of events.
+	Explanations *explanation.Store
 	// Rewards is the rewards catalogue and redemption.
 	Rewards *rewards.Service
 	// CodeLimiter limits attempts to apply invite codes per member and client address; nil: no limit.

@@ -40,6 +40,7 @@ import (
 	"github.com/promogate/promogate/server/clock"
 	"github.com/promogate/promogate/server/console"
 	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/explanation"
 	"github.com/promogate/promogate/server/internal/demo"
 	"github.com/promogate/promogate/server/internal/web"
 	"github.com/promogate/promogate/server/ledger"
@@ -372,7 +373,7 @@ func runServe(args []string) error {
 
 	resolver := &graph.Resolver{Ledger: led, MemberStore: mem, Host: host, CampaignStore: camps, Engine: eng, Shadows: shadows,
 		BenefitStore: bens, Referrals: referral.New(bdb, eng, mem, clk.Now), NotificationStore: notify.NewStore(bdb),
-		Log: log.Named("graphql"), Now: clk.Now,
+		Explanations: explanation.NewStore(bdb), Log: log.Named("graphql"), Now: clk.Now,
 		Rewards:     rewardsSvc,
 		CodeLimiter: rewards.NewLimiter(rewards.LimiterOptions{})}
 	if c.devClock {

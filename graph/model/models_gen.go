@@ -1102,6 +1102,85 @@ func (e EventStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What produced a posting.
+type ExplanationOrigin string
+
+const (
+	// A campaign's decision on an inbound event (event, campaign, plugin and outcome are set).
+	ExplanationOriginEvent ExplanationOrigin = "EVENT"
+	// The effects a campaign's plugin returned with an accepted enrolment (campaign, plugin and enrollment are set).
+	ExplanationOriginEnrollment ExplanationOrigin = "ENROLLMENT"
+	// A campaign's scheduled hook, e.g. a month's close (campaign, plugin, hook and dueAt are set).
+	ExplanationOriginSchedule ExplanationOrigin = "SCHEDULE"
+	// A campaign's plugin outside an event: an enrolment or a scheduled hook, which one is not recorded for benefits and tiers (campaign is set).
+	ExplanationOriginCampaign ExplanationOrigin = "CAMPAIGN"
+	// A rewards order.
+	ExplanationOriginRedemption ExplanationOrigin = "REDEMPTION"
+	// An operator's correction (adjustPoints); the transaction's reason says why.
+	ExplanationOriginAdjustment ExplanationOrigin = "ADJUSTMENT"
+	// The reversal of another transaction (Transaction.reverses).
+	ExplanationOriginReversal ExplanationOrigin = "REVERSAL"
+	// Points that expired.
+	ExplanationOriginExpiry ExplanationOrigin = "EXPIRY"
+	// A credit written to the ledger without a campaign (an import, the demo data).
+	ExplanationOriginDirect ExplanationOrigin = "DIRECT"
+)
+
+var AllExplanationOrigin = []ExplanationOrigin{
+	ExplanationOriginEvent,
+	ExplanationOriginEnrollment,
+	ExplanationOriginSchedule,
+	ExplanationOriginCampaign,
+	ExplanationOriginRedemption,
+	ExplanationOriginAdjustment,
+	ExplanationOriginReversal,
+	ExplanationOriginExpiry,
+	ExplanationOriginDirect,
+}
+
+func (e ExplanationOrigin) IsValid() bool {
+	switch e {
+	case ExplanationOriginEvent, ExplanationOriginEnrollment, ExplanationOriginSchedule, ExplanationOriginCampaign, ExplanationOriginRedemption, ExplanationOriginAdjustment, ExplanationOriginReversal, ExplanationOriginExpiry, ExplanationOriginDirect:
+		return true
+	}
+	return false
+}
+
+func (e ExplanationOrigin) String() string {
+	return string(e)
+}
+
+func (e *ExplanationOrigin) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ExplanationOrigin(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ExplanationOrigin", str)
+	}
+	return nil
+}
+
+func (e ExplanationOrigin) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ExplanationOrigin) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ExplanationOrigin) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // Where a physical gift is on its way to the recipient.
 type FulfillmentStatus string
 

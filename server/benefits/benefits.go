@@ -93,7 +93,10 @@ type Tier struct {
 	Tier       string     `bun:"tier"`
 	ValidUntil *time.Time `bun:"valid_until"`
 	CampaignID *int64     `bun:"campaign_id"`
-	UpdatedAt  time.Time  `bun:"updated_at"`
+	// EventID is the event whose decision set the tier; nil when a scheduled hook or an
+	// enrolment did.
+	EventID   *int64    `bun:"event_id"`
+	UpdatedAt time.Time `bun:"updated_at"`
 }
 
 // Spec is what a grant asks for: a plugin's grant_benefit effect, or a reward's benefit.
@@ -406,16 +409,17 @@ func lockOne(ctx context.Context, idb bun.IDB, t Target, key string) (*Benefit, 
 	return &b, nil
 }
 
-// SetTier records the member's tier in the programme until validUntil (nil: no end).
+// SetTier records the member's tier in the programme until validUntil (nil: no end), with the
+// campaign and the event (nil for a scheduled hook or an enrolment) that set it.
 func SetTier(ctx context.Context, idb bun.IDB, t Target, tier string, validUntil *time.Time, now time.Time) error {
 	if tier == "" || len(tier) > 100 {
 		return fmt.Errorf("%w: tier must be 1 to 100 bytes", ErrInvalid)
 	}
-	_, err := db.PG(idb).Exec(ctx, `INSERT INTO tiers (member_id, program_id, tier, valid_until, campaign_id, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
+	_, err := db.PG(idb).Exec(ctx, `INSERT INTO tiers (member_id, program_id, tier, valid_until, campaign_id, event_id, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (member_id, program_id) DO UPDATE SET tier = EXCLUDED.tier, valid_until = EXCLUDED.valid_until,
-			campaign_id = EXCLUDED.campaign_id, updated_at = EXCLUDED.updated_at`,
-		t.MemberID, t.ProgramID, tier, utc(validUntil), t.CampaignID, now)
+			campaign_id = EXCLUDED.campaign_id, event_id = EXCLUDED.event_id, updated_at = EXCLUDED.updated_at`,
+		t.MemberID, t.ProgramID, tier, utc(validUntil), t.CampaignID, t.EventID, now)
 	return err
 }
 

@@ -153,10 +153,11 @@ func applyNotify(ctx context.Context, en *Engine, tx db.Tx, t effectTarget, idx 
 		eid := t.eventID
 		note.EventID = &eid
 	}
-	if _, err := notify.Enqueue(ctx, tx, note, t.now); err != nil {
+	queued, err := notify.Enqueue(ctx, tx, note, t.now)
+	if err != nil {
 		return AppliedEffect{}, err
 	}
-	return AppliedEffect{Kind: string(e.Kind), Detail: fmt.Sprintf("%s %s to %s", n.Channel, n.Template, to)}, nil
+	return AppliedEffect{Kind: string(e.Kind), NotificationID: queued.ID, Detail: fmt.Sprintf("%s %s to %s", n.Channel, n.Template, to)}, nil
 }
 
 func needPayload(missing bool, kind pluginhost.EffectKind) error {
@@ -195,7 +196,7 @@ func applyGrant(ctx context.Context, _ *Engine, tx db.Tx, t effectTarget, _ int,
 	if !granted {
 		detail += " (already granted)"
 	}
-	return AppliedEffect{Kind: string(e.Kind), Detail: detail}, nil
+	return AppliedEffect{Kind: string(e.Kind), BenefitID: b.ID, Detail: detail}, nil
 }
 
 func applyChange(ctx context.Context, _ *Engine, tx db.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
@@ -203,7 +204,7 @@ func applyChange(ctx context.Context, _ *Engine, tx db.Tx, t effectTarget, _ int
 	if err != nil {
 		return AppliedEffect{}, err
 	}
-	return AppliedEffect{Kind: string(e.Kind), Detail: fmt.Sprintf("%s %s", b.Kind, b.Key)}, nil
+	return AppliedEffect{Kind: string(e.Kind), BenefitID: b.ID, Detail: fmt.Sprintf("%s %s", b.Kind, b.Key)}, nil
 }
 
 func applyEnd(ctx context.Context, _ *Engine, tx db.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {
@@ -211,7 +212,7 @@ func applyEnd(ctx context.Context, _ *Engine, tx db.Tx, t effectTarget, _ int, e
 	if err != nil {
 		return AppliedEffect{}, err
 	}
-	return AppliedEffect{Kind: string(e.Kind), Detail: fmt.Sprintf("%s %s: %s", b.Kind, b.Key, b.EndReason)}, nil
+	return AppliedEffect{Kind: string(e.Kind), BenefitID: b.ID, Detail: fmt.Sprintf("%s %s: %s", b.Kind, b.Key, b.EndReason)}, nil
 }
 
 func applySetTier(ctx context.Context, _ *Engine, tx db.Tx, t effectTarget, _ int, e *pluginhost.Effect) (AppliedEffect, error) {

@@ -11,6 +11,7 @@ type (
 	Outcome         = event.Outcome
 	CampaignOutcome = event.CampaignOutcome
 	AppliedEffect   = event.AppliedEffect
+	DecidedEffect   = event.DecidedEffect
 	Waiting         = event.Waiting
 )
 

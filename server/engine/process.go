@@ -477,6 +477,9 @@ func (e *Engine) settle(ev *Event, targets []*campaigns.Campaign, decisions map[
 				return nil, err
 			}
 		}
+		if d.err == nil && co.Status != OutcomeApplied && len(d.effects) > 0 {
+			co.Decision = decided(d.effects) // what was refused, for the explanation (docs/explain.md)
+		}
 		out.Campaigns = append(out.Campaigns, co)
 	}
 	ev.Outcome = out

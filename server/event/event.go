@@ -91,6 +91,18 @@ type CampaignOutcome struct {
 	Code          string          `json:"code,omitempty"`
 	Reason        string          `json:"reason,omitempty"`
 	Effects       []AppliedEffect `json:"effects,omitempty"`
+	// Decision is what the plugin asked for when the core did not apply it (a reject, an
+	// effect refused by validation or by the ledger): its effects as returned. An applied
+	// outcome's decision is its Effects, one for one; nil when the plugin gave no usable answer
+	// or the outcome was stored before decisions were kept.
+	Decision []DecidedEffect `json:"decision,omitempty"`
+}
+
+// DecidedEffect is one effect of a plugin's decision, as the plugin asked for it.
+type DecidedEffect struct {
+	Kind   string `json:"kind"`
+	Points int64  `json:"points,omitempty"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // AppliedEffect is an effect as applied.
@@ -98,7 +110,11 @@ type AppliedEffect struct {
 	Kind          string `json:"kind"`
 	Points        int64  `json:"points,omitempty"`
 	TransactionID int64  `json:"transactionId,omitempty"`
-	Detail        string `json:"detail,omitempty"`
+	// BenefitID is the benefit a grant_benefit, change_benefit or end_benefit effect wrote.
+	BenefitID int64 `json:"benefitId,omitempty"`
+	// NotificationID is the outbox message a notify effect queued.
+	NotificationID int64  `json:"notificationId,omitempty"`
+	Detail         string `json:"detail,omitempty"`
 }
 
 // Waiting is a campaign whose plugin could not be reached yet.
