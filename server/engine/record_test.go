@@ -11,6 +11,7 @@ import (
 	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/engine"
 	"github.com/promogate/promogate/server/engine/enginetest"
+	"github.com/promogate/promogate/server/event"
 	"github.com/promogate/promogate/server/members"
 )
 
@@ -33,15 +34,15 @@ func TestRecordStoresInputsExactly(t *testing.T) {
 		ids[i] = m.ID
 	}
 	at := time.Date(2021, 4, 28, 23, 59, 59, 123456789, time.FixedZone("Kyiv", 3*3600))
-	first := engine.Input{Type: "purchase", MemberRef: refs[0], Source: "shop:" + fx.Code, ExternalID: `a,"b"\c{}` + "пароль",
+	first := event.Input{Type: "purchase", MemberRef: refs[0], Source: "shop:" + fx.Code, ExternalID: `a,"b"\c{}` + "пароль",
 		OccurredAt: at, Attributes: map[string]any{"note": `say "hi" \ {x}`, "amount": 12.5, "tags": []any{"a", "b"}}}
-	second := engine.Input{Type: "visit", MemberRef: refs[1], Source: "shop:" + fx.Code, ExternalID: "NULL", OccurredAt: at}
+	second := event.Input{Type: "visit", MemberRef: refs[1], Source: "shop:" + fx.Code, ExternalID: "NULL", OccurredAt: at}
 	conflict := second
 	conflict.Attributes = map[string]any{"other": true}
 	unknown := second
 	unknown.ExternalID, unknown.MemberRef = "x", "nobody"+fx.Code
 
-	res, err := fx.Engine.Record(ctx, []engine.Input{first, second, first, conflict, unknown})
+	res, err := fx.Engine.Record(ctx, []event.Input{first, second, first, conflict, unknown})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +60,8 @@ func TestRecordStoresInputsExactly(t *testing.T) {
 	if res[2].Event.ID != res[0].Event.ID {
 		t.Fatalf("the duplicate in the batch is event %d, the first delivery %d", res[2].Event.ID, res[0].Event.ID)
 	}
-	for i, in := range []engine.Input{first, second} {
-		var stored engine.Event
+	for i, in := range []event.Input{first, second} {
+		var stored event.Event
 		if err := bdb.NewSelect().Model(&stored).Where("id = ?", res[i].Event.ID).Scan(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +71,7 @@ func TestRecordStoresInputsExactly(t *testing.T) {
 		}
 		if stored.Source != in.Source || stored.ExternalID != in.ExternalID || stored.Type != in.Type || stored.MemberID != ids[i] ||
 			!stored.OccurredAt.Equal(at.Truncate(time.Microsecond)) || !reflect.DeepEqual(stored.Attributes, attrs) ||
-			!stored.ReceivedAt.Equal(fx.Now) || stored.Status != engine.StatusDone || len(stored.InputHash) != 32 {
+			!stored.ReceivedAt.Equal(fx.Now) || stored.Status != event.StatusDone || len(stored.InputHash) != 32 {
 			t.Fatalf("input %d stored as %+v", i, stored)
 		}
 		if !reflect.DeepEqual(stored.Outcome, res[i].Event.Outcome) || stored.Outcome.Reason == "" {
@@ -78,7 +79,7 @@ func TestRecordStoresInputsExactly(t *testing.T) {
 		}
 	}
 
-	again, err := fx.Engine.Record(ctx, []engine.Input{first})
+	again, err := fx.Engine.Record(ctx, []event.Input{first})
 	if err != nil {
 		t.Fatal(err)
 	}

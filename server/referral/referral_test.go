@@ -22,6 +22,7 @@ import (
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/clock"
 	"github.com/promogate/promogate/server/engine"
+	"github.com/promogate/promogate/server/event"
 	"github.com/promogate/promogate/server/ledger"
 	"github.com/promogate/promogate/server/members"
 	"github.com/promogate/promogate/server/pluginhost"
@@ -174,7 +175,7 @@ func (f *fixture) code(t *testing.T, m *members.Member, programID int64) string 
 }
 
 // recorded are a member's referral events by type; printed, each shows its external id.
-type recorded map[string][]engine.Event
+type recorded map[string][]event.Event
 
 func (r recorded) String() string {
 	var out []string
@@ -189,7 +190,7 @@ func (r recorded) String() string {
 // events returns the referral events recorded for member m, by type.
 func (f *fixture) events(t *testing.T, m *members.Member) recorded {
 	t.Helper()
-	var evs []engine.Event
+	var evs []event.Event
 	if err := f.db.NewSelect().Model(&evs).Where("source = 'referral' AND member_id = ?", m.ID).OrderExpr("id").Scan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
