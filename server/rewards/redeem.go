@@ -130,12 +130,18 @@ var errStale = errors.New("rewards: order raced a twin")
 
 func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, error) {
 	hash := orderHash(in.MemberID, in.RewardIDs, in.Points)
-	if res, err := s.replay(ctx, db.PG(s.db), in.MemberID, in.IdempotencyKey, hash); res != nil || err != nil {
-		return s.finishReplay(ctx, res, nil, err)
+	// A replay is found under the account lock (readLocked), with no statement of its own; it
+	// is looked up beforehand only where it saves work or decides the answer: before plugins
+	// quote, and when the order cannot be placed as given (its first answer stands).
+	early := func(err error) (*RedeemResult, error) {
+		if res, rerr := s.replay(ctx, db.PG(s.db), in.MemberID, in.IdempotencyKey, hash); res != nil || rerr != nil {
+			return s.finishReplay(ctx, res, nil, rerr)
+		}
+		return nil, err
 	}
 	m, err := s.members.Get(ctx, in.MemberID)
 	if err != nil {
-		return nil, err
+		return early(err)
 	}
 	rs, err := s.GetMany(ctx, in.RewardIDs)
 	if err != nil {
@@ -145,12 +151,17 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 	pluginQuoted := false
 	for i, id := range in.RewardIDs {
 		if lines[i] = rs[id]; lines[i] == nil {
-			return nil, fmt.Errorf("%w: %s", ErrNotFound, RewardRef(id))
+			return early(fmt.Errorf("%w: %s", ErrNotFound, RewardRef(id)))
 		}
 		if lines[i].ProgramID != lines[0].ProgramID {
-			return nil, invalid("all rewards of an order must belong to one programme")
+			return early(invalid("all rewards of an order must belong to one programme"))
 		}
 		pluginQuoted = pluginQuoted || lines[i].CampaignID != nil
+	}
+	if pluginQuoted {
+		if res, err := early(nil); res != nil || err != nil {
+			return res, err
+		}
 	}
 	programID := lines[0].ProgramID
 	uniq := uniqueIDs(in.RewardIDs)
@@ -697,9 +708,11 @@ func (s *Service) recordRedeemed(ctx context.Context, o *Order, m *members.Membe
 	}
 	loc := time.UTC
 	ids := make([]any, len(o.Lines))
+	seen := map[int64]bool{} // campaigns looked up
 	for i, l := range o.Lines {
 		ids[i] = RewardRef(l.RewardID)
-		if loc == time.UTC && l.Reward != nil && l.Reward.CampaignID != nil {
+		if loc == time.UTC && l.Reward != nil && l.Reward.CampaignID != nil && !seen[*l.Reward.CampaignID] {
+			seen[*l.Reward.CampaignID] = true
 			if c, err := s.campaigns.Get(ctx, *l.Reward.CampaignID); err == nil {
 				if z, err := time.LoadLocation(c.TimeZone); err == nil {
 					loc = z
