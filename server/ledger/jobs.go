@@ -61,15 +61,15 @@ const expirePage = 1000
 // first is found but has nothing left).
 func (l *Ledger) expirePage(ctx context.Context, tx db.Tx, now time.Time, limit int) (JobResult, int, error) {
 	pg := db.PG(tx)
-	rows, err := pg.Query(ctx, `SELECT id, program_id FROM accounts WHERE id IN (SELECT DISTINCT account_id FROM lots
+	rows, err := pg.Query(ctx, `SELECT id, member_id, program_id FROM accounts WHERE id IN (SELECT DISTINCT account_id FROM lots
 		WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $1 LIMIT $2) ORDER BY id FOR UPDATE`, now, limit)
 	if err != nil {
 		return JobResult{}, 0, fmt.Errorf("ledger: lock accounts with due lots: %w", err)
 	}
-	var id, program int64
-	var accounts, programs []int64
-	if _, err := pgx.ForEachRow(rows, []any{&id, &program}, func() error {
-		accounts, programs = append(accounts, id), append(programs, program)
+	var id, member, program int64
+	var accounts, members, programs []int64
+	if _, err := pgx.ForEachRow(rows, []any{&id, &member, &program}, func() error {
+		accounts, members, programs = append(accounts, id), append(members, member), append(programs, program)
 		return nil
 	}); err != nil {
 		return JobResult{}, 0, fmt.Errorf("ledger: lock accounts with due lots: %w", err)
@@ -87,7 +87,7 @@ func (l *Ledger) expirePage(ctx context.Context, tx db.Tx, now time.Time, limit 
 	}
 	// The statement's snapshot is taken after the locks: it sees every spend that committed
 	// on these accounts before them, and no other writer changes their lots until we commit.
-	rows, err = pg.Query(ctx, expireSQL, accounts, expiry, now, l.now().UTC())
+	rows, err = pg.Query(ctx, expireSQL, accounts, expiry, now, l.now().UTC(), members, programs)
 	if err != nil {
 		return JobResult{}, 0, fmt.Errorf("ledger: expire lots: %w", err)
 	}
@@ -111,28 +111,34 @@ func (l *Ledger) expirePage(ctx context.Context, tx db.Tx, now time.Time, limit 
 	return res, len(accounts), nil
 }
 
-// expireSQL expires the due lots of the locked accounts $1 (each with its programme's expiry
-// account in $2), due at $3, written at $4, and returns each expire transaction's programme,
-// points (negative) and number of lots. Per account it writes what a spend writes: the
-// transaction, its posting to the expiry account, a consumption of each lot's remainder, the
-// lots and the balances (available or pending, as each lot is). The idempotency key names the
-// account's latest transaction: every transaction on a member account is written under its row
-// lock, so that id is stable here, and anything that gives an expired lot points back (a
-// reversal) is a new transaction, so two expiries of one account never share a key. The input
-// hash is inputHash("expire", account, total), computed in SQL.
-const expireSQL = `WITH due AS MATERIALIZED (
-	SELECT l.id, l.account_id, l.remaining, l.pending FROM lots l
-	WHERE l.account_id = ANY($1::bigint[]) AND l.remaining > 0 AND l.expires_at IS NOT NULL AND l.expires_at <= $3
+// expireSQL expires the due lots of the locked accounts $1 (of the members $5 in the programmes
+// $6, whose expiry accounts are $2), due at $3, written at $4, and returns each expire
+// transaction's programme, points (negative) and number of lots. Per account it writes what a
+// spend writes: the transaction, its posting to the expiry account, a consumption of each lot's
+// remainder, the lots and the balances (available or pending, as each lot is). The idempotency
+// key names the account's latest transaction: every transaction on a member account is written
+// under its row lock, so that id is stable here, and anything that gives an expired lot points
+// back (a reversal) is a new transaction, so two expiries of one account never share a key. The
+// input hash is inputHash("expire", account, total), computed in SQL.
+//
+// Every table is reached through the page's ids and an index, never scanned whole, whatever the
+// planner estimates: the due lots account by account (OFFSET 0 keeps the look-up per account,
+// on lots_spendable), the lots and accounts updated by id (= ANY of an array). A due lot's
+// remainder is all of it, and no other writer changes it while the account's lock is held, so
+// the lot is left at 0.
+const expireSQL = `WITH acct AS (
+	SELECT * FROM unnest($1::bigint[], $2::bigint[], $5::bigint[], $6::bigint[]) AS a(account_id, expiry, member_id, program_id)
+), due AS MATERIALIZED (
+	SELECT l.* FROM acct CROSS JOIN LATERAL (SELECT id, account_id, remaining, pending FROM lots
+		WHERE account_id = acct.account_id AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $3 OFFSET 0) AS l
 ), per AS MATERIALIZED (
-	SELECT d.account_id, a.program_id, a.member_id, x.expiry,
-		sum(d.remaining)::bigint AS total, count(*)::int AS lots,
-		coalesce(sum(d.remaining) FILTER (WHERE NOT d.pending), 0)::bigint AS avail,
-		coalesce(sum(d.remaining) FILTER (WHERE d.pending), 0)::bigint AS pend,
-		(SELECT coalesce(max(t.id), 0) FROM transactions t WHERE t.account_id = d.account_id) AS last_tx
-	FROM due d
-	JOIN accounts a ON a.id = d.account_id
-	JOIN unnest($1::bigint[], $2::bigint[]) AS x(account_id, expiry) ON x.account_id = d.account_id
-	GROUP BY d.account_id, a.program_id, a.member_id, x.expiry
+	SELECT a.account_id, a.program_id, a.member_id, a.expiry, d.total, d.lots, d.avail, d.pend,
+		(SELECT coalesce(max(t.id), 0) FROM transactions t WHERE t.account_id = a.account_id) AS last_tx
+	FROM acct a
+	JOIN (SELECT account_id, sum(remaining)::bigint AS total, count(*)::int AS lots,
+			coalesce(sum(remaining) FILTER (WHERE NOT pending), 0)::bigint AS avail,
+			coalesce(sum(remaining) FILTER (WHERE pending), 0)::bigint AS pend
+		FROM due GROUP BY account_id) AS d ON d.account_id = a.account_id
 ), tx AS (
 	INSERT INTO transactions (program_id, account_id, member_id, kind, points, idempotency_key, input_hash, reason, created_at)
 	SELECT p.program_id, p.account_id, p.member_id, 'expire', -p.total,
@@ -149,10 +155,10 @@ const expireSQL = `WITH due AS MATERIALIZED (
 	INSERT INTO lot_consumptions (transaction_id, lot_id, kind, amount)
 	SELECT tx.id, d.id, 'consume', d.remaining FROM due d JOIN tx ON tx.account_id = d.account_id
 ), emptied AS (
-	UPDATE lots SET remaining = lots.remaining - d.remaining FROM due d WHERE lots.id = d.id
+	UPDATE lots SET remaining = 0 WHERE id = ANY(ARRAY(SELECT id FROM due))
 ), balanced AS (
 	UPDATE accounts SET available = accounts.available - p.avail, pending = accounts.pending - p.pend, updated_at = $4
-	FROM per p WHERE accounts.id = p.account_id
+	FROM per p WHERE accounts.id = ANY(ARRAY(SELECT account_id FROM per)) AND accounts.id = p.account_id
 )
 SELECT program_id, -total, lots FROM per`
 
