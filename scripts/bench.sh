@@ -14,12 +14,18 @@
 #   E1  recordEvent over HTTP, 16 clients, each event credited by the weekenddouble plugin
 #   E2  recordEvents with batches of 500 events
 #   R1  redeemRewards of a catalogue reward consuming 3 lots, 16 clients (when the API has it)
-#   Q1  the member-cabinet query at 32 clients
+#   Q1  the member-cabinet query at 32 clients; the catalogue's rewards are bound to a campaign
+#   QP  the same cabinet over the same tables on PostGraphile (bench/postgraphile; needs node
+#       and npm: its pinned packages are installed into bench/postgraphile/node_modules)
 #   MC  month close over 100,000 enrolments: bench/monthclose times one scheduler pass that
 #       closes April 2021 of the giftbymonth programme (a real plugin process) and checks every
 #       gift and plugin state it wrote
 #   J1  ledger.ExpireDue over 1,000,000 seeded lots (100,000 members x 10)
+#   H   recordEvent latency of a healthy campaign's events (8 clients), without and then with
+#       a plugin that hangs (e2e/plugins/misbehave sleeping past every deadline) taking
+#       other events (2 clients) at the same time
 #   RSS peak resident set of the core (and of the plugin) during E1, E2 and Q1
+#   idle the share of the machine's CPU time that was idle during each phase's measured window
 #
 # and then profiles a short run of E1, E2, Q1 and R1 (perf, when it works, and
 # pg_stat_statements). Results, logs and profiles go to .data/bench/<UTC time>/; results.md
@@ -43,7 +49,7 @@
 #   BENCH_MC_PROFILE     1 (default): CPU profile of the driver (MC.cpu.pprof, MC-driver-*.txt)
 #                        and pg_stat_statements (MC-statements.txt) during the timed pass;
 #                        0: neither
-#   BENCH_ONLY           space-separated subset of: B S E1 E2 R1 Q1 MC J1 PROFILE
+#   BENCH_ONLY           space-separated subset of: B S E1 E2 R1 Q1 QP MC J1 PROFILE H
 #                        (PROFILE profiles those of E1 E2 R1 Q1 that are selected with it)
 #   BENCH_AUTH_HEADER    header the load generator sends (default: set automatically when the
 #                        core has an admin API key flag)
@@ -71,7 +77,7 @@ MC_VIA_ENGINE=${BENCH_MC_VIA_ENGINE:-200}
 MC_PAGE=${BENCH_MC_PAGE:-0}
 MC_PREFETCH=${BENCH_MC_PREFETCH:-0}
 MC_PROFILE=${BENCH_MC_PROFILE:-1}
-ONLY=${BENCH_ONLY:-B S E1 E2 R1 Q1 MC J1 PROFILE}
+ONLY=${BENCH_ONLY:-B S E1 E2 R1 Q1 QP MC J1 PROFILE H}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=$ROOT/.data/bench/$STAMP
 RESULTS=$OUT/results.env
@@ -199,6 +205,16 @@ build() {
 	go build -o "$BIN/ledgerjob" ./bench/ledgerjob
 	go build -o "$BIN/plugins/giftbymonth" ./plugins/giftbymonth
 	go build -o "$BIN/monthclose" ./bench/monthclose
+	go build -o "$BIN/plugins/misbehave" ./e2e/plugins/misbehave
+}
+
+# cpu_mark prints the machine's CPU time so far (all CPUs, clock ticks): total and idle
+# (idle + iowait), from /proc/stat; idle_share A B prints the idle share between two marks.
+cpu_mark() {
+	awk '$1 == "cpu" {print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6; exit}' /proc/stat
+}
+idle_share() {
+	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); if (y[1] <= x[1]) print -1; else printf "%.3f", (y[2] - x[2]) / (y[1] - x[1]) }'
 }
 
 # --- machine ----------------------------------------------------------------------------------
@@ -231,7 +247,10 @@ measure_B() {
 	recreate_db $PGB_DB
 	"$PGBIN/pgbench" -i -s 16 -q "${ADMIN_URL/\/postgres\?//$PGB_DB?}" >"$OUT/pgbench-init.log" 2>&1
 	note "B: pgbench tpcb-like -M prepared -c 16 -j 2 -T $PGBENCH_SECS"
+	local m0
+	m0=$(cpu_mark)
 	"$PGBIN/pgbench" -M prepared -c 16 -j 2 -T "$PGBENCH_SECS" -P 10 "${ADMIN_URL/\/postgres\?//$PGB_DB?}" >"$OUT/pgbench-B.log" 2>&1
+	record B_idle_cpu "$(idle_share "$m0" "$(cpu_mark)")"
 	local tps lat
 	tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/pgbench-B.log" | head -n 1)
 	lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$OUT/pgbench-B.log")
@@ -248,7 +267,10 @@ measure_S() {
 		"$PGBIN/pgbench" -i -s 16 -q "${ADMIN_URL/\/postgres\?//$PGB_DB?}" >"$OUT/pgbench-init.log" 2>&1
 	fi
 	note "S: pgbench select-only -S -M prepared -c 32 -j 2 -T $PGBENCH_SECS"
+	local m0
+	m0=$(cpu_mark)
 	"$PGBIN/pgbench" -S -M prepared -c 32 -j 2 -T "$PGBENCH_SECS" -P 10 "${ADMIN_URL/\/postgres\?//$PGB_DB?}" >"$OUT/pgbench-S.log" 2>&1
+	record S_idle_cpu "$(idle_share "$m0" "$(cpu_mark)")"
 	local tps
 	tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/pgbench-S.log" | head -n 1)
 	[[ -n $tps ]] || die "S: no tps in $OUT/pgbench-S.log"
@@ -373,7 +395,7 @@ run_load() {
 	[[ $json == \{* ]] || die "$name: no result from the load generator"
 	printf '%s\n' "$json" >"$OUT/$name.json"
 	local key
-	for key in items_per_s req_per_s p50_ms p99_ms mean_ms max_ms items all_items requests errors not_done; do
+	for key in items_per_s req_per_s p50_ms p99_ms mean_ms max_ms items all_items requests errors not_done idle_cpu; do
 		record "${name}_$key" "$(jq -r ".$key" <<<"$json")"
 	done
 	read -r c0 w0 <<<"$before"
@@ -443,6 +465,64 @@ measure_R1() {
 	run_load R1 r1 -clients 16 -duration "${LOAD_SECS}s" -members 2000 -member-prefix r- -reward bench-r1
 }
 
+# QP: the cabinet of Q1 on PostGraphile (bench/postgraphile) over the same database, members
+# and rewards, 32 clients, right after Q1; the core stays up but idle.
+QP_PORT=$((CORE_PORT + 1))
+measure_QP() {
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+		record QP_NOTE "not measured — node and npm are needed"
+		note "QP: $(get QP_NOTE)"
+		return 0
+	fi
+	[[ -f $OUT/Q1.json ]] || die "QP needs Q1's members: select Q1 too"
+	note "QP: PostGraphile on 127.0.0.1:$QP_PORT over $APP_DB"
+	bench/postgraphile/run.sh "$APP_URL" "$QP_PORT" >"$OUT/postgraphile.log" 2>&1 &
+	local pid=$! i
+	for ((i = 0; i < 600; i++)); do
+		curl -fsS -o /dev/null -H 'Content-Type: application/json' -d '{"query":"{ __typename }"}' "http://127.0.0.1:$QP_PORT/graphql" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || die "QP: PostGraphile exited; see $OUT/postgraphile.log"
+		sleep 0.5
+	done
+	record QP_VERSION "$(node -p 'require("./bench/postgraphile/node_modules/postgraphile/package.json").version')"
+	note "QP: the cabinet on PostGraphile $(get QP_VERSION), 32 clients, ${LOAD_SECS}s"
+	local saved=$CORE_URL rc=0
+	CORE_URL=http://127.0.0.1:$QP_PORT
+	LOAD_H=()
+	(run_load QP q1 -clients 32 -duration "${LOAD_SECS}s" -members 2000 -member-prefix q- -query-file bench/postgraphile/cabinet.graphql) || rc=$?
+	CORE_URL=$saved
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	((rc == 0)) || die "QP: the load failed"
+}
+
+# H: a healthy campaign's events while another campaign's plugin hangs. The hanging campaign
+# (e2e/plugins/misbehave, mode sleep for an hour: every call runs into the core's plugin-call
+# deadline) takes only purchases that occurred in 2019, when the benchmark's weekenddouble
+# campaign (from 2020) takes none; the measured purchases occur now and only the healthy
+# campaign takes them. H0 measures them alone, H1 while 2 clients keep sending 2019 purchases.
+measure_H() {
+	note "H: a campaign of the misbehave plugin that hangs, taking purchases of 2019 only"
+	"$BIN/loadgen" setup -url "$CORE_URL" "${LOADGEN_H[@]}" -program bench -plugin-path "$BIN/plugins/misbehave" \
+		-plugin-name misbehave -plugin-version 1.0.0 -campaign bench-hang -config '{"mode":"sleep","sleepMs":3600000}' \
+		-starts-at 2015-01-01T00:00:00Z -ends-at 2020-01-01T00:00:00Z -rewards 0 >/dev/null 2> >(tee -a "$OUT/bench.log" >&2)
+	LOAD_H=("${INGEST_H[@]}")
+	note "H0: recordEvent of the healthy campaign, 8 clients, ${LOAD_SECS}s, nothing hanging"
+	run_load H0 e1 -clients 8 -duration "${LOAD_SECS}s" -members "$MEMBERS" -member-prefix b- -source bench-h0
+	note "H1: the same while 2 clients send purchases of 2019 to the hanging plugin"
+	"$BIN/loadgen" e1 -url "$CORE_URL" "${LOAD_H[@]}" -clients 2 -warmup 1s -duration "$((LOAD_SECS + 8))s" -members "$MEMBERS" \
+		-member-prefix b- -source bench-hang -occurred-at 2019-06-03T12:00:00Z >"$OUT/H-hang.out" 2>>"$OUT/bench.log" &
+	local hang=$!
+	sleep 5
+	run_load H1 e1 -clients 8 -duration "${LOAD_SECS}s" -members "$MEMBERS" -member-prefix b- -source bench-h1
+	wait "$hang" || true
+	local json
+	json=$(sed -n 's/^RESULT //p' "$OUT/H-hang.out")
+	record H_hang_requests "$(jq -r '.requests // empty' <<<"$json")"
+	record H_hang_not_done "$(jq -r '.not_done // empty' <<<"$json")"
+	record H_hang_p50_ms "$(jq -r '.p50_ms // empty' <<<"$json")"
+	note "H: p99 $(get H0_p99_ms) ms alone, $(get H1_p99_ms) ms beside the hanging plugin ($(get H_hang_requests) hanging-campaign requests, p50 $(get H_hang_p50_ms) ms)"
+}
+
 # --- MC: month close -----------------------------------------------------------------------------
 
 MC_DB=bench_mc
@@ -477,7 +557,7 @@ measure_MC() {
 	printf '%s\n' "$json" >"$OUT/MC.json"
 	local key
 	for key in enrolments gifts seconds enrolments_per_s pages page_size prefetch driver_rss_kb plugin_rss_kb driver_cpu_s plugin_cpu_s \
-		postgres_cpu_s seed_seconds statements exec_ms; do
+		postgres_cpu_s seed_seconds statements exec_ms idle_cpu; do
 		record "MC_$key" "$(jq -r ".$key // empty" <<<"$json")"
 	done
 	if [[ -f $OUT/MC.cpu.pprof ]]; then
@@ -619,7 +699,7 @@ measure_J1() {
 	json=${out#RESULT }
 	printf '%s\n' "$json" >"$OUT/J1.json"
 	local key
-	for key in lots accounts seconds lots_per_s accounts_per_s calls find_query_ms peak_rss_kb; do
+	for key in lots accounts seconds lots_per_s accounts_per_s calls find_query_ms peak_rss_kb idle_cpu; do
 		record "J1_$key" "$(jq -r ".$key" <<<"$json")"
 	done
 	record J1_LOAD "$(loadavg)"
@@ -647,7 +727,9 @@ fmt() {
 report() {
 	# shellcheck source=/dev/null
 	. "$RESULTS"
-	local e1b e2b q1s r1b
+	local e1b e2b q1s r1b q1qp h10
+	q1qp=$(ratio "${Q1_req_per_s:-}" "${QP_req_per_s:-}")
+	h10=$(ratio "${H1_p99_ms:-}" "${H0_p99_ms:-}")
 	e1b=$(ratio "${E1_items_per_s:-}" "${B_TPS:-}")
 	e2b=$(ratio "${E2_items_per_s:-}" "${B_TPS:-}")
 	q1s=$(ratio "${Q1_req_per_s:-}" "${S_TPS:-}")
@@ -678,19 +760,31 @@ report() {
 		else
 			printf '| R1 redemption, 16 clients | %s | — | ≥ 0.4 | |\n' "${R1_NOTE:-not run}"
 		fi
-		printf '| Q1 member cabinet, 32 clients | %s req/s, p50 %s ms, p99 %s ms | Q1/S = %s | p99 < 25 ms | %s |\n' \
-			"$(fmt "${Q1_req_per_s:-}")" "${Q1_p50_ms:-n/a}" "${Q1_p99_ms:-n/a}" "$q1s" "$(verdict "${Q1_p99_ms:-n/a}" 25 '<')"
+		printf '| Q1 member cabinet (campaign-bound rewards), 32 clients | %s req/s, p50 %s ms, p99 %s ms | Q1/S = %s | p99 < 25 ms; Q1/S ≥ 0.05 | %s; %s |\n' \
+			"$(fmt "${Q1_req_per_s:-}")" "${Q1_p50_ms:-n/a}" "${Q1_p99_ms:-n/a}" "$q1s" "$(verdict "${Q1_p99_ms:-n/a}" 25 '<')" "$(verdict "$q1s" 0.05 '>=')"
+		if [[ -n ${QP_req_per_s:-} ]]; then
+			printf '| QP the same cabinet on PostGraphile %s, 32 clients | %s req/s, p50 %s ms, p99 %s ms | Q1/QP = %s | ≥ 3 | %s |\n' \
+				"${QP_VERSION:-}" "$(fmt "$QP_req_per_s")" "${QP_p50_ms:-n/a}" "${QP_p99_ms:-n/a}" "$q1qp" "$(verdict "$q1qp" 3 '>=')"
+		else
+			printf '| QP the same cabinet on PostGraphile | %s | — | Q1 ≥ 3 × QP | |\n' "${QP_NOTE:-not run}"
+		fi
+		if [[ -n ${H1_p99_ms:-} ]]; then
+			printf '| H healthy campaign'"'"'s recordEvent, 8 clients, beside a hanging plugin | p99 %s ms alone, %s ms beside it (%s / %s events/s) | H1/H0 p99 = %s | < 2 | %s |\n' \
+				"${H0_p99_ms:-n/a}" "$H1_p99_ms" "$(fmt "${H0_items_per_s:-}")" "$(fmt "${H1_items_per_s:-}")" "$h10" "$(verdict "$h10" 2 '<')"
+		else
+			printf '| H healthy campaign beside a hanging plugin | not run | — | p99 < 2 × without | |\n'
+		fi
 		if [[ -n ${MC_seconds:-} ]]; then
-			printf '| MC month close, %s enrolments (%s pages of %s, %s evaluated ahead) | %.1f s, %s enrolments/s | — | ≥ 20,000/s | %s |\n' \
+			printf '| MC month close, %s enrolments (%s pages of %s, %s evaluated ahead) | %.1f s, %s enrolments/s | — | ≥ 30,000/s | %s |\n' \
 				"$(fmt "$MC_enrolments")" "$MC_pages" "$MC_page_size" "$MC_prefetch" "$MC_seconds" "$(fmt "$MC_enrolments_per_s")" \
-				"$(verdict "$MC_enrolments_per_s" 20000 '>=')"
+				"$(verdict "$MC_enrolments_per_s" 30000 '>=')"
 			printf '| MC peak RSS (driver = the core'"'"'s scheduler and engine / plugin process) | %s / %s MB | — | — | |\n' \
 				"$((MC_driver_rss_kb / 1024))" "$((MC_plugin_rss_kb / 1024))"
 		else
-			printf '| MC month close, %s enrolments | not run | — | ≥ 20,000/s | |\n' "$(fmt "$MC_MEMBERS")"
+			printf '| MC month close, %s enrolments | not run | — | ≥ 30,000/s | |\n' "$(fmt "$MC_MEMBERS")"
 		fi
-		printf '| J1 expiry of %s lots (%s accounts) | %s s, %s lots/s | — | — | |\n' \
-			"$(fmt "${J1_lots:-}")" "$(fmt "${J1_accounts:-}")" "${J1_seconds:-n/a}" "$(fmt "${J1_lots_per_s:-}")"
+		printf '| J1 expiry of %s lots (%s accounts) | %s s, %s lots/s | — | ≥ 50,000 lots/s | %s |\n' \
+			"$(fmt "${J1_lots:-}")" "$(fmt "${J1_accounts:-}")" "${J1_seconds:-n/a}" "$(fmt "${J1_lots_per_s:-}")" "$(verdict "${J1_lots_per_s:-}" 50000 '>=')"
 		printf '| core peak RSS (E1 / E2 / R1 / Q1) | %s / %s / %s / %s MB | — | < 200 MB | %s |\n' \
 			"${E1_CORE_RSS_MB:-n/a}" "${E2_CORE_RSS_MB:-n/a}" "${R1_CORE_RSS_MB:-n/a}" "${Q1_CORE_RSS_MB:-n/a}" "$(verdict "$maxrss" 200 '<')"
 		printf '| plugin process peak RSS (E1 / E2) | %s / %s MB | — | — | |\n' "${E1_PLUGIN_RSS_MB:-n/a}" "${E2_PLUGIN_RSS_MB:-n/a}"
@@ -698,8 +792,14 @@ report() {
 		printf 'Per event in the database: E1 %s transactions (xact_commit: every statement outside a transaction counts as one) and %s WAL flushes (pg_stat_wal.wal_sync); E2 %s and %s.\n\n' \
 			"$(ratio "${E1_commits:-}" "${E1_all_items:-}")" "$(ratio "${E1_walsyncs:-}" "${E1_all_items:-}")" \
 			"$(ratio "${E2_commits:-}" "${E2_all_items:-}")" "$(ratio "${E2_walsyncs:-}" "${E2_all_items:-}")"
-		printf 'Load average (1 min) after each phase: B %s, S %s, E1 %s, E2 %s, R1 %s, Q1 %s, J1 %s.\n\n' \
-			"${B_LOAD:-}" "${S_LOAD:-}" "${E1_LOAD:-}" "${E2_LOAD:-}" "${R1_LOAD:-}" "${Q1_LOAD:-}" "${J1_LOAD:-}"
+		printf 'Load average (1 min) after each phase: B %s, S %s, E1 %s, E2 %s, R1 %s, Q1 %s, QP %s, H %s, J1 %s.\n\n' \
+			"${B_LOAD:-}" "${S_LOAD:-}" "${E1_LOAD:-}" "${E2_LOAD:-}" "${R1_LOAD:-}" "${Q1_LOAD:-}" "${QP_LOAD:-}" "${H1_LOAD:-}" "${J1_LOAD:-}"
+		local idle="" ph v
+		for ph in B S E1 E2 R1 Q1 QP H0 H1 MC J1; do
+			v=$(get "${ph}_idle_cpu")
+			[[ -n $v && $v != -1 ]] && idle+="${idle:+, }$ph $(awk -v v="$v" 'BEGIN { printf "%.0f %%", 100 * v }')"
+		done
+		printf 'Idle CPU share of the machine over each measured window (/proc/stat: idle + iowait): %s.\n\n' "${idle:-n/a}"
 		if [[ -n ${PE1_statements:-} ]]; then
 			printf 'Profile runs (10 s each, under perf): E1 %s; E2 %s; R1 %s; Q1 %s.\n' \
 				"${PE1_statements:-}" "${PE2_statements:-}" "${PR1_statements:-n/a}" "${PQ1_statements:-}"
@@ -747,15 +847,17 @@ run() {
 }
 run B
 run S
-if wants E1 || wants E2 || wants Q1 || wants PROFILE; then
+if wants E1 || wants E2 || wants R1 || wants Q1 || wants QP || wants PROFILE || wants H; then
 	start_core
 fi
 run E1
 run E2
 run R1
 run Q1
+run QP
 run MC
 run PROFILE
+run H
 stop_core
 run J1
 report

@@ -29,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/promogate/promogate/bench/cpustat"
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/ledger"
 )
@@ -179,6 +180,8 @@ type expireResult struct {
 	AcctsPerSec float64 `json:"accounts_per_s"`
 	FindMs      float64 `json:"find_query_ms"`
 	PeakRSSKB   int64   `json:"peak_rss_kb"`
+	// IdleCPU is the share of the machine's CPU time that was idle while expiring (-1: unknown).
+	IdleCPU float64 `json:"idle_cpu"`
 }
 
 func runExpire(args []string) error {
@@ -208,6 +211,7 @@ func runExpire(args []string) error {
 	var res expireResult
 	res.FindMs = float64(time.Since(t0).Microseconds()) / 1000
 
+	cpu0, cpuErr := cpustat.Read()
 	start := time.Now()
 	last := start
 	for {
@@ -228,6 +232,10 @@ func runExpire(args []string) error {
 		}
 	}
 	res.Seconds = time.Since(start).Seconds()
+	res.IdleCPU = -1
+	if cpu1, err := cpustat.Read(); err == nil && cpuErr == nil {
+		res.IdleCPU = cpustat.IdleShare(cpu0, cpu1)
+	}
 	if res.Seconds > 0 {
 		res.LotsPerSec = float64(res.Lots) / res.Seconds
 		res.AcctsPerSec = float64(res.Accounts) / res.Seconds

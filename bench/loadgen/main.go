@@ -7,13 +7,17 @@
 //	loadgen setup -url URL -program P -plugin-path PATH [-plugin-name N -plugin-version V]
 //	loadgen e1    -url URL -clients 16 -duration 20s [-members N -member-prefix b-]
 //	loadgen e2    -url URL -clients 2 -batch 500 -duration 20s
-//	loadgen q1    -url URL -clients 32 -duration 20s [-members N -member-prefix q-]
+//	loadgen q1    -url URL -clients 32 -duration 20s [-members N -member-prefix q- -query-file F]
 //	loadgen r1    -url URL -clients 16 -duration 20s [-members N -member-prefix r- -reward bench-r1]
 //
 // e1 sends recordEvent (one event per request), e2 recordEvents (a batch per request), q1 the
 // member-cabinet query: the member, balances, the last 20 transactions, and whatever tier,
 // benefit and reward fields the server's schema has (found by introspection), r1 redeemRewards
-// of one catalogue reward (setup creates the rewards when the server has a catalogue). Every run has a
+// of one catalogue reward (setup creates the rewards when the server has a catalogue). q1 with
+// -query-file posts that query instead (with $r, the member's external reference; its data must
+// hold a non-null "member"), e.g. the same cabinet on PostGraphile (bench/postgraphile). e1 with
+// -occurred-at sends events that occurred then (bench phase H: events only a campaign of that
+// period takes). Every run has a
 // warm-up (not counted), then counts what completes within the measured window. Only loopback
 // addresses are accepted. -H adds a request header (repeatable), e.g. an API key:
 //
@@ -41,6 +45,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/promogate/promogate/bench/cpustat"
 	"github.com/promogate/promogate/bench/histogram"
 )
 
@@ -170,7 +175,9 @@ func runSetup(args []string) error {
 	pluginName := fs.String("plugin-name", "weekenddouble", "plugin name")
 	pluginVersion := fs.String("plugin-version", "1.0.0", "plugin version")
 	campaign := fs.String("campaign", "bench-weekend", "campaign code")
-	rewards := fs.Int("rewards", 10, "catalogue rewards to create when the server has a catalogue")
+	startsAt := fs.String("starts-at", "2020-01-01T00:00:00Z", "campaign start (RFC 3339)")
+	endsAt := fs.String("ends-at", "", "campaign end (RFC 3339; empty: none); a period already over ends the campaign at activation")
+	rewards := fs.Int("rewards", 10, "catalogue rewards bound to the campaign to create when the server has a catalogue (and one unbound, bench-r1, for R1)")
 	config := fs.String("config", `{"pointsPerUnit":1,"unitAmount":100,"weekendMultiplier":2,"eventType":"purchase","expiresInDays":365}`,
 		"campaign configuration (JSON)")
 	if err := fs.Parse(args); err != nil {
@@ -209,10 +216,14 @@ func runSetup(args []string) error {
 	var created struct {
 		CreateCampaign struct{ ID string } `json:"createCampaign"`
 	}
-	err = c.do(ctx, `mutation($in: CreateCampaignInput!) { createCampaign(input: $in) { id } }`, map[string]any{"in": map[string]any{
+	in := map[string]any{
 		"code": *campaign, "name": *campaign, "program": *program, "plugin": *pluginName, "pluginVersion": *pluginVersion,
-		"config": cfg, "timeZone": "Europe/Kyiv", "startsAt": "2020-01-01T00:00:00Z",
-	}}, &created)
+		"config": cfg, "timeZone": "Europe/Kyiv", "startsAt": *startsAt,
+	}
+	if *endsAt != "" {
+		in["endsAt"] = *endsAt
+	}
+	err = c.do(ctx, `mutation($in: CreateCampaignInput!) { createCampaign(input: $in) { id } }`, map[string]any{"in": in}, &created)
 	if exists(err) {
 		fmt.Fprintf(os.Stderr, "loadgen setup: campaign %s exists; leaving it as it is\n", *campaign)
 		return nil
@@ -226,21 +237,29 @@ func runSetup(args []string) error {
 	if err := c.do(ctx, `mutation($id: ID!) { activateCampaign(id: $id) { status } }`, map[string]any{"id": created.CreateCampaign.ID}, &act); err != nil {
 		return fmt.Errorf("activateCampaign: %w", err)
 	}
-	if act.ActivateCampaign.Status != "ACTIVE" {
-		return fmt.Errorf("campaign status %s, want ACTIVE", act.ActivateCampaign.Status)
+	if want := "ACTIVE"; act.ActivateCampaign.Status != want && (*endsAt == "" || act.ActivateCampaign.Status != "ENDED") {
+		return fmt.Errorf("campaign status %s, want %s", act.ActivateCampaign.Status, want)
 	}
-	fmt.Fprintf(os.Stderr, "loadgen setup: programme %s, plugin %s@%s, campaign %s active\n", *program, *pluginName, *pluginVersion, *campaign)
-	return setupRewards(ctx, c, *program, *rewards)
+	fmt.Fprintf(os.Stderr, "loadgen setup: programme %s, plugin %s@%s, campaign %s %s\n", *program, *pluginName, *pluginVersion, *campaign,
+		strings.ToLower(act.ActivateCampaign.Status))
+	if *rewards == 0 {
+		return nil
+	}
+	return setupRewards(ctx, c, *program, created.CreateCampaign.ID, *rewards)
 }
 
-// setupRewards adds n catalogue rewards bench-r1 … bench-rn (price 250, no stock limit, no
-// per-member limit) when the server has a rewards catalogue.
-func setupRewards(ctx context.Context, c *client, program string, n int) error {
-	for i := 1; i <= n; i++ {
-		err := c.do(ctx, `mutation($in: CreateRewardInput!) { createReward(input: $in) { id } }`, map[string]any{"in": map[string]any{
-			"program": program, "code": fmt.Sprintf("bench-r%d", i), "title": fmt.Sprintf("Benchmark reward %d", i),
-			"category": "bench", "price": 250,
-		}}, nil)
+// setupRewards adds, when the server has a rewards catalogue, n catalogue rewards bench-q1 …
+// bench-qn bound to the campaign (as in production: a campaign's plugin prices them; the
+// cabinet shows each with its campaign) and then bench-r1, unbound (R1 redeems it at its
+// listed price); all priced 250, with no stock or per-member limit. The bound ones come first
+// in the catalogue, so a cabinet's first 10 rewards are bound.
+func setupRewards(ctx context.Context, c *client, program, campaignID string, n int) error {
+	for i := 0; i <= n; i++ {
+		in := map[string]any{"program": program, "code": "bench-r1", "title": "Benchmark reward", "category": "bench", "price": 250}
+		if i < n {
+			in["code"], in["title"], in["campaign"] = fmt.Sprintf("bench-q%d", i+1), fmt.Sprintf("Benchmark reward %d", i+1), campaignID
+		}
+		err := c.do(ctx, `mutation($in: CreateRewardInput!) { createReward(input: $in) { id } }`, map[string]any{"in": in}, nil)
 		if err != nil && !strings.Contains(err.Error(), "ALREADY_EXISTS") {
 			// No catalogue on this server, or one that does not work yet: R1 cannot run.
 			fmt.Fprintf(os.Stderr, "loadgen setup: no rewards: createReward: %v\n", err)
@@ -248,29 +267,31 @@ func setupRewards(ctx context.Context, c *client, program string, n int) error {
 			return nil
 		}
 	}
-	fmt.Fprintf(os.Stderr, "loadgen setup: %d catalogue rewards bench-r1 … bench-r%d\n", n, n)
-	fmt.Printf("REWARDS %d\n", n)
+	fmt.Fprintf(os.Stderr, "loadgen setup: catalogue rewards bench-q1 … bench-q%d bound to the campaign, bench-r1 unbound\n", n)
+	fmt.Printf("REWARDS %d\n", n+1)
 	return nil
 }
 
 // result is what a load run prints as JSON after "RESULT ".
 type result struct {
-	Name       string  `json:"name"`
-	Clients    int     `json:"clients"`
-	Batch      int     `json:"batch,omitempty"`
-	WindowSec  float64 `json:"window_s"`
-	Requests   uint64  `json:"requests"`
-	Items      uint64  `json:"items"`
-	AllItems   uint64  `json:"all_items"`
-	Errors     uint64  `json:"errors"`
-	NotDone    uint64  `json:"not_done"`
-	ReqRate    float64 `json:"req_per_s"`
-	ItemRate   float64 `json:"items_per_s"`
-	MeanMs     float64 `json:"mean_ms"`
-	P50Ms      float64 `json:"p50_ms"`
-	P90Ms      float64 `json:"p90_ms"`
-	P99Ms      float64 `json:"p99_ms"`
-	MaxMs      float64 `json:"max_ms"`
+	Name      string  `json:"name"`
+	Clients   int     `json:"clients"`
+	Batch     int     `json:"batch,omitempty"`
+	WindowSec float64 `json:"window_s"`
+	Requests  uint64  `json:"requests"`
+	Items     uint64  `json:"items"`
+	AllItems  uint64  `json:"all_items"`
+	Errors    uint64  `json:"errors"`
+	NotDone   uint64  `json:"not_done"`
+	ReqRate   float64 `json:"req_per_s"`
+	ItemRate  float64 `json:"items_per_s"`
+	MeanMs    float64 `json:"mean_ms"`
+	P50Ms     float64 `json:"p50_ms"`
+	P90Ms     float64 `json:"p90_ms"`
+	P99Ms     float64 `json:"p99_ms"`
+	MaxMs     float64 `json:"max_ms"`
+	// IdleCPU is the share of the machine's CPU time that was idle in the window (-1: unknown).
+	IdleCPU    float64 `json:"idle_cpu"`
 	ErrorFirst string  `json:"first_error,omitempty"`
 	Query      string  `json:"query,omitempty"`
 }
@@ -296,6 +317,8 @@ func runLoad(name string, args []string) error {
 	batch := fs.Int("batch", 500, "events per recordEvents call (e2)")
 	source := fs.String("source", "", "event source (default: bench-NAME-<time>), unique per run")
 	reward := fs.String("reward", "bench-r1", "code of the reward r1 redeems")
+	queryFile := fs.String("query-file", "", "q1: post this query (variable $r: the member's external reference) instead of Promogate's cabinet")
+	occurredAt := fs.String("occurred-at", "", "e1, e2: the events' occurrence time (RFC 3339; default: a second before sending)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -312,12 +335,28 @@ func runLoad(name string, args []string) error {
 	var wl workload
 	res := result{Name: name, Clients: *clients}
 	switch name {
-	case "e1":
-		wl = &events{source: *source, members: *members, prefix: *prefix, batch: 1}
-	case "e2":
-		wl = &events{source: *source, members: *members, prefix: *prefix, batch: *batch}
-		res.Batch = *batch
+	case "e1", "e2":
+		ev := &events{source: *source, members: *members, prefix: *prefix, batch: 1}
+		if name == "e2" {
+			ev.batch, res.Batch = *batch, *batch
+		}
+		if *occurredAt != "" {
+			if _, err := time.Parse(time.RFC3339, *occurredAt); err != nil {
+				return fmt.Errorf("-occurred-at: %w", err)
+			}
+			ev.at = *occurredAt
+		}
+		wl = ev
 	case "q1":
+		if *queryFile != "" {
+			q, err := os.ReadFile(*queryFile)
+			if err != nil {
+				return err
+			}
+			res.Query = string(q)
+			wl = &cabinet{query: string(q), members: *members, prefix: *prefix}
+			break
+		}
 		q, extras, needIDs, err := cabinetQuery(context.Background(), c)
 		if err != nil {
 			return err
@@ -371,6 +410,18 @@ func runLoad(name string, args []string) error {
 		allItems, errs       uint64
 		firstErr             string
 	}
+	idle := make(chan float64, 1)
+	go func() {
+		time.Sleep(time.Until(winStart))
+		a, err := cpustat.Read()
+		time.Sleep(time.Until(winEnd))
+		b, err2 := cpustat.Read()
+		if err != nil || err2 != nil {
+			idle <- -1
+			return
+		}
+		idle <- cpustat.IdleShare(a, b)
+	}()
 	all := make([]*stats, *clients)
 	var wg sync.WaitGroup
 	var failing atomic.Int64
@@ -431,6 +482,7 @@ func runLoad(name string, args []string) error {
 		}(w)
 	}
 	wg.Wait()
+	res.IdleCPU = <-idle
 
 	var h histogram.Histogram
 	var reqShare, itemShare float64
@@ -453,8 +505,8 @@ func runLoad(name string, args []string) error {
 	res.ReqRate = reqShare / win
 	res.ItemRate = itemShare / win
 	res.MeanMs, res.P50Ms, res.P90Ms, res.P99Ms, res.MaxMs = ms(h.Mean()), ms(h.Quantile(0.5)), ms(h.Quantile(0.9)), ms(h.Quantile(0.99)), ms(h.Max())
-	fmt.Fprintf(os.Stderr, "loadgen %s: %d clients, %.0fs window: %d requests completed, %.1f items/s, %d errors; latency %s\n",
-		name, *clients, win, res.Requests, res.ItemRate, res.Errors, h.String())
+	fmt.Fprintf(os.Stderr, "loadgen %s: %d clients, %.0fs window: %d requests completed, %.1f items/s, %d errors; latency %s; idle CPU %.1f %%\n",
+		name, *clients, win, res.Requests, res.ItemRate, res.Errors, h.String(), 100*res.IdleCPU)
 	out, _ := json.Marshal(res)
 	fmt.Printf("RESULT %s\n", out)
 	if res.Requests == 0 {
@@ -469,13 +521,17 @@ type events struct {
 	members int
 	prefix  string
 	batch   int
+	at      string // occurrence time; "" for a second before sending
 }
 
 const recordOne = `mutation($in: EventInput!) { recordEvent(input: $in) { duplicate error { code message } event { id status } } }`
 const recordMany = `mutation($in: [EventInput!]!) { recordEvents(inputs: $in) { duplicate error { code message } event { id status } } }`
 
 func (e *events) body(w, n int, r *rand.Rand) ([]byte, int) {
-	at := time.Now().Add(-time.Second).UTC().Format(time.RFC3339Nano)
+	at := e.at
+	if at == "" {
+		at = time.Now().Add(-time.Second).UTC().Format(time.RFC3339Nano)
+	}
 	ins := make([]map[string]any, e.batch)
 	for i := range ins {
 		ins[i] = map[string]any{

@@ -48,6 +48,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/promogate/promogate/bench/cpustat"
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
@@ -80,6 +81,8 @@ type result struct {
 	PluginCPU   float64 `json:"plugin_cpu_s"`
 	PostgresCPU float64 `json:"postgres_cpu_s"`
 	SeedSeconds float64 `json:"seed_seconds"`
+	// IdleCPU is the share of the machine's CPU time that was idle during the pass (-1: unknown).
+	IdleCPU float64 `json:"idle_cpu"`
 	// Statements and ExecMs are the database's statements and execution time during the pass
 	// (pg_stat_statements, with -pgss).
 	Statements   int64   `json:"statements,omitempty"`
@@ -247,9 +250,14 @@ func run(args []string) error {
 		}
 	}
 	clk.Set(runAt)
+	cpu0, cpuErr := cpustat.Read()
 	start := time.Now()
 	err = sched.RunOnce(ctx)
 	elapsed := time.Since(start)
+	res.IdleCPU = -1
+	if cpu1, err := cpustat.Read(); err == nil && cpuErr == nil {
+		res.IdleCPU = cpustat.IdleShare(cpu0, cpu1)
+	}
 	if *cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
