@@ -35,6 +35,7 @@
 #   BENCH_PG_DIR         cluster directory (default .data/pg-bench)
 #   BENCH_PG_PORT        cluster port (default 55434)
 #   BENCH_CORE_PORT      core's HTTP port on 127.0.0.1 (default 18480)
+#   BENCH_QP_PORT        PostGraphile's port on 127.0.0.1 for QP (default BENCH_CORE_PORT + 1)
 #   BENCH_PGBENCH_SECS   duration of B and S (default 30)
 #   BENCH_LOAD_SECS      measured window of E1, E2, Q1 (default 20, after a 3 s warm-up)
 #   BENCH_E2_CLIENTS     concurrent recordEvents clients (default 4)
@@ -467,7 +468,7 @@ measure_R1() {
 
 # QP: the cabinet of Q1 on PostGraphile (bench/postgraphile) over the same database, members
 # and rewards, 32 clients, right after Q1; the core stays up but idle.
-QP_PORT=$((CORE_PORT + 1))
+QP_PORT=${BENCH_QP_PORT:-$((CORE_PORT + 1))}
 measure_QP() {
 	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 		record QP_NOTE "not measured — node and npm are needed"
@@ -784,7 +785,7 @@ report() {
 			printf '| MC month close, %s enrolments | not run | — | ≥ 30,000/s | |\n' "$(fmt "$MC_MEMBERS")"
 		fi
 		printf '| J1 expiry of %s lots (%s accounts) | %s s, %s lots/s | — | ≥ 50,000 lots/s | %s |\n' \
-			"$(fmt "${J1_lots:-}")" "$(fmt "${J1_accounts:-}")" "${J1_seconds:-n/a}" "$(fmt "${J1_lots_per_s:-}")" "$(verdict "${J1_lots_per_s:-}" 50000 '>=')"
+			"$(fmt "${J1_lots:-}")" "$(fmt "${J1_accounts:-}")" "$(printf '%.1f' "${J1_seconds:-0}")" "$(fmt "${J1_lots_per_s:-}")" "$(verdict "${J1_lots_per_s:-}" 50000 '>=')"
 		printf '| core peak RSS (E1 / E2 / R1 / Q1) | %s / %s / %s / %s MB | — | < 200 MB | %s |\n' \
 			"${E1_CORE_RSS_MB:-n/a}" "${E2_CORE_RSS_MB:-n/a}" "${R1_CORE_RSS_MB:-n/a}" "${Q1_CORE_RSS_MB:-n/a}" "$(verdict "$maxrss" 200 '<')"
 		printf '| plugin process peak RSS (E1 / E2) | %s / %s MB | — | — | |\n' "${E1_PLUGIN_RSS_MB:-n/a}" "${E2_PLUGIN_RSS_MB:-n/a}"
