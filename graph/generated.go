@@ -6090,8 +6090,8 @@ extend type Mutation {
   together must differ from what the campaign runs. From then on every event the campaign
   decides on is also decided on by the shadow, in a plugin process of its own; nothing it
   decides is applied. Errors: CAMPAIGN_NOT_FOUND, SHADOW_EXISTS, PLUGIN_NOT_FOUND, INVALID_CONFIG
-  (with the plugin's field errors in extensions.fields), INVALID_INPUT (nothing differs, a draft
-  or ended campaign), INVALID_ID.
+  (with the plugin's field errors in extensions.fields), INVALID_INPUT (nothing differs, a
+  campaign neither active nor scheduled), INVALID_ID.
   """
   attachShadow(input: AttachShadowInput!): Shadow!
   """

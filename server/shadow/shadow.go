@@ -141,16 +141,17 @@ type AttachInput struct {
 }
 
 // Attach validates in (the shadow's plugin checks the configuration) and attaches the shadow.
-// Errors: campaigns.ErrNotFound, ErrInvalid (nothing differs, an ended campaign, config not
-// JSON), pluginhost.ErrNotFound (the version is not registered), *campaigns.ConfigError,
+// Errors: campaigns.ErrNotFound, ErrInvalid (nothing differs, a campaign neither active nor
+// scheduled, config not JSON), pluginhost.ErrNotFound (the version is not registered), *campaigns.ConfigError,
 // ErrExists.
 func (s *Service) Attach(ctx context.Context, in AttachInput) (*Shadow, error) {
 	c, err := s.campaign(ctx, s.db, in.CampaignID, false)
 	if err != nil {
 		return nil, err
 	}
-	if c.Status == campaigns.Ended || c.Status == campaigns.Draft {
-		return nil, fmt.Errorf("%w: campaign %s is %s; a shadow runs beside a campaign that takes events", ErrInvalid, c.Code, c.Status)
+	if c.Status != campaigns.Active && c.Status != campaigns.Scheduled {
+		return nil, fmt.Errorf("%w: campaign %s is %s; a shadow is attached to an active or scheduled campaign", ErrInvalid, c.Code,
+			c.Status)
 	}
 	sh := &Shadow{CampaignID: c.ID, PluginName: c.PluginName, PluginVersion: in.PluginVersion, Config: in.Config,
 		Status: Attached, AttachedAt: s.now().UTC(), AttachedBy: in.By}
