@@ -218,6 +218,20 @@ try {
     "the member lookup shows the event with its outcome: " + evText);
   await shot(page, "member");
 
+  // The credited transaction's explanation: event, campaign, the plugin version and checksum
+  // that decided, the decision and the effect that made this transaction.
+  const plugin = (await gql(process.env.ADMIN_KEY, `{ plugins { name version checksum } }`)).plugins.find((p) => p.name === "weekenddouble");
+  const credit = page.locator(".card", { has: page.getByRole("heading", { name: "Points history" }) }).locator("tr", { hasText: "+" + expected }).first();
+  await credit.getByRole("button", { name: "Why?" }).click();
+  const why = page.getByTestId("explanation");
+  await why.waitFor();
+  const whyText = await why.textContent();
+  check(whyText.includes(eventId) && whyText.includes(code) && whyText.includes("weekenddouble " + plugin.version) &&
+    whyText.includes("sha256 " + plugin.checksum) && whyText.includes("credit_points +" + expected) && whyText.includes("this transaction"),
+    "the transaction's explanation names the event, campaign, plugin version and checksum, and the effect: " + whyText);
+  await shot(page, "member-explanation");
+  await why.getByRole("button", { name: "Close" }).click();
+
   // --- participants of the gift programme, searched ------------------------------------------------
   await page.goto(base + "/console/campaigns/its-gifts-2021");
   const participants = page.locator(".card", { has: page.getByRole("heading", { name: "Participants" }) }).locator("tbody tr");

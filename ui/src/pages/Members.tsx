@@ -3,7 +3,7 @@ import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom"
 import { useMutation, useQuery } from "urql";
 import { newKey } from "../api";
 import { graphql } from "../gql";
-import { useT } from "../i18n";
+import { type Key, useT } from "../i18n";
 import { can, useCan } from "../roles";
 import { Confirm, Empty, ErrorBox, formatNumber, formatTime, Guard, Loading, Pager, usePager } from "../components/ui";
 
@@ -36,6 +36,25 @@ const MemberQuery = graphql(`
           outcome { reason campaigns { campaign { code name } status code reason effects { kind points detail } } waiting { campaign { code } error } }
         } }
         pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+`);
+
+// The chains behind the transactions of the page shown (same page arguments as MemberQuery),
+// read when a "Why?" button is pressed (docs/explain.md).
+const ExplanationsQuery = graphql(`
+  query TransactionExplanations($ref: String!, $txAfter: String) {
+    member(externalRef: $ref) {
+      transactions(first: 10, after: $txAfter) {
+        edges { node { id explanation {
+          origin hook dueAt effectIndex
+          event { type source externalId occurredAt }
+          campaign { code name }
+          plugin { name version checksum }
+          enrollment { enrolledAt }
+          outcome { status code reason decision { kind points detail } effects { kind points detail } }
+        } } }
       }
     }
   }
@@ -105,6 +124,7 @@ function Member() {
   const [adjustState, runAdjust] = useMutation(AdjustPoints);
   const [reversing, setReversing] = useState<{ id: string; reason: string } | null>(null);
   const [reverseState, runReverse] = useMutation(ReverseTransaction);
+  const [explaining, setExplaining] = useState<string | null>(null);
   if (fetching && !data) return <Loading />;
   if (error) return <ErrorBox error={error} />;
   const m = data?.member;
@@ -196,11 +216,13 @@ function Member() {
               <td>{x.kind}<div className="muted">{x.program.code}</div></td>
               <td className={"num " + (x.points < 0 ? "bad" : "good")}>{x.points > 0 ? "+" : ""}{formatNumber(x.points, lang)}</td>
               <td>{x.reason}</td>
+              <td><button onClick={() => setExplaining(explaining === x.id ? null : x.id)} aria-expanded={explaining === x.id}>{t("explain.why")}</button></td>
               <td>{x.reversedBy ? <span className="muted">{t("member.reversed")}</span> : admin && x.kind !== "REVERSE" && x.kind !== "EXPIRE" && <button onClick={() => setReversing({ id: x.id, reason: "" })}>{t("member.reverse")}</button>}</td>
             </tr>
           ))}</tbody></table>
         )}
         <Pager pager={tx} hasNext={m.transactions.pageInfo.hasNextPage} endCursor={m.transactions.pageInfo.endCursor} />
+        {explaining && <Explanation memberRef={ref} txAfter={tx.after} id={explaining} onClose={() => setExplaining(null)} />}
         {reversing && (
           <Confirm title={t("member.reverse")} busy={reverseState.fetching} onCancel={() => setReversing(null)} onConfirm={async () => {
             const res = await runReverse({ id: reversing.id, reason: reversing.reason });
@@ -212,5 +234,41 @@ function Member() {
         )}
       </div>
     </section>
+  );
+}
+
+// Explanation shows the chain behind one transaction: event, campaign, the plugin version that
+// decided with its checksum, the decision, and what the core applied or refused.
+function Explanation({ memberRef, txAfter, id, onClose }: { memberRef: string; txAfter: string | null; id: string; onClose: () => void }) {
+  const { t, lang } = useT();
+  const [{ data, fetching, error }] = useQuery({ query: ExplanationsQuery, variables: { ref: memberRef, txAfter } });
+  if (fetching && !data) return <Loading />;
+  if (error) return <ErrorBox error={error} />;
+  const x = data?.member?.transactions.edges.find((e) => e.node.id === id)?.node.explanation;
+  if (!x) return null;
+  const o = x.outcome;
+  const effect = (f: { kind: string; points?: number | null; detail?: string | null }) =>
+    <><span className="mono">{f.kind}</span>{f.points ? <span className="mono"> {f.points > 0 ? "+" : ""}{formatNumber(f.points, lang)}</span> : null}{f.detail ? <span> — {f.detail}</span> : null}</>;
+  return (
+    <div className="card explanation" data-testid="explanation">
+      <h3>{t("explain.title")} <span className="badge">{x.origin}</span></h3>
+      <p className="muted">{t(("explain.origin." + x.origin) as Key)}</p>
+      <ol className="chain">
+        {x.event && <li><b>{t("explain.event")}</b> <span className="mono">{x.event.type}</span> · <span className="mono">{x.event.source}/{x.event.externalId}</span> · {formatTime(x.event.occurredAt, undefined, lang)}</li>}
+        {x.enrollment && <li><b>{t("explain.enrollment")}</b> {formatTime(x.enrollment.enrolledAt, undefined, lang)}</li>}
+        {x.hook && <li><b>{t("explain.hook")}</b> <span className="mono">{x.hook}</span> · {formatTime(x.dueAt, undefined, lang)}</li>}
+        {x.campaign && <li><b>{t("explain.campaign")}</b> {x.campaign.name} <span className="muted mono">{x.campaign.code}</span></li>}
+        {x.plugin && <li><b>{t("explain.plugin")}</b> <span className="mono">{x.plugin.name} {x.plugin.version}</span><div className="muted mono small" title="SHA-256">sha256 {x.plugin.checksum ?? "—"}</div></li>}
+        {o && <li><b>{t("explain.decision")}</b> <span className={"outcome " + o.status.toLowerCase()}>{o.status}</span>
+          {o.decision ? <ul>{o.decision.map((f, i) => <li key={i}>{effect(f)}</li>)}</ul> : <div className="muted">{t("explain.noDecision")}</div>}
+          {(o.code || o.reason) && <div className="why">{t("member.why")}: {o.code ? o.code + " — " : ""}{o.reason}</div>}
+        </li>}
+        {o && <li><b>{t("explain.applied")}</b>
+          {o.effects.length === 0 ? <div className="muted">{t("explain.nothingApplied")}</div> :
+            <ul>{o.effects.map((f, i) => <li key={i} className={i === x.effectIndex ? "this" : ""}>{effect(f)}{i === x.effectIndex && <b> ← {t("explain.thisTransaction")}</b>}</li>)}</ul>}
+        </li>}
+      </ol>
+      <button onClick={onClose}>{t("explain.close")}</button>
+    </div>
   );
 }
