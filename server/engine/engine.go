@@ -92,6 +92,12 @@ type Options struct {
 	// RecordSlots is how many merged batches of small concurrent Record calls run at once
 	// (default 2); see coalescer.
 	RecordSlots int
+	// RecordBudget is the longest Record waits for a plugin's answer (default 1s): a campaign
+	// whose plugin has not answered by then is reported waiting, and is applied when the plugin
+	// answers (by its lane, or later by the worker); the other campaigns are not held up by it.
+	// A plugin slower than the budget is not waited for at all until it answers within it
+	// again. The worker's passes wait the same way.
+	RecordBudget time.Duration
 	// Metrics, when set, count recorded and decided events.
 	Metrics *Metrics
 	// MaxFutureSkew is how far ahead of programme time an event may have occurred
@@ -124,6 +130,9 @@ func (o *Options) defaults() {
 	if o.RecordSlots <= 0 {
 		o.RecordSlots = 2
 	}
+	if o.RecordBudget <= 0 {
+		o.RecordBudget = time.Second
+	}
 	if o.MaxFutureSkew <= 0 {
 		o.MaxFutureSkew = DefaultMaxFutureSkew
 	}
@@ -144,6 +153,7 @@ type Engine struct {
 
 	co    *coalescer
 	codes *codeCache
+	pace  *pace
 
 	descMu sync.Mutex
 	descs  map[pluginhost.Key]descEntry
@@ -159,7 +169,7 @@ func New(bdb *db.DB, led *ledger.Ledger, mem *members.Store, camps *campaigns.St
 	log hclog.Logger, now func() time.Time, opts Options) *Engine {
 	opts.defaults()
 	return &Engine{db: bdb, ledger: led, members: mem, campaigns: camps, benefits: bens, plugins: plugins, log: log, now: now,
-		opts: opts, co: newCoalescer(opts.RecordSlots),
+		opts: opts, co: newCoalescer(opts.RecordSlots), pace: &pace{budget: opts.RecordBudget, slow: map[pluginhost.Key]bool{}},
 		codes: &codeCache{ledger: led, campaigns: camps}, descs: map[pluginhost.Key]descEntry{}}
 }
 
@@ -232,8 +242,9 @@ func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var evaluating map[int64][]*campaigns.Campaign
 	if len(newIDs) > 0 {
-		if err := e.process(ctx, newIDs); err != nil {
+		if evaluating, err = e.process(ctx, newIDs, e.opts.RecordBudget); err != nil {
 			e.log.Error("evaluation failed; the worker will retry", "events", len(newIDs), "error", err)
 			e.release(ctx, newIDs)
 		}
@@ -245,6 +256,9 @@ func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
 		if stored, err = e.queryEvents(ctx, e.db, `SELECT `+eventColumns+` FROM events WHERE id = ANY($1::bigint[])`,
 			newIDs); err != nil {
 			return nil, fmt.Errorf("engine: read events back: %w", err)
+		}
+		for i := range stored {
+			e.opts.Metrics.beyondBudget(stillEvaluating(&stored[i], evaluating[stored[i].ID]))
 		}
 	}
 	var dupSources, dupIDs []string
@@ -296,6 +310,42 @@ func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
 		}
 	}
 	return results, nil
+}
+
+// stillEvaluating adds to pending event ev's outcome, as waiting, the campaigns cs whose
+// plugins had not answered when Record stopped waiting, unless the outcome lists them already
+// (as applied, or as waiting), and returns how many it added.
+func stillEvaluating(ev *Event, cs []*campaigns.Campaign) int {
+	if ev.Status != StatusPending || len(cs) == 0 {
+		return 0
+	}
+	if ev.Outcome == nil {
+		ev.Outcome = &Outcome{Campaigns: []CampaignOutcome{}}
+	}
+	n := 0
+	for _, c := range cs {
+		if ev.Outcome.Decided(c.ID) {
+			continue
+		}
+		n++
+		if waitingOf(ev.Outcome, c.ID) != nil {
+			continue
+		}
+		ev.Outcome.Waiting = append(ev.Outcome.Waiting, Waiting{CampaignID: c.ID, CampaignCode: c.Code, Plugin: c.PluginName,
+			PluginVersion: c.PluginVersion, Error: fmt.Sprintf("plugin %s@%s has not answered within the record budget; "+
+				"its effects are applied when it does", c.PluginName, c.PluginVersion)})
+	}
+	return n
+}
+
+// waitingOf returns the outcome's waiting entry of the campaign, or nil.
+func waitingOf(o *Outcome, campaignID int64) *Waiting {
+	for i := range o.Waiting {
+		if o.Waiting[i].CampaignID == campaignID {
+			return &o.Waiting[i]
+		}
+	}
+	return nil
 }
 
 // eventColumns are the columns of Event, as the statements on pgx (db.PG) select them.
@@ -428,7 +478,7 @@ func (e *Engine) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		for ctx.Err() == nil {
-			n, err := e.RunOnce(ctx)
+			n, err := e.runOnce(ctx, e.opts.RecordBudget)
 			if err != nil {
 				if ctx.Err() == nil {
 					e.log.Error("event worker", "error", err)
@@ -442,8 +492,15 @@ func (e *Engine) Run(ctx context.Context) {
 	}
 }
 
-// RunOnce claims and evaluates one batch of due pending events and returns how many it claimed.
+// RunOnce claims and evaluates one batch of due pending events and returns how many it claimed,
+// once every campaign's plugin has answered (or failed).
 func (e *Engine) RunOnce(ctx context.Context) (int, error) {
+	return e.runOnce(ctx, 0)
+}
+
+// runOnce is RunOnce waiting at most wait for the plugins (0: until every one answers); the
+// campaigns of plugins that have not answered by then are applied in the background.
+func (e *Engine) runOnce(ctx context.Context, wait time.Duration) (int, error) {
 	now := e.now().UTC()
 	rows, err := db.PG(e.db).Query(ctx, `UPDATE events SET next_attempt_at = $1
 		WHERE id IN (SELECT id FROM events WHERE status = 'pending' AND next_attempt_at <= $2
@@ -460,7 +517,7 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	if err := e.process(ctx, ids); err != nil {
+	if _, err := e.process(ctx, ids, wait); err != nil {
 		e.release(ctx, ids)
 		return len(ids), err
 	}

@@ -16,6 +16,7 @@ type Metrics struct {
 	recorded *prometheus.CounterVec
 	decided  *prometheus.CounterVec
 	outcomes *prometheus.CounterVec
+	beyond   prometheus.Counter
 }
 
 // NewMetrics creates the event metrics and registers them with reg.
@@ -33,6 +34,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "promogate_event_campaign_outcomes_total",
 			Help: "Final campaign outcomes of decided events by status (applied, no_effect, rejected, failed).",
 		}, []string{"status"}),
+		beyond: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "promogate_record_budget_exceeded_total",
+			Help: "Campaigns a recordEvent(s) answer listed as waiting because their plugin had not answered within --record-budget (they are applied when it does).",
+		}),
 	}
 	for _, r := range []string{"stored", "duplicate", "conflict"} {
 		m.recorded.WithLabelValues(r)
@@ -43,8 +48,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, s := range []string{OutcomeApplied, OutcomeNoEffect, OutcomeRejected, OutcomeFailed} {
 		m.outcomes.WithLabelValues(s)
 	}
-	reg.MustRegister(m.recorded, m.decided, m.outcomes)
+	reg.MustRegister(m.recorded, m.decided, m.outcomes, m.beyond)
 	return m
+}
+
+// beyondBudget counts n campaigns reported waiting because Record stopped waiting for them.
+func (m *Metrics) beyondBudget(n int) {
+	if m != nil && n > 0 {
+		m.beyond.Add(float64(n))
+	}
 }
 
 func (m *Metrics) record(result string, n int) {

@@ -9,9 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
@@ -38,51 +35,16 @@ type decision struct {
 	err error
 	// shown is what the plugin was shown, kept when the campaign has a shadow (Options.Shadows).
 	shown *shown
+	// last is set on the last evaluation a process call makes: a decision found stale then waits
+	// for the worker instead of being evaluated again.
+	last bool
 }
 
-// job is an event and the campaigns that still have to decide on it.
+// job is an event and the campaigns that still have to decide on it (those that have not
+// answered in the decisions applied with it are waiting).
 type job struct {
 	ev      *Event
 	targets []*campaigns.Campaign
-}
-
-// process evaluates and applies the pending events ids.
-func (e *Engine) process(ctx context.Context, ids []int64) error {
-	ctx, span := tracer.Start(ctx, "engine.process", trace.WithAttributes(attribute.Int("promogate.events", len(ids))))
-	defer span.End()
-	evs, err := e.queryEvents(ctx, e.db, `SELECT `+eventColumns+` FROM events WHERE id = ANY($1::bigint[]) AND status = 'pending'
-		ORDER BY id`, ids)
-	if err != nil {
-		return fmt.Errorf("engine: load events: %w", err)
-	}
-	routable, err := e.campaigns.Routable(ctx)
-	if err != nil {
-		return fmt.Errorf("engine: load campaigns: %w", err)
-	}
-	jobs := make([]job, 0, len(evs))
-	for i := range evs {
-		jobs = append(jobs, job{ev: &evs[i], targets: e.targets(ctx, &evs[i], routable)})
-	}
-	for round := 0; len(jobs) > 0; round++ {
-		var again []job
-		for _, wave := range waves(jobs) {
-			decisions := e.evaluate(ctx, wave)
-			for start := 0; start < len(wave); start += groupSize {
-				group := wave[start:min(start+groupSize, len(wave))]
-				stales, err := e.applyWave(ctx, group, decisions, round+1 >= maxRounds)
-				if err != nil {
-					return err
-				}
-				for _, j := range group {
-					if stale := stales[j.ev.ID]; len(stale) > 0 {
-						again = append(again, job{ev: j.ev, targets: stale})
-					}
-				}
-			}
-		}
-		jobs = again
-	}
-	return nil
 }
 
 // targets returns the campaigns live at the event's time whose plugin handles its type and
@@ -102,92 +64,84 @@ func (e *Engine) targets(ctx context.Context, ev *Event, routable []campaigns.Ca
 	return out
 }
 
-// waves splits jobs so that each wave holds at most one event per member, in event order:
+// waves splits events so that each wave holds at most one event per member, in event order:
 // events of one member are decided one after another, each on the state the previous left.
-func waves(jobs []job) [][]job {
-	var out [][]job
+func waves(evs []*Event) [][]*Event {
+	var out [][]*Event
 	depth := map[int64]int{}
-	for _, j := range jobs {
-		d := depth[j.ev.MemberID]
-		depth[j.ev.MemberID] = d + 1
+	for _, ev := range evs {
+		d := depth[ev.MemberID]
+		depth[ev.MemberID] = d + 1
 		if d == len(out) {
 			out = append(out, nil)
 		}
-		out[d] = append(out[d], j)
+		out[d] = append(out[d], ev)
 	}
 	return out
 }
 
-// evaluate asks each campaign's plugin about the wave's events, one batched call per campaign
-// (chunked by BatchSize), and returns decisions by event id and campaign id.
-func (e *Engine) evaluate(ctx context.Context, wave []job) map[int64]map[int64]*decision {
-	out := map[int64]map[int64]*decision{}
-	byCampaign := map[int64][]*Event{}
-	camps := map[int64]*campaigns.Campaign{}
-	var memberIDs []int64
-	for _, j := range wave {
-		out[j.ev.ID] = map[int64]*decision{}
-		memberIDs = append(memberIDs, j.ev.MemberID)
-		for _, c := range j.targets {
-			byCampaign[c.ID] = append(byCampaign[c.ID], j.ev)
-			camps[c.ID] = c
-		}
+// evaluate asks campaign c's plugin about a wave's events, in calls of up to BatchSize events,
+// and returns its decisions by event id (marked last as given). Each call's duration tells the
+// engine's pace whether the plugin is slow now.
+func (e *Engine) evaluate(ctx context.Context, c *campaigns.Campaign, wave []*Event, last bool) map[int64]*decision {
+	out := make(map[int64]*decision, len(wave))
+	memberIDs := make([]int64, len(wave))
+	for i, ev := range wave {
+		memberIDs[i] = ev.MemberID
 	}
-	if len(byCampaign) == 0 {
+	snap, err := e.snapshots(ctx, memberIDs, map[int64]*campaigns.Campaign{c.ID: c})
+	if err != nil {
+		for _, ev := range wave {
+			out[ev.ID] = &decision{err: fmt.Errorf("%w: snapshot: %v", pluginhost.ErrUnavailable, err), last: last}
+		}
 		return out
 	}
-	snap, err := e.snapshots(ctx, memberIDs, camps)
-	for cid, evs := range byCampaign {
-		c := camps[cid]
-		if err != nil {
-			for _, ev := range evs {
-				out[ev.ID][cid] = &decision{err: fmt.Errorf("%w: snapshot: %v", pluginhost.ErrUnavailable, err)}
-			}
-			continue
+	k := pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion}
+	prog := e.plugins.Program(k)
+	sc := pluginCampaign(c, snap.programCodes[c.ProgramID])
+	shadowed := e.opts.Shadows != nil && e.opts.Shadows.Shadowed(c.ID)
+	for start := 0; start < len(wave); start += e.opts.BatchSize {
+		chunk := wave[start:min(start+e.opts.BatchSize, len(wave))]
+		req := pluginhost.EvaluateRequest{Campaign: sc, Items: make([]pluginhost.EvaluateItem, len(chunk))}
+		versions := make([]int64, len(chunk))
+		for i, ev := range chunk {
+			m, v := snap.member(ev.MemberID, c.ID)
+			req.Items[i] = pluginhost.EvaluateItem{Event: pluginEvent(ev), Member: m}
+			versions[i] = v
 		}
-		prog := e.plugins.Program(pluginhost.Key{Name: c.PluginName, Version: c.PluginVersion})
-		sc := pluginCampaign(c, snap.programCodes[c.ProgramID])
-		for start := 0; start < len(evs); start += e.opts.BatchSize {
-			chunk := evs[start:min(start+e.opts.BatchSize, len(evs))]
-			req := pluginhost.EvaluateRequest{Campaign: sc, Items: make([]pluginhost.EvaluateItem, len(chunk))}
-			versions := make([]int64, len(chunk))
-			for i, ev := range chunk {
-				m, v := snap.member(ev.MemberID, cid)
-				req.Items[i] = pluginhost.EvaluateItem{Event: pluginEvent(ev), Member: m}
-				versions[i] = v
+		began := time.Now()
+		resp, err := prog.Evaluate(ctx, req)
+		e.pace.observe(k, time.Since(began), err)
+		if err == nil && len(resp.Results) != len(chunk) {
+			err = fmt.Errorf("%w: plugin returned %d results for %d events", errInvalidEffect, len(resp.Results), len(chunk))
+		}
+		for i, ev := range chunk {
+			d := &decision{err: err, last: last}
+			if err == nil {
+				r := resp.Results[i]
+				d = &decision{effects: r.Effects, noEffect: r.NoEffectReason, version: versions[i], last: last}
 			}
-			resp, err := prog.Evaluate(ctx, req)
-			if err == nil && len(resp.Results) != len(chunk) {
-				err = fmt.Errorf("%w: plugin returned %d results for %d events", errInvalidEffect, len(resp.Results), len(chunk))
+			if shadowed {
+				d.shown = &shown{campaign: sc, item: req.Items[i]}
 			}
-			shadowed := e.opts.Shadows != nil && e.opts.Shadows.Shadowed(cid)
-			for i, ev := range chunk {
-				d := &decision{err: err}
-				if err == nil {
-					r := resp.Results[i]
-					d = &decision{effects: r.Effects, noEffect: r.NoEffectReason, version: versions[i]}
-				}
-				if shadowed {
-					d.shown = &shown{campaign: sc, item: req.Items[i]}
-				}
-				out[ev.ID][cid] = d
-			}
+			out[ev.ID] = d
 		}
 	}
 	return out
 }
 
-// applyWave applies the decisions on a group of a wave's events in one transaction (group
-// commit: one commit for the group instead of one per event, see applyGroup) and returns each
-// event's stale campaigns. If the group's transaction fails, each event is applied again in a
+// applyWave applies the decisions on a group of events in one transaction (group commit: one
+// commit for the group instead of one per event, see applyGroup) and returns each event's stale
+// campaigns. evaluating tells which campaigns without a decision are still being evaluated. If the group's transaction fails, each event is applied again in a
 // transaction of its own, where a credit refused by the ledger fails only its campaign.
-func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]map[int64]*decision, last bool) (map[int64][]*campaigns.Campaign, error) {
+func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]map[int64]*decision,
+	evaluating func(campaignID int64) bool) (map[int64][]*campaigns.Campaign, error) {
 	order := append([]job(nil), wave...)
 	sort.SliceStable(order, func(a, b int) bool { return order[a].ev.MemberID < order[b].ev.MemberID })
 	if len(order) > 1 {
 		var stales map[int64][]*campaigns.Campaign
 		err := e.runTx(ctx, func(ctx context.Context, tx db.Tx) (err error) {
-			stales, err = e.applyGroup(ctx, tx, order, decisions, last, true)
+			stales, err = e.applyGroup(ctx, tx, order, decisions, evaluating, true)
 			return err
 		})
 		if err == nil {
@@ -198,7 +152,7 @@ func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]
 	stales := make(map[int64][]*campaigns.Campaign, len(order))
 	for _, j := range order {
 		err := e.runTx(ctx, func(ctx context.Context, tx db.Tx) error {
-			s, err := e.applyGroup(ctx, tx, []job{j}, decisions, last, false)
+			s, err := e.applyGroup(ctx, tx, []job{j}, decisions, evaluating, false)
 			stales[j.ev.ID] = s[j.ev.ID]
 			return err
 		})
@@ -209,8 +163,7 @@ func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]
 	return stales, nil
 }
 
-// applyGroup writes the decisions on group's events (in member order, at most one event per
-// member) inside tx and returns each event's stale campaigns. It is the one way decisions are
+// applyGroup writes the decisions on group's events (in member order) inside tx and returns each event's stale campaigns. It is the one way decisions are
 // applied, to one event or to many, with a number of statements that does not grow with the
 // events whose decisions only credit points (or change nothing): one locks the events, one
 // creates and locks every (campaign, member) state row the decisions need (in key order), one
@@ -222,8 +175,8 @@ func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]
 // any failure of their batch fails the group (the caller then applies each event alone);
 // without it, each decision's credits are written under its savepoint, so a credit the ledger
 // refuses fails that campaign only.
-func (e *Engine) applyGroup(ctx context.Context, tx db.Tx, group []job, decisions map[int64]map[int64]*decision, last,
-	shared bool) (map[int64][]*campaigns.Campaign, error) {
+func (e *Engine) applyGroup(ctx context.Context, tx db.Tx, group []job, decisions map[int64]map[int64]*decision,
+	evaluating func(campaignID int64) bool, shared bool) (map[int64][]*campaigns.Campaign, error) {
 	stales := make(map[int64][]*campaigns.Campaign, len(group))
 	ids := make([]int64, len(group))
 	for i, j := range group {
@@ -294,7 +247,7 @@ func (e *Engine) applyGroup(ctx context.Context, tx db.Tx, group []job, decision
 			bumped = append(bumped, [2]int64{c.ID, ev.MemberID})
 			return nil
 		}
-		stale, err := e.settle(ev, j.targets, decisions[j.ev.ID], last, now, fresh, applyOne)
+		stale, err := e.settle(ev, j.targets, decisions[j.ev.ID], evaluating, now, fresh, applyOne)
 		if err != nil {
 			return nil, err
 		}
@@ -430,31 +383,50 @@ func storeOutcomes(ctx context.Context, tx db.Tx, jobs []job, byID map[int64]*Ev
 
 // settle works out event ev's outcome from the decisions of its target campaigns: a fresh
 // decision is applied with apply, a decision on a stale snapshot is returned (to be evaluated
-// again; with last set, it waits for the worker instead), an unavailable plugin makes the
-// event wait (until it has been tried MaxAttempts times), a broken answer fails its campaign.
+// again; on a process call's last evaluation, it waits for the worker instead), an unavailable
+// plugin makes the event wait (until it has been tried MaxAttempts times), a broken answer
+// fails its campaign. A target without a decision waits too: for its lane, while evaluating
+// says that is still running (such a campaign is never given up here, and the event's next
+// attempt is at least RetryMax away, time for the lane to apply it), else for the worker.
 // It sets ev's outcome and, unless decisions are stale, its status and retry columns.
-func (e *Engine) settle(ev *Event, targets []*campaigns.Campaign, decisions map[int64]*decision, last bool, now time.Time,
+func (e *Engine) settle(ev *Event, targets []*campaigns.Campaign, decisions map[int64]*decision,
+	evaluating func(campaignID int64) bool, now time.Time,
 	fresh func(*campaigns.Campaign, *decision) (bool, error),
 	apply func(*campaigns.Campaign, *decision, *CampaignOutcome) error) ([]*campaigns.Campaign, error) {
 	out := ev.Outcome
 	if out == nil {
 		out = &Outcome{Campaigns: []CampaignOutcome{}}
 	}
-	var waiting []Waiting
+	type wait struct {
+		Waiting
+		busy bool // its lane is still evaluating it
+	}
+	var waiting []wait
 	var stale []*campaigns.Campaign
 	for _, c := range targets {
 		if out.Decided(c.ID) {
 			continue
 		}
+		w := wait{Waiting: Waiting{CampaignID: c.ID, CampaignCode: c.Code, Plugin: c.PluginName, PluginVersion: c.PluginVersion}}
 		d := decisions[c.ID]
 		if d == nil {
+			switch prev := waitingOf(out, c.ID); {
+			case evaluating != nil && evaluating(c.ID):
+				w.busy, w.Error = true, fmt.Sprintf("plugin %s@%s has not answered yet; its effects are applied when it does",
+					c.PluginName, c.PluginVersion)
+			case prev != nil:
+				w.Error = prev.Error
+			default:
+				w.Error = "not evaluated yet"
+			}
+			waiting = append(waiting, w)
 			continue
 		}
 		co := CampaignOutcome{CampaignID: c.ID, CampaignCode: c.Code, Plugin: c.PluginName, PluginVersion: c.PluginVersion}
 		switch {
 		case d.err != nil && unavailable(d.err):
-			waiting = append(waiting, Waiting{CampaignID: c.ID, CampaignCode: c.Code, Plugin: c.PluginName,
-				PluginVersion: c.PluginVersion, Error: d.err.Error()})
+			w.Error = d.err.Error()
+			waiting = append(waiting, w)
 			continue
 		case d.err != nil && errors.Is(d.err, errInvalidEffect):
 			co.Status, co.Code, co.Reason = OutcomeFailed, CodeInvalidEffect, d.err.Error()
@@ -468,6 +440,11 @@ func (e *Engine) settle(ev *Event, targets []*campaigns.Campaign, decisions map[
 			ok, err := fresh(c, d)
 			if err != nil {
 				return nil, err
+			}
+			if !ok && d.last {
+				w.Error = "member state kept changing; evaluating again"
+				waiting = append(waiting, w)
+				continue
 			}
 			if !ok {
 				stale = append(stale, c)
@@ -483,36 +460,37 @@ func (e *Engine) settle(ev *Event, targets []*campaigns.Campaign, decisions map[
 		out.Campaigns = append(out.Campaigns, co)
 	}
 	ev.Outcome = out
-	if last && len(stale) > 0 {
-		for _, c := range stale {
-			waiting = append(waiting, Waiting{CampaignID: c.ID, CampaignCode: c.Code, Plugin: c.PluginName,
-				PluginVersion: c.PluginVersion, Error: "member state kept changing; evaluating again"})
-		}
-		stale = nil
-	}
 	if len(stale) > 0 {
 		// Keep the event pending and leased; the caller evaluates the stale campaigns now.
 		return stale, nil
 	}
 	ev.Attempts++
-	if len(waiting) > 0 && ev.Attempts >= e.opts.MaxAttempts {
-		for _, w := range waiting {
+	out.Waiting = nil
+	busy := false
+	for _, w := range waiting {
+		switch {
+		case w.busy:
+			busy = true
+		case ev.Attempts >= e.opts.MaxAttempts:
 			out.Campaigns = append(out.Campaigns, CampaignOutcome{CampaignID: w.CampaignID, CampaignCode: w.CampaignCode,
 				Plugin: w.Plugin, PluginVersion: w.PluginVersion, Status: OutcomeFailed, Code: CodeGaveUp,
 				Reason: fmt.Sprintf("gave up after %d attempts: %s", ev.Attempts, w.Error)})
+			continue
 		}
-		waiting = nil
+		out.Waiting = append(out.Waiting, w.Waiting)
 	}
-	out.Waiting = waiting
-	if len(out.Campaigns) == 0 && len(waiting) == 0 {
+	if len(out.Campaigns) == 0 && len(out.Waiting) == 0 {
 		out.Reason = fmt.Sprintf("no live campaign handles events of type %q", ev.Type)
 	}
-	if len(waiting) == 0 {
+	if len(out.Waiting) == 0 {
 		ev.Status, ev.ProcessedAt, ev.LastError = StatusDone, &now, ""
-	} else {
-		ev.NextAttemptAt = now.Add(e.retryDelay(ev.Attempts))
-		ev.LastError = waiting[0].Error
+		return nil, nil
 	}
+	ev.NextAttemptAt = now.Add(e.retryDelay(ev.Attempts))
+	if busy {
+		ev.NextAttemptAt = now.Add(max(e.retryDelay(ev.Attempts), e.opts.RetryMax))
+	}
+	ev.LastError = out.Waiting[0].Error
 	return nil, nil
 }
 
