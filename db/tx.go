@@ -178,6 +178,10 @@ func SQLState(err error) string {
 	return ""
 }
 
+// OutageRetryAfter is the Retry-After header, in seconds, of an HTTP answer refused because the
+// database is unavailable (see Unavailable).
+const OutageRetryAfter = "5"
+
 // Unavailable reports whether err means the database cannot be reached or takes no more
 // connections right now (refused or broken connections, too many clients, a server shutting
 // down or starting up), as opposed to a fault in the statement or the data. The GraphQL layer

@@ -16,6 +16,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/graph/model"
 )
 
@@ -137,14 +138,11 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	status := http.StatusOK
 	if hasCode(resp.Errors, model.ErrorCodeUnavailable) {
 		// A database outage: tell HTTP clients and proxies to come back rather than to give up.
-		w.Header().Set("Retry-After", retryAfterOutage)
+		w.Header().Set("Retry-After", db.OutageRetryAfter)
 		status = http.StatusServiceUnavailable
 	}
 	writeResponse(w, media, status, resp)
 }
-
-// retryAfterOutage is the Retry-After (seconds) of a response that failed for a database outage.
-const retryAfterOutage = "5"
 
 // hasCode reports whether one of errs carries extensions.code code.
 func hasCode(errs gqlerror.List, code model.ErrorCode) bool {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/auth"
 )
 
@@ -26,8 +27,10 @@ type Authenticator interface {
 // principal in the request context (auth.WithPrincipal) and applies limiter per caller, and to
 // failed authentication attempts per client address.
 // Bad credentials are answered 401 with UNAUTHENTICATED and a WWW-Authenticate challenge, an
-// exhausted rate 429 with RATE_LIMITED and Retry-After, a failing key store 503. A request
-// without credentials goes on as anonymous: what it may do is the authorisation table's call.
+// exhausted rate 429 with RATE_LIMITED and Retry-After, a database outage while looking the key
+// up 503 with UNAVAILABLE and Retry-After (as the GraphQL layer answers one), any other failure
+// 500 with INTERNAL. A request without credentials goes on as anonymous: what it may do is the
+// authorisation table's call.
 func Authenticate(a Authenticator, limiter *auth.RateLimiter, log hclog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -48,9 +51,14 @@ func Authenticate(a Authenticator, limiter *auth.RateLimiter, log hclog.Logger) 
 				WriteGraphQLError(w, r, http.StatusUnauthorized, "UNAUTHENTICATED",
 					"the API key or token is invalid, expired or revoked")
 				return
+			case db.Unavailable(err):
+				log.Warn("authentication unavailable: the database cannot be reached", "error", err)
+				w.Header().Set("Retry-After", db.OutageRetryAfter)
+				WriteGraphQLError(w, r, http.StatusServiceUnavailable, "UNAVAILABLE", "the database cannot be reached; retry later")
+				return
 			case err != nil:
-				log.Error("authentication unavailable", "error", err)
-				WriteGraphQLError(w, r, http.StatusServiceUnavailable, "INTERNAL", "authentication is unavailable; try again")
+				log.Error("authentication failed", "error", err)
+				WriteGraphQLError(w, r, http.StatusInternalServerError, "INTERNAL", "internal error")
 				return
 			}
 			if ok, wait := limiter.Allow(p.RateKey); !ok {

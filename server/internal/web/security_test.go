@@ -3,6 +3,7 @@ package web_test
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,12 +11,14 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/auth"
 	"github.com/promogate/promogate/server/internal/web"
 )
 
 // fakeAuth accepts "Bearer good" as an admin key, "Bearer down" fails like a dead database,
-// anything else in the header is bad credentials, and no header is anonymous.
+// "Bearer broken" like a fault that is not an outage, anything else in the header is bad
+// credentials, and no header is anonymous.
 type fakeAuth struct{}
 
 func (fakeAuth) Authenticate(r *http.Request) (*auth.Principal, error) {
@@ -25,7 +28,9 @@ func (fakeAuth) Authenticate(r *http.Request) (*auth.Principal, error) {
 	case "Bearer good":
 		return &auth.Principal{Kind: auth.KindAPIKey, Roles: []auth.Role{auth.RoleAdmin}, KeyID: 1, KeyName: "k", RateKey: "key:1"}, nil
 	case "Bearer down":
-		return nil, errors.New("connection refused")
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+	case "Bearer broken":
+		return nil, errors.New("the key store answered nonsense")
 	}
 	return nil, auth.ErrUnauthenticated
 }
@@ -65,13 +70,14 @@ func serve(h http.Handler, method, path string, headers map[string]string, body 
 func TestAuthenticationMiddleware(t *testing.T) {
 	h := newHandler(nil)
 	for _, c := range []struct {
-		auth, want string
-		status     int
+		auth, want, retryAfter string
+		status                 int
 	}{
-		{"", "anonymous 2", 200},
-		{"Bearer good", "apikey:1:k 2", 200},
-		{"Bearer bad", `"UNAUTHENTICATED"`, 401},
-		{"Bearer down", `"INTERNAL"`, 503},
+		{"", "anonymous 2", "", 200},
+		{"Bearer good", "apikey:1:k 2", "", 200},
+		{"Bearer bad", `"UNAUTHENTICATED"`, "", 401},
+		{"Bearer down", `"UNAVAILABLE"`, db.OutageRetryAfter, 503},
+		{"Bearer broken", `"INTERNAL"`, "", 500},
 	} {
 		headers := map[string]string{}
 		if c.auth != "" {
@@ -80,6 +86,9 @@ func TestAuthenticationMiddleware(t *testing.T) {
 		rec := serve(h, "POST", "/graphql", headers, "{}")
 		if rec.Code != c.status || !strings.Contains(rec.Body.String(), c.want) {
 			t.Errorf("%q: expected %d %s, got %d %s", c.auth, c.status, c.want, rec.Code, rec.Body.String())
+		}
+		if got := rec.Header().Get("Retry-After"); got != c.retryAfter {
+			t.Errorf("%q: Retry-After %q, want %q", c.auth, got, c.retryAfter)
 		}
 		if c.status == 401 && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("401 without a Bearer challenge: %v", rec.Header())
