@@ -66,7 +66,8 @@ func browserTools(t *testing.T) (node, chromium string) {
 // weekend-double campaign on the demo programme from the plugin's form, see the plugin's field
 // error and fix it, simulate, activate; record an event through the API and see it in the
 // campaign's figures and in the member lookup; see a shadow run's diff and promote it; export April 2021's fulfilment list of the gift
-// programme as CSV and mark a gift delivered; a frontend key cannot reach the admin pages; no request leaves the server.
+// programme as CSV and mark a gift delivered; backtest a draft of the gift programme over 2021 and see its two gifts
+// charted per day; a frontend key cannot reach the admin pages; no request leaves the server.
 // Screenshots of each page go to e2e/artifacts/console.
 func TestConsoleInBrowser(t *testing.T) {
 	node, chromium := browserTools(t)

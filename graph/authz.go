@@ -110,9 +110,13 @@ var Authorization = map[string]access{
 	"Mutation.updateReward":          allow(marketing, admin),
 	"Mutation.importRewardCodes":     allow(marketing, admin),
 	// Shadow runs of a campaign (docs/shadow.md).
-	"Mutation.attachShadow":  allow(marketing, admin),
-	"Mutation.promoteShadow": allow(marketing, admin),
-	"Mutation.dropShadow":    allow(marketing, admin),
+	"Mutation.attachShadow":   allow(marketing, admin),
+	"Mutation.promoteShadow":  allow(marketing, admin),
+	"Mutation.dropShadow":     allow(marketing, admin),
+	"Mutation.startBacktest":  allow(marketing, admin),
+	"Mutation.cancelBacktest": allow(marketing, admin),
+	"Query.backtest":          allow(marketing, admin),
+	"Query.backtests":         allow(marketing, admin),
 
 	// Admin: programmes, plugins, points corrections, keys, the development clock.
 	"Mutation.createProgram":      allow(admin),
@@ -229,6 +233,9 @@ var memberData = map[string]dataClass{
 	"Shadow": staffData, "ShadowDiff": staffData, "ShadowExampleConnection": staffData, "ShadowExampleEdge": staffData,
 	"ShadowExample": staffData, "ShadowDecision": staffData,
 	"CampaignFigures": staffData, "CampaignDayFigures": staffData, "CampaignTotals": staffData, "ReasonCount": staffData,
+	// A backtest lists members and what a draft campaign would have given them.
+	"Backtest": staffData, "BacktestTotals": staffData, "BacktestDay": staffData, "BacktestMemberConnection": staffData,
+	"BacktestMemberEdge": staffData, "BacktestMember": staffData, "BacktestBenefit": staffData,
 }
 
 // MemberDataClass returns how member tokens see the objects of a GraphQL type: "owned",

@@ -15,6 +15,7 @@ import (
 	"github.com/promogate/promogate/graph/model"
 	"github.com/promogate/promogate/graph/scalar"
 	"github.com/promogate/promogate/server/auth"
+	"github.com/promogate/promogate/server/backtest"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
@@ -88,6 +89,12 @@ var errorCodes = []struct {
 	{rewards.ErrRateLimited, model.ErrorCodeRateLimited},
 	{rewards.ErrPointsOutOfRange, model.ErrorCodePointsOutOfRange},
 	{rewards.ErrKindForbidden, model.ErrorCodeRewardKindForbidden},
+	{backtest.ErrNotFound, model.ErrorCodeBacktestNotFound},
+	{backtest.ErrInvalidPeriod, model.ErrorCodeInvalidPeriod},
+	{backtest.ErrInvalid, model.ErrorCodeInvalidInput},
+	{backtest.ErrNotDraft, model.ErrorCodeCampaignNotDraft},
+	{backtest.ErrRunning, model.ErrorCodeBacktestRunning},
+	{backtest.ErrFinished, model.ErrorCodeBacktestFinished},
 	{auth.ErrKeyNotFound, model.ErrorCodeAPIKeyNotFound},
 	{auth.ErrInvalid, model.ErrorCodeInvalidInput},
 	{auth.ErrUnauthenticated, model.ErrorCodeUnauthenticated},

@@ -17,6 +17,7 @@ import (
 	"github.com/promogate/promogate/graph/model"
 	"github.com/promogate/promogate/graph/scalar"
 	"github.com/promogate/promogate/server/auth"
+	"github.com/promogate/promogate/server/backtest"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
@@ -46,6 +47,10 @@ type ResolverRoot interface {
 	ApiKey() ApiKeyResolver
 	AppliedEffect() AppliedEffectResolver
 	AuditEntry() AuditEntryResolver
+	Backtest() BacktestResolver
+	BacktestBenefit() BacktestBenefitResolver
+	BacktestDay() BacktestDayResolver
+	BacktestMember() BacktestMemberResolver
 	Balance() BalanceResolver
 	Benefit() BenefitResolver
 	Campaign() CampaignResolver
@@ -144,6 +149,91 @@ type ComplexityRoot struct {
 	AuditEntryEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	Backtest struct {
+		Campaign      func(childComplexity int) int
+		Config        func(childComplexity int) int
+		Cost          func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		Days          func(childComplexity int) int
+		Error         func(childComplexity int) int
+		EventsDone    func(childComplexity int) int
+		EventsTotal   func(childComplexity int) int
+		FinishedAt    func(childComplexity int) int
+		From          func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Members       func(childComplexity int, first *int64, after *string) int
+		PluginName    func(childComplexity int) int
+		PluginSHA256  func(childComplexity int) int
+		PluginVersion func(childComplexity int) int
+		Progress      func(childComplexity int) int
+		SimulatedTo   func(childComplexity int) int
+		StartedBy     func(childComplexity int) int
+		Status        func(childComplexity int) int
+		To            func(childComplexity int) int
+		Totals        func(childComplexity int) int
+	}
+
+	BacktestBenefit struct {
+		Attributes func(childComplexity int) int
+		GrantedAt  func(childComplexity int) int
+		Key        func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		Percent    func(childComplexity int) int
+		Recipient  func(childComplexity int) int
+		Title      func(childComplexity int) int
+		ValidFrom  func(childComplexity int) int
+		ValidUntil func(childComplexity int) int
+	}
+
+	BacktestDay struct {
+		BenefitsGranted func(childComplexity int) int
+		Date            func(childComplexity int) int
+		EventsEvaluated func(childComplexity int) int
+		MembersReached  func(childComplexity int) int
+		PointsDebited   func(childComplexity int) int
+		PointsIssued    func(childComplexity int) int
+	}
+
+	BacktestMember struct {
+		Available       func(childComplexity int) int
+		Benefits        func(childComplexity int) int
+		BenefitsGranted func(childComplexity int) int
+		Enrolled        func(childComplexity int) int
+		EventsEvaluated func(childComplexity int) int
+		Member          func(childComplexity int) int
+		Pending         func(childComplexity int) int
+		PointsDebited   func(childComplexity int) int
+		PointsIssued    func(childComplexity int) int
+		Tier            func(childComplexity int) int
+	}
+
+	BacktestMemberConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	BacktestMemberEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	BacktestTotals struct {
+		Applied             func(childComplexity int) int
+		BenefitsGranted     func(childComplexity int) int
+		EnrollmentsAccepted func(childComplexity int) int
+		EnrollmentsReplayed func(childComplexity int) int
+		EventsEvaluated     func(childComplexity int) int
+		HookRuns            func(childComplexity int) int
+		MembersReached      func(childComplexity int) int
+		NoEffect            func(childComplexity int) int
+		Notifications       func(childComplexity int) int
+		PointsDebited       func(childComplexity int) int
+		PointsIssued        func(childComplexity int) int
+		Refused             func(childComplexity int) int
+		Rejected            func(childComplexity int) int
+		TierChanges         func(childComplexity int) int
 	}
 
 	Balance struct {
@@ -417,6 +507,7 @@ type ComplexityRoot struct {
 		AdjustPoints          func(childComplexity int, memberID string, program string, amount int64, reason string, idempotencyKey string) int
 		ApplyReferralCode     func(childComplexity int, memberID string, code string) int
 		AttachShadow          func(childComplexity int, input model.AttachShadowInput) int
+		CancelBacktest        func(childComplexity int, id string) int
 		CreateAPIKey          func(childComplexity int, input model.CreateAPIKeyInput) int
 		CreateCampaign        func(childComplexity int, input model.CreateCampaignInput) int
 		CreateProgram         func(childComplexity int, input model.CreateProgramInput) int
@@ -440,6 +531,7 @@ type ComplexityRoot struct {
 		SetFulfillmentStatus  func(childComplexity int, input model.SetFulfillmentStatusInput) int
 		SetParticipantsPublic func(childComplexity int, id string, public bool) int
 		SimulateCampaign      func(childComplexity int, id string, events []model.EventInput) int
+		StartBacktest         func(childComplexity int, input model.StartBacktestInput) int
 		UpdateCampaignConfig  func(childComplexity int, id string, config map[string]any) int
 		UpdateReward          func(childComplexity int, id string, input model.UpdateRewardInput) int
 		UpsertMember          func(childComplexity int, input model.UpsertMemberInput) int
@@ -542,6 +634,8 @@ type ComplexityRoot struct {
 	Query struct {
 		APIKeys            func(childComplexity int, includeRevoked *bool, first *int64, after *string) int
 		AuditLog           func(childComplexity int, filter *model.AuditFilter, first *int64, after *string) int
+		Backtest           func(childComplexity int, id string) int
+		Backtests          func(childComplexity int, campaign string, first *int64) int
 		Campaign           func(childComplexity int, id *string, code *string) int
 		Campaigns          func(childComplexity int, filter *model.CampaignFilter, first *int64, after *string) int
 		CheckEligibility   func(childComplexity int, memberID string, campaignID string, answers map[string]any) int
@@ -853,6 +947,29 @@ type AuditEntryResolver interface {
 	Outcome(ctx context.Context, obj *auth.AuditEntry) (model.AuditOutcome, error)
 	ErrorCode(ctx context.Context, obj *auth.AuditEntry) (*string, error)
 }
+type BacktestResolver interface {
+	ID(ctx context.Context, obj *backtest.Backtest) (string, error)
+	Campaign(ctx context.Context, obj *backtest.Backtest) (*campaigns.Campaign, error)
+
+	Config(ctx context.Context, obj *backtest.Backtest) (map[string]any, error)
+
+	Status(ctx context.Context, obj *backtest.Backtest) (model.BacktestStatus, error)
+
+	Error(ctx context.Context, obj *backtest.Backtest) (*string, error)
+
+	Members(ctx context.Context, obj *backtest.Backtest, first *int64, after *string) (*model.BacktestMemberConnection, error)
+}
+type BacktestBenefitResolver interface {
+	Kind(ctx context.Context, obj *backtest.Benefit) (model.BenefitKind, error)
+
+	Percent(ctx context.Context, obj *backtest.Benefit) (float64, error)
+}
+type BacktestDayResolver interface {
+	Date(ctx context.Context, obj *backtest.Day) (*time.Time, error)
+}
+type BacktestMemberResolver interface {
+	Member(ctx context.Context, obj *backtest.MemberResult) (*members.Member, error)
+}
 type BalanceResolver interface {
 	Program(ctx context.Context, obj *ledger.Balance) (*ledger.Program, error)
 }
@@ -984,6 +1101,8 @@ type MutationResolver interface {
 	AttachShadow(ctx context.Context, input model.AttachShadowInput) (*shadow.Shadow, error)
 	PromoteShadow(ctx context.Context, campaignID string) (*shadow.Shadow, error)
 	DropShadow(ctx context.Context, campaignID string) (*shadow.Shadow, error)
+	StartBacktest(ctx context.Context, input model.StartBacktestInput) (*backtest.Backtest, error)
+	CancelBacktest(ctx context.Context, id string) (*backtest.Backtest, error)
 }
 type NotificationResolver interface {
 	ID(ctx context.Context, obj *notify.Notification) (string, error)
@@ -1038,6 +1157,8 @@ type QueryResolver interface {
 	AuditLog(ctx context.Context, filter *model.AuditFilter, first *int64, after *string) (*model.AuditEntryConnection, error)
 	Rewards(ctx context.Context, filter *model.RewardFilter, first *int64, after *string) (*model.RewardConnection, error)
 	Reward(ctx context.Context, id string) (*rewards.Reward, error)
+	Backtest(ctx context.Context, id string) (*backtest.Backtest, error)
+	Backtests(ctx context.Context, campaign string, first *int64) ([]backtest.Backtest, error)
 }
 type RedeemRejectionResolver interface {
 	Code(ctx context.Context, obj *rewards.Rejection) (model.RedeemRejectionCode, error)
@@ -1355,6 +1476,402 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEntryEdge.Node(childComplexity), true
+
+	case "Backtest.campaign":
+		if e.ComplexityRoot.Backtest.Campaign == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.Campaign(childComplexity), true
+	case "Backtest.config":
+		if e.ComplexityRoot.Backtest.Config == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.Config(childComplexity), true
+	case "Backtest.cost":
+		if e.ComplexityRoot.Backtest.Cost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.Cost(childComplexity), true
+	case "Backtest.createdAt":
+		if e.ComplexityRoot.Backtest.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.CreatedAt(childComplexity), true
+	case "Backtest.days":
+		if e.ComplexityRoot.Backtest.Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.Days(childComplexity), true
+	case "Backtest.error":
+		if e.ComplexityRoot.Backtest.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.Error(childComplexity), true
+	case "Backtest.eventsDone":
+		if e.ComplexityRoot.Backtest.EventsDone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.EventsDone(childComplexity), true
+	case "Backtest.eventsTotal":
+		if e.ComplexityRoot.Backtest.EventsTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.EventsTotal(childComplexity), true
+	case "Backtest.finishedAt":
+		if e.ComplexityRoot.Backtest.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.FinishedAt(childComplexity), true
+	case "Backtest.from":
+		if e.ComplexityRoot.Backtest.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.From(childComplexity), true
+	case "Backtest.id":
+		if e.ComplexityRoot.Backtest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.ID(childComplexity), true
+	case "Backtest.members":
+		if e.ComplexityRoot.Backtest.Members == nil {
+			break
+		}
+
+		args, err := ec.field_Backtest_members_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Backtest.Members(childComplexity, args["first"].(*int64), args["after"].(*string)), true
+	case "Backtest.plugin":
+		if e.ComplexityRoot.Backtest.PluginName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.PluginName(childComplexity), true
+	case "Backtest.pluginChecksum":
+		if e.ComplexityRoot.Backtest.PluginSHA256 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.PluginSHA256(childComplexity), true
+	case "Backtest.pluginVersion":
+		if e.ComplexityRoot.Backtest.PluginVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.PluginVersion(childComplexity), true
+	case "Backtest.progress":
+		if e.ComplexityRoot.Backtest.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.Progress(childComplexity), true
+	case "Backtest.simulatedTo":
+		if e.ComplexityRoot.Backtest.SimulatedTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.SimulatedTo(childComplexity), true
+	case "Backtest.startedBy":
+		if e.ComplexityRoot.Backtest.StartedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.StartedBy(childComplexity), true
+	case "Backtest.status":
+		if e.ComplexityRoot.Backtest.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.Status(childComplexity), true
+	case "Backtest.to":
+		if e.ComplexityRoot.Backtest.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.To(childComplexity), true
+	case "Backtest.totals":
+		if e.ComplexityRoot.Backtest.Totals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Backtest.Totals(childComplexity), true
+
+	case "BacktestBenefit.attributes":
+		if e.ComplexityRoot.BacktestBenefit.Attributes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestBenefit.Attributes(childComplexity), true
+	case "BacktestBenefit.grantedAt":
+		if e.ComplexityRoot.BacktestBenefit.GrantedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestBenefit.GrantedAt(childComplexity), true
+	case "BacktestBenefit.key":
+		if e.ComplexityRoot.BacktestBenefit.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestBenefit.Key(childComplexity), true
+	case "BacktestBenefit.kind":
+		if e.ComplexityRoot.BacktestBenefit.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestBenefit.Kind(childComplexity), true
+	case "BacktestBenefit.percent":
+		if e.ComplexityRoot.BacktestBenefit.Percent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestBenefit.Percent(childComplexity), true
+	case "BacktestBenefit.recipient":
+		if e.ComplexityRoot.BacktestBenefit.Recipient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestBenefit.Recipient(childComplexity), true
+	case "BacktestBenefit.title":
+		if e.ComplexityRoot.BacktestBenefit.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestBenefit.Title(childComplexity), true
+	case "BacktestBenefit.validFrom":
+		if e.ComplexityRoot.BacktestBenefit.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestBenefit.ValidFrom(childComplexity), true
+	case "BacktestBenefit.validUntil":
+		if e.ComplexityRoot.BacktestBenefit.ValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestBenefit.ValidUntil(childComplexity), true
+
+	case "BacktestDay.benefitsGranted":
+		if e.ComplexityRoot.BacktestDay.BenefitsGranted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestDay.BenefitsGranted(childComplexity), true
+	case "BacktestDay.date":
+		if e.ComplexityRoot.BacktestDay.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestDay.Date(childComplexity), true
+	case "BacktestDay.eventsEvaluated":
+		if e.ComplexityRoot.BacktestDay.EventsEvaluated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestDay.EventsEvaluated(childComplexity), true
+	case "BacktestDay.membersReached":
+		if e.ComplexityRoot.BacktestDay.MembersReached == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestDay.MembersReached(childComplexity), true
+	case "BacktestDay.pointsDebited":
+		if e.ComplexityRoot.BacktestDay.PointsDebited == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestDay.PointsDebited(childComplexity), true
+	case "BacktestDay.pointsIssued":
+		if e.ComplexityRoot.BacktestDay.PointsIssued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestDay.PointsIssued(childComplexity), true
+
+	case "BacktestMember.available":
+		if e.ComplexityRoot.BacktestMember.Available == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestMember.Available(childComplexity), true
+	case "BacktestMember.benefits":
+		if e.ComplexityRoot.BacktestMember.Benefits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestMember.Benefits(childComplexity), true
+	case "BacktestMember.benefitsGranted":
+		if e.ComplexityRoot.BacktestMember.BenefitsGranted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestMember.BenefitsGranted(childComplexity), true
+	case "BacktestMember.enrolled":
+		if e.ComplexityRoot.BacktestMember.Enrolled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestMember.Enrolled(childComplexity), true
+	case "BacktestMember.eventsEvaluated":
+		if e.ComplexityRoot.BacktestMember.EventsEvaluated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestMember.EventsEvaluated(childComplexity), true
+	case "BacktestMember.member":
+		if e.ComplexityRoot.BacktestMember.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestMember.Member(childComplexity), true
+	case "BacktestMember.pending":
+		if e.ComplexityRoot.BacktestMember.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestMember.Pending(childComplexity), true
+	case "BacktestMember.pointsDebited":
+		if e.ComplexityRoot.BacktestMember.PointsDebited == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestMember.PointsDebited(childComplexity), true
+	case "BacktestMember.pointsIssued":
+		if e.ComplexityRoot.BacktestMember.PointsIssued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestMember.PointsIssued(childComplexity), true
+	case "BacktestMember.tier":
+		if e.ComplexityRoot.BacktestMember.Tier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestMember.Tier(childComplexity), true
+
+	case "BacktestMemberConnection.edges":
+		if e.ComplexityRoot.BacktestMemberConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestMemberConnection.Edges(childComplexity), true
+	case "BacktestMemberConnection.pageInfo":
+		if e.ComplexityRoot.BacktestMemberConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestMemberConnection.PageInfo(childComplexity), true
+
+	case "BacktestMemberEdge.cursor":
+		if e.ComplexityRoot.BacktestMemberEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestMemberEdge.Cursor(childComplexity), true
+	case "BacktestMemberEdge.node":
+		if e.ComplexityRoot.BacktestMemberEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestMemberEdge.Node(childComplexity), true
+
+	case "BacktestTotals.applied":
+		if e.ComplexityRoot.BacktestTotals.Applied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestTotals.Applied(childComplexity), true
+	case "BacktestTotals.benefitsGranted":
+		if e.ComplexityRoot.BacktestTotals.BenefitsGranted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestTotals.BenefitsGranted(childComplexity), true
+	case "BacktestTotals.enrollmentsAccepted":
+		if e.ComplexityRoot.BacktestTotals.EnrollmentsAccepted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestTotals.EnrollmentsAccepted(childComplexity), true
+	case "BacktestTotals.enrollmentsReplayed":
+		if e.ComplexityRoot.BacktestTotals.EnrollmentsReplayed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestTotals.EnrollmentsReplayed(childComplexity), true
+	case "BacktestTotals.eventsEvaluated":
+		if e.ComplexityRoot.BacktestTotals.EventsEvaluated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestTotals.EventsEvaluated(childComplexity), true
+	case "BacktestTotals.hookRuns":
+		if e.ComplexityRoot.BacktestTotals.HookRuns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestTotals.HookRuns(childComplexity), true
+	case "BacktestTotals.membersReached":
+		if e.ComplexityRoot.BacktestTotals.MembersReached == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestTotals.MembersReached(childComplexity), true
+	case "BacktestTotals.noEffect":
+		if e.ComplexityRoot.BacktestTotals.NoEffect == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestTotals.NoEffect(childComplexity), true
+	case "BacktestTotals.notifications":
+		if e.ComplexityRoot.BacktestTotals.Notifications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestTotals.Notifications(childComplexity), true
+	case "BacktestTotals.pointsDebited":
+		if e.ComplexityRoot.BacktestTotals.PointsDebited == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestTotals.PointsDebited(childComplexity), true
+	case "BacktestTotals.pointsIssued":
+		if e.ComplexityRoot.BacktestTotals.PointsIssued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestTotals.PointsIssued(childComplexity), true
+	case "BacktestTotals.refused":
+		if e.ComplexityRoot.BacktestTotals.Refused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestTotals.Refused(childComplexity), true
+	case "BacktestTotals.rejected":
+		if e.ComplexityRoot.BacktestTotals.Rejected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestTotals.Rejected(childComplexity), true
+	case "BacktestTotals.tierChanges":
+		if e.ComplexityRoot.BacktestTotals.TierChanges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BacktestTotals.TierChanges(childComplexity), true
 
 	case "Balance.available":
 		if e.ComplexityRoot.Balance.Available == nil {
@@ -2534,6 +3051,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AttachShadow(childComplexity, args["input"].(model.AttachShadowInput)), true
+	case "Mutation.cancelBacktest":
+		if e.ComplexityRoot.Mutation.CancelBacktest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelBacktest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelBacktest(childComplexity, args["id"].(string)), true
 	case "Mutation.createApiKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -2787,6 +3315,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SimulateCampaign(childComplexity, args["id"].(string), args["events"].([]model.EventInput)), true
+	case "Mutation.startBacktest":
+		if e.ComplexityRoot.Mutation.StartBacktest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startBacktest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartBacktest(childComplexity, args["input"].(model.StartBacktestInput)), true
 	case "Mutation.updateCampaignConfig":
 		if e.ComplexityRoot.Mutation.UpdateCampaignConfig == nil {
 			break
@@ -3203,6 +3742,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLog(childComplexity, args["filter"].(*model.AuditFilter), args["first"].(*int64), args["after"].(*string)), true
+	case "Query.backtest":
+		if e.ComplexityRoot.Query.Backtest == nil {
+			break
+		}
+
+		args, err := ec.field_Query_backtest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Backtest(childComplexity, args["id"].(string)), true
+	case "Query.backtests":
+		if e.ComplexityRoot.Query.Backtests == nil {
+			break
+		}
+
+		args, err := ec.field_Query_backtests_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Backtests(childComplexity, args["campaign"].(string), args["first"].(*int64)), true
 	case "Query.campaign":
 		if e.ComplexityRoot.Query.Campaign == nil {
 			break
@@ -4435,9 +4996,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateRewardInput", ec.unmarshalInputCreateRewardInput),
 			graphql.NewInputUnmarshaler("EventInput", ec.unmarshalInputEventInput),
 			graphql.NewInputUnmarshaler("MemberFilter", ec.unmarshalInputMemberFilter),
+			graphql.NewInputUnmarshaler("PointValueInput", ec.unmarshalInputPointValueInput),
 			graphql.NewInputUnmarshaler("RegisterPluginInput", ec.unmarshalInputRegisterPluginInput),
 			graphql.NewInputUnmarshaler("RewardFilter", ec.unmarshalInputRewardFilter),
 			graphql.NewInputUnmarshaler("SetFulfillmentStatusInput", ec.unmarshalInputSetFulfillmentStatusInput),
+			graphql.NewInputUnmarshaler("StartBacktestInput", ec.unmarshalInputStartBacktestInput),
 			graphql.NewInputUnmarshaler("UpdateRewardInput", ec.unmarshalInputUpdateRewardInput),
 			graphql.NewInputUnmarshaler("UpsertMemberInput", ec.unmarshalInputUpsertMemberInput),
 		)
@@ -6312,6 +6875,188 @@ type EventConsequences {
   notifications: [Notification!]!
 }
 `, BuiltIn: false},
+	{Name: "../backtest.graphqls", Input: `# Backtests: a draft campaign (its plugin version and configuration) run over the recorded
+# history of a past period as if it had been live, writing nothing live. See docs/backtest.md.
+
+extend enum ErrorCode {
+  "A backtest's period is missing, empty, reversed or reaches into the future; the message names the field (` + "`" + `from` + "`" + `, ` + "`" + `to` + "`" + `)."
+  INVALID_PERIOD
+  "The campaign is not a draft: only draft campaigns are backtested."
+  CAMPAIGN_NOT_DRAFT
+  "A backtest of the campaign is running already (one at a time per campaign): wait for it or cancel it."
+  BACKTEST_RUNNING
+  "No backtest matches."
+  BACKTEST_NOT_FOUND
+  "The backtest is done, failed or cancelled already: only a running backtest can be cancelled."
+  BACKTEST_FINISHED
+}
+
+extend type Query {
+  "A backtest by id; null when none."
+  backtest(id: ID!): Backtest
+  "A campaign's backtests, newest first. Errors: CAMPAIGN_NOT_FOUND, INVALID_INPUT (` + "`" + `first` + "`" + ` outside 0..100)."
+  backtests(campaign: ID!, first: Int = 10): [Backtest!]!
+}
+
+extend type Mutation {
+  """
+  Starts a backtest of a draft campaign over [from, to): its recorded events and the enrolments
+  recorded in its programme's other campaigns are replayed in time order, and the plugin's
+  scheduled hooks run at their due times in the campaign's time zone, on simulated members
+  that start empty. Nothing live is written. The backtest runs in the background (poll
+  ` + "`" + `backtest(id)` + "`" + ` for its progress) and survives a restart of the core. ` + "`" + `pluginVersion` + "`" + ` and
+  ` + "`" + `config` + "`" + ` replace the draft's for this backtest only. Errors: CAMPAIGN_NOT_FOUND,
+  CAMPAIGN_NOT_DRAFT, INVALID_PERIOD, PLUGIN_NOT_FOUND (the version is not registered),
+  INVALID_CONFIG (` + "`" + `extensions.fields` + "`" + `), INVALID_INPUT, BACKTEST_RUNNING, PLUGIN_UNAVAILABLE.
+  """
+  startBacktest(input: StartBacktestInput!): Backtest!
+  "Cancels a running backtest; what it computed so far is kept. Errors: BACKTEST_NOT_FOUND, BACKTEST_FINISHED."
+  cancelBacktest(id: ID!): Backtest!
+}
+
+input StartBacktestInput {
+  "The draft campaign (a Campaign id)."
+  campaign: ID!
+  "The start of the period (inclusive)."
+  from: Time!
+  "The end of the period (exclusive); not after programme time now."
+  to: Time!
+  "A registered version of the campaign's plugin to run instead of the draft's."
+  pluginVersion: String
+  "A configuration to run instead of the draft's; the plugin checks it."
+  config: JSON
+  "The money value of points, for the backtest's cost; none: no cost."
+  pointValue: PointValueInput
+}
+
+"The money value of points: ` + "`" + `minorUnits` + "`" + ` minor currency units (e.g. cents) per ` + "`" + `points` + "`" + ` points."
+input PointValueInput {
+  minorUnits: Int!
+  points: Int!
+}
+
+enum BacktestStatus {
+  RUNNING
+  DONE
+  FAILED
+  CANCELLED
+}
+
+"A backtest: what a draft campaign would have done over a past period."
+type Backtest {
+  id: ID!
+  campaign: Campaign!
+  plugin: String!
+  pluginVersion: String!
+  "The SHA-256 of the plugin binary the backtest runs."
+  pluginChecksum: String!
+  config: JSON!
+  from: Time!
+  to: Time!
+  status: BacktestStatus!
+  "The fraction of the period simulated, 0 to 1."
+  progress: Float!
+  "The simulated time reached (at the last checkpoint)."
+  simulatedTo: Time
+  "Recorded events of the period whose type the plugin evaluates."
+  eventsTotal: Int!
+  "Of them, those replayed so far."
+  eventsDone: Int!
+  "Why the backtest failed; null unless FAILED."
+  error: String
+  "The API key that started it."
+  startedBy: String!
+  createdAt: Time!
+  finishedAt: Time
+  totals: BacktestTotals!
+  "The money value of the points issued in minor units (rounded down); null without a point value."
+  cost: Int
+  "One entry per day (in the campaign's time zone) on which something was evaluated or granted, in order."
+  days: [BacktestDay!]!
+  "The members the simulated campaign evaluated or enrolled, in member order. Errors: INVALID_INPUT."
+  members(first: Int = 20, after: String): BacktestMemberConnection!
+}
+
+"What the simulated campaign did over the whole period."
+type BacktestTotals {
+  "Recorded events the plugin decided on."
+  eventsEvaluated: Int!
+  "Decisions (on events, enrolments and hook runs) whose effects were applied."
+  applied: Int!
+  "Decisions without effects."
+  noEffect: Int!
+  "Decisions the plugin rejected (events and refused enrolments)."
+  rejected: Int!
+  "Decisions the core would refuse (invalid effects, a debit beyond the balance)."
+  refused: Int!
+  "Recorded enrolments replayed."
+  enrollmentsReplayed: Int!
+  "Of them, those the plugin accepted."
+  enrollmentsAccepted: Int!
+  "Scheduled hook occurrences run."
+  hookRuns: Int!
+  pointsIssued: Int!
+  pointsDebited: Int!
+  benefitsGranted: Int!
+  tierChanges: Int!
+  notifications: Int!
+  "Members given or taken something (points, a benefit, a tier, a message)."
+  membersReached: Int!
+}
+
+"One day of a backtest."
+type BacktestDay {
+  date: Date!
+  eventsEvaluated: Int!
+  pointsIssued: Int!
+  pointsDebited: Int!
+  benefitsGranted: Int!
+  membersReached: Int!
+}
+
+type BacktestMemberConnection {
+  edges: [BacktestMemberEdge!]!
+  pageInfo: PageInfo!
+}
+
+type BacktestMemberEdge {
+  cursor: String!
+  node: BacktestMember!
+}
+
+"What the simulated campaign did for one member."
+type BacktestMember {
+  member: Member!
+  eventsEvaluated: Int!
+  pointsIssued: Int!
+  pointsDebited: Int!
+  benefitsGranted: Int!
+  "The simulated balance at the end of the period."
+  available: Int!
+  pending: Int!
+  "The simulated tier at the end of the period."
+  tier: String
+  "Whether the simulated campaign accepted an enrolment of the member."
+  enrolled: Boolean!
+  "The benefits the simulated campaign granted, in order."
+  benefits: [BacktestBenefit!]!
+}
+
+"A benefit the simulated campaign granted."
+type BacktestBenefit {
+  key: String!
+  kind: BenefitKind!
+  title: String!
+  recipient: String!
+  "Discount in percent, e.g. 25.01."
+  percent: Float!
+  validFrom: Time
+  validUntil: Time
+  "The simulated time of the grant."
+  grantedAt: Time!
+  attributes: JSON!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -6439,6 +7184,176 @@ func (ec *executionContext) childFields_AuditEntryEdge(ctx context.Context, fiel
 		return ec.fieldContext_AuditEntryEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEntryEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Backtest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Backtest_id(ctx, field)
+	case "campaign":
+		return ec.fieldContext_Backtest_campaign(ctx, field)
+	case "plugin":
+		return ec.fieldContext_Backtest_plugin(ctx, field)
+	case "pluginVersion":
+		return ec.fieldContext_Backtest_pluginVersion(ctx, field)
+	case "pluginChecksum":
+		return ec.fieldContext_Backtest_pluginChecksum(ctx, field)
+	case "config":
+		return ec.fieldContext_Backtest_config(ctx, field)
+	case "from":
+		return ec.fieldContext_Backtest_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Backtest_to(ctx, field)
+	case "status":
+		return ec.fieldContext_Backtest_status(ctx, field)
+	case "progress":
+		return ec.fieldContext_Backtest_progress(ctx, field)
+	case "simulatedTo":
+		return ec.fieldContext_Backtest_simulatedTo(ctx, field)
+	case "eventsTotal":
+		return ec.fieldContext_Backtest_eventsTotal(ctx, field)
+	case "eventsDone":
+		return ec.fieldContext_Backtest_eventsDone(ctx, field)
+	case "error":
+		return ec.fieldContext_Backtest_error(ctx, field)
+	case "startedBy":
+		return ec.fieldContext_Backtest_startedBy(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Backtest_createdAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_Backtest_finishedAt(ctx, field)
+	case "totals":
+		return ec.fieldContext_Backtest_totals(ctx, field)
+	case "cost":
+		return ec.fieldContext_Backtest_cost(ctx, field)
+	case "days":
+		return ec.fieldContext_Backtest_days(ctx, field)
+	case "members":
+		return ec.fieldContext_Backtest_members(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Backtest", field.Name)
+}
+
+func (ec *executionContext) childFields_BacktestBenefit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_BacktestBenefit_key(ctx, field)
+	case "kind":
+		return ec.fieldContext_BacktestBenefit_kind(ctx, field)
+	case "title":
+		return ec.fieldContext_BacktestBenefit_title(ctx, field)
+	case "recipient":
+		return ec.fieldContext_BacktestBenefit_recipient(ctx, field)
+	case "percent":
+		return ec.fieldContext_BacktestBenefit_percent(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_BacktestBenefit_validFrom(ctx, field)
+	case "validUntil":
+		return ec.fieldContext_BacktestBenefit_validUntil(ctx, field)
+	case "grantedAt":
+		return ec.fieldContext_BacktestBenefit_grantedAt(ctx, field)
+	case "attributes":
+		return ec.fieldContext_BacktestBenefit_attributes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BacktestBenefit", field.Name)
+}
+
+func (ec *executionContext) childFields_BacktestDay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "date":
+		return ec.fieldContext_BacktestDay_date(ctx, field)
+	case "eventsEvaluated":
+		return ec.fieldContext_BacktestDay_eventsEvaluated(ctx, field)
+	case "pointsIssued":
+		return ec.fieldContext_BacktestDay_pointsIssued(ctx, field)
+	case "pointsDebited":
+		return ec.fieldContext_BacktestDay_pointsDebited(ctx, field)
+	case "benefitsGranted":
+		return ec.fieldContext_BacktestDay_benefitsGranted(ctx, field)
+	case "membersReached":
+		return ec.fieldContext_BacktestDay_membersReached(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BacktestDay", field.Name)
+}
+
+func (ec *executionContext) childFields_BacktestMember(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "member":
+		return ec.fieldContext_BacktestMember_member(ctx, field)
+	case "eventsEvaluated":
+		return ec.fieldContext_BacktestMember_eventsEvaluated(ctx, field)
+	case "pointsIssued":
+		return ec.fieldContext_BacktestMember_pointsIssued(ctx, field)
+	case "pointsDebited":
+		return ec.fieldContext_BacktestMember_pointsDebited(ctx, field)
+	case "benefitsGranted":
+		return ec.fieldContext_BacktestMember_benefitsGranted(ctx, field)
+	case "available":
+		return ec.fieldContext_BacktestMember_available(ctx, field)
+	case "pending":
+		return ec.fieldContext_BacktestMember_pending(ctx, field)
+	case "tier":
+		return ec.fieldContext_BacktestMember_tier(ctx, field)
+	case "enrolled":
+		return ec.fieldContext_BacktestMember_enrolled(ctx, field)
+	case "benefits":
+		return ec.fieldContext_BacktestMember_benefits(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BacktestMember", field.Name)
+}
+
+func (ec *executionContext) childFields_BacktestMemberConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_BacktestMemberConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_BacktestMemberConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BacktestMemberConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_BacktestMemberEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_BacktestMemberEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_BacktestMemberEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BacktestMemberEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_BacktestTotals(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "eventsEvaluated":
+		return ec.fieldContext_BacktestTotals_eventsEvaluated(ctx, field)
+	case "applied":
+		return ec.fieldContext_BacktestTotals_applied(ctx, field)
+	case "noEffect":
+		return ec.fieldContext_BacktestTotals_noEffect(ctx, field)
+	case "rejected":
+		return ec.fieldContext_BacktestTotals_rejected(ctx, field)
+	case "refused":
+		return ec.fieldContext_BacktestTotals_refused(ctx, field)
+	case "enrollmentsReplayed":
+		return ec.fieldContext_BacktestTotals_enrollmentsReplayed(ctx, field)
+	case "enrollmentsAccepted":
+		return ec.fieldContext_BacktestTotals_enrollmentsAccepted(ctx, field)
+	case "hookRuns":
+		return ec.fieldContext_BacktestTotals_hookRuns(ctx, field)
+	case "pointsIssued":
+		return ec.fieldContext_BacktestTotals_pointsIssued(ctx, field)
+	case "pointsDebited":
+		return ec.fieldContext_BacktestTotals_pointsDebited(ctx, field)
+	case "benefitsGranted":
+		return ec.fieldContext_BacktestTotals_benefitsGranted(ctx, field)
+	case "tierChanges":
+		return ec.fieldContext_BacktestTotals_tierChanges(ctx, field)
+	case "notifications":
+		return ec.fieldContext_BacktestTotals_notifications(ctx, field)
+	case "membersReached":
+		return ec.fieldContext_BacktestTotals_membersReached(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BacktestTotals", field.Name)
 }
 
 func (ec *executionContext) childFields_Balance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7807,6 +8722,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Backtest_members_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Campaign_figures_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8194,6 +9131,20 @@ func (ec *executionContext) field_Mutation_attachShadow_args(ctx context.Context
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelBacktest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -8639,6 +9590,20 @@ func (ec *executionContext) field_Mutation_simulateCampaign_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_startBacktest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.StartBacktestInput, error) {
+			return ec.unmarshalNStartBacktestInput2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐStartBacktestInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateCampaignConfig_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8768,6 +9733,42 @@ func (ec *executionContext) field_Query_auditLog_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_backtest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_backtests_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "campaign",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["campaign"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOInt2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -10090,6 +11091,1571 @@ func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Backtest_id(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Backtest().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Backtest_campaign(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_campaign(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Backtest().Campaign(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *campaigns.Campaign) graphql.Marshaler {
+			return ec.marshalNCampaign2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋcampaignsᚐCampaign(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_campaign(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Backtest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Campaign(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Backtest_plugin(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_plugin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PluginName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_plugin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, false, false, "String")
+}
+
+func (ec *executionContext) _Backtest_pluginVersion(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_pluginVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PluginVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_pluginVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, false, false, "String")
+}
+
+func (ec *executionContext) _Backtest_pluginChecksum(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_pluginChecksum(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PluginSHA256, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_pluginChecksum(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, false, false, "String")
+}
+
+func (ec *executionContext) _Backtest_config(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_config(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Backtest().Config(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
+			return ec.marshalNJSON2map(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_config(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, true, true, "JSON")
+}
+
+func (ec *executionContext) _Backtest_from(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Backtest_to(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Backtest_status(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Backtest().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.BacktestStatus) graphql.Marshaler {
+			return ec.marshalNBacktestStatus2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐBacktestStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, true, true, "BacktestStatus")
+}
+
+func (ec *executionContext) _Backtest_progress(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Progress(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_progress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, true, false, "Float")
+}
+
+func (ec *executionContext) _Backtest_simulatedTo(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_simulatedTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SimulatedTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_simulatedTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Backtest_eventsTotal(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_eventsTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventsTotal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_eventsTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Backtest_eventsDone(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_eventsDone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventsDone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_eventsDone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Backtest_error(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Backtest().Error(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, true, true, "String")
+}
+
+func (ec *executionContext) _Backtest_startedBy(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_startedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_startedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, false, false, "String")
+}
+
+func (ec *executionContext) _Backtest_createdAt(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Backtest_finishedAt(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Backtest_totals(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_totals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Totals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v backtest.Totals) graphql.Marshaler {
+			return ec.marshalNBacktestTotals2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐTotals(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_totals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Backtest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BacktestTotals(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Backtest_cost(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_cost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cost(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_cost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Backtest", field, true, false, "Int")
+}
+
+func (ec *executionContext) _Backtest_days(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Days, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []backtest.Day) graphql.Marshaler {
+			return ec.marshalNBacktestDay2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐDayᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Backtest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BacktestDay(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Backtest_members(ctx context.Context, field graphql.CollectedField, obj *backtest.Backtest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Backtest_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Backtest().Members(ctx, obj, fc.Args["first"].(*int64), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BacktestMemberConnection) graphql.Marshaler {
+			return ec.marshalNBacktestMemberConnection2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐBacktestMemberConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Backtest_members(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Backtest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BacktestMemberConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Backtest_members_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BacktestBenefit_key(ctx context.Context, field graphql.CollectedField, obj *backtest.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestBenefit_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestBenefit_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestBenefit", field, false, false, "String")
+}
+
+func (ec *executionContext) _BacktestBenefit_kind(ctx context.Context, field graphql.CollectedField, obj *backtest.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestBenefit_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BacktestBenefit().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.BenefitKind) graphql.Marshaler {
+			return ec.marshalNBenefitKind2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐBenefitKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestBenefit_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestBenefit", field, true, true, "BenefitKind")
+}
+
+func (ec *executionContext) _BacktestBenefit_title(ctx context.Context, field graphql.CollectedField, obj *backtest.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestBenefit_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestBenefit_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestBenefit", field, false, false, "String")
+}
+
+func (ec *executionContext) _BacktestBenefit_recipient(ctx context.Context, field graphql.CollectedField, obj *backtest.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestBenefit_recipient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recipient, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestBenefit_recipient(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestBenefit", field, false, false, "String")
+}
+
+func (ec *executionContext) _BacktestBenefit_percent(ctx context.Context, field graphql.CollectedField, obj *backtest.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestBenefit_percent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BacktestBenefit().Percent(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestBenefit_percent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestBenefit", field, true, true, "Float")
+}
+
+func (ec *executionContext) _BacktestBenefit_validFrom(ctx context.Context, field graphql.CollectedField, obj *backtest.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestBenefit_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestBenefit_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestBenefit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BacktestBenefit_validUntil(ctx context.Context, field graphql.CollectedField, obj *backtest.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestBenefit_validUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestBenefit_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestBenefit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BacktestBenefit_grantedAt(ctx context.Context, field graphql.CollectedField, obj *backtest.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestBenefit_grantedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GrantedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestBenefit_grantedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestBenefit", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BacktestBenefit_attributes(ctx context.Context, field graphql.CollectedField, obj *backtest.Benefit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestBenefit_attributes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attributes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
+			return ec.marshalNJSON2map(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestBenefit_attributes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestBenefit", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _BacktestDay_date(ctx context.Context, field graphql.CollectedField, obj *backtest.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestDay_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BacktestDay().Date(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalNDate2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestDay_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestDay", field, true, true, "Date")
+}
+
+func (ec *executionContext) _BacktestDay_eventsEvaluated(ctx context.Context, field graphql.CollectedField, obj *backtest.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestDay_eventsEvaluated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventsEvaluated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestDay_eventsEvaluated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestDay", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestDay_pointsIssued(ctx context.Context, field graphql.CollectedField, obj *backtest.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestDay_pointsIssued(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointsIssued, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestDay_pointsIssued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestDay", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestDay_pointsDebited(ctx context.Context, field graphql.CollectedField, obj *backtest.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestDay_pointsDebited(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointsDebited, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestDay_pointsDebited(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestDay", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestDay_benefitsGranted(ctx context.Context, field graphql.CollectedField, obj *backtest.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestDay_benefitsGranted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BenefitsGranted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestDay_benefitsGranted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestDay", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestDay_membersReached(ctx context.Context, field graphql.CollectedField, obj *backtest.Day) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestDay_membersReached(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MembersReached, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestDay_membersReached(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestDay", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestMember_member(ctx context.Context, field graphql.CollectedField, obj *backtest.MemberResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestMember_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BacktestMember().Member(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *members.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋmembersᚐMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestMember_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BacktestMember",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BacktestMember_eventsEvaluated(ctx context.Context, field graphql.CollectedField, obj *backtest.MemberResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestMember_eventsEvaluated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventsEvaluated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestMember_eventsEvaluated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestMember", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestMember_pointsIssued(ctx context.Context, field graphql.CollectedField, obj *backtest.MemberResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestMember_pointsIssued(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointsIssued, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestMember_pointsIssued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestMember", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestMember_pointsDebited(ctx context.Context, field graphql.CollectedField, obj *backtest.MemberResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestMember_pointsDebited(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointsDebited, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestMember_pointsDebited(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestMember", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestMember_benefitsGranted(ctx context.Context, field graphql.CollectedField, obj *backtest.MemberResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestMember_benefitsGranted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BenefitsGranted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestMember_benefitsGranted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestMember", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestMember_available(ctx context.Context, field graphql.CollectedField, obj *backtest.MemberResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestMember_available(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Available, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestMember_available(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestMember", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestMember_pending(ctx context.Context, field graphql.CollectedField, obj *backtest.MemberResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestMember_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pending, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestMember_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestMember", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestMember_tier(ctx context.Context, field graphql.CollectedField, obj *backtest.MemberResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestMember_tier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestMember_tier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestMember", field, false, false, "String")
+}
+
+func (ec *executionContext) _BacktestMember_enrolled(ctx context.Context, field graphql.CollectedField, obj *backtest.MemberResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestMember_enrolled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enrolled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestMember_enrolled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestMember", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _BacktestMember_benefits(ctx context.Context, field graphql.CollectedField, obj *backtest.MemberResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestMember_benefits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Benefits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []backtest.Benefit) graphql.Marshaler {
+			return ec.marshalNBacktestBenefit2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐBenefitᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestMember_benefits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BacktestMember",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BacktestBenefit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BacktestMemberConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.BacktestMemberConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestMemberConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.BacktestMemberEdge) graphql.Marshaler {
+			return ec.marshalNBacktestMemberEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐBacktestMemberEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestMemberConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BacktestMemberConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BacktestMemberEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BacktestMemberConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.BacktestMemberConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestMemberConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestMemberConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BacktestMemberConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BacktestMemberEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.BacktestMemberEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestMemberEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestMemberEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestMemberEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _BacktestMemberEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.BacktestMemberEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestMemberEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *backtest.MemberResult) graphql.Marshaler {
+			return ec.marshalNBacktestMember2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐMemberResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestMemberEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BacktestMemberEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BacktestMember(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BacktestTotals_eventsEvaluated(ctx context.Context, field graphql.CollectedField, obj *backtest.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestTotals_eventsEvaluated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventsEvaluated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestTotals_eventsEvaluated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestTotals_applied(ctx context.Context, field graphql.CollectedField, obj *backtest.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestTotals_applied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Applied, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestTotals_applied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestTotals_noEffect(ctx context.Context, field graphql.CollectedField, obj *backtest.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestTotals_noEffect(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NoEffect, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestTotals_noEffect(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestTotals_rejected(ctx context.Context, field graphql.CollectedField, obj *backtest.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestTotals_rejected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rejected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestTotals_rejected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestTotals_refused(ctx context.Context, field graphql.CollectedField, obj *backtest.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestTotals_refused(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refused, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestTotals_refused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestTotals_enrollmentsReplayed(ctx context.Context, field graphql.CollectedField, obj *backtest.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestTotals_enrollmentsReplayed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EnrollmentsReplayed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestTotals_enrollmentsReplayed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestTotals_enrollmentsAccepted(ctx context.Context, field graphql.CollectedField, obj *backtest.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestTotals_enrollmentsAccepted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EnrollmentsAccepted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestTotals_enrollmentsAccepted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestTotals_hookRuns(ctx context.Context, field graphql.CollectedField, obj *backtest.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestTotals_hookRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HookRuns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestTotals_hookRuns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestTotals_pointsIssued(ctx context.Context, field graphql.CollectedField, obj *backtest.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestTotals_pointsIssued(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointsIssued, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestTotals_pointsIssued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestTotals_pointsDebited(ctx context.Context, field graphql.CollectedField, obj *backtest.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestTotals_pointsDebited(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PointsDebited, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestTotals_pointsDebited(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestTotals_benefitsGranted(ctx context.Context, field graphql.CollectedField, obj *backtest.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestTotals_benefitsGranted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BenefitsGranted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestTotals_benefitsGranted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestTotals_tierChanges(ctx context.Context, field graphql.CollectedField, obj *backtest.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestTotals_tierChanges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TierChanges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestTotals_tierChanges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestTotals_notifications(ctx context.Context, field graphql.CollectedField, obj *backtest.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestTotals_notifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Notifications, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestTotals_notifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _BacktestTotals_membersReached(ctx context.Context, field graphql.CollectedField, obj *backtest.Totals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BacktestTotals_membersReached(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MembersReached, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BacktestTotals_membersReached(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BacktestTotals", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Balance_program(ctx context.Context, field graphql.CollectedField, obj *ledger.Balance) (ret graphql.Marshaler) {
@@ -16123,6 +18689,94 @@ func (ec *executionContext) fieldContext_Mutation_dropShadow(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_startBacktest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startBacktest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartBacktest(ctx, fc.Args["input"].(model.StartBacktestInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *backtest.Backtest) graphql.Marshaler {
+			return ec.marshalNBacktest2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐBacktest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startBacktest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Backtest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startBacktest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelBacktest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelBacktest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelBacktest(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *backtest.Backtest) graphql.Marshaler {
+			return ec.marshalNBacktest2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐBacktest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelBacktest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Backtest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelBacktest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *notify.Notification) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18262,6 +20916,94 @@ func (ec *executionContext) fieldContext_Query_reward(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_reward_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_backtest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_backtest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Backtest(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *backtest.Backtest) graphql.Marshaler {
+			return ec.marshalOBacktest2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐBacktest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_backtest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Backtest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_backtest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_backtests(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_backtests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Backtests(ctx, fc.Args["campaign"].(string), fc.Args["first"].(*int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []backtest.Backtest) graphql.Marshaler {
+			return ec.marshalNBacktest2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐBacktestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_backtests(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Backtest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_backtests_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -24491,6 +27233,55 @@ func UnmarshalMemberFilter(ctx context.Context, raw any) (model.MemberFilter, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPointValueInput(ctx context.Context, obj any) (model.PointValueInput, error) {
+	var it model.PointValueInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"minorUnits", "points"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "minorUnits":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minorUnits"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinorUnits = data
+		case "points":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("points"))
+			data, err := ec.unmarshalNInt2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Points = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPointValueInput unmarshals raw into the PointValueInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPointValueInput(ctx context.Context, raw any) (model.PointValueInput, error) {
+	var out model.PointValueInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PointValueInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRegisterPluginInput(ctx context.Context, obj any) (model.RegisterPluginInput, error) {
 	var it model.RegisterPluginInput
 	if obj == nil {
@@ -24677,6 +27468,83 @@ func (ec *executionContext) unmarshalInputSetFulfillmentStatusInput(ctx context.
 func UnmarshalSetFulfillmentStatusInput(ctx context.Context, raw any) (model.SetFulfillmentStatusInput, error) {
 	var out model.SetFulfillmentStatusInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetFulfillmentStatusInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputStartBacktestInput(ctx context.Context, obj any) (model.StartBacktestInput, error) {
+	var it model.StartBacktestInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"campaign", "from", "to", "pluginVersion", "config", "pointValue"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "campaign":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("campaign"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Campaign = data
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "pluginVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pluginVersion"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PluginVersion = data
+		case "config":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("config"))
+			data, err := ec.unmarshalOJSON2map(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Config = data
+		case "pointValue":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pointValue"))
+			data, err := ec.unmarshalOPointValueInput2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐPointValueInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PointValue = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalStartBacktestInput unmarshals raw into the StartBacktestInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalStartBacktestInput(ctx context.Context, raw any) (model.StartBacktestInput, error) {
+	var out model.StartBacktestInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "StartBacktestInput", raw, &out)
 	return out, err
 }
 
@@ -25420,6 +28288,532 @@ func (ec *executionContext) _AuditEntryEdge(ctx context.Context, sel ast.Selecti
 			}
 		case "node":
 			out.Values[i] = ec._AuditEntryEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var backtestImplementors = []string{"Backtest"}
+
+func (ec *executionContext) _Backtest(ctx context.Context, sel ast.SelectionSet, obj *backtest.Backtest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, backtestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Backtest")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Backtest_id(ctx, field, obj)
+				})
+		case "campaign":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Backtest_campaign(ctx, field, obj)
+				})
+		case "plugin":
+			out.Values[i] = ec._Backtest_plugin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pluginVersion":
+			out.Values[i] = ec._Backtest_pluginVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pluginChecksum":
+			out.Values[i] = ec._Backtest_pluginChecksum(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "config":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Backtest_config(ctx, field, obj)
+				})
+		case "from":
+			out.Values[i] = ec._Backtest_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._Backtest_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Backtest_status(ctx, field, obj)
+				})
+		case "progress":
+			out.Values[i] = ec._Backtest_progress(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "simulatedTo":
+			out.Values[i] = ec._Backtest_simulatedTo(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "eventsTotal":
+			out.Values[i] = ec._Backtest_eventsTotal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "eventsDone":
+			out.Values[i] = ec._Backtest_eventsDone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Backtest_error(ctx, field, obj)
+				})
+		case "startedBy":
+			out.Values[i] = ec._Backtest_startedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Backtest_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "finishedAt":
+			out.Values[i] = ec._Backtest_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totals":
+			out.Values[i] = ec._Backtest_totals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cost":
+			out.Values[i] = ec._Backtest_cost(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "days":
+			out.Values[i] = ec._Backtest_days(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "members":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Backtest_members(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var backtestBenefitImplementors = []string{"BacktestBenefit"}
+
+func (ec *executionContext) _BacktestBenefit(ctx context.Context, sel ast.SelectionSet, obj *backtest.Benefit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, backtestBenefitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BacktestBenefit")
+		case "key":
+			out.Values[i] = ec._BacktestBenefit_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BacktestBenefit_kind(ctx, field, obj)
+				})
+		case "title":
+			out.Values[i] = ec._BacktestBenefit_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recipient":
+			out.Values[i] = ec._BacktestBenefit_recipient(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "percent":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BacktestBenefit_percent(ctx, field, obj)
+				})
+		case "validFrom":
+			out.Values[i] = ec._BacktestBenefit_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validUntil":
+			out.Values[i] = ec._BacktestBenefit_validUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "grantedAt":
+			out.Values[i] = ec._BacktestBenefit_grantedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attributes":
+			out.Values[i] = ec._BacktestBenefit_attributes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var backtestDayImplementors = []string{"BacktestDay"}
+
+func (ec *executionContext) _BacktestDay(ctx context.Context, sel ast.SelectionSet, obj *backtest.Day) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, backtestDayImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BacktestDay")
+		case "date":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BacktestDay_date(ctx, field, obj)
+				})
+		case "eventsEvaluated":
+			out.Values[i] = ec._BacktestDay_eventsEvaluated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pointsIssued":
+			out.Values[i] = ec._BacktestDay_pointsIssued(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pointsDebited":
+			out.Values[i] = ec._BacktestDay_pointsDebited(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "benefitsGranted":
+			out.Values[i] = ec._BacktestDay_benefitsGranted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "membersReached":
+			out.Values[i] = ec._BacktestDay_membersReached(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var backtestMemberImplementors = []string{"BacktestMember"}
+
+func (ec *executionContext) _BacktestMember(ctx context.Context, sel ast.SelectionSet, obj *backtest.MemberResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, backtestMemberImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BacktestMember")
+		case "member":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BacktestMember_member(ctx, field, obj)
+				})
+		case "eventsEvaluated":
+			out.Values[i] = ec._BacktestMember_eventsEvaluated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pointsIssued":
+			out.Values[i] = ec._BacktestMember_pointsIssued(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pointsDebited":
+			out.Values[i] = ec._BacktestMember_pointsDebited(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "benefitsGranted":
+			out.Values[i] = ec._BacktestMember_benefitsGranted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "available":
+			out.Values[i] = ec._BacktestMember_available(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pending":
+			out.Values[i] = ec._BacktestMember_pending(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tier":
+			out.Values[i] = ec._BacktestMember_tier(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "enrolled":
+			out.Values[i] = ec._BacktestMember_enrolled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "benefits":
+			out.Values[i] = ec._BacktestMember_benefits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var backtestMemberConnectionImplementors = []string{"BacktestMemberConnection"}
+
+func (ec *executionContext) _BacktestMemberConnection(ctx context.Context, sel ast.SelectionSet, obj *model.BacktestMemberConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, backtestMemberConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BacktestMemberConnection")
+		case "edges":
+			out.Values[i] = ec._BacktestMemberConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._BacktestMemberConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var backtestMemberEdgeImplementors = []string{"BacktestMemberEdge"}
+
+func (ec *executionContext) _BacktestMemberEdge(ctx context.Context, sel ast.SelectionSet, obj *model.BacktestMemberEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, backtestMemberEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BacktestMemberEdge")
+		case "cursor":
+			out.Values[i] = ec._BacktestMemberEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._BacktestMemberEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var backtestTotalsImplementors = []string{"BacktestTotals"}
+
+func (ec *executionContext) _BacktestTotals(ctx context.Context, sel ast.SelectionSet, obj *backtest.Totals) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, backtestTotalsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BacktestTotals")
+		case "eventsEvaluated":
+			out.Values[i] = ec._BacktestTotals_eventsEvaluated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "applied":
+			out.Values[i] = ec._BacktestTotals_applied(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "noEffect":
+			out.Values[i] = ec._BacktestTotals_noEffect(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejected":
+			out.Values[i] = ec._BacktestTotals_rejected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refused":
+			out.Values[i] = ec._BacktestTotals_refused(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enrollmentsReplayed":
+			out.Values[i] = ec._BacktestTotals_enrollmentsReplayed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "enrollmentsAccepted":
+			out.Values[i] = ec._BacktestTotals_enrollmentsAccepted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hookRuns":
+			out.Values[i] = ec._BacktestTotals_hookRuns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pointsIssued":
+			out.Values[i] = ec._BacktestTotals_pointsIssued(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pointsDebited":
+			out.Values[i] = ec._BacktestTotals_pointsDebited(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "benefitsGranted":
+			out.Values[i] = ec._BacktestTotals_benefitsGranted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tierChanges":
+			out.Values[i] = ec._BacktestTotals_tierChanges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "notifications":
+			out.Values[i] = ec._BacktestTotals_notifications(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "membersReached":
+			out.Values[i] = ec._BacktestTotals_membersReached(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -27461,6 +30855,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "startBacktest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startBacktest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelBacktest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelBacktest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -28243,6 +31651,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_reward(ctx, field)
+				})
+		case "backtest":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_backtest(ctx, field)
+				})
+		case "backtests":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_backtests(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -30598,6 +34018,124 @@ func (ec *executionContext) marshalNAuditOutcome2githubᚗcomᚋpromogateᚋprom
 	return v
 }
 
+func (ec *executionContext) marshalNBacktest2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐBacktest(ctx context.Context, sel ast.SelectionSet, v backtest.Backtest) graphql.Marshaler {
+	return ec._Backtest(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBacktest2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐBacktestᚄ(ctx context.Context, sel ast.SelectionSet, v []backtest.Backtest) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBacktest2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐBacktest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBacktest2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐBacktest(ctx context.Context, sel ast.SelectionSet, v *backtest.Backtest) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Backtest!")
+		return graphql.Null
+	}
+	return ec._Backtest(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBacktestBenefit2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐBenefit(ctx context.Context, sel ast.SelectionSet, v backtest.Benefit) graphql.Marshaler {
+	return ec._BacktestBenefit(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBacktestBenefit2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐBenefitᚄ(ctx context.Context, sel ast.SelectionSet, v []backtest.Benefit) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBacktestBenefit2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐBenefit(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBacktestDay2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐDay(ctx context.Context, sel ast.SelectionSet, v backtest.Day) graphql.Marshaler {
+	return ec._BacktestDay(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBacktestDay2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐDayᚄ(ctx context.Context, sel ast.SelectionSet, v []backtest.Day) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBacktestDay2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐDay(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBacktestMember2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐMemberResult(ctx context.Context, sel ast.SelectionSet, v *backtest.MemberResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BacktestMember!")
+		return graphql.Null
+	}
+	return ec._BacktestMember(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBacktestMemberConnection2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐBacktestMemberConnection(ctx context.Context, sel ast.SelectionSet, v *model.BacktestMemberConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BacktestMemberConnection!")
+		return graphql.Null
+	}
+	return ec._BacktestMemberConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBacktestMemberEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐBacktestMemberEdge(ctx context.Context, sel ast.SelectionSet, v model.BacktestMemberEdge) graphql.Marshaler {
+	return ec._BacktestMemberEdge(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNBacktestMemberEdge2ᚕgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐBacktestMemberEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []model.BacktestMemberEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBacktestMemberEdge2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐBacktestMemberEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNBacktestStatus2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐBacktestStatus(ctx context.Context, v any) (model.BacktestStatus, error) {
+	var res model.BacktestStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBacktestStatus2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐBacktestStatus(ctx context.Context, sel ast.SelectionSet, v model.BacktestStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNBacktestTotals2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐTotals(ctx context.Context, sel ast.SelectionSet, v backtest.Totals) graphql.Marshaler {
+	return ec._BacktestTotals(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNBalance2githubᚗcomᚋpromogateᚋpromogateᚋserverᚋledgerᚐBalance(ctx context.Context, sel ast.SelectionSet, v ledger.Balance) graphql.Marshaler {
 	return ec._Balance(ctx, sel, &v)
 }
@@ -30884,6 +34422,24 @@ func (ec *executionContext) unmarshalNDate2timeᚐTime(ctx context.Context, v an
 func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
 	res := scalar.MarshalDate(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNDate2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	res, err := scalar.UnmarshalDate(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDate2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Date!")
+		return graphql.Null
+	}
+	_ = sel
+	res := scalar.MarshalDate(*v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
 	}
@@ -31894,6 +35450,11 @@ func (ec *executionContext) marshalNSimulatedEffect2ᚕgithubᚗcomᚋpromogate�
 	return ret
 }
 
+func (ec *executionContext) unmarshalNStartBacktestInput2githubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐStartBacktestInput(ctx context.Context, v any) (model.StartBacktestInput, error) {
+	res, err := ec.unmarshalInputStartBacktestInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := scalar.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -32277,6 +35838,13 @@ func (ec *executionContext) marshalOAuditOutcome2ᚖgithubᚗcomᚋpromogateᚋp
 	return v
 }
 
+func (ec *executionContext) marshalOBacktest2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbacktestᚐBacktest(ctx context.Context, sel ast.SelectionSet, v *backtest.Backtest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Backtest(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOBenefit2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋbenefitsᚐBenefit(ctx context.Context, sel ast.SelectionSet, v *benefits.Benefit) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -32564,6 +36132,14 @@ func (ec *executionContext) marshalOPlugin2ᚖgithubᚗcomᚋpromogateᚋpromoga
 	return ec._Plugin(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOPointValueInput2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋgraphᚋmodelᚐPointValueInput(ctx context.Context, v any) (*model.PointValueInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPointValueInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOProgram2ᚖgithubᚗcomᚋpromogateᚋpromogateᚋserverᚋledgerᚐProgram(ctx context.Context, sel ast.SelectionSet, v *ledger.Program) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -32619,6 +36195,18 @@ func (ec *executionContext) marshalOShadow2ᚖgithubᚗcomᚋpromogateᚋpromoga
 		return graphql.Null
 	}
 	return ec._Shadow(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
+	res, err := scalar.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := scalar.MarshalString(v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

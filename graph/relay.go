@@ -20,6 +20,7 @@ const (
 	typeBenefit      = "Benefit"
 	typeEnrollment   = "Enrollment"
 	typeNotification = "Notification"
+	typeBacktest     = "Backtest"
 )
 
 // MaxPageSize caps `first` on every connection.

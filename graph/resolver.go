@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/promogate/promogate/server/auth"
+	"github.com/promogate/promogate/server/backtest"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
@@ -29,7 +30,9 @@ type Resolver struct {
 	CampaignStore *campaigns.Store
 	Engine        *engine.Engine
 	// Shadows attaches, compares, promotes and drops shadow runs.
-	Shadows           *shadow.Service
+	Shadows *shadow.Service
+	// Backtests runs campaigns over recorded history; nil refuses backtests with DISABLED.
+	Backtests         *backtest.Service
 	BenefitStore      *benefits.Store
 	Referrals         *referral.Service
 	NotificationStore *notify.Store

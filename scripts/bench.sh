@@ -24,6 +24,9 @@
 #   H   recordEvent latency of a healthy campaign's events (8 clients), without and then with
 #       a plugin that hangs (e2e/plugins/misbehave sleeping past every deadline) taking
 #       other events (2 clients) at the same time
+#   BT  a backtest over 1,000,000 recorded events: bench/backtest runs a weekenddouble draft (a
+#       real plugin process) over a year of recorded purchases with server/backtest and checks
+#       its points against the plugin's rules applied by SQL
 #   RSS peak resident set of the core (and of the plugin) during E1, E2 and Q1
 #   idle the share of the machine's CPU time that was idle during each phase's measured window
 #
@@ -50,7 +53,8 @@
 #   BENCH_MC_PROFILE     1 (default): CPU profile of the driver (MC.cpu.pprof, MC-driver-*.txt)
 #                        and pg_stat_statements (MC-statements.txt) during the timed pass;
 #                        0: neither
-#   BENCH_ONLY           space-separated subset of: B S E1 E2 R1 Q1 QP MC J1 PROFILE H
+#   BENCH_BT_EVENTS, BENCH_BT_MEMBERS   BT shape (default 1000000 events of 10000 members)
+#   BENCH_ONLY           space-separated subset of: B S E1 E2 R1 Q1 QP MC J1 BT PROFILE H
 #                        (PROFILE profiles those of E1 E2 R1 Q1 that are selected with it)
 #   BENCH_AUTH_HEADER    header the load generator sends (default: set automatically when the
 #                        core has an admin API key flag)
@@ -78,7 +82,9 @@ MC_VIA_ENGINE=${BENCH_MC_VIA_ENGINE:-200}
 MC_PAGE=${BENCH_MC_PAGE:-0}
 MC_PREFETCH=${BENCH_MC_PREFETCH:-0}
 MC_PROFILE=${BENCH_MC_PROFILE:-1}
-ONLY=${BENCH_ONLY:-B S E1 E2 R1 Q1 QP MC J1 PROFILE H}
+BT_EVENTS=${BENCH_BT_EVENTS:-1000000}
+BT_MEMBERS=${BENCH_BT_MEMBERS:-10000}
+ONLY=${BENCH_ONLY:-B S E1 E2 R1 Q1 QP MC J1 BT PROFILE H}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=$ROOT/.data/bench/$STAMP
 RESULTS=$OUT/results.env
@@ -207,6 +213,7 @@ build() {
 	go build -o "$BIN/plugins/giftbymonth" ./plugins/giftbymonth
 	go build -o "$BIN/monthclose" ./bench/monthclose
 	go build -o "$BIN/plugins/misbehave" ./e2e/plugins/misbehave
+	go build -o "$BIN/backtest" ./bench/backtest
 }
 
 # cpu_mark prints the machine's CPU time so far (all CPUs, clock ticks): total and idle
@@ -569,6 +576,33 @@ measure_MC() {
 	psqla -c "DROP DATABASE $MC_DB" >/dev/null
 }
 
+# --- BT: backtest --------------------------------------------------------------------------------
+
+BT_DB=bench_bt
+
+# Backtest: bench/backtest records BT_EVENTS purchases of BT_MEMBERS members over 2025 in a fresh
+# database (COPY), then times one backtest of a weekenddouble draft over 2025 (server/backtest:
+# events read in pages from one query, batched Evaluate calls to the real plugin process) and
+# checks its points, events and members against the plugin's rules applied by SQL.
+measure_BT() {
+	recreate_db $BT_DB
+	local url=${ADMIN_URL/\/postgres\?//$BT_DB?} out json rc=0
+	note "BT: backtest over $BT_EVENTS recorded events of $BT_MEMBERS members"
+	out=$("$BIN/backtest" -db "$url" -plugin "$BIN/plugins/weekenddouble" -events "$BT_EVENTS" -members "$BT_MEMBERS" \
+		2> >(tee -a "$OUT/bench.log" >&2)) || rc=$?
+	record BT_LOAD "$(cut -d' ' -f1-3 /proc/loadavg)"
+	((rc == 0)) || die "BT: the driver failed (exit $rc); see $OUT/bench.log"
+	json=${out#RESULT }
+	[[ $json == \{* ]] || die "BT: no result from the driver"
+	printf '%s\n' "$json" >"$OUT/BT.json"
+	local key
+	for key in events members seconds events_per_s points driver_cpu_s plugin_cpu_s seed_seconds; do
+		record "BT_$key" "$(jq -r ".$key // empty" <<<"$json")"
+	done
+	note "BT: $(jq -r '"\(.events) events in \(.seconds * 100 | floor / 100) s: \(.events_per_s | floor) events/s, \(.points) points; CPU s driver \(.driver_cpu_s * 10 | floor / 10), plugin \(.plugin_cpu_s * 10 | floor / 10)"' <<<"$json")"
+	psqla -c "DROP DATABASE $BT_DB" >/dev/null
+}
+
 # --- profile ------------------------------------------------------------------------------------
 
 perf_works() {
@@ -784,6 +818,12 @@ report() {
 		else
 			printf '| MC month close, %s enrolments | not run | — | ≥ 30,000/s | |\n' "$(fmt "$MC_MEMBERS")"
 		fi
+		if [[ -n ${BT_seconds:-} ]]; then
+			printf '| BT backtest over %s recorded events (%s members) | %.1f s, %s events/s | — | ≥ 50,000/s | %s |\n' \
+				"$(fmt "$BT_events")" "$(fmt "$BT_members")" "$BT_seconds" "$(fmt "$BT_events_per_s")" "$(verdict "$BT_events_per_s" 50000 '>=')"
+		else
+			printf '| BT backtest over %s recorded events | not run | — | ≥ 50,000/s | |\n' "$(fmt "$BT_EVENTS")"
+		fi
 		printf '| J1 expiry of %s lots (%s accounts) | %s s, %s lots/s | — | ≥ 50,000 lots/s | %s |\n' \
 			"$(fmt "${J1_lots:-}")" "$(fmt "${J1_accounts:-}")" "$(printf '%.1f' "${J1_seconds:-0}")" "$(fmt "${J1_lots_per_s:-}")" "$(verdict "${J1_lots_per_s:-}" 50000 '>=')"
 		printf '| core peak RSS (E1 / E2 / R1 / Q1) | %s / %s / %s / %s MB | — | < 200 MB | %s |\n' \
@@ -857,6 +897,7 @@ run R1
 run Q1
 run QP
 run MC
+run BT
 run PROFILE
 run H
 stop_core

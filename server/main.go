@@ -35,6 +35,7 @@ import (
 
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/graph"
+	"github.com/promogate/promogate/server/backtest"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/clock"
@@ -373,7 +374,10 @@ func runServe(args []string) error {
 		go sched.Run(workers)
 	}
 
-	resolver := &graph.Resolver{Ledger: led, MemberStore: mem, Host: host, CampaignStore: camps, Engine: eng, Shadows: shadows,
+	backtests := backtest.New(bdb, host, eng, camps, led, mem, log.Named("backtest"), clk.Now, backtest.Options{})
+	go backtests.Run(workers)
+
+	resolver := &graph.Resolver{Ledger: led, MemberStore: mem, Host: host, CampaignStore: camps, Engine: eng, Shadows: shadows, Backtests: backtests,
 		BenefitStore: bens, Referrals: referral.New(bdb, eng, mem, clk.Now), NotificationStore: notify.NewStore(bdb),
 		Explanations: explanation.NewStore(bdb), Log: log.Named("graphql"), Now: clk.Now,
 		Rewards:     rewardsSvc,

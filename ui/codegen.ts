@@ -3,7 +3,7 @@ import type { CodegenConfig } from "@graphql-codegen/cli";
 // Types of every GraphQL document in src/ (graphql(`…`) calls), from the server's schema files.
 // `npm run codegen` (part of `make console`) rewrites src/gql/.
 const config: CodegenConfig = {
-  schema: ["../schema.graphqls", "../security.graphqls", "../rewards.graphqls", "../console.graphqls", "../shadow.graphqls", "../explain.graphqls"],
+  schema: ["../schema.graphqls", "../security.graphqls", "../rewards.graphqls", "../console.graphqls", "../shadow.graphqls", "../explain.graphqls", "../backtest.graphqls"],
   documents: ["src/**/*.tsx", "src/**/*.ts", "!src/gql/**"],
   ignoreNoDocuments: true,
   generates: {

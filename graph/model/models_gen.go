@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/promogate/promogate/server/auth"
+	"github.com/promogate/promogate/server/backtest"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
 	"github.com/promogate/promogate/server/engine"
@@ -73,6 +74,16 @@ type AuditFilter struct {
 	Since *time.Time `json:"since,omitempty"`
 	// Entries before this time.
 	Until *time.Time `json:"until,omitempty"`
+}
+
+type BacktestMemberConnection struct {
+	Edges    []BacktestMemberEdge `json:"edges"`
+	PageInfo *PageInfo            `json:"pageInfo"`
+}
+
+type BacktestMemberEdge struct {
+	Cursor string                 `json:"cursor"`
+	Node   *backtest.MemberResult `json:"node"`
 }
 
 type BenefitConnection struct {
@@ -280,6 +291,12 @@ type PageInfo struct {
 	EndCursor       *string `json:"endCursor,omitempty"`
 }
 
+// The money value of points: `minorUnits` minor currency units (e.g. cents) per `points` points.
+type PointValueInput struct {
+	MinorUnits int64 `json:"minorUnits"`
+	Points     int64 `json:"points"`
+}
+
 // A participant as a campaign publishes it: the name, nothing else.
 type PublicParticipant struct {
 	Name string `json:"name"`
@@ -385,6 +402,21 @@ type SimulatedEffect struct {
 	Kind string `json:"kind"`
 	// The effect's payload as the plugin returned it.
 	Payload map[string]any `json:"payload,omitempty"`
+}
+
+type StartBacktestInput struct {
+	// The draft campaign (a Campaign id).
+	Campaign string `json:"campaign"`
+	// The start of the period (inclusive).
+	From time.Time `json:"from"`
+	// The end of the period (exclusive); not after programme time now.
+	To time.Time `json:"to"`
+	// A registered version of the campaign's plugin to run instead of the draft's.
+	PluginVersion *string `json:"pluginVersion,omitempty"`
+	// A configuration to run instead of the draft's; the plugin checks it.
+	Config map[string]any `json:"config,omitempty"`
+	// The money value of points, for the backtest's cost; none: no cost.
+	PointValue *PointValueInput `json:"pointValue,omitempty"`
 }
 
 // Each subscription follows the query of the same name: its first message is the result of the
@@ -519,6 +551,65 @@ func (e *AuditOutcome) UnmarshalJSON(b []byte) error {
 }
 
 func (e AuditOutcome) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type BacktestStatus string
+
+const (
+	BacktestStatusRunning   BacktestStatus = "RUNNING"
+	BacktestStatusDone      BacktestStatus = "DONE"
+	BacktestStatusFailed    BacktestStatus = "FAILED"
+	BacktestStatusCancelled BacktestStatus = "CANCELLED"
+)
+
+var AllBacktestStatus = []BacktestStatus{
+	BacktestStatusRunning,
+	BacktestStatusDone,
+	BacktestStatusFailed,
+	BacktestStatusCancelled,
+}
+
+func (e BacktestStatus) IsValid() bool {
+	switch e {
+	case BacktestStatusRunning, BacktestStatusDone, BacktestStatusFailed, BacktestStatusCancelled:
+		return true
+	}
+	return false
+}
+
+func (e BacktestStatus) String() string {
+	return string(e)
+}
+
+func (e *BacktestStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BacktestStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BacktestStatus", str)
+	}
+	return nil
+}
+
+func (e BacktestStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BacktestStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BacktestStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -881,6 +972,16 @@ const (
 	ErrorCodeShadowNotFound ErrorCode = "SHADOW_NOT_FOUND"
 	// The campaign already has an attached shadow; drop or promote it first.
 	ErrorCodeShadowExists ErrorCode = "SHADOW_EXISTS"
+	// A backtest's period is missing, empty, reversed or reaches into the future; the message names the field (`from`, `to`).
+	ErrorCodeInvalidPeriod ErrorCode = "INVALID_PERIOD"
+	// The campaign is not a draft: only draft campaigns are backtested.
+	ErrorCodeCampaignNotDraft ErrorCode = "CAMPAIGN_NOT_DRAFT"
+	// A backtest of the campaign is running already (one at a time per campaign): wait for it or cancel it.
+	ErrorCodeBacktestRunning ErrorCode = "BACKTEST_RUNNING"
+	// No backtest matches.
+	ErrorCodeBacktestNotFound ErrorCode = "BACKTEST_NOT_FOUND"
+	// The backtest is done, failed or cancelled already: only a running backtest can be cancelled.
+	ErrorCodeBacktestFinished ErrorCode = "BACKTEST_FINISHED"
 )
 
 var AllErrorCode = []ErrorCode{
@@ -937,11 +1038,16 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeWebsocketRequired,
 	ErrorCodeShadowNotFound,
 	ErrorCodeShadowExists,
+	ErrorCodeInvalidPeriod,
+	ErrorCodeCampaignNotDraft,
+	ErrorCodeBacktestRunning,
+	ErrorCodeBacktestNotFound,
+	ErrorCodeBacktestFinished,
 }
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidCharacter, ErrorCodeIntOutOfRange, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeBenefitNotFound, ErrorCodeTooManyErrors, ErrorCodeParticipantsNotPublic, ErrorCodeFutureEvent, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound, ErrorCodePointsOutOfRange, ErrorCodeRewardKindForbidden, ErrorCodeEventNotFound, ErrorCodeTooManySubscriptions, ErrorCodeWebsocketRequired, ErrorCodeShadowNotFound, ErrorCodeShadowExists:
+	case ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodeInvalidInput, ErrorCodeInvalidCharacter, ErrorCodeIntOutOfRange, ErrorCodeInvalidID, ErrorCodeInvalidAmount, ErrorCodeInvalidIdempotencyKey, ErrorCodeIdempotencyConflict, ErrorCodeInsufficientPoints, ErrorCodeAlreadyReversed, ErrorCodeNotReversible, ErrorCodeMemberNotFound, ErrorCodeProgramNotFound, ErrorCodeTransactionNotFound, ErrorCodeAlreadyExists, ErrorCodePluginNotFound, ErrorCodeChecksumMismatch, ErrorCodePluginBinaryInvalid, ErrorCodePluginDescribeMismatch, ErrorCodePluginUnavailable, ErrorCodeUnavailable, ErrorCodeCampaignNotFound, ErrorCodeInvalidConfig, ErrorCodeCampaignNotOpen, ErrorCodeDisabled, ErrorCodeIllegalTransition, ErrorCodeBenefitNotFound, ErrorCodeTooManyErrors, ErrorCodeParticipantsNotPublic, ErrorCodeFutureEvent, ErrorCodeInternal, ErrorCodeBadRequest, ErrorCodeUnauthenticated, ErrorCodeForbidden, ErrorCodeQueryTooDeep, ErrorCodeQueryTooComplex, ErrorCodeTooManyAliases, ErrorCodeTooManyTokens, ErrorCodeRequestTooLarge, ErrorCodeRateLimited, ErrorCodeDocumentNotAllowed, ErrorCodePersistedQueryNotFound, ErrorCodeAPIKeyNotFound, ErrorCodeRewardNotFound, ErrorCodeRedemptionNotFound, ErrorCodePointsOutOfRange, ErrorCodeRewardKindForbidden, ErrorCodeEventNotFound, ErrorCodeTooManySubscriptions, ErrorCodeWebsocketRequired, ErrorCodeShadowNotFound, ErrorCodeShadowExists, ErrorCodeInvalidPeriod, ErrorCodeCampaignNotDraft, ErrorCodeBacktestRunning, ErrorCodeBacktestNotFound, ErrorCodeBacktestFinished:
 		return true
 	}
 	return false

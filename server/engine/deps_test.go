@@ -22,10 +22,11 @@ var mayUseEngine = map[string]string{
 	"graph":                    "the GraphQL API calls the engine",
 	"graph/model":              "GraphQL models of the engine's simulations and figures",
 	"bench/monthclose":         "drives the engine's month close for the benchmark",
+	"bench/backtest":           "gives the backtest it times the engine's rules for decisions",
 }
 
 // consumers drive the engine through interfaces they declare (*engine.Engine implements them).
-var consumers = []string{"server/referral", "server/rewards", "server/scheduler"}
+var consumers = []string{"server/referral", "server/rewards", "server/scheduler", "server/backtest"}
 
 // TestEngineIsNoHub keeps the dependency direction of docs/architecture.md: only the layers in
 // mayUseEngine depend on server/engine, and the engine depends neither on them nor on its

@@ -242,6 +242,21 @@ try {
   await page.waitForFunction(() => document.querySelectorAll(".card tbody tr").length === 1);
   check(all >= 2 && (await participants.first().textContent()).includes("its-june-12"), `searching the ${all} participants for "june" leaves its-june-12`);
 
+  // --- backtest: a draft of the gift programme over 2021, charted per day ---------------------------
+  const gifts = await gql(process.env.MARKETING_KEY, `{ campaign(code: "its-gifts-2021") { pluginVersion config } }`);
+  await gql(process.env.MARKETING_KEY, `mutation($in: CreateCampaignInput!) { createCampaign(input: $in) { id } }`, { in: {
+    code: "its-gifts-draft", name: "Gift programme draft", program: "its-gifts-2021", plugin: "giftbymonth",
+    pluginVersion: gifts.campaign.pluginVersion, config: gifts.campaign.config, timeZone: "Europe/Kyiv", startsAt: "2021-01-01T00:00:00+02:00" } });
+  await page.goto(base + "/console/campaigns/its-gifts-draft");
+  const backtest = page.getByTestId("backtest");
+  await backtest.locator("input[name=backtest-from]").fill("2021-01-01");
+  await backtest.locator("input[name=backtest-to]").fill("2022-01-01");
+  await backtest.getByRole("button", { name: "Run backtest" }).click();
+  await page.getByTestId("backtest-status").filter({ hasText: "Done" }).waitFor();
+  check((await page.getByTestId("backtest-benefits").textContent()) === "2", "the backtest of the gift draft over 2021 grants the demo's 2 gifts");
+  check(await backtest.locator(".chart canvas").count() === 1, "the backtest is drawn as a chart per day");
+  await shot(page, "campaign-backtest");
+
   // --- fulfilment: April 2021 of the gift programme, as CSV -----------------------------------------
   await page.locator(".sidebar").getByRole("link", { name: "Fulfilment" }).click();
   await page.locator("select[name=campaign]").selectOption("its-gifts-2021");

@@ -15,6 +15,9 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  */
 type Documents = {
     "\n  query Viewer {\n    viewer { kind roles apiKeyName }\n  }\n": typeof types.ViewerDocument,
+    "\n  query Backtests($campaign: ID!) {\n    backtests(campaign: $campaign, first: 1) {\n      id status progress simulatedTo eventsTotal eventsDone error from to createdAt finishedAt cost\n      totals { eventsEvaluated enrollmentsReplayed enrollmentsAccepted hookRuns pointsIssued pointsDebited benefitsGranted membersReached refused }\n      days { date eventsEvaluated pointsIssued benefitsGranted membersReached }\n    }\n  }\n": typeof types.BacktestsDocument,
+    "\n  mutation StartBacktest($input: StartBacktestInput!) { startBacktest(input: $input) { id status } }\n": typeof types.StartBacktestDocument,
+    "\n  mutation CancelBacktest($id: ID!) { cancelBacktest(id: $id) { id status } }\n": typeof types.CancelBacktestDocument,
     "\n  query CampaignShadow($code: String!, $after: String) {\n    campaign(code: $code) {\n      id\n      shadow {\n        plugin pluginVersion config status attachedAt attachedBy\n        health { state consecutiveFailures }\n        diff {\n          events pending failed decided agreed disagreed livePoints shadowPoints liveBenefits shadowBenefits membersAffected lastError\n          examples(first: 10, after: $after) {\n            edges { node {\n              event { id externalId occurredAt }\n              member { externalRef name }\n              live { points effects { kind } noEffectReason error }\n              shadow { points effects { kind } noEffectReason error }\n            } }\n            pageInfo { hasNextPage endCursor }\n          }\n        }\n      }\n    }\n    plugins { name version }\n  }\n": typeof types.CampaignShadowDocument,
     "\n  mutation AttachShadow($input: AttachShadowInput!) { attachShadow(input: $input) { status } }\n": typeof types.AttachShadowDocument,
     "\n  mutation PromoteShadow($id: ID!) { promoteShadow(campaignId: $id) { status campaign { id pluginVersion config updatedAt } } }\n": typeof types.PromoteShadowDocument,
@@ -49,6 +52,9 @@ type Documents = {
 };
 const documents: Documents = {
     "\n  query Viewer {\n    viewer { kind roles apiKeyName }\n  }\n": types.ViewerDocument,
+    "\n  query Backtests($campaign: ID!) {\n    backtests(campaign: $campaign, first: 1) {\n      id status progress simulatedTo eventsTotal eventsDone error from to createdAt finishedAt cost\n      totals { eventsEvaluated enrollmentsReplayed enrollmentsAccepted hookRuns pointsIssued pointsDebited benefitsGranted membersReached refused }\n      days { date eventsEvaluated pointsIssued benefitsGranted membersReached }\n    }\n  }\n": types.BacktestsDocument,
+    "\n  mutation StartBacktest($input: StartBacktestInput!) { startBacktest(input: $input) { id status } }\n": types.StartBacktestDocument,
+    "\n  mutation CancelBacktest($id: ID!) { cancelBacktest(id: $id) { id status } }\n": types.CancelBacktestDocument,
     "\n  query CampaignShadow($code: String!, $after: String) {\n    campaign(code: $code) {\n      id\n      shadow {\n        plugin pluginVersion config status attachedAt attachedBy\n        health { state consecutiveFailures }\n        diff {\n          events pending failed decided agreed disagreed livePoints shadowPoints liveBenefits shadowBenefits membersAffected lastError\n          examples(first: 10, after: $after) {\n            edges { node {\n              event { id externalId occurredAt }\n              member { externalRef name }\n              live { points effects { kind } noEffectReason error }\n              shadow { points effects { kind } noEffectReason error }\n            } }\n            pageInfo { hasNextPage endCursor }\n          }\n        }\n      }\n    }\n    plugins { name version }\n  }\n": types.CampaignShadowDocument,
     "\n  mutation AttachShadow($input: AttachShadowInput!) { attachShadow(input: $input) { status } }\n": types.AttachShadowDocument,
     "\n  mutation PromoteShadow($id: ID!) { promoteShadow(campaignId: $id) { status campaign { id pluginVersion config updatedAt } } }\n": types.PromoteShadowDocument,
@@ -100,6 +106,18 @@ export function graphql(source: string): unknown;
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query Viewer {\n    viewer { kind roles apiKeyName }\n  }\n"): (typeof documents)["\n  query Viewer {\n    viewer { kind roles apiKeyName }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Backtests($campaign: ID!) {\n    backtests(campaign: $campaign, first: 1) {\n      id status progress simulatedTo eventsTotal eventsDone error from to createdAt finishedAt cost\n      totals { eventsEvaluated enrollmentsReplayed enrollmentsAccepted hookRuns pointsIssued pointsDebited benefitsGranted membersReached refused }\n      days { date eventsEvaluated pointsIssued benefitsGranted membersReached }\n    }\n  }\n"): (typeof documents)["\n  query Backtests($campaign: ID!) {\n    backtests(campaign: $campaign, first: 1) {\n      id status progress simulatedTo eventsTotal eventsDone error from to createdAt finishedAt cost\n      totals { eventsEvaluated enrollmentsReplayed enrollmentsAccepted hookRuns pointsIssued pointsDebited benefitsGranted membersReached refused }\n      days { date eventsEvaluated pointsIssued benefitsGranted membersReached }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation StartBacktest($input: StartBacktestInput!) { startBacktest(input: $input) { id status } }\n"): (typeof documents)["\n  mutation StartBacktest($input: StartBacktestInput!) { startBacktest(input: $input) { id status } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CancelBacktest($id: ID!) { cancelBacktest(id: $id) { id status } }\n"): (typeof documents)["\n  mutation CancelBacktest($id: ID!) { cancelBacktest(id: $id) { id status } }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -5,6 +5,7 @@ import { fieldErrors, type FieldError } from "../api";
 import { graphql } from "../gql";
 import { useT } from "../i18n";
 import { can, useCan } from "../roles";
+import { BacktestPanel } from "../components/Backtest";
 import { DailyChart } from "../components/Chart";
 import { ConfigForm, Diff } from "../components/ConfigForm";
 import { ShadowPanel } from "../components/ShadowPanel";
@@ -185,6 +186,7 @@ function Campaign() {
       {manage && <ShadowPanel code={c.code} name={c.name} pluginName={c.pluginName} pluginVersion={c.pluginVersion} config={c.config}
         schema={c.plugin?.configSchema} running={c.status === "ACTIVE" || c.status === "SCHEDULED"}
         onPromoted={() => refetch({ requestPolicy: "network-only" })} />}
+      {c.status === "DRAFT" && <BacktestPanel campaignId={c.id} timeZone={c.timeZone} manage={manage} />}
 
       <Participants code={c.code} />
     </section>

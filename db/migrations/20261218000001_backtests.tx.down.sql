@@ -1,0 +1,2 @@
+DROP TABLE backtest_members;
+DROP TABLE backtests;
