@@ -35,7 +35,7 @@ func TestHangingPluginDelaysOnlyItsCampaigns(t *testing.T) {
 	const q = `mutation($in: EventInput!) { recordEvent(input: $in) { error { code }
 		event { status outcome { campaigns { campaign { code } status effects { points } } waiting { campaign { code } } } } } }`
 	var mu sync.Mutex
-	var recorded int
+	var recorded, healthyInAnswer int
 	var slowest time.Duration
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -53,7 +53,11 @@ func TestHangingPluginDelaysOnlyItsCampaigns(t *testing.T) {
 				ev, _ := data(t, resp, "recordEvent", "event").(map[string]any)
 				want := `{"outcome":{"campaigns":[{"campaign":{"code":"healthy"},"effects":[{"points":5}],"status":"APPLIED"}],` +
 					`"waiting":[{"campaign":{"code":"hanging"}}]},"status":"PENDING"}`
-				if got := compact(ev); got != want {
+				// On a loaded machine the healthy plugin itself can answer later than the budget;
+				// it is then waiting too, and applied by the worker like the hanging one.
+				slowToo := `{"outcome":{"campaigns":[],"waiting":[{"campaign":{"code":"healthy"}},{"campaign":{"code":"hanging"}}]},"status":"PENDING"}`
+				got := compact(ev)
+				if got != want && got != slowToo {
 					t.Errorf("event %s after %s: %s\nwant %s", ext, took, got, want)
 					return
 				}
@@ -63,6 +67,9 @@ func TestHangingPluginDelaysOnlyItsCampaigns(t *testing.T) {
 				}
 				mu.Lock()
 				recorded++
+				if got == want {
+					healthyInAnswer++
+				}
 				slowest = max(slowest, took)
 				mu.Unlock()
 			}
@@ -72,7 +79,11 @@ func TestHangingPluginDelaysOnlyItsCampaigns(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	t.Logf("%d events recorded in %s, slowest answer %s", recorded, time.Since(start).Round(time.Millisecond), slowest)
+	t.Logf("%d events recorded in %s, %d with the healthy campaign applied in the answer, slowest answer %s",
+		recorded, time.Since(start).Round(time.Millisecond), healthyInAnswer, slowest)
+	if healthyInAnswer == 0 {
+		t.Fatalf("no answer of %d had the healthy campaign applied: the hanging plugin held it back", recorded)
+	}
 	if time.Since(start) < loadFor {
 		t.Fatalf("the load ended after %s, before the 5s deadline could pass", time.Since(start))
 	}
