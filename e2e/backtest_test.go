@@ -1,39 +1,13 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 )
-
-// gqlWith posts a GraphQL request with API key key.
-func (c *core) gqlWith(key, query string, vars map[string]any) map[string]any {
-	c.t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, err := http.NewRequest(http.MethodPost, c.URL+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		c.t.Fatalf("response %d is not JSON: %s", resp.StatusCode, raw)
-	}
-	return out
-}
 
 const backtestFields = `id status progress eventsTotal eventsDone error pluginVersion
 	totals { eventsEvaluated applied noEffect rejected refused enrollmentsReplayed enrollmentsAccepted hookRuns

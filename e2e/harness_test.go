@@ -175,13 +175,19 @@ const adminKey = "pgk_e2e0000000000001_" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 // gql posts a GraphQL request as the admin and returns the decoded response.
 func (c *core) gql(query string, vars map[string]any) map[string]any {
 	c.t.Helper()
+	return c.gqlWith(adminKey, query, vars)
+}
+
+// gqlWith posts a GraphQL request with API key key and returns the decoded response.
+func (c *core) gqlWith(key, query string, vars map[string]any) map[string]any {
+	c.t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, err := http.NewRequest(http.MethodPost, c.URL+"/graphql", bytes.NewReader(body))
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
