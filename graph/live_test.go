@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,10 +68,12 @@ func newLiveAPI(t *testing.T, opts graph.LiveOptions) *liveAPI {
 	mem := members.NewStore(bdb, clk.Now)
 	hub := live.NewHub(0)
 	l := &live.Listener{URL: dbtest.URL(t), Hub: hub}
+	relay := &live.Relay{DB: bdb, Interval: 5 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); l.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	var wg sync.WaitGroup
+	wg.Go(func() { l.Run(ctx) })
+	wg.Go(func() { relay.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
 	select {
 	case <-l.WaitListening():
 	case <-time.After(10 * time.Second):

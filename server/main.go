@@ -397,6 +397,16 @@ func runServe(args []string) error {
 	// closed when it starts, and their clients reconnect (to another replica).
 	liveConns, closeLive := context.WithCancel(context.Background())
 	defer closeLive()
+	// Every core relays the triggers' changes to the notification channel, whether or not it
+	// serves subscriptions itself (docs/live.md).
+	relay := &live.Relay{DB: bdb, Log: log.Named("live")}
+	go relay.Run(workers)
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "promogate_live_relayed_total",
+			Help: "Changes (live_changes rows) this process's relay announced on the notification channel."}, func() float64 { return float64(relay.Relayed()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "promogate_live_relay_errors_total",
+			Help: "Relay passes of this process that failed (a database outage)."}, func() float64 { return float64(relay.Errors()) }),
+	)
 	if c.live {
 		hub := live.NewHub(c.liveSubscriptions)
 		listener := &live.Listener{URL: c.databaseURL, Hub: hub, Log: log.Named("live")}

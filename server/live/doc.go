@@ -1,12 +1,13 @@
 // Package live tells this process's subscribers what changed in the database, whichever
 // replica changed it.
 //
-// Writes never call this package. Triggers in the database (migration
-// 20261211000001_live_notify) call pg_notify on the channel Channel inside the statement
-// that changes a member's balances, transactions, tiers, benefits or enrolments, an event's
-// outcome, or a campaign's status or figures. PostgreSQL delivers a notification only when its
-// transaction commits, to every session listening, and never for one that rolls back. A
-// Listener holds one dedicated connection per process that LISTENs on the channel and
+// Writes never call this package. Triggers in the database (migrations
+// 20261211000001_live_notify and 20261219120001_live_relay) record in the table live_changes,
+// inside the statement, what changes a member's balances, transactions, tiers, benefits or
+// enrolments, an event's outcome, or a campaign's status or figures. A Relay in every process
+// takes the committed rows and notifies the channel Channel from its own transaction (a
+// transaction that notifies commits under a database-wide lock, which the writes thus never
+// take); PostgreSQL delivers a notification to every session listening. A Listener holds one dedicated connection per process that LISTENs on the channel and
 // publishes each notification to a Hub, which fans it out in memory to the subscriptions of
 // its topic.
 //

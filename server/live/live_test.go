@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
+	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/db/dbtest"
 	"github.com/promogate/promogate/server/live"
 )
@@ -65,10 +64,13 @@ func record(t *testing.T, hub *live.Hub, topics ...live.Topic) *recorder {
 	return r
 }
 
-// settle commits a notification of the marker, waits for it and returns the topics signalled
-// before it (and clears them).
-func (r *recorder) settle(bdb bun.IDB) []live.Topic {
+// settle relays what the triggers recorded (one relay pass), then commits a notification of
+// the marker, waits for it and returns the topics signalled before it (and clears them).
+func (r *recorder) settle(bdb *db.DB) []live.Topic {
 	r.t.Helper()
+	if _, _, err := (&live.Relay{DB: bdb}).Pass(context.Background()); err != nil {
+		r.t.Fatal(err)
+	}
 	if _, err := bdb.ExecContext(context.Background(), fmt.Sprintf("SELECT pg_notify('%s', 'campaign %d')", live.Channel, marker.ID)); err != nil {
 		r.t.Fatal(err)
 	}
@@ -317,5 +319,59 @@ func TestBatchNotifications(t *testing.T) {
 	// Four notifications (300 + 300 + 300 + 100 ids) and the marker's.
 	if n := l.Received() - before; n != 5 {
 		t.Errorf("expected 5 notifications, got %d", n)
+	}
+}
+
+// TestRelaysShareTheWork: two relays passing at the same time over the changes of 20
+// transactions (replicas do) take each change once between them, every member is signalled,
+// and each id goes out once, however many transactions changed it.
+func TestRelaysShareTheWork(t *testing.T) {
+	ctx := context.Background()
+	bdb := dbtest.DB(t)
+	hub, l := startListener(t)
+	var prog int64
+	if err := bdb.NewRaw("INSERT INTO programs (code, name) VALUES ('share', 'Share') RETURNING id").Scan(ctx, &prog); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	if err := bdb.NewRaw(`WITH m AS (INSERT INTO members (external_ref) SELECT 'share-' || g FROM generate_series(1, 200) g RETURNING id)
+		INSERT INTO accounts (program_id, member_id, kind) SELECT ?, id, 'member' FROM m RETURNING member_id`, prog).Scan(ctx, &ids); err != nil {
+		t.Fatal(err)
+	}
+	topics := make([]live.Topic, len(ids))
+	for i, id := range ids {
+		topics[i] = live.Member(id)
+	}
+	r := record(t, hub, topics...)
+	r.settle(bdb)
+	// 20 transactions of 20 members each, every member changed twice.
+	for i := range 20 {
+		part := ids[(i%10)*20 : (i%10+1)*20]
+		if _, err := db.PG(bdb).Exec(ctx, "UPDATE accounts SET available = available + 1 WHERE member_id = ANY($1::bigint[])", part); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := l.Received()
+	a, b := &live.Relay{DB: bdb}, &live.Relay{DB: bdb}
+	errs := make(chan error, 2)
+	for _, rl := range []*live.Relay{a, b} {
+		go func() { _, _, err := rl.Pass(ctx); errs <- err }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := a.Relayed() + b.Relayed(); got != 20 {
+		t.Errorf("expected the two relays to take the 20 changes between them, got %d (%d + %d)", got, a.Relayed(), b.Relayed())
+	}
+	got := r.settle(bdb)
+	if len(got) != len(ids) {
+		t.Errorf("expected all %d members signalled, got %d", len(ids), len(got))
+	}
+	// One relay alone sends 200 distinct ids in one notification of 200 ids; two relays at
+	// most one each; and the marker's.
+	if n := l.Received() - before; n < 2 || n > 3 {
+		t.Errorf("expected 2 or 3 notifications, got %d", n)
 	}
 }
