@@ -284,3 +284,88 @@ func TestPluginIdentityFixed(t *testing.T) {
 		t.Fatalf("after the refusals: %s %s (%v)", version, sum, err)
 	}
 }
+
+// TestLotConsumptionReferences: the references of lot_consumptions, checked once per statement
+// since migration 20261219130001, refuse what their foreign keys refused (a consumption naming
+// a lot or a transaction that does not exist, one row of a batch enough; SQLSTATE 23503 with
+// the foreign keys' names), and the rows they name are kept: lots and transactions are never
+// deleted, truncated or given another id. Each case runs in a transaction that is rolled back.
+func TestLotConsumptionReferences(t *testing.T) {
+	ctx := context.Background()
+	bdb := dbtest.DB(t)
+	var f struct{ program, member, account, earn, lot int64 }
+	err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
+		pg := db.PG(tx)
+		if err := pg.QueryRow(ctx, "INSERT INTO programs (code, name) VALUES ('refs-' || md5(random()::text), 'Refs') RETURNING id").
+			Scan(&f.program); err != nil {
+			return err
+		}
+		if err := pg.QueryRow(ctx, "INSERT INTO members (external_ref) VALUES ('refs-' || md5(random()::text)) RETURNING id").
+			Scan(&f.member); err != nil {
+			return err
+		}
+		if err := pg.QueryRow(ctx, "INSERT INTO accounts (program_id, member_id, kind, available) VALUES ($1, $2, 'member', 10) RETURNING id",
+			f.program, f.member).Scan(&f.account); err != nil {
+			return err
+		}
+		if err := pg.QueryRow(ctx, `INSERT INTO transactions (program_id, account_id, member_id, kind, points, idempotency_key, input_hash, created_at)
+			VALUES ($1, $2, $3, 'earn', 10, 'k1', '\x00', now()) RETURNING id`, f.program, f.account, f.member).Scan(&f.earn); err != nil {
+			return err
+		}
+		return pg.QueryRow(ctx, `INSERT INTO lots (account_id, transaction_id, amount, remaining, available_at, pending, created_at)
+			VALUES ($1, $2, 10, 10, now(), false, now()) RETURNING id`, f.account, f.earn).Scan(&f.lot)
+	})
+	if err != nil {
+		t.Fatalf("fixture: %v", err)
+	}
+	const missing = int64(1) << 62
+	insert := "INSERT INTO lot_consumptions (transaction_id, lot_id, kind, amount) SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS c(t, l), LATERAL (VALUES ('consume', 1)) AS v"
+	cases := []struct {
+		name   string
+		before string // run first in the case's transaction: the valid consumption, when set
+		query  string
+		args   []any
+		want   string // constraint name; "" means the statement is accepted
+		state  string // SQLSTATE
+	}{
+		{"valid consumptions", "", insert, []any{[]int64{f.earn, f.earn}, []int64{f.lot, f.lot}}, "", ""},
+		{"missing lot", "", insert, []any{[]int64{f.earn}, []int64{missing}}, "lot_consumptions_lot_id_fkey", "23503"},
+		{"missing lot among valid ones", "", insert, []any{[]int64{f.earn, f.earn, f.earn}, []int64{f.lot, missing, f.lot}},
+			"lot_consumptions_lot_id_fkey", "23503"},
+		{"missing transaction", "", insert, []any{[]int64{missing}, []int64{f.lot}}, "lot_consumptions_transaction_id_fkey", "23503"},
+		{"missing transaction among valid ones", "", insert, []any{[]int64{f.earn, missing}, []int64{f.lot, f.lot}},
+			"lot_consumptions_transaction_id_fkey", "23503"},
+		{"update to a missing lot", insert, "UPDATE lot_consumptions SET lot_id = $1", []any{missing}, "lot_consumptions_lot_id_fkey", "23503"},
+		{"delete a lot", "", "DELETE FROM lots WHERE id = $1", []any{f.lot}, "lots_kept", "23001"},
+		{"renumber a lot", "", "UPDATE lots SET id = DEFAULT WHERE id = $1", []any{f.lot}, "lots_kept", "23001"},
+		{"truncate lots", "", "TRUNCATE lots", nil, "lots_kept", "23001"},
+		{"delete a transaction", "", "DELETE FROM transactions WHERE id = $1", []any{f.earn}, "transactions_kept", "23001"},
+		{"renumber a transaction", "", "UPDATE transactions SET id = DEFAULT WHERE id = $1", []any{f.earn}, "transactions_kept", "23001"},
+		{"truncate transactions", "", "TRUNCATE transactions CASCADE", nil, "transactions_kept", "23001"},
+		{"spend a lot", "", "UPDATE lots SET remaining = 0 WHERE id = $1", []any{f.lot}, "", ""},
+	}
+	errRollback := errors.New("rollback")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stmtErr error
+			err := db.RunInTx(ctx, bdb, func(ctx context.Context, tx db.Tx) error {
+				if tc.before != "" {
+					if _, err := db.PG(tx).Exec(ctx, tc.before, []int64{f.earn}, []int64{f.lot}); err != nil {
+						return err
+					}
+				}
+				_, stmtErr = db.PG(tx).Exec(ctx, tc.query, tc.args...)
+				return errRollback
+			})
+			if !errors.Is(err, errRollback) {
+				t.Fatalf("transaction: %v", err)
+			}
+			if got := db.Constraint(stmtErr); got != tc.want {
+				t.Errorf("constraint: expected %q, got %q (error %v)", tc.want, got, stmtErr)
+			}
+			if got := db.SQLState(stmtErr); got != tc.state {
+				t.Errorf("SQLSTATE: expected %q, got %q", tc.state, got)
+			}
+		})
+	}
+}
