@@ -174,6 +174,38 @@ func (l *Ledger) CreditTx(ctx context.Context, tx bun.IDB, in CreditInput) (*Tra
 // else unless the key is taken; only then, or when the points do not suffice, is the key's
 // transaction looked up.
 func (l *Ledger) DebitTx(ctx context.Context, tx bun.IDB, in DebitInput) (*Transaction, error) {
+	hash, err := in.check()
+	if err != nil {
+		return nil, err
+	}
+	acct, err := l.lockMemberAccount(ctx, tx, in.ProgramID, in.MemberID)
+	if errors.Is(err, ErrMemberNotFound) {
+		return l.replayOr(ctx, tx, in.ProgramID, in.IdempotencyKey, hash, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return l.debitLocked(ctx, tx, acct, in, hash)
+}
+
+// DebitLockedTx is DebitTx on the member account acct, which the caller locked in tx with
+// LockAccountTx and has not written to since (its balances are the ones the lock returned): it
+// skips DebitTx's lock statement and writes the same rows. An acct that is not in.MemberID's
+// account in in.ProgramID is refused before anything is sent.
+func (l *Ledger) DebitLockedTx(ctx context.Context, tx bun.IDB, acct *Account, in DebitInput) (*Transaction, error) {
+	if acct == nil || acct.ProgramID != in.ProgramID || acct.MemberID == nil || *acct.MemberID != in.MemberID {
+		return nil, fmt.Errorf("ledger: debit of member %d in programme %d on another account", in.MemberID, in.ProgramID)
+	}
+	hash, err := in.check()
+	if err != nil {
+		return nil, err
+	}
+	return l.debitLocked(ctx, tx, acct, in, hash)
+}
+
+// check fills in the default kind, validates a debit and returns the input hash its
+// idempotency key is bound to.
+func (in *DebitInput) check() ([]byte, error) {
 	if in.Kind == "" {
 		in.Kind = KindRedeem
 	}
@@ -186,14 +218,12 @@ func (l *Ledger) DebitTx(ctx context.Context, tx bun.IDB, in DebitInput) (*Trans
 	if err := CheckIdempotencyKey(in.IdempotencyKey); err != nil {
 		return nil, err
 	}
-	hash := inputHash("debit", in.Kind, in.MemberID, in.Amount, in.Reason, in.Origin.key())
-	acct, err := l.lockMemberAccount(ctx, tx, in.ProgramID, in.MemberID)
-	if errors.Is(err, ErrMemberNotFound) {
-		return l.replayOr(ctx, tx, in.ProgramID, in.IdempotencyKey, hash, err)
-	}
-	if err != nil {
-		return nil, err
-	}
+	return inputHash("debit", in.Kind, in.MemberID, in.Amount, in.Reason, in.Origin.key()), nil
+}
+
+// debitLocked is the debit of DebitTx and DebitLockedTx on the member's account acct, locked in
+// tx: it locks the spendable lots, then writes the entry (writeEntry).
+func (l *Ledger) debitLocked(ctx context.Context, tx bun.IDB, acct *Account, in DebitInput, hash []byte) (*Transaction, error) {
 	now := l.now().UTC()
 	if acct.Available < in.Amount {
 		return l.replayOr(ctx, tx, in.ProgramID, in.IdempotencyKey, hash, ErrInsufficientPoints)
@@ -506,8 +536,9 @@ func (l *Ledger) replayOr(ctx context.Context, tx bun.IDB, programID int64, key 
 // LockAccountTx returns the member's account in the programme locked inside tx (FOR NO KEY
 // UPDATE), creating it first when the member has none. Callers that must serialise with every
 // ledger write on the account (e.g. an order checking limits before it debits) take this lock
-// first; the ledger's own writes in the same transaction then find it held. Errors:
-// ErrProgramNotFound, ErrMemberNotFound.
+// first; the ledger's own writes in the same transaction then find it held, and DebitLockedTx
+// debits the account returned without locking it again. Errors: ErrProgramNotFound,
+// ErrMemberNotFound.
 func (l *Ledger) LockAccountTx(ctx context.Context, tx bun.IDB, programID, memberID int64) (*Account, error) {
 	return l.lockMemberAccount(ctx, tx, programID, memberID)
 }

@@ -88,6 +88,25 @@ func TestStatementsPerWrite(t *testing.T) {
 			return err
 		}, ledger.ErrInsufficientPoints},
 		{"lock account", 1, func(tx db.Tx) error { _, err := l.LockAccountTx(ctx, tx, p.ID, m); return err }, nil},
+		{"lock account, then debit it", 3, func(tx db.Tx) error {
+			acct, err := l.LockAccountTx(ctx, tx, p.ID, m)
+			if err != nil {
+				return err
+			}
+			_, err = l.DebitLockedTx(ctx, tx, acct, ledger.DebitInput{ProgramID: p.ID, MemberID: m, Amount: 1, IdempotencyKey: "d3"})
+			return err
+		}, nil},
+		{"debit on another member's locked account", 1, func(tx db.Tx) error {
+			acct, err := l.LockAccountTx(ctx, tx, p.ID, other)
+			if err != nil {
+				return err
+			}
+			_, err = l.DebitLockedTx(ctx, tx, acct, ledger.DebitInput{ProgramID: p.ID, MemberID: m, Amount: 1, IdempotencyKey: "d4"})
+			if err == nil {
+				return errors.New("DebitLockedTx debited another member's account")
+			}
+			return nil
+		}, nil},
 		{"batch credit, two members, one new account", 2, func(tx db.Tx) error {
 			_, err := l.CreditBatchTx(ctx, tx, []ledger.CreditInput{
 				{ProgramID: p.ID, MemberID: m, Amount: 1, IdempotencyKey: "b1"},
@@ -113,8 +132,8 @@ func TestStatementsPerWrite(t *testing.T) {
 			}
 		})
 	}
-	if b := balance(t, l, p.ID, m); b.Available != 79 {
-		t.Errorf("available: expected 100 + 5 − 30 + 1 + 3 = 79, got %d", b.Available)
+	if b := balance(t, l, p.ID, m); b.Available != 78 {
+		t.Errorf("available: expected 100 + 5 − 30 − 1 + 1 + 3 = 78, got %d", b.Available)
 	}
 	if b := balance(t, l, p.ID, third); b.Available != 2 {
 		t.Errorf("available of the batch's new account: expected 2, got %d", b.Available)

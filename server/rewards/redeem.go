@@ -197,7 +197,7 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 	err = db.RunInTx(ctx, s.db, func(ctx context.Context, tx db.Tx) error {
 		res = nil
 		// Every order of a member, and every ledger write on its account, serialises on this
-		// lock; the ledger's DebitTx later finds it held.
+		// lock; the debit below is written on the account as locked here (DebitLockedTx).
 		acct, err := s.ledger.LockAccountTx(ctx, tx, programID, m.ID)
 		if err != nil {
 			return err
@@ -251,7 +251,7 @@ func (s *Service) redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 			return &rejected{[]Rejection{insufficient(o.Points, available)}}
 		}
 		if o.Points > 0 {
-			t, err := s.ledger.DebitTx(ctx, tx, ledger.DebitInput{ProgramID: programID, MemberID: m.ID, Amount: o.Points,
+			t, err := s.ledger.DebitLockedTx(ctx, tx, acct, ledger.DebitInput{ProgramID: programID, MemberID: m.ID, Amount: o.Points,
 				Kind: ledger.KindRedeem, IdempotencyKey: ledgerKey(m.ID, in.IdempotencyKey),
 				Reason: fmt.Sprintf("reward order %d", o.ID), Origin: origin(quotes)})
 			if errors.Is(err, ledger.ErrInsufficientPoints) {
