@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,45 +25,80 @@ type JobResult struct {
 // replicas: everything happens under the accounts' row locks, and a lot already spent or
 // expired has nothing left to expire.
 //
-// The accounts go in pages of up to expirePage, one database transaction each: one statement
-// finds and locks a page of accounts with due lots (in id order, so that concurrent jobs never
-// deadlock), one set-based statement (expireSQL) writes every expire transaction, posting, lot
-// consumption, lot and balance of the page. The first error stops the call and is returned
-// with the totals of the pages done.
+// The accounts go in pages, one database transaction each: one statement finds and locks a page
+// of accounts with due lots (in id order, skipping accounts another transaction holds), one
+// set-based statement (expireSQL) writes every expire transaction, posting, lot consumption, lot
+// and balance of the page. Up to expireWorkers pages run at once, each on its own connection:
+// the page's rows are PostgreSQL's work, one backend each, so two use two CPUs. An account
+// another writer holds (a spend, another page, another replica's job) is left to a later call,
+// never waited for. The first error stops the call and is returned with the totals of the pages
+// done.
 func (l *Ledger) ExpireDue(ctx context.Context, now time.Time, limit int) (JobResult, error) {
-	var res JobResult
-	for res.Accounts < limit {
-		page := min(limit-res.Accounts, expirePage)
-		var one JobResult
-		var found int
-		err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx db.Tx) (err error) {
-			one, found, err = l.expirePage(ctx, tx, now, page)
-			return err
-		})
-		if err != nil {
-			return res, err
-		}
-		res.Accounts += one.Accounts
-		res.Lots += one.Lots
-		res.Points += one.Points
-		if found < page || one.Accounts == 0 {
-			break
-		}
+	if limit <= 0 {
+		return JobResult{}, nil
 	}
-	return res, nil
+	page := min(expirePage, (limit+expireWorkers-1)/expireWorkers)
+	workers := min(expireWorkers, (limit+page-1)/page)
+	var (
+		mu    sync.Mutex
+		res   JobResult
+		left  = limit // accounts not yet given to a page
+		done  bool    // a page found fewer due accounts than it could take, or one failed
+		first error
+		wg    sync.WaitGroup
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				n := min(left, page)
+				left -= n
+				stop := done || n == 0
+				mu.Unlock()
+				if stop {
+					return
+				}
+				var one JobResult
+				var found int
+				err := db.RunInTx(ctx, l.db, func(ctx context.Context, tx db.Tx) (err error) {
+					one, found, err = l.expirePage(ctx, tx, now, n, workers*page)
+					return err
+				})
+				mu.Lock()
+				res.Accounts += one.Accounts
+				res.Lots += one.Lots
+				res.Points += one.Points
+				if err != nil && first == nil {
+					first = err
+				}
+				done = done || err != nil || found < n || one.Accounts == 0
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return res, first
 }
 
 // expirePage is the most accounts ExpireDue expires in one database transaction: their row
 // locks are held until it commits.
 const expirePage = 1000
 
+// expireWorkers is the most pages ExpireDue writes at once.
+const expireWorkers = 2
+
 // expirePage expires the due lots of up to limit accounts in tx and returns the totals and the
 // number of accounts it found and locked (an account whose lots a concurrent job expired
-// first is found but has nothing left).
-func (l *Ledger) expirePage(ctx context.Context, tx db.Tx, now time.Time, limit int) (JobResult, int, error) {
+// first is found but has nothing left). It looks for them among the first candidates accounts
+// with due lots, skipping those another transaction has locked (the pages written at the same
+// time hold up to candidates − limit of them).
+func (l *Ledger) expirePage(ctx context.Context, tx db.Tx, now time.Time, limit, candidates int) (JobResult, int, error) {
 	pg := db.PG(tx)
 	rows, err := pg.Query(ctx, `SELECT id, member_id, program_id FROM accounts WHERE id IN (SELECT DISTINCT account_id FROM lots
-		WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $1 LIMIT $2) ORDER BY id FOR UPDATE`, now, limit)
+		WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= $1 LIMIT $3) ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+		now, limit, candidates)
 	if err != nil {
 		return JobResult{}, 0, fmt.Errorf("ledger: lock accounts with due lots: %w", err)
 	}
