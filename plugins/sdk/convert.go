@@ -47,6 +47,9 @@ func (d *decoder) values(field string, b []byte) Values {
 	if len(b) == 0 {
 		return nil
 	}
+	if v, ok := flatValues(b); ok {
+		return v
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v Values
@@ -312,8 +315,15 @@ func (e *encoder) event(ev Event) *programv1.Event {
 		Source:         ev.Source,
 		ExternalId:     ev.ExternalID,
 		OccurredAt:     tsOut(ev.OccurredAt),
-		AttributesJson: e.values("event.attributes", ev.Attributes),
+		AttributesJson: e.eventAttributes(ev),
 	}
+}
+
+func (e *encoder) eventAttributes(ev Event) []byte {
+	if len(ev.AttributesJSON) > 0 {
+		return ev.AttributesJSON
+	}
+	return e.values("event.attributes", ev.Attributes)
 }
 
 func (d *decoder) event(ev *programv1.Event) Event {

@@ -1,9 +1,12 @@
 package sdk
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -28,12 +31,25 @@ const parentPollInterval = 250 * time.Millisecond
 // The process exits by itself as soon as its parent process changes (the core
 // was killed without being able to stop its plugins), so no plugin outlives
 // the core. Run directly from a shell, the binary refuses to start.
+//
+// With the environment variable PROMOGATE_PLUGIN_CPUPROFILE set to a
+// directory (the core passes on that one variable), the process writes
+// a CPU profile of its whole life there, as <binary>.<pid>.cpu.pprof, when the
+// host stops it (go-plugin's graceful shutdown); unset, nothing is profiled.
 func Serve(p Program) {
 	// Captured before plugin.Serve swaps os.Stderr for a pipe to the host's
 	// stdio stream: logs must reach the real stderr, which the host parses.
 	stderr := os.Stderr
 	slog.SetDefault(slog.New(newLogHandler(stderr)))
 	go exitWhenOrphaned(os.Getppid(), parentPollInterval)
+	if dir := os.Getenv(CPUProfileEnv); dir != "" {
+		stop, err := startCPUProfile(dir)
+		if err != nil {
+			slog.Error("cannot profile", "env", CPUProfileEnv, "error", err)
+		} else {
+			defer stop()
+		}
+	}
 
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
@@ -53,6 +69,29 @@ func Serve(p Program) {
 			JSONFormat: true,
 		}),
 	})
+}
+
+// CPUProfileEnv names the environment variable that makes Serve profile the
+// plugin process's CPU into the directory it holds (see Serve).
+const CPUProfileEnv = "PROMOGATE_PLUGIN_CPUPROFILE"
+
+// startCPUProfile starts a CPU profile into dir and returns what stops it and
+// closes the file.
+func startCPUProfile(dir string) (func(), error) {
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s.%d.cpu.pprof", filepath.Base(os.Args[0]), os.Getpid())))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			slog.Error("cannot write the CPU profile", "error", err)
+		}
+	}, nil
 }
 
 // exitWhenOrphaned exits the process once its parent is no longer ppid. When

@@ -167,6 +167,11 @@ type Event struct {
 	ExternalID string
 	OccurredAt time.Time
 	Attributes Values
+	// AttributesJSON is for the host only: when not empty, it is sent as the
+	// attributes instead of Attributes encoded (a host that holds them as
+	// JSON already saves decoding and encoding them). It must be a JSON
+	// object. A plugin always gets Attributes, and AttributesJSON empty.
+	AttributesJSON json.RawMessage
 }
 
 // Values is a JSON object: event and member attributes, registration answers.

@@ -135,6 +135,10 @@ type Event struct {
 	ExternalID string
 	OccurredAt time.Time
 	Attributes Values
+	// AttributesJSON, when not empty, is sent as the attributes instead of Attributes encoded:
+	// a JSON object that encoding Attributes decoded from it would give the plugin unchanged
+	// (see sdk.Event.AttributesJSON).
+	AttributesJSON json.RawMessage
 }
 
 // FieldError is one problem a plugin found in a campaign configuration. Field is a JSON

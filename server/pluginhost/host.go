@@ -472,7 +472,7 @@ func (h *Host) spawn(k Key, path, sum string) (*plugin.Client, Program, error) {
 		c.Kill()
 		return nil, nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	return c, Adapt(prog), nil
+	return c, adaptRemote(prog), nil
 }
 
 // forget kills plugin k's processes of every lane and drops their records (and failures).
@@ -550,8 +550,14 @@ func fileSHA256(path string) (string, error) {
 // pluginCommand is the command that starts a plugin binary, in a process group of its own: a
 // terminal's Ctrl-C or a SIGTERM to the core's group reaches only the core, which then stops
 // its plugins itself (go-plugin's graceful shutdown), so an orderly stop logs no plugin crash.
+//
+// A plugin gets none of the core's environment but sdk.CPUProfileEnv, when the core has it: a
+// CPU profile of every plugin process (see sdk.Serve), for benchmarks.
 func pluginCommand(path string) *exec.Cmd {
 	cmd := exec.Command(path)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if dir := os.Getenv(sdk.CPUProfileEnv); dir != "" {
+		cmd.Env = []string{sdk.CPUProfileEnv + "=" + dir}
+	}
 	return cmd
 }

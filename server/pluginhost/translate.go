@@ -1,7 +1,9 @@
 package pluginhost
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -15,11 +17,19 @@ import (
 // the engine sees exactly what the plugin answered. Errors keep their chain (errors.As finds
 // the SDK's *RemoteError) and gain the core's own sentinel where the core acts on one.
 
-// Adapt returns the core's view of an SDK program: the host wraps every plugin process with
-// it, and tests wrap in-process fakes written against the SDK.
-func Adapt(p sdk.Program) Program { return adapter{p} }
+// Adapt returns the core's view of an SDK program in this process (tests wrap their fakes
+// written against the SDK with it): it gets an event's AttributesJSON decoded into Attributes,
+// as a plugin process does.
+func Adapt(p sdk.Program) Program { return adapter{p: p} }
 
-type adapter struct{ p sdk.Program }
+// adaptRemote returns the core's view of a plugin process (sdk.Dispense), to which an event's
+// AttributesJSON goes as it is.
+func adaptRemote(p sdk.Program) Program { return adapter{p: p, remote: true} }
+
+type adapter struct {
+	p      sdk.Program
+	remote bool
+}
 
 // hostError gives an SDK error the core's sentinel it matches: ErrUnavailable for a plugin
 // that cannot answer now, ErrInvalidConfig for a refused configuration. Other errors pass as
@@ -73,7 +83,11 @@ func (a adapter) Evaluate(ctx context.Context, req EvaluateRequest) (EvaluateRes
 	if req.Items != nil {
 		in.Items = make([]sdk.EvaluateItem, len(req.Items))
 		for i, it := range req.Items {
-			in.Items[i] = sdk.EvaluateItem{Event: eventOut(it.Event), Member: memberOut(it.Member)}
+			ev, err := a.eventOut(it.Event)
+			if err != nil {
+				return EvaluateResponse{}, fmt.Errorf("%w: event %s: %w", sdk.ErrInvalidRequest, it.Event.ID, err)
+			}
+			in.Items[i] = sdk.EvaluateItem{Event: ev, Member: memberOut(it.Member)}
 		}
 	}
 	resp, err := a.p.Evaluate(ctx, in)
@@ -173,9 +187,24 @@ func campaignOut(c Campaign) sdk.Campaign {
 		EndsAt: c.EndsAt, Config: c.Config}
 }
 
-func eventOut(e Event) sdk.Event {
-	return sdk.Event{ID: e.ID, Type: e.Type, Source: e.Source, ExternalID: e.ExternalID, OccurredAt: e.OccurredAt,
+// eventOut converts an event; its AttributesJSON goes as it is to a plugin process, and decoded
+// as Attributes (numbers as json.Number, as the SDK decodes them) to a program in this process.
+func (a adapter) eventOut(e Event) (sdk.Event, error) {
+	out := sdk.Event{ID: e.ID, Type: e.Type, Source: e.Source, ExternalID: e.ExternalID, OccurredAt: e.OccurredAt,
 		Attributes: valuesOut(e.Attributes)}
+	switch {
+	case len(e.AttributesJSON) == 0:
+	case a.remote:
+		out.AttributesJSON = e.AttributesJSON
+	default:
+		dec := json.NewDecoder(bytes.NewReader(e.AttributesJSON))
+		dec.UseNumber()
+		out.Attributes = nil
+		if err := dec.Decode(&out.Attributes); err != nil {
+			return sdk.Event{}, fmt.Errorf("attributes: %w", err)
+		}
+	}
+	return out, nil
 }
 
 func memberOut(m Member) sdk.Member {

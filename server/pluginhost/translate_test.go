@@ -1,11 +1,13 @@
 package pluginhost_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -156,7 +158,21 @@ func TestTranslationCarriesEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameJSON(t, "Evaluate request", evReq, r.req)
+	// A program in this process gets an event's AttributesJSON decoded as its Attributes, as a
+	// plugin process does.
+	wantEv := evReq
+	wantEv.Items = slices.Clone(evReq.Items)
+	for i := range wantEv.Items {
+		e := &wantEv.Items[i].Event
+		dec := json.NewDecoder(bytes.NewReader(e.AttributesJSON))
+		dec.UseNumber()
+		e.Attributes = nil
+		if err := dec.Decode(&e.Attributes); err != nil {
+			t.Fatal(err)
+		}
+		e.AttributesJSON = nil
+	}
+	sameJSON(t, "Evaluate request", wantEv, r.req)
 	sameJSON(t, "Evaluate response", r.ev, ev)
 
 	var quReq pluginhost.QuoteRequest
