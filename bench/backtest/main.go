@@ -5,6 +5,7 @@
 // Usage:
 //
 //	backtest -db URL -plugin bin/plugins/weekenddouble [-events 1000000] [-members 10000] [-conns 8]
+//	    [-checkpoint 10s] [-batch 2000] [-parallel 2] [-cpuprofile FILE] [-plugin-cpuprofile DIR]
 //
 // On an empty database it applies the migrations, creates a programme, registers the plugin
 // binary, creates a draft campaign with the plugin's default configuration (time zone
@@ -40,6 +41,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/promogate/promogate/db"
+	"github.com/promogate/promogate/plugins/sdk"
 	"github.com/promogate/promogate/server/backtest"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
@@ -80,7 +82,11 @@ func run(args []string) error {
 	nm := fs.Int("members", 10_000, "members the events are spread over")
 	conns := fs.Int("conns", 8, "database pool size")
 	checkpoint := fs.Duration("checkpoint", 0, "time between checkpoints (0: the service's default)")
+	batch := fs.Int("batch", 0, "events per plugin Evaluate call (0: the service's default)")
+	parallel := fs.Int("parallel", 0, "Evaluate calls in flight (0: the service's default)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed run to this file")
+	pluginProfile := fs.String("plugin-cpuprofile", "", "directory the plugin processes write CPU profiles of their lives to ("+
+		sdk.CPUProfileEnv+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,6 +95,11 @@ func run(args []string) error {
 	}
 	if *url == "" {
 		*url = os.Getenv("DATABASE_URL")
+	}
+	if *pluginProfile != "" {
+		if err := os.Setenv(sdk.CPUProfileEnv, *pluginProfile); err != nil {
+			return err
+		}
 	}
 	ctx := context.Background()
 	bdb, err := db.Open(ctx, *url, db.Options{MaxOpenConns: *conns, ApplicationName: "backtest-bench"})
@@ -107,7 +118,8 @@ func run(args []string) error {
 	defer host.Close()
 	camps := campaigns.NewStore(bdb, now, host)
 	eng := engine.New(bdb, led, mem, camps, benefits.NewStore(bdb), host, log.Named("engine"), now, engine.Options{})
-	svc := backtest.New(bdb, host, eng, camps, led, mem, log, now, backtest.Options{Checkpoint: *checkpoint})
+	svc := backtest.New(bdb, host, eng, camps, led, mem, log, now, backtest.Options{Checkpoint: *checkpoint, BatchSize: *batch,
+		Parallel: *parallel})
 
 	res := result{Events: *n, Members: *nm}
 	seedStart := time.Now()

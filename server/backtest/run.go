@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"sort"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -43,9 +43,9 @@ type Options struct {
 	Interval   time.Duration // 1s: how often Run looks for a backtest to run or to resume
 	Lease      time.Duration // 60s: how long a backtest is left to its runner between checkpoints
 	Checkpoint time.Duration // 10s: time between checkpoints (each writes the members changed since the last)
-	PageSize   int           // 20,000: events read and decided together
+	PageSize   int           // 20,000: events read together, and at most taken ahead of those decided
 	BatchSize  int           // 2,000: events per plugin Evaluate call
-	Parallel   int           // 2: Evaluate calls in flight at once
+	Parallel   int           // 3: Evaluate calls in flight at once
 	TickPage   int           // 1,000: participants per plugin Tick call
 }
 
@@ -61,7 +61,7 @@ func (o *Options) defaults() {
 	for _, n := range []struct {
 		p *int
 		v int
-	}{{&o.PageSize, 20_000}, {&o.BatchSize, 2_000}, {&o.Parallel, 2}, {&o.TickPage, 1_000}} {
+	}{{&o.PageSize, 20_000}, {&o.BatchSize, 2_000}, {&o.Parallel, 3}, {&o.TickPage, 1_000}} {
 		if *n.p <= 0 {
 			*n.p = n.v
 		}
@@ -169,6 +169,7 @@ type item struct {
 	id       int64
 	memberID int64
 	event    *pluginhost.Event // nil for an enrolment
+	sim      *sim              // the member's, while an event is in flight
 	answers  map[string]any    // an enrolment's
 	regBy    string
 	resp     string
@@ -187,8 +188,16 @@ type run struct {
 	profiles  map[int64]*members.Member
 	order     []int64 // participants (members with an accepted enrolment) in enrolment order
 	days      map[string]*Day
+	today     dayRange // the day of the last item counted
+	fills     int64    // the pipe's fills so far, marking the members with an event left waiting (sim.waits)
 	totals    Totals
 	lastSaved time.Time
+}
+
+// dayRange is a day of the campaign's time zone: [from, to) in UTC.
+type dayRange struct {
+	from, to time.Time
+	day      *Day
 }
 
 func (s *Service) execute(ctx context.Context, b *Backtest) error {
@@ -332,68 +341,15 @@ func (r *run) simulate(ctx context.Context, d pluginhost.Description) error {
 	if err != nil {
 		return err
 	}
-	events := r.readEvents(ctx, d.EventTypes)
 	enrollments, err := r.readEnrollments(ctx)
 	if err != nil {
 		return err
 	}
-	var pending []item // what is left of the event page being taken from the reader
-	eventsDone := false
-	nextEvent := func() (*item, error) {
-		for len(pending) == 0 && !eventsDone {
-			pg, ok := <-events
-			if !ok {
-				eventsDone = true
-				break
-			}
-			if pg.err != nil {
-				return nil, pg.err
-			}
-			pending = pg.items
-		}
-		if len(pending) == 0 {
-			return nil, nil
-		}
-		return &pending[0], nil
-	}
+	src := &stream{r: r, events: r.readEvents(ctx, d.EventTypes), enrollments: enrollments}
 	for {
 		due := nextDue(hooks)
-		var batch []item
-		for len(batch) < r.s.opts.PageSize {
-			ev, err := nextEvent()
-			if err != nil {
-				return err
-			}
-			var en *item
-			if len(enrollments) > 0 {
-				en = &enrollments[0]
-			}
-			var it *item
-			switch {
-			case ev != nil && (en == nil || !en.at.Before(ev.at)):
-				it = ev
-			case en != nil:
-				it = en
-			}
-			if it == nil || !due.IsZero() && !it.at.Before(due) {
-				break
-			}
-			batch = append(batch, *it)
-			if it == ev {
-				pending = pending[1:]
-			} else {
-				enrollments = enrollments[1:]
-			}
-		}
-		if len(batch) > 0 {
-			if err := r.decide(ctx, batch); err != nil {
-				return err
-			}
-			r.advance(batch)
-			if err := r.maybeCheckpoint(ctx, batch[len(batch)-1].at); err != nil {
-				return err
-			}
-			continue
+		if err := (&pipe{r: r, src: src, due: due}).run(ctx); err != nil {
+			return err
 		}
 		if due.IsZero() {
 			break // nothing left before the period's end
@@ -414,27 +370,248 @@ func (r *run) simulate(ctx context.Context, d pluginhost.Description) error {
 	return r.checkpoint(ctx, r.b.To, true)
 }
 
-// advance moves the backtest's cursors past batch.
-func (r *run) advance(batch []item) {
-	for i := range batch {
-		it := &batch[i]
+// stream is the period's events and enrolments after the checkpoint, merged in time order.
+type stream struct {
+	r           *run
+	events      <-chan page
+	pending     []item // what is left of the event page being taken
+	eventsDone  bool
+	enrollments []item
+}
+
+// next takes the next item before due (the zero time: before the period's end), or returns nil
+// when none is left before it. It moves the backtest's cursors past the item.
+func (s *stream) next(due time.Time) (*item, error) {
+	for len(s.pending) == 0 && !s.eventsDone {
+		pg, ok := <-s.events
+		if !ok {
+			s.eventsDone = true
+			break
+		}
+		if pg.err != nil {
+			return nil, pg.err
+		}
+		for id, p := range pg.profiles {
+			if s.r.profiles[id] == nil {
+				s.r.profiles[id] = p
+			}
+		}
+		s.pending = pg.items
+	}
+	var ev, en *item
+	if len(s.pending) > 0 {
+		ev = &s.pending[0]
+	}
+	if len(s.enrollments) > 0 {
+		en = &s.enrollments[0]
+	}
+	var it *item
+	switch {
+	case ev != nil && (en == nil || !en.at.Before(ev.at)):
+		it = ev
+	case en != nil:
+		it = en
+	}
+	if it == nil || !due.IsZero() && !it.at.Before(due) {
+		return nil, nil
+	}
+	if it == ev {
+		s.pending = s.pending[1:]
+	} else {
+		s.enrollments = s.enrollments[1:]
+	}
+	s.r.advance(it)
+	return it, nil
+}
+
+// advance moves the backtest's cursors past it. They are written only at a checkpoint, when
+// everything taken before is settled.
+func (r *run) advance(it *item) {
+	if it.event != nil {
+		if r.b.eventAt == nil {
+			r.b.eventAt = new(time.Time)
+		}
+		*r.b.eventAt, r.b.eventID = it.at, it.id
+		r.b.EventsDone++
+	} else {
 		at := it.at
-		if it.event != nil {
-			r.b.eventAt, r.b.eventID = &at, it.id
-			r.b.EventsDone++
-		} else {
-			r.b.enrollmentAt, r.b.enrollmentID = &at, it.id
+		r.b.enrollmentAt, r.b.enrollmentID = &at, it.id
+	}
+}
+
+// pipe replays the items of the stream before its due time. Members are independent, so a
+// chunk of events goes to the plugin as soon as each of its members has nothing in flight or
+// waiting before it: Options.BatchSize events of distinct members per Evaluate call,
+// Options.Parallel calls in flight while the next ones are built and the answers settled, each
+// event on the state its member's previous item left. An enrolment waits until everything taken
+// before it is settled. Every Options.Checkpoint the pipe stops taking, lets everything taken
+// settle, and checkpoints.
+type pipe struct {
+	r        *run
+	src      *stream
+	due      time.Time
+	pending  []*item  // taken, not sent: events waiting for an earlier one of their member, an enrolment and what follows it
+	inflight []*chunk // in the order sent
+	ended    bool     // nothing is left before due
+	draining bool     // a checkpoint is due: take nothing more until everything taken is settled
+	taken    bool     // something was taken since the last checkpoint
+	last     time.Time
+}
+
+// chunk is one Evaluate call: its events (of distinct members) and the answer.
+type chunk struct {
+	items   []*item
+	results []pluginhost.EvaluateResult
+	err     error
+	done    chan struct{}
+}
+
+func (p *pipe) run(ctx context.Context) error {
+	r := p.r
+	for {
+		for len(p.inflight) < r.s.opts.Parallel {
+			c, err := p.fill(ctx)
+			if err != nil {
+				return err
+			}
+			if c == nil {
+				break
+			}
+			p.inflight = append(p.inflight, c)
+		}
+		switch {
+		case len(p.inflight) > 0:
+			c := p.inflight[0]
+			<-c.done
+			p.inflight = p.inflight[1:]
+			if err := p.settle(c); err != nil {
+				return err
+			}
+		case len(p.pending) > 0: // an enrolment, with nothing before it left to settle
+			it := p.pending[0]
+			p.pending = p.pending[1:]
+			if r.profiles[it.memberID] == nil {
+				if err := r.loadProfileIDs(ctx, []int64{it.memberID}); err != nil {
+					return err
+				}
+			}
+			if err := r.enroll(ctx, it); err != nil {
+				return err
+			}
+		case p.draining && p.taken:
+			if err := r.checkpoint(ctx, p.last, false); err != nil {
+				return err
+			}
+			p.draining, p.taken = false, false
+			continue
+		default:
+			return nil // p.ended: everything before due is settled
+		}
+		if !p.draining && time.Since(r.lastSaved) >= r.s.opts.Checkpoint {
+			p.draining = true
 		}
 	}
 }
 
+// take takes the next item of the stream, or returns nil when none is left before due.
+func (p *pipe) take() (*item, error) {
+	it, err := p.src.next(p.due)
+	if err != nil || it == nil {
+		p.ended = err == nil
+		return nil, err
+	}
+	p.taken, p.last = true, it.at
+	return it, nil
+}
+
+// fill sends the next chunk to the plugin: the first events taken, in order, of members with
+// nothing in flight or waiting before them, up to an enrolment, and nil when there is none. An
+// event outside the campaign's dates is not evaluated and leaves nothing to settle.
+func (p *pipe) fill(ctx context.Context) (*chunk, error) {
+	r := p.r
+	r.fills++
+	c := &chunk{done: make(chan struct{})}
+	w, i := 0, 0
+	for len(c.items) < r.s.opts.BatchSize {
+		if i == len(p.pending) {
+			if p.ended || p.draining || len(p.pending) >= r.s.opts.PageSize {
+				break
+			}
+			it, err := p.take()
+			if err != nil {
+				return nil, err
+			}
+			if it == nil {
+				break
+			}
+			p.pending = append(p.pending, it)
+		}
+		it := p.pending[i]
+		if it.event == nil {
+			break
+		}
+		i++
+		if !r.c.Live(it.at) {
+			continue
+		}
+		if m := r.members[it.memberID]; m != nil && (m.busy || m.waits == r.fills) {
+			m.waits = r.fills
+			p.pending[w] = it
+			w++
+			continue
+		}
+		it.sim = r.member(it.memberID)
+		it.sim.busy = true
+		c.items = append(c.items, it)
+	}
+	p.pending = append(p.pending[:w], p.pending[i:]...)
+	if len(c.items) == 0 {
+		return nil, nil
+	}
+	req := pluginhost.EvaluateRequest{Campaign: r.camp, Items: make([]pluginhost.EvaluateItem, len(c.items))}
+	for i, it := range c.items {
+		req.Items[i] = pluginhost.EvaluateItem{Event: *it.event,
+			Member: it.sim.snapshot(it.memberID, r.profiles[it.memberID], r.program, r.c.Code, it.at)}
+	}
+	go func() {
+		defer close(c.done)
+		resp, err := r.prog.Evaluate(ctx, req)
+		if err == nil && len(resp.Results) != len(c.items) {
+			err = fmt.Errorf("%w: plugin returned %d results for %d events", pluginhost.ErrUnavailable, len(resp.Results), len(c.items))
+		}
+		c.results, c.err = resp.Results, err
+	}()
+	return c, nil
+}
+
+// settle applies the plugin's decisions on a chunk's events.
+func (p *pipe) settle(c *chunk) error {
+	r := p.r
+	if c.err != nil {
+		return fmt.Errorf("plugin %s@%s: %w", r.b.PluginName, r.b.PluginVersion, c.err)
+	}
+	for i, res := range c.results {
+		it := c.items[i]
+		m := it.sim
+		m.busy, it.sim = false, nil
+		m.Events++
+		m.dirty = true
+		r.totals.EventsEvaluated++
+		r.day(it.at).EventsEvaluated++
+		r.settle(m, res.Effects, it.at)
+	}
+	return nil
+}
+
 type page struct {
-	items []item
-	err   error
+	items    []item
+	profiles map[int64]*members.Member // of the members first met in the page
+	err      error
 }
 
 // readEvents streams the period's events after the checkpoint, in (occurred_at, id) order, in
-// pages, from one query on a connection of its own, while the pages before are decided.
+// pages with the profiles of the members they bring, from one query on a connection of its
+// own, while the pages before are decided.
 func (r *run) readEvents(ctx context.Context, types []string) <-chan page {
 	out := make(chan page, 2)
 	go func() {
@@ -463,7 +640,19 @@ func (r *run) readEvents(ctx context.Context, types []string) <-chan page {
 		}
 		defer rows.Close()
 		size := r.s.opts.PageSize
+		seen := map[int64]bool{}
+		var met []int64
 		items := make([]item, 0, size)
+		flush := func() bool {
+			pg := page{items: items}
+			if len(met) > 0 {
+				if pg.profiles, err = r.s.profiles(ctx, met); err != nil {
+					pg = page{err: err}
+				}
+			}
+			items, met = make([]item, 0, size), nil
+			return send(pg) && pg.err == nil
+		}
 		for rows.Next() {
 			var it item
 			ev := &pluginhost.Event{}
@@ -472,18 +661,21 @@ func (r *run) readEvents(ctx context.Context, types []string) <-chan page {
 				send(page{err: err})
 				return
 			}
-			if err := json.Unmarshal(raw, &ev.Attributes); err != nil {
+			if passThrough(raw) {
+				ev.AttributesJSON = raw
+			} else if err := json.Unmarshal(raw, &ev.Attributes); err != nil {
 				send(page{err: fmt.Errorf("event %d: attributes: %w", it.id, err)})
 				return
 			}
 			ev.ID, ev.OccurredAt = strconv.FormatInt(it.id, 10), ev.OccurredAt.UTC()
 			it.at, it.event = ev.OccurredAt, ev
 			items = append(items, it)
-			if len(items) == size {
-				if !send(page{items: items}) {
-					return
-				}
-				items = make([]item, 0, size)
+			if !seen[it.memberID] {
+				seen[it.memberID] = true
+				met = append(met, it.memberID)
+			}
+			if len(items) == size && !flush() {
+				return
 			}
 		}
 		if err := rows.Err(); err != nil {
@@ -491,10 +683,47 @@ func (r *run) readEvents(ctx context.Context, types []string) <-chan page {
 			return
 		}
 		if len(items) > 0 {
-			send(page{items: items})
+			flush()
 		}
 	}()
 	return out
+}
+
+// passThrough reports whether event attributes as PostgreSQL gives them (a jsonb object) can
+// go to the plugin as they are: the plugin then decodes the same values as from the attributes
+// decoded and encoded again, as the engine sends them. That holds when every number is an
+// integer of at most 15 digits, which a float64 keeps exactly and encodes back as it was.
+func passThrough(raw []byte) bool {
+	if len(raw) == 0 || raw[0] != '{' {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == '"':
+			for i++; i < len(raw) && raw[i] != '"'; i++ {
+				if raw[i] == '\\' {
+					i++
+				}
+			}
+		case c == '-' || '0' <= c && c <= '9':
+			j := i
+			if c == '-' {
+				j++
+			}
+			k := j
+			for k < len(raw) && '0' <= raw[k] && raw[k] <= '9' {
+				k++
+			}
+			if n := k - j; n == 0 || n > 15 || raw[j] == '0' && (n > 1 || c == '-') {
+				return false
+			}
+			if k < len(raw) && (raw[k] == '.' || raw[k] == 'e' || raw[k] == 'E') {
+				return false
+			}
+			i = k - 1
+		}
+	}
+	return true
 }
 
 // readEnrollments reads the enrolments recorded in the period in the other campaigns of the
@@ -538,123 +767,30 @@ func (r *run) member(id int64) *sim {
 	return m
 }
 
-// profiles loads the profiles of the members of batch not loaded yet.
-func (r *run) loadProfiles(ctx context.Context, batch []item) error {
-	var ids []int64
-	seen := map[int64]bool{}
-	for i := range batch {
-		id := batch[i].memberID
-		if r.profiles[id] == nil && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	return r.loadProfileIDs(ctx, ids)
-}
-
 func (r *run) loadProfileIDs(ctx context.Context, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	ms, err := r.s.members.GetMany(ctx, ids)
+	ps, err := r.s.profiles(ctx, ids)
 	if err != nil {
 		return err
 	}
+	maps.Copy(r.profiles, ps)
+	return nil
+}
+
+// profiles returns the stored profiles of members ids, an empty one for each that is gone.
+func (s *Service) profiles(ctx context.Context, ids []int64) (map[int64]*members.Member, error) {
+	ms, err := s.members.GetMany(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	for _, id := range ids {
-		if p := ms[id]; p != nil {
-			r.profiles[id] = p
-		} else {
-			r.profiles[id] = &members.Member{ID: id}
+		if ms[id] == nil {
+			ms[id] = &members.Member{ID: id}
 		}
 	}
-	return nil
-}
-
-// decide replays batch (events and enrolments before the next hook occurrence, in time order).
-// Members are independent, so the batch is cut into waves holding at most one item per
-// member, in order: each wave's events go to the plugin together (Options.BatchSize per call,
-// Options.Parallel calls at once), each on the state the member's previous item left.
-func (r *run) decide(ctx context.Context, batch []item) error {
-	if err := r.loadProfiles(ctx, batch); err != nil {
-		return err
-	}
-	var waves [][]*item
-	depth := make(map[int64]int, len(batch))
-	for i := range batch {
-		it := &batch[i]
-		d := depth[it.memberID]
-		depth[it.memberID] = d + 1
-		if d == len(waves) {
-			waves = append(waves, nil)
-		}
-		waves[d] = append(waves[d], it)
-	}
-	for _, wave := range waves {
-		var evs []*item
-		for _, it := range wave {
-			if it.event == nil {
-				if err := r.enroll(ctx, it); err != nil {
-					return err
-				}
-				continue
-			}
-			if r.c.Live(it.at) {
-				evs = append(evs, it)
-			}
-		}
-		if err := r.evaluate(ctx, evs); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// evaluate asks the plugin about one wave's events and applies its decisions.
-func (r *run) evaluate(ctx context.Context, evs []*item) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	size := r.s.opts.BatchSize
-	chunks := (len(evs) + size - 1) / size
-	results := make([][]pluginhost.EvaluateResult, chunks)
-	errs := make([]error, chunks)
-	sem := make(chan struct{}, r.s.opts.Parallel)
-	var wg sync.WaitGroup
-	for k := 0; k < chunks; k++ {
-		part := evs[k*size : min((k+1)*size, len(evs))]
-		req := pluginhost.EvaluateRequest{Campaign: r.camp, Items: make([]pluginhost.EvaluateItem, len(part))}
-		for i, it := range part {
-			req.Items[i] = pluginhost.EvaluateItem{Event: *it.event,
-				Member: r.member(it.memberID).snapshot(it.memberID, r.profiles[it.memberID], r.program, r.c.Code, it.at)}
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			resp, err := r.prog.Evaluate(ctx, req)
-			if err == nil && len(resp.Results) != len(part) {
-				err = fmt.Errorf("%w: plugin returned %d results for %d events", pluginhost.ErrUnavailable, len(resp.Results), len(part))
-			}
-			results[k], errs[k] = resp.Results, err
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("plugin %s@%s: %w", r.b.PluginName, r.b.PluginVersion, err)
-	}
-	for k := range results {
-		for i, res := range results[k] {
-			it := evs[k*size+i]
-			m := r.member(it.memberID)
-			m.Events++
-			m.dirty = true
-			r.totals.EventsEvaluated++
-			r.day(it.at).EventsEvaluated++
-			r.settle(m, res.Effects, it.at)
-		}
-	}
-	return nil
+	return ms, nil
 }
 
 // settle applies one decision for member id at t and counts it.
@@ -710,12 +846,24 @@ func (r *run) count(m *sim, out outcome, t time.Time) {
 	}
 }
 
+// day returns the counts of t's day in the campaign's time zone.
 func (r *run) day(t time.Time) *Day {
-	key := t.In(r.loc).Format("2006-01-02")
+	if c := &r.today; c.day != nil && !t.Before(c.from) && t.Before(c.to) {
+		return c.day
+	}
+	local := t.In(r.loc)
+	key := local.Format("2006-01-02")
 	d := r.days[key]
 	if d == nil {
 		d = &Day{Day: key}
 		r.days[key] = d
+	}
+	// Remember the day's bounds, provided they are what they seem (both ends on that date) in a
+	// zone whose midnight may be skipped or repeated.
+	y, m, dd := local.Date()
+	from, to := time.Date(y, m, dd, 0, 0, 0, 0, r.loc), time.Date(y, m, dd+1, 0, 0, 0, 0, r.loc)
+	if from.Format("2006-01-02") == key && to.Add(-time.Nanosecond).In(r.loc).Format("2006-01-02") == key && !t.Before(from) && t.Before(to) {
+		r.today = dayRange{from: from.UTC(), to: to.UTC(), day: d}
 	}
 	return d
 }
@@ -808,24 +956,18 @@ func (r *run) maybeCheckpoint(ctx context.Context, at time.Time) error {
 	return r.checkpoint(ctx, at, false)
 }
 
+// checkpointRows is how many members one statement of a checkpoint writes.
+const checkpointRows = 1000
+
 // checkpoint writes, in one transaction, the members changed since the last checkpoint, the
 // cursors, totals and days, and renews the lease, provided the backtest is still running and
 // this runner's (errLost otherwise, and nothing is written). done finishes the backtest.
 func (r *run) checkpoint(ctx context.Context, at time.Time, done bool) error {
-	var ids, events, points, debited, granted []int64
-	var reached []bool
-	var sims []string
+	var ids []int64
 	for id, m := range r.members {
-		if !m.dirty {
-			continue
+		if m.dirty {
+			ids = append(ids, id)
 		}
-		raw, err := json.Marshal(m)
-		if err != nil {
-			return fmt.Errorf("member %d: %w", id, err)
-		}
-		ids, events, points, debited, granted = append(ids, id), append(events, m.Events), append(points, m.Points),
-			append(debited, m.Debited), append(granted, m.Granted)
-		reached, sims = append(reached, m.Reached), append(sims, string(raw))
 	}
 	days := make([]Day, 0, len(r.days))
 	for _, d := range r.days {
@@ -860,18 +1002,34 @@ func (r *run) checkpoint(ctx context.Context, at time.Time, done bool) error {
 		if tag.RowsAffected() == 0 {
 			return errLost
 		}
-		if len(ids) == 0 {
-			return nil
+		n := min(len(ids), checkpointRows)
+		events, points, debited, granted := make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+		reached, sims := make([]bool, 0, n), make([]string, 0, n)
+		var buf []byte
+		for start := 0; start < len(ids); start += checkpointRows {
+			part := ids[start:min(start+checkpointRows, len(ids))]
+			events, points, debited, granted, reached, sims = events[:0], points[:0], debited[:0], granted[:0], reached[:0], sims[:0]
+			for _, id := range part {
+				m := r.members[id]
+				if buf, err = m.appendJSON(buf[:0]); err != nil {
+					return fmt.Errorf("member %d: %w", id, err)
+				}
+				events, points, debited, granted = append(events, m.Events), append(points, m.Points), append(debited, m.Debited),
+					append(granted, m.Granted)
+				reached, sims = append(reached, m.Reached), append(sims, string(buf))
+			}
+			if _, err := pg.Exec(ctx, `INSERT INTO backtest_members (backtest_id, member_id, events, points_issued, points_debited,
+					benefits_granted, reached, sim)
+				SELECT $1, u.member_id, u.events, u.points, u.debited, u.granted, u.reached, u.sim::jsonb
+				FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::boolean[], $8::text[])
+					AS u(member_id, events, points, debited, granted, reached, sim)
+				ON CONFLICT (backtest_id, member_id) DO UPDATE SET events = EXCLUDED.events, points_issued = EXCLUDED.points_issued,
+					points_debited = EXCLUDED.points_debited, benefits_granted = EXCLUDED.benefits_granted, reached = EXCLUDED.reached,
+					sim = EXCLUDED.sim`, r.b.ID, part, events, points, debited, granted, reached, sims); err != nil {
+				return err
+			}
 		}
-		_, err = pg.Exec(ctx, `INSERT INTO backtest_members (backtest_id, member_id, events, points_issued, points_debited,
-				benefits_granted, reached, sim)
-			SELECT $1, u.member_id, u.events, u.points, u.debited, u.granted, u.reached, u.sim::jsonb
-			FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::boolean[], $8::text[])
-				AS u(member_id, events, points, debited, granted, reached, sim)
-			ON CONFLICT (backtest_id, member_id) DO UPDATE SET events = EXCLUDED.events, points_issued = EXCLUDED.points_issued,
-				points_debited = EXCLUDED.points_debited, benefits_granted = EXCLUDED.benefits_granted, reached = EXCLUDED.reached,
-				sim = EXCLUDED.sim`, r.b.ID, ids, events, points, debited, granted, reached, sims)
-		return err
+		return nil
 	})
 	if err != nil {
 		return err

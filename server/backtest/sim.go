@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -40,31 +41,93 @@ type sim struct {
 	Rejected int64  `json:"rejected,omitempty"`
 	Refused  int64  `json:"refused,omitempty"`
 
-	dirty bool
+	dirty bool  // changed since the last checkpoint
+	busy  bool  // an event of the member is in flight
+	waits int64 // the pipe's fill that left an event of the member waiting (run.fills)
 }
 
-// lot is one credit's points that are left: available from AvailableAt, gone at ExpiresAt.
-// It is stored as [amount, availableAt, expiresAt] in Unix nanoseconds (expiresAt 0: never),
-// a tenth of the size of the same as an object, since a member may hold hundreds of lots.
+// appendJSON appends s as JSON to b, as json.Marshal gives it but for the order of the keys
+// (which jsonb does not keep): its lots, of which a member may hold hundreds, written directly.
+func (s *sim) appendJSON(b []byte) ([]byte, error) {
+	rest := *s
+	rest.Lots = nil
+	raw, err := json.Marshal(&rest)
+	if err != nil {
+		return b, err
+	}
+	if len(s.Lots) == 0 {
+		return append(b, raw...), nil
+	}
+	b = append(b, `{"lots":[`...)
+	for i, l := range s.Lots {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = l.appendJSON(b)
+	}
+	b = append(b, ']')
+	if len(raw) > 2 { // not {}
+		b = append(b, ',')
+	}
+	return append(b, raw[1:]...), nil
+}
+
+// lot is one credit's points that are left: available from AvailableAt, gone at ExpiresAt,
+// both in Unix nanoseconds (noExpiry: never), so that the balance and debit scans over a
+// member's lots compare integers. It is stored as [amount, availableAt, expiresAt] (expiresAt
+// 0: never), a tenth of the size of the same as an object, since a member may hold hundreds.
 type lot struct {
 	Amount      int64
-	AvailableAt time.Time
-	ExpiresAt   *time.Time
+	AvailableAt int64
+	ExpiresAt   int64
+}
+
+// noExpiry is the ExpiresAt of a lot that never expires.
+const noExpiry = math.MaxInt64
+
+// Instants a lot holds are clamped to what Unix nanoseconds represent (years 1678 to 2262):
+// every simulated instant is inside, so a clamped one compares with them as the instant did.
+var (
+	minNanos = time.Unix(0, math.MinInt64+1)
+	maxNanos = time.Unix(0, math.MaxInt64)
+)
+
+// nanos returns t in Unix nanoseconds, clamped.
+func nanos(t time.Time) int64 {
+	switch {
+	case t.Before(minNanos):
+		return math.MinInt64 + 1
+	case t.After(maxNanos):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// expiryNanos returns the ExpiresAt of a lot expiring at t (nil: never).
+func expiryNanos(t *time.Time) int64 {
+	if t == nil {
+		return noExpiry
+	}
+	return nanos(*t)
 }
 
 func (l lot) MarshalJSON() ([]byte, error) {
-	var exp int64
-	if l.ExpiresAt != nil {
-		exp = l.ExpiresAt.UnixNano()
+	return l.appendJSON(make([]byte, 0, 48)), nil
+}
+
+// appendJSON appends l as [amount, availableAt, expiresAt] to b.
+func (l lot) appendJSON(b []byte) []byte {
+	exp := l.ExpiresAt
+	if exp == noExpiry {
+		exp = 0
 	}
-	b := make([]byte, 0, 48)
 	b = append(b, '[')
 	b = strconv.AppendInt(b, l.Amount, 10)
 	b = append(b, ',')
-	b = strconv.AppendInt(b, l.AvailableAt.UnixNano(), 10)
+	b = strconv.AppendInt(b, l.AvailableAt, 10)
 	b = append(b, ',')
 	b = strconv.AppendInt(b, exp, 10)
-	return append(b, ']'), nil
+	return append(b, ']')
 }
 
 func (l *lot) UnmarshalJSON(b []byte) error {
@@ -72,10 +135,9 @@ func (l *lot) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("lot: %w", err)
 	}
-	l.Amount, l.AvailableAt, l.ExpiresAt = v[0], time.Unix(0, v[1]).UTC(), nil
-	if v[2] != 0 {
-		e := time.Unix(0, v[2]).UTC()
-		l.ExpiresAt = &e
+	l.Amount, l.AvailableAt, l.ExpiresAt = v[0], v[1], v[2]
+	if l.ExpiresAt == 0 {
+		l.ExpiresAt = noExpiry
 	}
 	return nil
 }
@@ -158,10 +220,11 @@ func (b *simBenefit) current(t time.Time) bool {
 
 // balance returns the available and pending points at t.
 func (s *sim) balance(t time.Time) (available, pending int64) {
+	at := nanos(t)
 	for _, l := range s.Lots {
 		switch {
-		case l.ExpiresAt != nil && !l.ExpiresAt.After(t):
-		case l.AvailableAt.After(t):
+		case l.ExpiresAt <= at:
+		case l.AvailableAt > at:
 			pending += l.Amount
 		default:
 			available += l.Amount
@@ -176,22 +239,20 @@ func (s *sim) debit(amount int64, t time.Time) bool {
 	if available, _ := s.balance(t); available < amount {
 		return false
 	}
+	at := nanos(t)
 	kept := s.Lots[:0]
 	for _, l := range s.Lots {
-		if l.ExpiresAt == nil || l.ExpiresAt.After(t) {
+		if l.ExpiresAt > at {
 			kept = append(kept, l)
 		}
 	}
 	s.Lots = kept
-	sort.SliceStable(s.Lots, func(i, j int) bool {
-		a, b := s.Lots[i].ExpiresAt, s.Lots[j].ExpiresAt
-		return a != nil && (b == nil || a.Before(*b))
-	})
+	sort.SliceStable(s.Lots, func(i, j int) bool { return s.Lots[i].ExpiresAt < s.Lots[j].ExpiresAt })
 	for i := range s.Lots {
 		if amount == 0 {
 			break
 		}
-		if s.Lots[i].AvailableAt.After(t) {
+		if s.Lots[i].AvailableAt > at {
 			continue
 		}
 		take := min(amount, s.Lots[i].Amount)
@@ -205,11 +266,10 @@ func (s *sim) debit(amount int64, t time.Time) bool {
 // credit adds l to the lots; a lot available at t joins an available one with the same expiry
 // (the two are the same to every balance and debit from then on).
 func (s *sim) credit(l lot, t time.Time) {
-	if !l.AvailableAt.After(t) {
+	if at := nanos(t); l.AvailableAt <= at {
 		for i := range s.Lots {
 			o := &s.Lots[i]
-			if !o.AvailableAt.After(t) && (o.ExpiresAt == nil) == (l.ExpiresAt == nil) &&
-				(o.ExpiresAt == nil || o.ExpiresAt.Equal(*l.ExpiresAt)) {
+			if o.AvailableAt <= at && o.ExpiresAt == l.ExpiresAt {
 				o.Amount += l.Amount
 				return
 			}
@@ -291,7 +351,7 @@ func (s *sim) applyOne(e *pluginhost.Effect, t time.Time, out *outcome) error {
 		if c.AvailableAt != nil && c.AvailableAt.After(t) {
 			avail = c.AvailableAt.UTC()
 		}
-		s.credit(lot{Amount: c.Amount, AvailableAt: avail, ExpiresAt: utc(c.ExpiresAt)}, t)
+		s.credit(lot{Amount: c.Amount, AvailableAt: nanos(avail), ExpiresAt: expiryNanos(c.ExpiresAt)}, t)
 		s.Lifetime += c.Amount
 		s.Status += c.StatusPoints
 		s.Account = true
