@@ -170,8 +170,9 @@ type Event struct {
 	// AttributesJSON is for the host only: when not empty, it is sent as the
 	// attributes instead of Attributes encoded (a host that holds them as
 	// JSON already saves decoding and encoding them). It must be a JSON
-	// object. A plugin always gets Attributes, and AttributesJSON empty.
-	AttributesJSON json.RawMessage
+	// object. A plugin always gets Attributes, and AttributesJSON empty. It is
+	// left out of the event's JSON when empty.
+	AttributesJSON json.RawMessage `json:",omitempty"`
 }
 
 // Values is a JSON object: event and member attributes, registration answers.

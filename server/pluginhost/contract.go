@@ -137,8 +137,9 @@ type Event struct {
 	Attributes Values
 	// AttributesJSON, when not empty, is sent as the attributes instead of Attributes encoded:
 	// a JSON object that encoding Attributes decoded from it would give the plugin unchanged
-	// (see sdk.Event.AttributesJSON).
-	AttributesJSON json.RawMessage
+	// (see sdk.Event.AttributesJSON). It is left out of the event's JSON when empty (the shadow
+	// service stores events as JSON to decide them later).
+	AttributesJSON json.RawMessage `json:",omitempty"`
 }
 
 // FieldError is one problem a plugin found in a campaign configuration. Field is a JSON
