@@ -136,7 +136,6 @@ type config struct {
 	pluginBackoffMax   time.Duration
 	eventRetryMax      time.Duration
 	eventMaxSkew       time.Duration
-	recordSlots        int
 	recordBudget       time.Duration
 	maxPointsPerEffect int64
 	schedulerInterval  time.Duration
@@ -172,7 +171,6 @@ func parseConfig(name string, args []string) (*config, error) {
 		fs.DurationVar(&c.shadowDeadline, "shadow-deadline", envDuration("PROMOGATE_SHADOW_DEADLINE", 2*time.Second), "deadline of every call to a shadow run's plugin process (env PROMOGATE_SHADOW_DEADLINE)")
 		fs.DurationVar(&c.pluginStartTimeout, "plugin-start-timeout", envDuration("PROMOGATE_PLUGIN_START_TIMEOUT", 10*time.Second), "time a plugin process has to start (env PROMOGATE_PLUGIN_START_TIMEOUT)")
 		fs.DurationVar(&c.pluginBackoffMax, "plugin-backoff-max", envDuration("PROMOGATE_PLUGIN_BACKOFF_MAX", 30*time.Second), "longest wait before restarting a failing plugin (env PROMOGATE_PLUGIN_BACKOFF_MAX)")
-		fs.IntVar(&c.recordSlots, "record-slots", envInt("PROMOGATE_RECORD_SLOTS", 2), "how many merged batches of concurrent single-event recordEvent calls are evaluated at once (env PROMOGATE_RECORD_SLOTS)")
 		fs.DurationVar(&c.recordBudget, "record-budget", envDuration("PROMOGATE_RECORD_BUDGET", time.Second), "longest a recordEvent(s) answer waits for plugins; campaigns whose plugin has not answered by then are reported waiting and applied when it does (env PROMOGATE_RECORD_BUDGET)")
 		fs.DurationVar(&c.eventRetryMax, "event-retry-max", envDuration("PROMOGATE_EVENT_RETRY_MAX", 10*time.Second), "longest wait before evaluating a waiting event again (env PROMOGATE_EVENT_RETRY_MAX)")
 		fs.DurationVar(&c.eventMaxSkew, "event-max-skew", envDuration("PROMOGATE_EVENT_MAX_SKEW", engine.DefaultMaxFutureSkew), "how far ahead of programme time an event's occurredAt may be; events further ahead are refused FUTURE_EVENT (env PROMOGATE_EVENT_MAX_SKEW)")
@@ -341,7 +339,7 @@ func runServe(args []string) error {
 	bens := benefits.NewStore(bdb)
 	shadows := shadow.New(bdb, host, log.Named("shadow"), clk.Now, shadow.Options{Deadline: c.shadowDeadline})
 	eng := engine.New(bdb, led, mem, camps, bens, host, log.Named("engine"), clk.Now, engine.Options{
-		RetryMax: c.eventRetryMax, RecordSlots: c.recordSlots, RecordBudget: c.recordBudget, Limits: engine.Limits{MaxPoints: c.maxPointsPerEffect},
+		RetryMax: c.eventRetryMax, RecordBudget: c.recordBudget, Limits: engine.Limits{MaxPoints: c.maxPointsPerEffect},
 		Metrics:       engine.NewMetrics(reg),
 		MaxFutureSkew: c.eventMaxSkew,
 		Shadows:       shadows,

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/promogate/promogate/db"
@@ -92,6 +93,38 @@ var (
 	tiersQuery       = `SELECT t.* FROM ` + ofMembers("tiers", "") + ` ORDER BY t.program_id`
 	enrollmentsQuery = `SELECT t.* FROM ` + ofMembers("enrollments", "") + ` ORDER BY t.id`
 )
+
+// QueueCurrent, QueueTiers and QueueEnrollments queue the statement of Current, Tiers or
+// Enrollments on b, so that a caller reads them together with other statements in one round
+// trip; once b's results are read (pgx.BatchResults.Close, which returns the first error), out
+// holds the rows by member, as the method returns them.
+func (s *Store) QueueCurrent(b *pgx.Batch, memberIDs []int64, out map[int64][]Benefit) {
+	queueByMember(b, currentQuery, memberIDs, out, func(x *Benefit) int64 { return x.MemberID }, "current")
+}
+
+// QueueTiers queues Tiers' statement on b (see QueueCurrent).
+func (s *Store) QueueTiers(b *pgx.Batch, memberIDs []int64, out map[int64][]Tier) {
+	queueByMember(b, tiersQuery, memberIDs, out, func(x *Tier) int64 { return x.MemberID }, "tiers")
+}
+
+// QueueEnrollments queues Enrollments' statement on b (see QueueCurrent).
+func (s *Store) QueueEnrollments(b *pgx.Batch, memberIDs []int64, out map[int64][]Enrollment) {
+	queueByMember(b, enrollmentsQuery, memberIDs, out, func(x *Enrollment) int64 { return x.MemberID }, "enrollments")
+}
+
+func queueByMember[T any](b *pgx.Batch, query string, memberIDs []int64, out map[int64][]T, member func(*T) int64, what string) {
+	b.Queue(query, memberIDs).Query(func(rows pgx.Rows) error {
+		rs, err := db.Collect[T](rows)
+		if err != nil {
+			return fmt.Errorf("benefits: %s: %w", what, err)
+		}
+		for i := range rs {
+			m := member(&rs[i])
+			out[m] = append(out[m], rs[i])
+		}
+		return nil
+	})
+}
 
 // Current returns the benefits not ended (active or available) of the given members, by member.
 func (s *Store) Current(ctx context.Context, memberIDs []int64) (map[int64][]Benefit, error) {

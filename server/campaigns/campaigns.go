@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
@@ -313,6 +314,19 @@ func (s *Store) Routable(ctx context.Context) ([]Campaign, error) {
 	var cs []Campaign
 	err := s.db.NewSelect().Model(&cs).Where("status IN ('scheduled', 'active') OR " + periodOverSQL).Order("id").Scan(ctx)
 	return cs, err
+}
+
+// QueueRoutable queues Routable's read on b, so that a caller reads it together with other
+// statements in one round trip; once b's results are read (pgx.BatchResults.Close, which
+// returns the first error), *out holds the campaigns, in id order.
+func (s *Store) QueueRoutable(b *pgx.Batch, out *[]Campaign) {
+	b.Queue(`SELECT * FROM campaigns WHERE status IN ('scheduled', 'active') OR ` + periodOverSQL + ` ORDER BY id`).
+		Query(func(rows pgx.Rows) (err error) {
+			if *out, err = db.Collect[Campaign](rows); err != nil {
+				return fmt.Errorf("campaigns: routable: %w", err)
+			}
+			return nil
+		})
 }
 
 // periodOverSQL is Campaign.PeriodOver as SQL.

@@ -15,13 +15,16 @@ import (
 const coalesceMax = 50
 
 // coalescer merges concurrent small Record calls into shared batches, so that events arriving
-// one per request are stored, evaluated (one plugin call per campaign) and applied (one group
-// commit) together instead of paying the whole pipeline each. There is no timer: a call that
-// finds a free slot runs at once with whatever is queued, and calls arriving while the slots
-// are busy queue up for the next batch. So a lone call waits for nothing, and under load the
-// batches grow with the load.
+// one per request are stored, evaluated (one plugin call per campaign) and applied (in the
+// engine's group commit) together instead of paying the whole pipeline each. One batch at a
+// time is in its intake (storing its events, reading the members' snapshots, waiting for the
+// plugins); it ends its intake once its decisions go to the group commit (see process), and
+// the next batch starts then, with every call that queued meanwhile. There is no timer and no
+// fixed number of slots: a lone call runs at once, under load a batch is as large as what
+// arrived during the previous one's intake, and a batch's plugin calls overlap the database
+// work of the batches before it.
 type coalescer struct {
-	slots chan struct{}
+	intake chan struct{} // held by the batch in its intake
 
 	mu    sync.Mutex
 	queue []*call
@@ -36,15 +39,19 @@ type call struct {
 	done chan struct{}
 }
 
-func newCoalescer(slots int) *coalescer {
-	return &coalescer{slots: make(chan struct{}, slots)}
+// runFunc runs a batch of inputs; it calls handoff (at least once, and before it returns) when
+// the next batch may start.
+type runFunc func(ctx context.Context, ins []Input, handoff func()) ([]Result, error)
+
+func newCoalescer() *coalescer {
+	return &coalescer{intake: make(chan struct{}, 1)}
 }
 
 // do queues ins and returns their results, running queued calls (its own and others') as one
-// batch through run whenever a slot is free. The batch runs detached from the caller's
-// cancellation, since it carries other callers' events too; a caller whose ctx ends stops
-// waiting, and its events are stored and evaluated all the same.
-func (c *coalescer) do(ctx context.Context, ins []Input, run func(context.Context, []Input) ([]Result, error)) ([]Result, error) {
+// batch through run whenever no batch is in its intake. The batch runs detached from the
+// caller's cancellation, since it carries other callers' events too; a caller whose ctx ends
+// stops waiting, and its events are stored and evaluated all the same.
+func (c *coalescer) do(ctx context.Context, ins []Input, run runFunc) ([]Result, error) {
 	me := &call{span: trace.SpanContextFromContext(ctx), ins: ins, done: make(chan struct{})}
 	c.mu.Lock()
 	c.queue = append(c.queue, me)
@@ -55,17 +62,19 @@ func (c *coalescer) do(ctx context.Context, ins []Input, run func(context.Contex
 			return me.res, me.err
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case c.slots <- struct{}{}:
+		case c.intake <- struct{}{}:
 			c.lead(context.WithoutCancel(ctx), run)
 		}
 	}
 }
 
-// lead runs the queued calls as one batch in the slot the caller holds, and frees the slot.
-func (c *coalescer) lead(ctx context.Context, run func(context.Context, []Input) ([]Result, error)) {
-	defer func() { <-c.slots }()
+// lead runs the queued calls as one batch, holding the intake until the batch hands it off.
+func (c *coalescer) lead(ctx context.Context, run runFunc) {
+	var once sync.Once
+	handoff := func() { once.Do(func() { <-c.intake }) }
+	defer handoff()
 	if batch := c.take(); len(batch) > 0 {
-		runBatch(ctx, batch, run)
+		runBatch(ctx, batch, run, handoff)
 	}
 }
 
@@ -84,7 +93,7 @@ func (c *coalescer) take() []*call {
 }
 
 // runBatch runs the calls' inputs as one and hands each call its share of the results.
-func runBatch(ctx context.Context, batch []*call, run func(context.Context, []Input) ([]Result, error)) {
+func runBatch(ctx context.Context, batch []*call, run runFunc, handoff func()) {
 	closed := 0
 	defer func() {
 		if r := recover(); r != nil {
@@ -104,7 +113,7 @@ func runBatch(ctx context.Context, batch []*call, run func(context.Context, []In
 	ctx, span := tracer.Start(ctx, "engine.recordBatch", trace.WithLinks(links...),
 		trace.WithAttributes(attribute.Int("promogate.calls", len(batch)), attribute.Int("promogate.events", len(all))))
 	defer span.End()
-	res, err := run(ctx, all)
+	res, err := run(ctx, all, handoff)
 	off := 0
 	for _, cl := range batch {
 		if err != nil {

@@ -17,7 +17,7 @@ type echo struct {
 	gate    chan struct{} // when set, the first batch waits for it to close
 }
 
-func (e *echo) run(_ context.Context, ins []Input) ([]Result, error) {
+func (e *echo) run(_ context.Context, ins []Input, _ func()) ([]Result, error) {
 	e.mu.Lock()
 	e.batches = append(e.batches, len(ins))
 	first := len(e.batches) == 1
@@ -32,11 +32,11 @@ func (e *echo) run(_ context.Context, ins []Input) ([]Result, error) {
 	return out, nil
 }
 
-// TestCoalescerMergesConcurrentCalls holds the only slot busy with a first call while 20 more
-// calls queue, then releases it: the 20 run as one batch, and every caller gets exactly its
+// TestCoalescerMergesConcurrentCalls holds the intake with a first call while 20 more calls
+// queue, then releases it: the 20 run as one batch, and every caller gets exactly its
 // own results, in its own order.
 func TestCoalescerMergesConcurrentCalls(t *testing.T) {
-	c := newCoalescer(1)
+	c := newCoalescer()
 	e := &echo{gate: make(chan struct{})}
 	ctx := context.Background()
 	firstDone := make(chan struct{})
@@ -83,15 +83,15 @@ func TestCoalescerMergesConcurrentCalls(t *testing.T) {
 // panic in it reaches the waiting callers as an error while the running caller panics.
 func TestCoalescerSharesFailures(t *testing.T) {
 	boom := errors.New("boom")
-	c := newCoalescer(1)
-	res, err := c.do(context.Background(), []Input{{}}, func(context.Context, []Input) ([]Result, error) { return nil, boom })
+	c := newCoalescer()
+	res, err := c.do(context.Background(), []Input{{}}, func(context.Context, []Input, func()) ([]Result, error) { return nil, boom })
 	if !errors.Is(err, boom) || res != nil {
 		t.Fatalf("got %v, %v; want boom", res, err)
 	}
 
 	gate := make(chan struct{})
 	started := make(chan struct{})
-	panicking := func(context.Context, []Input) ([]Result, error) {
+	panicking := func(context.Context, []Input, func()) ([]Result, error) {
 		close(started)
 		<-gate
 		panic("plugin exploded")
@@ -105,7 +105,7 @@ func TestCoalescerSharesFailures(t *testing.T) {
 	// A second caller queued behind the panicking batch runs in a batch of its own.
 	waiterErr := make(chan error, 1)
 	go func() {
-		_, err := c.do(context.Background(), []Input{{}}, func(context.Context, []Input) ([]Result, error) {
+		_, err := c.do(context.Background(), []Input{{}}, func(context.Context, []Input, func()) ([]Result, error) {
 			return nil, errors.New("second batch")
 		})
 		waiterErr <- err
@@ -122,13 +122,62 @@ func TestCoalescerSharesFailures(t *testing.T) {
 
 // TestCoalescerCallerGivesUp: a caller whose context ends while it waits returns its error.
 func TestCoalescerCallerGivesUp(t *testing.T) {
-	c := newCoalescer(1)
-	c.slots <- struct{}{} // the only slot is busy
+	c := newCoalescer()
+	c.intake <- struct{}{} // a batch is in its intake
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := c.do(ctx, []Input{{}}, (&echo{}).run)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error %v, want deadline exceeded", err)
+	}
+}
+
+// TestCoalescerStartsTheNextBatchAtHandoff: a batch that hands its intake off (its decisions went
+// to the group commit) lets the calls queued meanwhile run as the next batch while it is still
+// running; without the handoff they would wait for it to end.
+func TestCoalescerStartsTheNextBatchAtHandoff(t *testing.T) {
+	c := newCoalescer()
+	ctx := context.Background()
+	handedOff, release := make(chan struct{}), make(chan struct{})
+	firstDone := make(chan error, 1)
+	go func() {
+		_, err := c.do(ctx, []Input{{ExternalID: "first"}}, func(_ context.Context, ins []Input, handoff func()) ([]Result, error) {
+			handoff()
+			close(handedOff)
+			<-release // still applying
+			return make([]Result, len(ins)), nil
+		})
+		firstDone <- err
+	}()
+	<-handedOff
+	var batches []int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.do(ctx, []Input{{}}, func(_ context.Context, ins []Input, _ func()) ([]Result, error) {
+				mu.Lock()
+				batches = append(batches, len(ins))
+				mu.Unlock()
+				return make([]Result, len(ins)), nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait() // they ran while the first batch is still running
+	close(release)
+	if err := <-firstDone; err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, n := range batches {
+		total += n
+	}
+	if total != 3 {
+		t.Fatalf("batches %v, want the 3 calls run", batches)
 	}
 }
 

@@ -89,9 +89,6 @@ type Options struct {
 	Lease time.Duration
 	// PollInterval is the worker's period (500ms).
 	PollInterval time.Duration
-	// RecordSlots is how many merged batches of small concurrent Record calls run at once
-	// (default 2); see coalescer.
-	RecordSlots int
 	// RecordBudget is the longest Record waits for a plugin's answer (default 1s): a campaign
 	// whose plugin has not answered by then is reported waiting, and is applied when the plugin
 	// answers (by its lane, or later by the worker); the other campaigns are not held up by it.
@@ -127,9 +124,6 @@ func (o *Options) defaults() {
 	if o.PollInterval <= 0 {
 		o.PollInterval = 500 * time.Millisecond
 	}
-	if o.RecordSlots <= 0 {
-		o.RecordSlots = 2
-	}
 	if o.RecordBudget <= 0 {
 		o.RecordBudget = time.Second
 	}
@@ -151,9 +145,10 @@ type Engine struct {
 	now       func() time.Time
 	opts      Options
 
-	co    *coalescer
-	codes *codeCache
-	pace  *pace
+	co        *coalescer
+	committer *committer
+	codes     *codeCache
+	pace      *pace
 
 	descMu sync.Mutex
 	descs  map[pluginhost.Key]descEntry
@@ -169,7 +164,7 @@ func New(bdb *db.DB, led *ledger.Ledger, mem *members.Store, camps *campaigns.St
 	log hclog.Logger, now func() time.Time, opts Options) *Engine {
 	opts.defaults()
 	return &Engine{db: bdb, ledger: led, members: mem, campaigns: camps, benefits: bens, plugins: plugins, log: log, now: now,
-		opts: opts, co: newCoalescer(opts.RecordSlots), pace: &pace{budget: opts.RecordBudget, slow: map[pluginhost.Key]bool{}},
+		opts: opts, co: newCoalescer(), committer: newCommitter(), pace: &pace{budget: opts.RecordBudget, slow: map[pluginhost.Key]bool{}},
 		codes: &codeCache{ledger: led, campaigns: camps}, descs: map[pluginhost.Key]descEntry{}}
 }
 
@@ -190,13 +185,17 @@ func (e *Engine) Record(ctx context.Context, ins []Input) ([]Result, error) {
 		return nil, fmt.Errorf("%w: at most %d events per call", ErrInvalidEvent, MaxBatch)
 	}
 	if len(ins) > coalesceMax {
-		return e.record(ctx, ins)
+		return e.record(ctx, ins, nil)
 	}
 	return e.co.do(ctx, ins, e.record)
 }
 
-// record is Record for one call's inputs (or several calls' inputs merged).
-func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
+// record is Record for one call's inputs (or several calls' inputs merged). It calls handoff,
+// when set, once its events wait only for the database (see process), or when it returns.
+func (e *Engine) record(ctx context.Context, ins []Input, handoff func()) ([]Result, error) {
+	if handoff != nil {
+		defer handoff()
+	}
 	now := e.now().UTC()
 	results := make([]Result, len(ins))
 	rows := make([]*Event, len(ins))
@@ -238,13 +237,17 @@ func (e *Engine) record(ctx context.Context, ins []Input) ([]Result, error) {
 	if len(insert) == 0 {
 		return results, nil
 	}
-	isNew, newIDs, err := e.insertEvents(ctx, insert)
+	isNew, inserted, routable, err := e.insertEvents(ctx, insert)
 	if err != nil {
 		return nil, err
 	}
+	newIDs := make([]int64, len(inserted))
+	for i := range inserted {
+		newIDs[i] = inserted[i].ID
+	}
 	var evaluating map[int64][]*campaigns.Campaign
 	if len(newIDs) > 0 {
-		if evaluating, err = e.process(ctx, newIDs, e.opts.RecordBudget); err != nil {
+		if evaluating, err = e.process(ctx, inserted, routable, e.opts.RecordBudget, handoff); err != nil {
 			e.log.Error("evaluation failed; the worker will retry", "events", len(newIDs), "error", err)
 			e.release(ctx, newIDs)
 		}
@@ -363,8 +366,9 @@ func (e *Engine) queryEvents(ctx context.Context, idb bun.IDB, query string, arg
 
 // insertEvents stores new events in one statement, skipping those whose (source, external id)
 // is taken (by an earlier event, or by an earlier row of evs), and returns the ids of those it
-// stored, by key and in order.
-func (e *Engine) insertEvents(ctx context.Context, evs []*Event) (map[[2]string]int64, []int64, error) {
+// stored by key, the stored rows in id order, and the routable campaigns (see
+// campaigns.Store.Routable), read in the same round trip.
+func (e *Engine) insertEvents(ctx context.Context, evs []*Event) (map[[2]string]int64, []Event, []campaigns.Campaign, error) {
 	n := len(evs)
 	sources, extIDs, types, occurred, attrs, hashes := make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n)
@@ -372,13 +376,15 @@ func (e *Engine) insertEvents(ctx context.Context, evs []*Event) (map[[2]string]
 	for i, ev := range evs {
 		b, err := json.Marshal(ev.Attributes)
 		if err != nil {
-			return nil, nil, fmt.Errorf("engine: encode attributes: %w", err)
+			return nil, nil, nil, fmt.Errorf("engine: encode attributes: %w", err)
 		}
 		sources[i], extIDs[i], types[i], memberIDs[i] = ev.Source, ev.ExternalID, ev.Type, ev.MemberID
 		occurred[i], attrs[i], hashes[i] = timestampText(ev.OccurredAt), string(b), hex.EncodeToString(ev.InputHash)
 	}
 	// Every row of one call has the same receipt and lease times ($8, $9).
-	rows, err := db.PG(e.db).Query(ctx, `INSERT INTO events (source, external_id, type, member_id, occurred_at,
+	b := &pgx.Batch{}
+	var stored []Event
+	b.Queue(`INSERT INTO events (source, external_id, type, member_id, occurred_at,
 			attributes, input_hash, received_at, status, attempts, next_attempt_at, last_error)
 		SELECT d.source, d.external_id, d.type, d.member_id, d.occurred_at, d.attributes::jsonb, decode(d.input_hash, 'hex'),
 			$8::timestamptz, 'pending', 0, $9::timestamptz, ''
@@ -386,27 +392,22 @@ func (e *Engine) insertEvents(ctx context.Context, evs []*Event) (map[[2]string]
 			WITH ORDINALITY AS d(source, external_id, type, member_id, occurred_at, attributes, input_hash, n)
 		ORDER BY d.n
 		ON CONFLICT (source, external_id) DO NOTHING
-		RETURNING id, source, external_id`, sources, extIDs, types, memberIDs, occurred, attrs, hashes, evs[0].ReceivedAt,
-		evs[0].NextAttemptAt)
-	if err != nil {
-		return nil, nil, fmt.Errorf("engine: store events: %w", err)
+		RETURNING `+eventColumns, sources, extIDs, types, memberIDs, occurred, attrs, hashes, evs[0].ReceivedAt,
+		evs[0].NextAttemptAt).Query(func(rows pgx.Rows) (err error) {
+		stored, err = db.Collect[Event](rows)
+		return err
+	})
+	var routable []campaigns.Campaign
+	e.campaigns.QueueRoutable(b, &routable)
+	if err := db.PG(e.db).SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, nil, fmt.Errorf("engine: store events: %w", err)
 	}
-	defer rows.Close()
-	isNew := map[[2]string]int64{}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		var k [2]string
-		if err := rows.Scan(&id, &k[0], &k[1]); err != nil {
-			return nil, nil, fmt.Errorf("engine: store events: %w", err)
-		}
-		isNew[k] = id
-		ids = append(ids, id)
+	sort.Slice(stored, func(i, j int) bool { return stored[i].ID < stored[j].ID })
+	isNew := make(map[[2]string]int64, len(stored))
+	for i := range stored {
+		isNew[[2]string{stored[i].Source, stored[i].ExternalID}] = stored[i].ID
 	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("engine: store events: %w", err)
-	}
-	return isNew, ids, nil
+	return isNew, stored, routable, nil
 }
 
 // timestampText is t as a timestamptz literal, to the microsecond PostgreSQL keeps (truncated,
@@ -502,22 +503,29 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 // campaigns of plugins that have not answered by then are applied in the background.
 func (e *Engine) runOnce(ctx context.Context, wait time.Duration) (int, error) {
 	now := e.now().UTC()
-	rows, err := db.PG(e.db).Query(ctx, `UPDATE events SET next_attempt_at = $1
+	b := &pgx.Batch{}
+	var claimed []Event
+	b.Queue(`UPDATE events SET next_attempt_at = $1
 		WHERE id IN (SELECT id FROM events WHERE status = 'pending' AND next_attempt_at <= $2
 		             ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-		RETURNING id`, now.Add(e.opts.Lease), now, e.opts.BatchSize)
-	var ids []int64
-	if err == nil {
-		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-	}
-	if err != nil {
+		RETURNING `+eventColumns, now.Add(e.opts.Lease), now, e.opts.BatchSize).Query(func(rows pgx.Rows) (err error) {
+		claimed, err = db.Collect[Event](rows)
+		return err
+	})
+	var routable []campaigns.Campaign
+	e.campaigns.QueueRoutable(b, &routable)
+	if err := db.PG(e.db).SendBatch(ctx, b).Close(); err != nil {
 		return 0, fmt.Errorf("engine: claim events: %w", err)
 	}
-	if len(ids) == 0 {
+	if len(claimed) == 0 {
 		return 0, nil
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	if _, err := e.process(ctx, ids, wait); err != nil {
+	sort.Slice(claimed, func(i, j int) bool { return claimed[i].ID < claimed[j].ID })
+	ids := make([]int64, len(claimed))
+	for i := range claimed {
+		ids[i] = claimed[i].ID
+	}
+	if _, err := e.process(ctx, claimed, routable, wait, nil); err != nil {
 		e.release(ctx, ids)
 		return len(ids), err
 	}

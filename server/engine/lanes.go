@@ -3,8 +3,6 @@ package engine
 import (
 	"cmp"
 	"context"
-	"fmt"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -111,14 +109,20 @@ type run struct {
 	waves   [][]int64      // event ids by wave
 	applied map[int64]bool // events applied at least once
 	flush   chan chan struct{}
+	handoff func() // see process
 }
 
-// process evaluates and applies the pending events ids. Each campaign the events are routed to
-// gets a lane (a goroutine) that evaluates its events and hands the decisions to the call's one
-// applier, which writes together the events that are ready (see run), in group commits. A
-// plugin that hangs thus delays only its own campaigns: the others' effects are applied, and
-// the event stays pending with that campaign waiting until its lane applies it (or the worker,
-// once the plugin answers again).
+// process evaluates and applies the pending events evs (in id order), routed to the campaigns
+// routable (Routable's, read with them). Each campaign the events are routed to gets a lane (a
+// goroutine) that evaluates its events and hands the decisions to the call's one applier, which
+// writes together the events that are ready (see run), in the engine's group commits (see
+// committer). A plugin that hangs thus delays only its own campaigns: the others' effects are
+// applied, and the event stays pending with that campaign waiting until its lane applies it (or
+// the worker, once the plugin answers again).
+//
+// handoff, when set, is called once, when the call first hands decisions to the group commit or
+// returns, whichever comes first: from then on the call only waits for the database (and for
+// slow plugins), so the next merged batch may start evaluating (see coalescer).
 //
 // With wait 0 process returns when every lane is done. Otherwise it does not wait for a plugin
 // longer than wait: it returns as soon as the lanes still running are slow (an Evaluate of
@@ -126,21 +130,20 @@ type run struct {
 // what no longer waits for them; those lanes go on in the background and apply their campaigns
 // when their plugin answers. It returns, by event id, the campaigns whose lanes were still
 // running.
-func (e *Engine) process(ctx context.Context, ids []int64, wait time.Duration) (map[int64][]*campaigns.Campaign, error) {
-	ctx, span := tracer.Start(ctx, "engine.process", trace.WithAttributes(attribute.Int("promogate.events", len(ids))))
+func (e *Engine) process(ctx context.Context, evs []Event, routable []campaigns.Campaign, wait time.Duration,
+	handoff func()) (map[int64][]*campaigns.Campaign, error) {
+	ctx, span := tracer.Start(ctx, "engine.process", trace.WithAttributes(attribute.Int("promogate.events", len(evs))))
 	defer span.End()
-	evs, err := e.queryEvents(ctx, e.db, `SELECT `+eventColumns+` FROM events WHERE id = ANY($1::bigint[]) AND status = 'pending'
-		ORDER BY id`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("engine: load events: %w", err)
+	var once sync.Once
+	ended := func() {
+		if handoff != nil {
+			once.Do(handoff)
+		}
 	}
-	routable, err := e.campaigns.Routable(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("engine: load campaigns: %w", err)
-	}
+	defer ended()
 	r := &run{e: e, events: make(map[int64]*Event, len(evs)), targets: make(map[int64][]*campaigns.Campaign, len(evs)),
 		reqs: make(chan *applyReq), progress: make(chan struct{}, 1),
-		lanes: map[int64]*lane{}, applied: map[int64]bool{}, flush: make(chan chan struct{})}
+		lanes: map[int64]*lane{}, applied: map[int64]bool{}, flush: make(chan chan struct{}), handoff: ended}
 	r.changed = sync.NewCond(&r.mu)
 	bare := &lane{open: map[int64]bool{}}
 	rank := map[int64]int{}
@@ -461,9 +464,10 @@ func (r *run) ready(pending []*applyReq, now time.Time) (map[int64]bool, time.Du
 	return ready, wake
 }
 
-// apply writes the decisions pending on the ready events (nil: on all events of pending), in
-// group commits of up to groupSize events (an event's campaigns together), answers the
-// requests that have nothing left, and returns the others.
+// apply writes the decisions pending on the ready events (nil: on all events of pending) in
+// the engine's group commit (see committer; an event's campaigns together), answers the
+// requests that have nothing left, and returns the others. Handing the first decisions to the
+// commit ends the call's intake (see coalescer).
 func (r *run) apply(ctx context.Context, pending []*applyReq, ready map[int64]bool) []*applyReq {
 	decisions := map[int64]map[int64]*decision{}
 	var jobs []job
@@ -476,7 +480,7 @@ func (r *run) apply(ctx context.Context, pending []*applyReq, ready map[int64]bo
 			if ds == nil {
 				ds = map[int64]*decision{}
 				decisions[id] = ds
-				jobs = append(jobs, job{ev: r.events[id], targets: r.targets[id]})
+				jobs = append(jobs, job{ev: r.events[id], targets: r.targets[id], decisions: ds, evaluating: r.evaluating})
 			}
 			if q.campaign != nil {
 				ds[q.campaign.ID] = q.decisions[id]
@@ -484,13 +488,8 @@ func (r *run) apply(ctx context.Context, pending []*applyReq, ready map[int64]bo
 		}
 	}
 	slices.SortFunc(jobs, func(a, b job) int { return cmp.Compare(a.ev.ID, b.ev.ID) })
-	stales := map[int64][]*campaigns.Campaign{}
-	var err error
-	for start := 0; start < len(jobs) && err == nil; start += groupSize {
-		var s map[int64][]*campaigns.Campaign
-		s, err = r.e.applyWave(ctx, jobs[start:min(start+groupSize, len(jobs))], decisions, r.evaluating)
-		maps.Copy(stales, s)
-	}
+	r.handoff()
+	stales, err := r.e.commit(ctx, jobs)
 	r.mu.Lock()
 	for _, j := range jobs {
 		id := j.ev.ID

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/promogate/promogate/db"
 	"github.com/promogate/promogate/server/benefits"
 	"github.com/promogate/promogate/server/campaigns"
@@ -17,10 +19,6 @@ import (
 	"github.com/promogate/promogate/server/notify"
 	"github.com/promogate/promogate/server/pluginhost"
 )
-
-// groupSize is how many events one group-commit transaction applies: enough to share a commit,
-// few enough that the account locks it holds do not make concurrent batches wait long.
-const groupSize = 50
 
 // maxRounds bounds how often one process call re-evaluates decisions found stale.
 const maxRounds = 5
@@ -40,11 +38,14 @@ type decision struct {
 	last bool
 }
 
-// job is an event and the campaigns that still have to decide on it (those that have not
-// answered in the decisions applied with it are waiting).
+// job is an event, the campaigns that still have to decide on it, and the decisions taken on it
+// (by campaign id) to apply now; targets without a decision are waiting, for their lane while
+// evaluating says it is still running, else for the worker.
 type job struct {
-	ev      *Event
-	targets []*campaigns.Campaign
+	ev         *Event
+	targets    []*campaigns.Campaign
+	decisions  map[int64]*decision
+	evaluating func(campaignID int64) bool
 }
 
 // targets returns the campaigns live at the event's time whose plugin handles its type and
@@ -132,16 +133,15 @@ func (e *Engine) evaluate(ctx context.Context, c *campaigns.Campaign, wave []*Ev
 
 // applyWave applies the decisions on a group of events in one transaction (group commit: one
 // commit for the group instead of one per event, see applyGroup) and returns each event's stale
-// campaigns. evaluating tells which campaigns without a decision are still being evaluated. If the group's transaction fails, each event is applied again in a
-// transaction of its own, where a credit refused by the ledger fails only its campaign.
-func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]map[int64]*decision,
-	evaluating func(campaignID int64) bool) (map[int64][]*campaigns.Campaign, error) {
+// campaigns. If the group's transaction fails, each event is applied again in a transaction of
+// its own, where a credit refused by the ledger fails only its campaign.
+func (e *Engine) applyWave(ctx context.Context, wave []job) (map[int64][]*campaigns.Campaign, error) {
 	order := append([]job(nil), wave...)
 	sort.SliceStable(order, func(a, b int) bool { return order[a].ev.MemberID < order[b].ev.MemberID })
 	if len(order) > 1 {
 		var stales map[int64][]*campaigns.Campaign
 		err := e.runTx(ctx, func(ctx context.Context, tx db.Tx) (err error) {
-			stales, err = e.applyGroup(ctx, tx, order, decisions, evaluating, true)
+			stales, err = e.applyGroup(ctx, tx, order, true)
 			return err
 		})
 		if err == nil {
@@ -152,7 +152,7 @@ func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]
 	stales := make(map[int64][]*campaigns.Campaign, len(order))
 	for _, j := range order {
 		err := e.runTx(ctx, func(ctx context.Context, tx db.Tx) error {
-			s, err := e.applyGroup(ctx, tx, []job{j}, decisions, evaluating, false)
+			s, err := e.applyGroup(ctx, tx, []job{j}, false)
 			stales[j.ev.ID] = s[j.ev.ID]
 			return err
 		})
@@ -163,37 +163,56 @@ func (e *Engine) applyWave(ctx context.Context, wave []job, decisions map[int64]
 	return stales, nil
 }
 
-// applyGroup writes the decisions on group's events (in member order) inside tx and returns each event's stale campaigns. It is the one way decisions are
-// applied, to one event or to many, with a number of statements that does not grow with the
-// events whose decisions only credit points (or change nothing): one locks the events, one
-// creates and locks every (campaign, member) state row the decisions need (in key order), one
-// ledger batch writes the credits, one stores the outcomes and bumps the versions of the states
-// that changed. Other effects are written in place, each decision under a savepoint, after the
-// credits gathered so far (so every effect sees the ones before it).
+// applyGroup writes the decisions on group's events (in member order) inside tx and returns
+// each event's stale campaigns. It is the one way decisions are applied, to one event or to
+// many, with a number of statements that does not grow with the events whose decisions only
+// credit points (or change nothing): one round trip locks the events and creates and locks
+// every (campaign, member) state row the decisions may need (in key order; two statements in
+// one pgx.Batch), one ledger batch writes the credits, one statement stores the outcomes and
+// bumps the versions of the states that changed. Other effects are written in place, each
+// decision under a savepoint, after the credits gathered so far (so every effect sees the ones
+// before it).
+//
+// A group may hold events of one member from different process calls (see committer): a
+// decision applied to a (campaign, member) state counts as a new version for the decisions
+// after it in the group, so a later one taken on the same snapshot is stale, as it would be in
+// a transaction of its own.
 //
 // With shared set, the credits of decisions that only credit are gathered across the group and
 // any failure of their batch fails the group (the caller then applies each event alone);
 // without it, each decision's credits are written under its savepoint, so a credit the ledger
 // refuses fails that campaign only.
-func (e *Engine) applyGroup(ctx context.Context, tx db.Tx, group []job, decisions map[int64]map[int64]*decision,
-	evaluating func(campaignID int64) bool, shared bool) (map[int64][]*campaigns.Campaign, error) {
+func (e *Engine) applyGroup(ctx context.Context, tx db.Tx, group []job, shared bool) (map[int64][]*campaigns.Campaign, error) {
 	stales := make(map[int64][]*campaigns.Campaign, len(group))
 	ids := make([]int64, len(group))
+	now := e.now().UTC()
+	var pairs [][2]int64 // (campaign, member) whose state version is checked
 	for i, j := range group {
 		ids[i] = j.ev.ID
+		for _, c := range j.targets {
+			d := j.decisions[c.ID]
+			if d == nil || d.err != nil || validateEffects(d.effects, &e.opts.Limits, now) != nil {
+				continue
+			}
+			pairs = append(pairs, [2]int64{c.ID, j.ev.MemberID})
+		}
 	}
-	locked, err := e.queryEvents(ctx, tx, `SELECT `+eventColumns+` FROM events WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
-		ids)
-	if err != nil {
-		return nil, fmt.Errorf("engine: lock events: %w", err)
+	b := &pgx.Batch{}
+	var locked []Event
+	b.Queue(`SELECT `+eventColumns+` FROM events WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`, ids).
+		Query(func(rows pgx.Rows) (err error) {
+			locked, err = db.Collect[Event](rows)
+			return err
+		})
+	versions := queueLockStates(b, pairs, now)
+	if err := db.PG(tx).SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("engine: lock events and states: %w", err)
 	}
 	byID := make(map[int64]*Event, len(locked))
 	for i := range locked {
 		byID[locked[i].ID] = &locked[i]
 	}
-	now := e.now().UTC()
 	var open []job
-	var pairs [][2]int64 // (campaign, member) whose state version is checked
 	for _, j := range group {
 		ev := byID[j.ev.ID]
 		if ev == nil {
@@ -204,21 +223,9 @@ func (e *Engine) applyGroup(ctx context.Context, tx db.Tx, group []job, decision
 			continue
 		}
 		open = append(open, j)
-		for _, c := range j.targets {
-			d := decisions[j.ev.ID][c.ID]
-			if d == nil || d.err != nil || (ev.Outcome != nil && ev.Outcome.Decided(c.ID)) ||
-				validateEffects(d.effects, &e.opts.Limits, now) != nil {
-				continue
-			}
-			pairs = append(pairs, [2]int64{c.ID, ev.MemberID})
-		}
 	}
 	if len(open) == 0 {
 		return stales, nil
-	}
-	versions, err := e.lockStates(ctx, tx, pairs, now)
-	if err != nil {
-		return nil, err
 	}
 	var buf *creditBuffer
 	if shared {
@@ -244,10 +251,12 @@ func (e *Engine) applyGroup(ctx context.Context, tx db.Tx, group []job, decision
 				return nil
 			}
 			co.Effects, co.Status = res.applied, OutcomeApplied
-			bumped = append(bumped, [2]int64{c.ID, ev.MemberID})
+			k := [2]int64{c.ID, ev.MemberID}
+			bumped = append(bumped, k)
+			versions[k]++ // what the next decision on this state in the group must have seen
 			return nil
 		}
-		stale, err := e.settle(ev, j.targets, decisions[j.ev.ID], evaluating, now, fresh, applyOne)
+		stale, err := e.settle(ev, j.targets, j.decisions, j.evaluating, now, fresh, applyOne)
 		if err != nil {
 			return nil, err
 		}
@@ -263,7 +272,7 @@ func (e *Engine) applyGroup(ctx context.Context, tx db.Tx, group []job, decision
 	for _, j := range open {
 		*j.ev = *byID[j.ev.ID]
 	}
-	if err := e.enqueueShadows(ctx, tx, open, decisions); err != nil {
+	if err := e.enqueueShadows(ctx, tx, open); err != nil {
 		return nil, err
 	}
 	return stales, nil
@@ -315,35 +324,31 @@ func splitPairs(pairs [][2]int64) (a, b []int64) {
 	return a, b
 }
 
-// lockStates creates the missing (campaign, member) state rows and locks all of them, in key
-// order, returning their versions. One statement: an upsert that keeps existing rows as they
-// are locks them as checkVersion does.
-func (e *Engine) lockStates(ctx context.Context, tx db.Tx, pairs [][2]int64, now time.Time) (map[[2]int64]int64, error) {
+// queueLockStates queues on b the statement that creates the missing (campaign, member) state
+// rows and locks all of them, in key order; once b's results are read, the map it returns holds
+// their versions. An upsert that keeps existing rows as they are locks them as checkVersion
+// does.
+func queueLockStates(b *pgx.Batch, pairs [][2]int64, now time.Time) map[[2]int64]int64 {
 	versions := make(map[[2]int64]int64, len(pairs))
 	if len(pairs) == 0 {
-		return versions, nil
+		return versions
 	}
 	cs, ms := splitPairs(pairs)
-	rows, err := db.PG(tx).Query(ctx, `INSERT INTO plugin_state (campaign_id, member_id, updated_at)
+	b.Queue(`INSERT INTO plugin_state (campaign_id, member_id, updated_at)
 		SELECT DISTINCT c, m, $3::timestamptz FROM unnest($1::bigint[], $2::bigint[]) AS k(c, m) ORDER BY c, m
 		ON CONFLICT (campaign_id, member_id) DO UPDATE SET updated_at = plugin_state.updated_at
-		RETURNING campaign_id, member_id, version`, cs, ms, now)
-	if err != nil {
-		return nil, fmt.Errorf("engine: lock states: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k [2]int64
-		var version int64
-		if err := rows.Scan(&k[0], &k[1], &version); err != nil {
-			return nil, fmt.Errorf("engine: lock states: %w", err)
+		RETURNING campaign_id, member_id, version`, cs, ms, now).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var k [2]int64
+			var version int64
+			if err := rows.Scan(&k[0], &k[1], &version); err != nil {
+				return err
+			}
+			versions[k] = version
 		}
-		versions[k] = version
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("engine: lock states: %w", err)
-	}
-	return versions, nil
+		return rows.Err()
+	})
+	return versions
 }
 
 // storeOutcomes writes the events' outcome, status and retry columns, and bumps the versions
@@ -655,29 +660,52 @@ type stateRow struct {
 	Version int64
 }
 
+// snapshots reads what plugins are shown about the members for the campaigns: the members,
+// their balances, current benefits, tiers and enrolments and the campaigns' states of them, in
+// one round trip (a pgx.Batch of independent reads), and the codes of the programmes and
+// campaigns these name (from codeCache, which rarely has to read).
 func (e *Engine) snapshots(ctx context.Context, memberIDs []int64, camps map[int64]*campaigns.Campaign) (*snapshot, error) {
-	ms, err := e.members.GetMany(ctx, memberIDs)
-	if err != nil {
-		return nil, err
-	}
-	bs, err := e.balances(ctx, memberIDs)
-	if err != nil {
-		return nil, err
-	}
-	s := &snapshot{members: ms, balances: bs, state: map[[2]int64]stateRow{}}
-	if s.benefits, err = e.benefits.Current(ctx, memberIDs); err != nil {
-		return nil, err
-	}
-	if s.tiers, err = e.benefits.Tiers(ctx, memberIDs); err != nil {
-		return nil, err
-	}
-	if s.enrollments, err = e.benefits.Enrollments(ctx, memberIDs); err != nil {
-		return nil, err
-	}
+	s := &snapshot{members: map[int64]*members.Member{}, balances: map[int64][]ledger.Balance{},
+		benefits: map[int64][]benefits.Benefit{}, tiers: map[int64][]benefits.Tier{},
+		enrollments: map[int64][]benefits.Enrollment{}, state: map[[2]int64]stateRow{}}
 	var cids, progIDs, campIDs []int64
 	for id, c := range camps {
 		cids = append(cids, id)
 		progIDs = append(progIDs, c.ProgramID)
+	}
+	b := &pgx.Batch{}
+	e.members.QueueGetMany(b, memberIDs, s.members)
+	b.Queue(`SELECT program_id, member_id, available, pending, lifetime_earned, status_balance
+		FROM accounts WHERE member_id = ANY($1::bigint[]) ORDER BY member_id, program_id`, memberIDs).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var b ledger.Balance
+				if err := rows.Scan(&b.ProgramID, &b.MemberID, &b.Available, &b.Pending, &b.LifetimeEarned,
+					&b.StatusBalance); err != nil {
+					return fmt.Errorf("engine: balances: %w", err)
+				}
+				s.balances[b.MemberID] = append(s.balances[b.MemberID], b)
+			}
+			return rows.Err()
+		})
+	e.benefits.QueueCurrent(b, memberIDs, s.benefits)
+	e.benefits.QueueTiers(b, memberIDs, s.tiers)
+	e.benefits.QueueEnrollments(b, memberIDs, s.enrollments)
+	b.Queue(`SELECT campaign_id, member_id, state, version FROM plugin_state
+		WHERE campaign_id = ANY($1::bigint[]) AND member_id = ANY($2::bigint[])`, cids, memberIDs).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var k [2]int64
+				var r stateRow
+				if err := rows.Scan(&k[0], &k[1], &r.State, &r.Version); err != nil {
+					return err
+				}
+				s.state[k] = r
+			}
+			return rows.Err()
+		})
+	if err := db.PG(e.db).SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
 	}
 	for _, m := range memberIDs {
 		for _, b := range s.balances[m] {
@@ -693,49 +721,11 @@ func (e *Engine) snapshots(ctx context.Context, memberIDs []int64, camps map[int
 			campIDs = append(campIDs, en.CampaignID)
 		}
 	}
+	var err error
 	if s.programCodes, s.campaignCodes, err = e.codes.get(ctx, progIDs, campIDs); err != nil {
 		return nil, err
 	}
-	rows, err := db.PG(e.db).Query(ctx, `SELECT campaign_id, member_id, state, version FROM plugin_state
-		WHERE campaign_id = ANY($1::bigint[]) AND member_id = ANY($2::bigint[])`, cids, memberIDs)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k [2]int64
-		var r stateRow
-		if err := rows.Scan(&k[0], &k[1], &r.State, &r.Version); err != nil {
-			return nil, err
-		}
-		s.state[k] = r
-	}
-	return s, rows.Err()
-}
-
-// balances returns the members' balances by member, in programme order: the columns of their
-// accounts a snapshot shows (ledger.Balances also works out each balance's next expiry, which
-// plugins are not shown).
-func (e *Engine) balances(ctx context.Context, memberIDs []int64) (map[int64][]ledger.Balance, error) {
-	rows, err := db.PG(e.db).Query(ctx, `SELECT program_id, member_id, available, pending, lifetime_earned,
-			status_balance
-		FROM accounts WHERE member_id = ANY($1::bigint[]) ORDER BY member_id, program_id`, memberIDs)
-	if err != nil {
-		return nil, fmt.Errorf("engine: balances: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[int64][]ledger.Balance, len(memberIDs))
-	for rows.Next() {
-		var b ledger.Balance
-		if err := rows.Scan(&b.ProgramID, &b.MemberID, &b.Available, &b.Pending, &b.LifetimeEarned, &b.StatusBalance); err != nil {
-			return nil, fmt.Errorf("engine: balances: %w", err)
-		}
-		out[b.MemberID] = append(out[b.MemberID], b)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("engine: balances: %w", err)
-	}
-	return out, nil
+	return s, nil
 }
 
 // member returns the SDK snapshot of a member for a campaign, and the state version it shows.

@@ -40,9 +40,9 @@ type shown struct {
 	item     pluginhost.EvaluateItem
 }
 
-// enqueueShadows hands Options.Shadows the decisions (by event and campaign id) settled on the
-// events of jobs for shadowed campaigns, inside the transaction tx that settled them.
-func (e *Engine) enqueueShadows(ctx context.Context, tx db.Tx, jobs []job, decisions map[int64]map[int64]*decision) error {
+// enqueueShadows hands Options.Shadows the decisions settled on the events of jobs for
+// shadowed campaigns, inside the transaction tx that settled them.
+func (e *Engine) enqueueShadows(ctx context.Context, tx db.Tx, jobs []job) error {
 	if e.opts.Shadows == nil {
 		return nil
 	}
@@ -51,7 +51,7 @@ func (e *Engine) enqueueShadows(ctx context.Context, tx db.Tx, jobs []job, decis
 		if j.ev.Outcome == nil {
 			continue
 		}
-		ds := decisions[j.ev.ID]
+		ds := j.decisions
 		for _, co := range j.ev.Outcome.Campaigns {
 			d := ds[co.CampaignID]
 			if d == nil || d.shown == nil {

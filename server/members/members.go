@@ -214,6 +214,22 @@ func (s *Store) GetMany(ctx context.Context, ids []int64) (map[int64]*Member, er
 	return out, nil
 }
 
+// QueueGetMany queues GetMany's statement on b, so that a caller reads it together with other
+// statements in one round trip; once b's results are read (pgx.BatchResults.Close, which
+// returns the first error), out holds the members by id.
+func (s *Store) QueueGetMany(b *pgx.Batch, ids []int64, out map[int64]*Member) {
+	b.Queue(membersByIDs, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			m := &Member{}
+			if err := scanMember(rows, m); err != nil {
+				return fmt.Errorf("members: get many: %w", err)
+			}
+			out[m.ID] = m
+		}
+		return rows.Err()
+	})
+}
+
 // query runs one of the prepared reads.
 func (s *Store) query(ctx context.Context, query string, arg any) ([]Member, error) {
 	rows, err := db.PG(s.db).Query(ctx, query, arg)

@@ -1,0 +1,130 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sync"
+
+	"github.com/promogate/promogate/server/campaigns"
+)
+
+// maxGroup is the most events one group commit applies: a commit takes what queued while the
+// previous one ran, up to this many, so that one transaction does not hold its account and
+// state locks (which redemptions and other replicas wait for) for long.
+const maxGroup = 500
+
+// committer applies the decisions of all of an engine's process calls in group commits, one at
+// a time: a call that finds no commit running commits at once with whatever is queued, and the
+// calls arriving meanwhile queue up and are committed together in the next one. There is no
+// timer and no fixed number of slots: a lone call waits for nothing, and under load a group is
+// as large as what arrived during the previous commit, while the plugin calls and reads of
+// other process calls go on beside it.
+type committer struct {
+	slot chan struct{} // held by the call running a commit
+
+	mu    sync.Mutex
+	queue []*commitCall
+}
+
+// commitCall is one process call's jobs waiting for their commit.
+type commitCall struct {
+	jobs   []job
+	stales map[int64][]*campaigns.Campaign
+	err    error
+	done   chan struct{}
+}
+
+func newCommitter() *committer {
+	return &committer{slot: make(chan struct{}, 1)}
+}
+
+// commit applies jobs (see applyWave) in a group commit shared with concurrent calls and returns
+// the events' stale campaigns. It waits for the commit whatever ctx says, since the group holds
+// other calls' jobs too.
+func (e *Engine) commit(ctx context.Context, jobs []job) (map[int64][]*campaigns.Campaign, error) {
+	c := e.committer
+	me := &commitCall{jobs: jobs, done: make(chan struct{})}
+	c.mu.Lock()
+	c.queue = append(c.queue, me)
+	c.mu.Unlock()
+	for {
+		select {
+		case <-me.done:
+			return me.stales, me.err
+		case c.slot <- struct{}{}:
+			e.commitQueued(ctx)
+		}
+	}
+}
+
+// commitQueued commits the queued calls as one group, in the slot the caller holds, and frees
+// the slot.
+func (e *Engine) commitQueued(ctx context.Context) {
+	c := e.committer
+	defer func() { <-c.slot }()
+	group := c.take()
+	if len(group) == 0 {
+		return
+	}
+	closed := 0
+	defer func() {
+		if r := recover(); r != nil {
+			for _, cl := range group[closed:] {
+				cl.err = fmt.Errorf("engine: group commit failed: %v", r)
+				close(cl.done)
+			}
+			panic(r)
+		}
+	}()
+	var jobs []job
+	for _, cl := range group {
+		jobs = append(jobs, cl.jobs...)
+	}
+	stales := make(map[int64][]*campaigns.Campaign, len(jobs))
+	var err error
+	for start := 0; start < len(jobs) && err == nil; start += maxGroup {
+		var s map[int64][]*campaigns.Campaign
+		s, err = e.applyWave(ctx, jobs[start:min(start+maxGroup, len(jobs))])
+		maps.Copy(stales, s)
+	}
+	for _, cl := range group {
+		cl.stales, cl.err = stales, err
+		close(cl.done)
+		closed++
+	}
+}
+
+// take removes queued calls holding up to maxGroup jobs in all (at least one call), in queue
+// order. A call holding an event that an earlier call of the group holds too (a worker's pass
+// and a lane still running in the background can both have it) stays queued for the next group,
+// so that a group locks and settles each event once.
+func (c *committer) take() []*commitCall {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var group, left []*commitCall
+	held := map[int64]bool{}
+	total := 0
+	for _, cl := range c.queue {
+		if len(group) > 0 && (total+len(cl.jobs) > maxGroup || holdsAny(held, cl.jobs)) {
+			left = append(left, cl)
+			continue
+		}
+		group = append(group, cl)
+		total += len(cl.jobs)
+		for _, j := range cl.jobs {
+			held[j.ev.ID] = true
+		}
+	}
+	c.queue = append(c.queue[:0], left...)
+	return group
+}
+
+func holdsAny(held map[int64]bool, jobs []job) bool {
+	for _, j := range jobs {
+		if held[j.ev.ID] {
+			return true
+		}
+	}
+	return false
+}
