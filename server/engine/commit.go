@@ -6,6 +6,9 @@ import (
 	"maps"
 	"sync"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/promogate/promogate/server/campaigns"
 )
 
@@ -29,6 +32,7 @@ type committer struct {
 
 // commitCall is one process call's jobs waiting for their commit.
 type commitCall struct {
+	span   trace.SpanContext // the process call's, linked from the commit's span
 	jobs   []job
 	stales map[int64][]*campaigns.Campaign
 	err    error
@@ -44,7 +48,10 @@ func newCommitter() *committer {
 // other calls' jobs too.
 func (e *Engine) commit(ctx context.Context, jobs []job) (map[int64][]*campaigns.Campaign, error) {
 	c := e.committer
-	me := &commitCall{jobs: jobs, done: make(chan struct{})}
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	me := &commitCall{span: trace.SpanContextFromContext(ctx), jobs: jobs, done: make(chan struct{})}
 	c.mu.Lock()
 	c.queue = append(c.queue, me)
 	c.mu.Unlock()
@@ -59,7 +66,8 @@ func (e *Engine) commit(ctx context.Context, jobs []job) (map[int64][]*campaigns
 }
 
 // commitQueued commits the queued calls as one group, in the slot the caller holds, and frees
-// the slot.
+// the slot. The commit's span (engine.groupCommit) is in the trace of the call that runs it and
+// links every call in the group.
 func (e *Engine) commitQueued(ctx context.Context) {
 	c := e.committer
 	defer func() { <-c.slot }()
@@ -78,9 +86,14 @@ func (e *Engine) commitQueued(ctx context.Context) {
 		}
 	}()
 	var jobs []job
+	links := make([]trace.Link, 0, len(group))
 	for _, cl := range group {
 		jobs = append(jobs, cl.jobs...)
+		links = append(links, trace.Link{SpanContext: cl.span})
 	}
+	ctx, span := tracer.Start(ctx, "engine.groupCommit", trace.WithLinks(links...),
+		trace.WithAttributes(attribute.Int("promogate.calls", len(group)), attribute.Int("promogate.events", len(jobs))))
+	defer span.End()
 	stales := make(map[int64][]*campaigns.Campaign, len(jobs))
 	var err error
 	for start := 0; start < len(jobs) && err == nil; start += maxGroup {
