@@ -17,12 +17,13 @@ const coalesceMax = 50
 // coalescer merges concurrent small Record calls into shared batches, so that events arriving
 // one per request are stored, evaluated (one plugin call per campaign) and applied (in the
 // engine's group commit) together instead of paying the whole pipeline each. One batch at a
-// time is in its intake (storing its events, reading the members' snapshots, waiting for the
-// plugins); it ends its intake once its decisions go to the group commit (see process), and
-// the next batch starts then, with every call that queued meanwhile. There is no timer and no
-// fixed number of slots: a lone call runs at once, under load a batch is as large as what
-// arrived during the previous one's intake, and a batch's plugin calls overlap the database
-// work of the batches before it.
+// time is in its intake (storing its events and reading the members' snapshots); it ends its
+// intake once it has asked its plugins (see process), and the next batch starts then, with
+// every call that queued meanwhile. There is no timer and no fixed number of slots: a lone call
+// runs at once, under load a batch is as large as what arrived during the previous one's
+// intake, and a batch's database work overlaps the plugin calls and group commits of the
+// batches before it. A slow or hanging plugin holds only the batches that wait for it, never
+// the intake.
 type coalescer struct {
 	intake chan struct{} // held by the batch in its intake
 

@@ -66,6 +66,7 @@ type lane struct {
 	open      map[int64]bool // events this lane has yet to apply
 	evalSince time.Time      // when its current Evaluate began; zero when none runs
 	done      bool
+	asked     bool // it has asked its plugin, or waits for the database, or is done
 }
 
 // applyReq is a lane's request to the applier: its decisions on a wave's events, by event id.
@@ -110,6 +111,7 @@ type run struct {
 	applied map[int64]bool // events applied at least once
 	flush   chan chan struct{}
 	handoff func() // see process
+	asked   int    // lanes asked
 }
 
 // process evaluates and applies the pending events evs (in id order), routed to the campaigns
@@ -120,9 +122,10 @@ type run struct {
 // applied, and the event stays pending with that campaign waiting until its lane applies it (or
 // the worker, once the plugin answers again).
 //
-// handoff, when set, is called once, when the call first hands decisions to the group commit or
-// returns, whichever comes first: from then on the call only waits for the database (and for
-// slow plugins), so the next merged batch may start evaluating (see coalescer).
+// handoff, when set, is called once, as soon as every lane has read its snapshots and asked its
+// plugin (or waits for the database, or is done), or the call first hands decisions to the
+// group commit, or returns: from then on the call waits only for plugins and the database, so
+// the next merged batch may start (see coalescer) without waiting for a slow plugin of this one.
 //
 // With wait 0 process returns when every lane is done. Otherwise it does not wait for a plugin
 // longer than wait: it returns as soon as the lanes still running are slow (an Evaluate of
@@ -271,12 +274,14 @@ func (r *run) slowLeft(now time.Time, budget time.Duration) (bool, time.Duration
 // released for the worker.
 func (e *Engine) runLane(ctx context.Context, r *run, l *lane) {
 	if l.campaign == nil {
+		r.ask(l)
 		r.send(ctx, l, l.events, nil)
 		return
 	}
 	var again []*Event
 	for g, wave := range l.waves {
 		if g > 0 {
+			r.ask(l)
 			r.waitWave(g - 1)
 		}
 		if len(wave) == 0 {
@@ -336,7 +341,22 @@ func (e *Engine) evaluateIn(ctx context.Context, r *run, l *lane, wave []*Event,
 		l.evalSince = time.Time{}
 		r.mu.Unlock()
 	}()
-	return e.evaluate(ctx, l.campaign, wave, last)
+	return e.evaluate(ctx, l.campaign, wave, last, func() { r.ask(l) })
+}
+
+// ask marks lane l as having asked its plugin (see process), and hands the call's intake off
+// once every lane has.
+func (r *run) ask(l *lane) {
+	r.mu.Lock()
+	if !l.asked {
+		l.asked = true
+		r.asked++
+	}
+	all := r.asked == len(r.all)
+	r.mu.Unlock()
+	if all {
+		r.handoff()
+	}
 }
 
 // send hands lane l's decisions on wave to the applier and returns the events decided on a
@@ -466,8 +486,8 @@ func (r *run) ready(pending []*applyReq, now time.Time) (map[int64]bool, time.Du
 
 // apply writes the decisions pending on the ready events (nil: on all events of pending) in
 // the engine's group commit (see committer; an event's campaigns together), answers the
-// requests that have nothing left, and returns the others. Handing the first decisions to the
-// commit ends the call's intake (see coalescer).
+// requests that have nothing left, and returns the others. Handing decisions to the commit
+// ends the call's intake, if it has not ended yet (see process).
 func (r *run) apply(ctx context.Context, pending []*applyReq, ready map[int64]bool) []*applyReq {
 	decisions := map[int64]map[int64]*decision{}
 	var jobs []job
@@ -548,6 +568,7 @@ func (r *run) finish(l *lane) {
 	l.done = true
 	r.changed.Broadcast()
 	r.mu.Unlock()
+	r.ask(l)
 	r.poke()
 }
 

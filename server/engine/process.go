@@ -82,9 +82,10 @@ func waves(evs []*Event) [][]*Event {
 }
 
 // evaluate asks campaign c's plugin about a wave's events, in calls of up to BatchSize events,
-// and returns its decisions by event id (marked last as given). Each call's duration tells the
+// and returns its decisions by event id (marked last as given). It calls asking, when set, once
+// the snapshots are read, just before the first plugin call. Each call's duration tells the
 // engine's pace whether the plugin is slow now.
-func (e *Engine) evaluate(ctx context.Context, c *campaigns.Campaign, wave []*Event, last bool) map[int64]*decision {
+func (e *Engine) evaluate(ctx context.Context, c *campaigns.Campaign, wave []*Event, last bool, asking func()) map[int64]*decision {
 	out := make(map[int64]*decision, len(wave))
 	memberIDs := make([]int64, len(wave))
 	for i, ev := range wave {
@@ -101,6 +102,9 @@ func (e *Engine) evaluate(ctx context.Context, c *campaigns.Campaign, wave []*Ev
 	prog := e.plugins.Program(k)
 	sc := pluginCampaign(c, snap.programCodes[c.ProgramID])
 	shadowed := e.opts.Shadows != nil && e.opts.Shadows.Shadowed(c.ID)
+	if asking != nil {
+		asking()
+	}
 	for start := 0; start < len(wave); start += e.opts.BatchSize {
 		chunk := wave[start:min(start+e.opts.BatchSize, len(wave))]
 		req := pluginhost.EvaluateRequest{Campaign: sc, Items: make([]pluginhost.EvaluateItem, len(chunk))}
