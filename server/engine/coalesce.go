@@ -33,11 +33,12 @@ type coalescer struct {
 
 // call is one Record call waiting for its results.
 type call struct {
-	span trace.SpanContext // the caller's, linked from the batch's span
-	ins  []Input
-	res  []Result
-	err  error
-	done chan struct{}
+	span  trace.SpanContext // the caller's, linked from the batch's span
+	ins   []Input
+	taken bool // by a batch (guarded by coalescer.mu)
+	res   []Result
+	err   error
+	done  chan struct{}
 }
 
 // runFunc runs a batch of inputs; it calls handoff (at least once, and before it returns) when
@@ -58,12 +59,19 @@ func (c *coalescer) do(ctx context.Context, ins []Input, run runFunc) ([]Result,
 	c.queue = append(c.queue, me)
 	c.mu.Unlock()
 	for {
+		c.mu.Lock()
+		taken := me.taken
+		c.mu.Unlock()
+		intake := c.intake
+		if taken {
+			intake = nil // a batch has the call: only wait for it
+		}
 		select {
 		case <-me.done:
 			return me.res, me.err
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case c.intake <- struct{}{}:
+		case intake <- struct{}{}:
 			c.lead(context.WithoutCancel(ctx), run)
 		}
 	}
@@ -89,6 +97,9 @@ func (c *coalescer) take() []*call {
 		n++
 	}
 	batch := append([]*call(nil), c.queue[:n]...)
+	for _, cl := range batch {
+		cl.taken = true
+	}
 	c.queue = append(c.queue[:0], c.queue[n:]...)
 	return batch
 }

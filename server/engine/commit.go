@@ -34,6 +34,7 @@ type committer struct {
 type commitCall struct {
 	span   trace.SpanContext // the process call's, linked from the commit's span
 	jobs   []job
+	taken  bool // by a group (guarded by committer.mu)
 	stales map[int64][]*campaigns.Campaign
 	err    error
 	done   chan struct{}
@@ -56,10 +57,16 @@ func (e *Engine) commit(ctx context.Context, jobs []job) (map[int64][]*campaigns
 	c.queue = append(c.queue, me)
 	c.mu.Unlock()
 	for {
+		c.mu.Lock()
+		slot := c.slot
+		if me.taken {
+			slot = nil // a group has the call: only wait for it
+		}
+		c.mu.Unlock()
 		select {
 		case <-me.done:
 			return me.stales, me.err
-		case c.slot <- struct{}{}:
+		case slot <- struct{}{}:
 			e.commitQueued(ctx)
 		}
 	}
@@ -124,6 +131,7 @@ func (c *committer) take() []*commitCall {
 			continue
 		}
 		group = append(group, cl)
+		cl.taken = true
 		total += len(cl.jobs)
 		for _, j := range cl.jobs {
 			held[j.ev.ID] = true
