@@ -17,8 +17,9 @@ import (
 // state locks (which redemptions and other replicas wait for) for long.
 const maxGroup = 500
 
-// committer applies the decisions of all of an engine's process calls in group commits, one at
-// a time: a call that finds no commit running commits at once with whatever is queued, and the
+// committer applies the small sets of decisions of an engine's process calls (merged batches of
+// single events, a worker's few, a later wave's few; see commit) in group commits, one at a
+// time: a call that finds no commit running commits at once with whatever is queued, and the
 // calls arriving meanwhile queue up and are committed together in the next one. There is no
 // timer and no fixed number of slots: a lone call waits for nothing, and under load a group is
 // as large as what arrived during the previous commit, while the plugin calls and reads of
@@ -44,14 +45,19 @@ func newCommitter() *committer {
 	return &committer{slot: make(chan struct{}, 1)}
 }
 
-// commit applies jobs (see applyWave) in a group commit shared with concurrent calls and returns
-// the events' stale campaigns. It waits for the commit whatever ctx says, since the group holds
-// other calls' jobs too.
+// commit applies jobs (see applyWave) and returns the events' stale campaigns. Fewer than
+// coalesceMax jobs go to the group commit shared with concurrent calls, and commit waits for it
+// whatever ctx says, since the group holds other calls' jobs too; more are a group already and
+// are committed on their own, beside the group commit and each other, so that the database
+// applies large batches on all its CPUs.
 func (e *Engine) commit(ctx context.Context, jobs []job) (map[int64][]*campaigns.Campaign, error) {
-	c := e.committer
 	if len(jobs) == 0 {
 		return nil, nil
 	}
+	if len(jobs) >= coalesceMax {
+		return e.applyGroups(ctx, jobs)
+	}
+	c := e.committer
 	me := &commitCall{span: trace.SpanContextFromContext(ctx), jobs: jobs, done: make(chan struct{})}
 	c.mu.Lock()
 	c.queue = append(c.queue, me)
@@ -101,18 +107,26 @@ func (e *Engine) commitQueued(ctx context.Context) {
 	ctx, span := tracer.Start(ctx, "engine.groupCommit", trace.WithLinks(links...),
 		trace.WithAttributes(attribute.Int("promogate.calls", len(group)), attribute.Int("promogate.events", len(jobs))))
 	defer span.End()
-	stales := make(map[int64][]*campaigns.Campaign, len(jobs))
-	var err error
-	for start := 0; start < len(jobs) && err == nil; start += maxGroup {
-		var s map[int64][]*campaigns.Campaign
-		s, err = e.applyWave(ctx, jobs[start:min(start+maxGroup, len(jobs))])
-		maps.Copy(stales, s)
-	}
+	stales, err := e.applyGroups(ctx, jobs)
 	for _, cl := range group {
 		cl.stales, cl.err = stales, err
 		close(cl.done)
 		closed++
 	}
+}
+
+// applyGroups applies jobs in transactions of up to maxGroup events (see applyWave), one after
+// another, and returns the events' stale campaigns; it stops at the first that fails.
+func (e *Engine) applyGroups(ctx context.Context, jobs []job) (map[int64][]*campaigns.Campaign, error) {
+	stales := make(map[int64][]*campaigns.Campaign, len(jobs))
+	for start := 0; start < len(jobs); start += maxGroup {
+		s, err := e.applyWave(ctx, jobs[start:min(start+maxGroup, len(jobs))])
+		if err != nil {
+			return stales, err
+		}
+		maps.Copy(stales, s)
+	}
+	return stales, nil
 }
 
 // take removes queued calls holding up to maxGroup jobs in all (at least one call), in queue
