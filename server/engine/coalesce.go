@@ -117,13 +117,12 @@ func runBatch(ctx context.Context, batch []*call, run runFunc, handoff func()) {
 		}
 	}()
 	var all []Input
-	links := make([]trace.Link, 0, len(batch))
-	for _, cl := range batch {
+	spans := make([]trace.SpanContext, len(batch))
+	for i, cl := range batch {
 		all = append(all, cl.ins...)
-		links = append(links, trace.Link{SpanContext: cl.span})
+		spans[i] = cl.span
 	}
-	ctx, span := tracer.Start(ctx, "engine.recordBatch", trace.WithLinks(links...),
-		trace.WithAttributes(attribute.Int("promogate.calls", len(batch)), attribute.Int("promogate.events", len(all))))
+	ctx, span := startLinked(ctx, "engine.recordBatch", spans, len(all))
 	defer span.End()
 	res, err := run(ctx, all, handoff)
 	off := 0
@@ -137,4 +136,15 @@ func runBatch(ctx context.Context, batch []*call, run runFunc, handoff func()) {
 		close(cl.done)
 		closed++
 	}
+}
+
+// startLinked starts the span of work done for several calls at once (a merged batch, a group
+// commit), linking each call's span and counting the calls and their events.
+func startLinked(ctx context.Context, name string, calls []trace.SpanContext, events int) (context.Context, trace.Span) {
+	links := make([]trace.Link, len(calls))
+	for i, sc := range calls {
+		links[i] = trace.Link{SpanContext: sc}
+	}
+	return tracer.Start(ctx, name, trace.WithLinks(links...),
+		trace.WithAttributes(attribute.Int("promogate.calls", len(calls)), attribute.Int("promogate.events", events)))
 }

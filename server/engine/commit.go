@@ -6,7 +6,6 @@ import (
 	"maps"
 	"sync"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/promogate/promogate/server/campaigns"
@@ -106,13 +105,12 @@ func (e *Engine) commitQueued(ctx context.Context) {
 		}
 	}()
 	var jobs []job
-	links := make([]trace.Link, 0, len(group))
-	for _, cl := range group {
+	spans := make([]trace.SpanContext, len(group))
+	for i, cl := range group {
 		jobs = append(jobs, cl.jobs...)
-		links = append(links, trace.Link{SpanContext: cl.span})
+		spans[i] = cl.span
 	}
-	ctx, span := tracer.Start(ctx, "engine.groupCommit", trace.WithLinks(links...),
-		trace.WithAttributes(attribute.Int("promogate.calls", len(group)), attribute.Int("promogate.events", len(jobs))))
+	ctx, span := startLinked(ctx, "engine.groupCommit", spans, len(jobs))
 	defer span.End()
 	stales, err := e.applyGroups(ctx, jobs, maxGroup)
 	for _, cl := range group {

@@ -287,25 +287,32 @@ func TestTriggers(t *testing.T) {
 	}
 }
 
+// membersWithAccounts creates a programme named code with n members, each with an account in
+// it, and returns the programme's id, the members' ids and their topics.
+func membersWithAccounts(t *testing.T, bdb *db.DB, code string, n int) (prog int64, ids []int64, topics []live.Topic) {
+	t.Helper()
+	ctx := context.Background()
+	if err := bdb.NewRaw("INSERT INTO programs (code, name) VALUES (?, ?) RETURNING id", code, code).Scan(ctx, &prog); err != nil {
+		t.Fatal(err)
+	}
+	if err := bdb.NewRaw(`WITH m AS (INSERT INTO members (external_ref) SELECT ? || '-' || g FROM generate_series(1, ?::int) g RETURNING id)
+		INSERT INTO accounts (program_id, member_id, kind) SELECT ?, id, 'member' FROM m RETURNING member_id`, code, n, prog).Scan(ctx, &ids); err != nil {
+		t.Fatal(err)
+	}
+	topics = make([]live.Topic, len(ids))
+	for i, id := range ids {
+		topics[i] = live.Member(id)
+	}
+	return prog, ids, topics
+}
+
 // TestBatchNotifications: a statement changing 1,000 accounts sends its members in
 // notifications of 300 ids, and every member is signalled.
 func TestBatchNotifications(t *testing.T) {
 	ctx := context.Background()
 	bdb := dbtest.DB(t)
 	hub, l := startListener(t)
-	var prog int64
-	if err := bdb.NewRaw("INSERT INTO programs (code, name) VALUES ('batch', 'Batch') RETURNING id").Scan(ctx, &prog); err != nil {
-		t.Fatal(err)
-	}
-	var ids []int64
-	if err := bdb.NewRaw(`WITH m AS (INSERT INTO members (external_ref) SELECT 'batch-' || g FROM generate_series(1, 1000) g RETURNING id)
-		INSERT INTO accounts (program_id, member_id, kind) SELECT ?, id, 'member' FROM m RETURNING member_id`, prog).Scan(ctx, &ids); err != nil {
-		t.Fatal(err)
-	}
-	topics := make([]live.Topic, len(ids))
-	for i, id := range ids {
-		topics[i] = live.Member(id)
-	}
+	prog, ids, topics := membersWithAccounts(t, bdb, "batch", 1000)
 	r := record(t, hub, topics...)
 	r.settle(bdb)
 	before := l.Received()
@@ -329,19 +336,7 @@ func TestRelaysShareTheWork(t *testing.T) {
 	ctx := context.Background()
 	bdb := dbtest.DB(t)
 	hub, l := startListener(t)
-	var prog int64
-	if err := bdb.NewRaw("INSERT INTO programs (code, name) VALUES ('share', 'Share') RETURNING id").Scan(ctx, &prog); err != nil {
-		t.Fatal(err)
-	}
-	var ids []int64
-	if err := bdb.NewRaw(`WITH m AS (INSERT INTO members (external_ref) SELECT 'share-' || g FROM generate_series(1, 200) g RETURNING id)
-		INSERT INTO accounts (program_id, member_id, kind) SELECT ?, id, 'member' FROM m RETURNING member_id`, prog).Scan(ctx, &ids); err != nil {
-		t.Fatal(err)
-	}
-	topics := make([]live.Topic, len(ids))
-	for i, id := range ids {
-		topics[i] = live.Member(id)
-	}
+	_, ids, topics := membersWithAccounts(t, bdb, "share", 200)
 	r := record(t, hub, topics...)
 	r.settle(bdb)
 	// 20 transactions of 20 members each, every member changed twice.
