@@ -58,6 +58,10 @@ type LiveOptions struct {
 	// Stop closes every connection when it ends (the server shuts down; clients reconnect,
 	// to another replica); nil: never.
 	Stop context.Context
+	// Open, when set, counts the connections being served: each is added when its upgrade
+	// request arrives and done once it is closed (its close frame sent), so a server that ends
+	// Stop can wait for them before it exits.
+	Open *sync.WaitGroup
 	// Log receives connection errors; nil: the resolver's logger.
 	Log hclog.Logger
 }
@@ -128,6 +132,10 @@ func (o *LiveOptions) withConn(next http.Handler) http.Handler {
 			}
 			c := &wsConn{opts: o, upgrade: r, header: r.Header.Get("Authorization"), addr: addr}
 			r = r.WithContext(context.WithValue(r.Context(), wsConnKey{}, c))
+			if o.Open != nil {
+				o.Open.Add(1)
+				defer o.Open.Done()
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -395,6 +396,7 @@ func runServe(args []string) error {
 	// closed when it starts, and their clients reconnect (to another replica).
 	liveConns, closeLive := context.WithCancel(context.Background())
 	defer closeLive()
+	var liveOpen sync.WaitGroup
 	// Every core relays the triggers' changes to the notification channel, whether or not it
 	// serves subscriptions itself (docs/live.md).
 	relay := &live.Relay{DB: bdb, Log: log.Named("live")}
@@ -412,6 +414,7 @@ func runServe(args []string) error {
 		resolver.Live = hub
 		sec.graph.Live = &graph.LiveOptions{
 			Stop:                liveConns,
+			Open:                &liveOpen,
 			Authenticate:        sec.authn.AuthenticateHeader,
 			AuthenticateRequest: sec.authn.Authenticate,
 			RateLimiter:         sec.limiter,
@@ -473,6 +476,15 @@ func runServe(args []string) error {
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		log.Warn("drain incomplete", "error", err)
+	}
+	// Shutdown does not wait for WebSocket connections (they are hijacked): closeLive ended
+	// them when it began; wait until each has sent its close frame.
+	closed := make(chan struct{})
+	go func() { liveOpen.Wait(); close(closed) }()
+	select {
+	case <-closed:
+	case <-shutdownCtx.Done():
+		log.Warn("live connections still open at the end of the grace period")
 	}
 	stopWorkers()
 	host.Close()
